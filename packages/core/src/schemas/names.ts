@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/** Names that would reach an object's prototype if used as a key. */
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Letters, digits, `_`, `-` and `.`, starting with a letter, at most 64 characters. */
+export const FEATURE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** True when `name` may be used as a feature name. */
+export function isValidFeatureName(name: unknown): name is string {
+  return typeof name === 'string' && FEATURE_NAME_PATTERN.test(name) && !FORBIDDEN_NAMES.has(name);
+}
+
+export const featureNameSchema = z.string().refine(isValidFeatureName, {
+  error: (issue) =>
+    `must be a feature name (a letter, then letters, digits, "_", "-" or ".", at most 64; not __proto__, constructor or prototype), got ${JSON.stringify(issue.input)}`,
+});
+
+/** Percentages run from 0 to 100 in steps of 0.01. */
+export function isValidPercentage(value: unknown): value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) return false;
+  const hundredths = value * 100;
+  return Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
+}
+
+export const percentageSchema = z.number().refine(isValidPercentage, {
+  error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
+});
+
+/** Ids are non-empty strings of at most 256 characters. */
+export const userIdSchema = z.string().min(1).max(256);
+
+export const rolloutStrategySchema = z.enum(['gradual', 'beta-only', 'stable']);
+/** How a feature chooses its users. */
+export type RolloutStrategy = z.infer<typeof rolloutStrategySchema>;

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { featureNameSchema, percentageSchema, rolloutStrategySchema, userIdSchema } from './names';
+
+const epochMs = z.number().int().nonnegative();
+const count = z.number().int().nonnegative();
+
+/**
+ * The live state of one feature as a store keeps it. Loose objects: a field written by a newer
+ * version survives a read and write by this one.
+ */
+export const featureRecordSchema = z.looseObject({
+  name: featureNameSchema,
+  enabled: z.boolean(),
+  rolloutPercentage: percentageSchema,
+  rolloutStrategy: rolloutStrategySchema,
+  /** Mixed into the hash so features pick independent users; defaults to the name. */
+  salt: z.string().min(1).max(128),
+  /** Compare-and-set version: 1 on creation, +1 on every write. */
+  version: z.number().int().positive(),
+  updatedAt: epochMs,
+  /** When the current percentage and strategy took effect (for minStableTime). */
+  stageStartedAt: epochMs,
+  lastRollbackAt: epochMs.optional(),
+});
+/** A feature's live state as stored. */
+export type FeatureRecord = z.infer<typeof featureRecordSchema>;
+export const featureWriteSchema = featureRecordSchema.omit({ version: true });
+/** What a writer passes to `putFeature`; the store assigns `version`. */
+export type FeatureWrite = z.infer<typeof featureWriteSchema>;
+
+export const betaUserSchema = z.looseObject({
+  id: userIdSchema,
+  email: z.string().min(3).max(320),
+  name: z.string().max(200),
+  interests: z.array(featureNameSchema),
+  createdAt: epochMs,
+});
+/** A registered (beta programme) user. Holds personal data: email and name. */
+export type BetaUser = z.infer<typeof betaUserSchema>;
+
+export const feedbackSchema = z.looseObject({
+  id: z.string().min(1),
+  userId: userIdSchema,
+  feature: featureNameSchema,
+  rating: z.number().int().min(1).max(5),
+  comment: z.string().max(4000).optional(),
+  at: epochMs,
+});
+/** One piece of user feedback on a feature. */
+export type Feedback = z.infer<typeof feedbackSchema>;
+
+export const rollbackRecordSchema = z.looseObject({
+  id: z.string().min(1),
+  feature: featureNameSchema,
+  at: epochMs,
+  reason: z.string().max(1000),
+  source: z.enum(['manual', 'automatic']),
+  previous: z.looseObject({
+    rolloutPercentage: percentageSchema,
+    rolloutStrategy: rolloutStrategySchema,
+    betaUsers: count,
+  }),
+  figures: z.record(z.string(), z.number()).optional(),
+});
+/** The record a rollback leaves behind. */
+export type RollbackRecord = z.infer<typeof rollbackRecordSchema>;
+
+/** Arm of a feature's traffic: `treatment` (the feature ran), `control`, or `variant:<name>`. */
+export const armSchema = z.string().regex(/^[A-Za-z0-9:_.-]{1,80}$/);
+
+/**
+ * Counters for one (feature, arm, time bucket). Deltas are added; the same shape comes back
+ * merged over every process that flushed into the store.
+ */
+export const metricBucketSchema = z.looseObject({
+  feature: featureNameSchema,
+  arm: armSchema,
+  /** Start of the time bucket, epoch ms, a multiple of the bucket width. */
+  bucketStart: epochMs,
+  calls: count,
+  successes: count,
+  failures: count,
+  latencyCount: count,
+  latencySumMs: z.number().nonnegative(),
+  /** Latency histogram: bin index (see `latencyBin`) to count. Merged by adding. */
+  histogram: z.record(z.string().regex(/^\d{1,3}$/), count),
+  /** HyperLogLog registers of distinct users: register index to rank. Merged by max. */
+  users: z.record(z.string().regex(/^\d{1,4}$/), z.number().int().min(1).max(32)),
+});
+/** Counters of one (feature, arm, time bucket). */
+export type MetricBucket = z.infer<typeof metricBucketSchema>;
+
+/** A log line (alert or health report); the monitoring package defines the shapes. */
+export const logEntrySchema = z.looseObject({ at: epochMs });
+/** A JSON log entry with at least its time. */
+export type LogEntry = z.infer<typeof logEntrySchema>;
+/** The store's two logs: the guide's alerts.jsonl and health-reports.jsonl. */
+export type LogKind = 'alerts' | 'health-reports';

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import type { FeatureRecord, MetricBucket, RollbackRecord } from '../schemas/records';
+import type { RollbackRequest } from './types';
+
+/** Ids for stored records: a prefix and a random UUID. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID()}`;
+}
+
+/** The form of an email used for uniqueness: trimmed and lower-cased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** True when nobody can get the feature: not stable, 0 %, empty beta list (or disabled). */
+export function isOffForEveryone(feature: FeatureRecord, betaMembers: number): boolean {
+  if (!feature.enabled) return true;
+  return feature.rolloutStrategy !== 'stable' && feature.rolloutPercentage === 0 && betaMembers === 0;
+}
+
+/** What a rollback does to a feature, decided the same way by every store. */
+export type RollbackPlan =
+  | { readonly performed: false }
+  | { readonly performed: true; readonly next: FeatureRecord; readonly record: RollbackRecord };
+
+/**
+ * Decides a rollback from the feature as currently stored. The store applies `next` (a full
+ * record with the bumped version), clears the beta list and appends `record`, all atomically.
+ */
+export function planRollback(
+  current: FeatureRecord,
+  betaMembers: number,
+  request: RollbackRequest,
+): RollbackPlan {
+  if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
+    return { performed: false };
+  }
+  if (isOffForEveryone(current, betaMembers)) return { performed: false };
+  const next: FeatureRecord = {
+    ...current,
+    rolloutPercentage: 0,
+    rolloutStrategy: current.rolloutStrategy === 'stable' ? 'gradual' : current.rolloutStrategy,
+    version: current.version + 1,
+    updatedAt: request.at,
+    stageStartedAt: request.at,
+    lastRollbackAt: request.at,
+  };
+  const record: RollbackRecord = {
+    id: newId('rb'),
+    feature: current.name,
+    at: request.at,
+    reason: request.reason,
+    source: request.source,
+    previous: {
+      rolloutPercentage: current.rolloutPercentage,
+      rolloutStrategy: current.rolloutStrategy,
+      betaUsers: betaMembers,
+    },
+    ...(request.figures === undefined ? {} : { figures: { ...request.figures } }),
+  };
+  return { performed: true, next, record };
+}
+
+/** Key of a metric bucket: feature, arm and bucket start. */
+export function metricKey(bucket: Pick<MetricBucket, 'feature' | 'arm' | 'bucketStart'>): string {
+  return `${bucket.feature}|${bucket.arm}|${bucket.bucketStart}`;
+}
+
+/** An empty bucket for a key. */
+export function emptyMetricBucket(feature: string, arm: string, bucketStart: number): MetricBucket {
+  return {
+    feature,
+    arm,
+    bucketStart,
+    calls: 0,
+    successes: 0,
+    failures: 0,
+    latencyCount: 0,
+    latencySumMs: 0,
+    histogram: {},
+    users: {},
+  };
+}
+
+/** Adds `delta` into `into` (mutating it): counts summed, histogram bins summed, registers maxed. */
+export function mergeMetricBucket(into: MetricBucket, delta: MetricBucket): MetricBucket {
+  into.calls += delta.calls;
+  into.successes += delta.successes;
+  into.failures += delta.failures;
+  into.latencyCount += delta.latencyCount;
+  into.latencySumMs += delta.latencySumMs;
+  for (const bin in delta.histogram) {
+    into.histogram[bin] = (into.histogram[bin] ?? 0) + (delta.histogram[bin] ?? 0);
+  }
+  for (const reg in delta.users) {
+    const rank = delta.users[reg] ?? 0;
+    if (rank > (into.users[reg] ?? 0)) into.users[reg] = rank;
+  }
+  return into;
+}
+
+/** Merges buckets with the same key into one each (fresh objects; inputs untouched). */
+export function mergeMetricBuckets(buckets: Iterable<MetricBucket>): MetricBucket[] {
+  const byKey = new Map<string, MetricBucket>();
+  for (const b of buckets) {
+    const key = metricKey(b);
+    let target = byKey.get(key);
+    if (target === undefined) {
+      target = emptyMetricBucket(b.feature, b.arm, b.bucketStart);
+      byKey.set(key, target);
+    }
+    mergeMetricBucket(target, b);
+  }
+  return [...byKey.values()];
+}

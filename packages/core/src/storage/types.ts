@@ -1,0 +1,138 @@
+import type {
+  BetaUser,
+  FeatureRecord,
+  FeatureWrite,
+  Feedback,
+  LogEntry,
+  LogKind,
+  MetricBucket,
+  RollbackRecord,
+} from '../schemas/records';
+
+/** Everything evaluation needs, read in one go. */
+export interface RolloutState {
+  /** Increases whenever features, beta lists or the blacklist change; compare to skip re-reads. */
+  readonly version: number;
+  readonly features: readonly FeatureRecord[];
+  /** Feature name to the user ids in its beta list. Features with no members may be absent. */
+  readonly beta: Readonly<Record<string, readonly string[]>>;
+  /** User ids excluded from every rollout. */
+  readonly blacklist: readonly string[];
+}
+
+/** What `rollback` is asked to do. */
+export interface RollbackRequest {
+  readonly reason: string;
+  readonly source: 'manual' | 'automatic';
+  /** Time of the rollback (epoch ms). */
+  readonly at: number;
+  /** Only roll back if the feature is still at this version (a monitor passes what it judged). */
+  readonly expectedVersion?: number;
+  readonly figures?: Readonly<Record<string, number>>;
+}
+
+/** What `rollback` did. `performed: false` when another caller got there first or nothing was on. */
+export interface RollbackResult {
+  readonly performed: boolean;
+  /** The feature after the call. */
+  readonly feature: FeatureRecord;
+  /** The record written, when performed. */
+  readonly record?: RollbackRecord;
+}
+
+/** Filters for reading logs. */
+export interface LogQuery {
+  /** Only entries with `at >= since`. */
+  readonly since?: number;
+  /** At most this many, the newest. */
+  readonly limit?: number;
+}
+
+/** A change made through another handle (usually another process). */
+export interface StoreChange {
+  /** The state version after the change, when the store knows it. */
+  readonly version?: number;
+}
+
+/**
+ * The storage contract. Every store implements it and passes `@canary-rollout/storage-test-suite`.
+ *
+ * Guarantees every implementation gives:
+ * - Every read returns validated data. Data that does not parse is reported with
+ *   `StoreDataCorruptedError` naming where and what, and is never silently replaced.
+ * - Writes are atomic: a reader sees the whole change or none of it, across processes.
+ * - `putFeature` is a compare-and-set on the feature's version.
+ * - `rollback` is one atomic step; callers racing on one incident produce one rollback record.
+ * - User emails are unique case-insensitively; registering an existing email returns that user.
+ * - Personal data (emails, names, feedback) is never written into keys, logs or error messages.
+ */
+export interface RolloutStore {
+  /** Connects, creates or migrates what is needed. Idempotent. */
+  open(): Promise<void>;
+  /** Releases connections, watchers and timers. Idempotent. */
+  close(): Promise<void>;
+
+  /** Features, beta lists and blacklist, with the state version. */
+  readState(): Promise<RolloutState>;
+  /**
+   * Writes one feature if its stored version is `expectedVersion` (`null`: it must not exist yet).
+   * Returns the stored record with its new version; throws `ConflictError` otherwise.
+   */
+  putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord>;
+  /** Deletes a feature and its beta list; false if it did not exist. */
+  deleteFeature(name: string): Promise<boolean>;
+
+  /**
+   * Registers `user` unless a user with the same email (case-insensitive) exists, in which case
+   * that user is returned with `created: false`.
+   */
+  registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }>;
+  getUser(id: string): Promise<BetaUser | undefined>;
+  getUserByEmail(email: string): Promise<BetaUser | undefined>;
+  /** Registered users, oldest first. */
+  listUsers(): Promise<BetaUser[]>;
+  /** Removes the user, their beta memberships, blacklisting and feedback; false if unknown. */
+  removeUser(id: string): Promise<boolean>;
+
+  /** Adds a user id to a feature's beta list; false if it was already there. */
+  addBetaMember(feature: string, userId: string): Promise<boolean>;
+  /** Removes a user id from a feature's beta list; false if it was not there. */
+  removeBetaMember(feature: string, userId: string): Promise<boolean>;
+  /** Adds a user id to the global blacklist; false if it was already there. */
+  addToBlacklist(userId: string): Promise<boolean>;
+  /** Removes a user id from the blacklist; false if it was not there. */
+  removeFromBlacklist(userId: string): Promise<boolean>;
+
+  appendFeedback(entry: Feedback): Promise<void>;
+  /** Feedback, oldest first, of one feature or all. */
+  listFeedback(feature?: string): Promise<Feedback[]>;
+
+  /**
+   * Adds each delta to the stored counters of its (feature, arm, bucketStart): counts and
+   * histogram bins are summed, user registers take the maximum. Atomic per call.
+   */
+  addMetrics(deltas: readonly MetricBucket[]): Promise<void>;
+  /** Merged buckets with `bucketStart >= since`, fleet-wide, optionally of some features only. */
+  readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]>;
+
+  /** Appends to a log; retention keeps each log bounded (store option). */
+  appendLog(kind: LogKind, entry: LogEntry): Promise<void>;
+  /** Log entries, oldest first. */
+  listLogs(kind: LogKind, query?: LogQuery): Promise<LogEntry[]>;
+
+  /**
+   * In one atomic step: percentage 0 (a `stable` feature becomes `gradual`), beta list cleared,
+   * `lastRollbackAt` and version bumped, rollback record appended. Not performed when
+   * `expectedVersion` is given and differs, or when the feature is already off for everyone.
+   * Throws `NotFoundError` for an unknown feature.
+   */
+  rollback(feature: string, request: RollbackRequest): Promise<RollbackResult>;
+  /** Rollback records, oldest first, of one feature or all. */
+  listRollbacks(feature?: string): Promise<RollbackRecord[]>;
+
+  /**
+   * Calls `listener` after changes made through other handles (other processes) to features,
+   * beta lists, blacklist or users. A store may also report its own changes. Returns unsubscribe.
+   */
+  subscribe(listener: (change: StoreChange) => void): () => void;
+}

@@ -1,0 +1,22 @@
+import type { z } from 'zod';
+import { StoreDataCorruptedError } from '../errors';
+
+/**
+ * Parses data read from a store; on failure throws `StoreDataCorruptedError` naming the store,
+ * where the data was (`location`) and the first problems by path. Values are not echoed:
+ * stored records can hold personal data.
+ */
+export function parseStored<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  store: string,
+  location: string,
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw new StoreDataCorruptedError(`@canary-rollout/${store}: corrupted data in ${location}: ${problems}`);
+}
