@@ -1,0 +1,44 @@
+import { describe } from 'vitest';
+import { describeBetaAndBlacklist } from './beta-and-blacklist';
+import { describeChanges } from './changes';
+import { describeCorruption } from './corruption';
+import { describeFeatures } from './features';
+import { describeFeedback } from './feedback';
+import { createContext, resolveOptions } from './internal/context';
+import { describeLifecycle } from './lifecycle';
+import { describeLogs } from './logs';
+import { describeMetrics } from './metrics';
+import { describeRaces } from './races';
+import { describeRollback } from './rollback';
+import { describeRoundTrip } from './round-trip';
+import type { ConformanceOptions, StoreHarnessFactory } from './types';
+import { describeUsers } from './users';
+
+export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
+
+/**
+ * Registers the conformance suite of the `RolloutStore` contract as a vitest `describe` block named
+ * `name`. `factory` is called before every test and must return a harness on fresh, empty data;
+ * the suite opens and closes the handles itself. Call it at the top level of a test file.
+ */
+export function describeStoreConformance(
+  name: string,
+  factory: StoreHarnessFactory,
+  options: ConformanceOptions = {},
+): void {
+  describe(`${name} conforms to RolloutStore`, () => {
+    const ctx = createContext(factory, resolveOptions(options));
+    describeLifecycle(ctx);
+    describeFeatures(ctx);
+    describeUsers(ctx);
+    describeBetaAndBlacklist(ctx);
+    describeFeedback(ctx);
+    describeMetrics(ctx);
+    describeLogs(ctx);
+    describeRollback(ctx);
+    describeRaces(ctx);
+    describeChanges(ctx);
+    describeCorruption(ctx);
+    describeRoundTrip(ctx);
+  });
+}
