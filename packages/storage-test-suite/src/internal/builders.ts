@@ -7,10 +7,15 @@ import type {
   RollbackRequest,
 } from '@canary-rollout/core';
 
-/** A fixed epoch (ms) that test data starts from, so records never depend on the wall clock. */
-export const T0 = 1_700_000_000_000;
 /** Width of the metric buckets used by the suite (ms). */
 export const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/**
+ * The epoch (ms) test data starts from: a whole hour six hours back. Relative to the clock because
+ * stores may prune metric buckets by age (a TTL, a retention window); every time the suite writes
+ * stays within a few hours after it, and every expectation is relative to it.
+ */
+export const T0 = Math.floor(Date.now() / HOUR) * HOUR - 6 * HOUR;
 
 let sequence = 0;
 /** A number unique within this process, for ids and emails. */
