@@ -1,0 +1,2 @@
+export type { RedisStoreOptions } from './options';
+export { RedisStore } from './redis-store';

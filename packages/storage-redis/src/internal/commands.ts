@@ -1,0 +1,117 @@
+import { CanaryRolloutError, StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
+import type { Cluster, Redis } from 'ioredis';
+import type { LuaScript } from './scripts';
+
+/** A connection the store sends commands on. */
+export type RedisClient = Redis | Cluster;
+
+/** Text every message of this package starts with. */
+export const PKG = '@canary-rollout/storage-redis';
+
+/**
+ * Sends commands on one client, failing fast instead of letting ioredis queue them: when the
+ * connection is not ready, or when `maxPending` commands are already waiting for a reply.
+ */
+export class CommandGate {
+  private inFlight = 0;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly maxPending: number,
+  ) {}
+
+  /** Commands sent and not yet answered (or rejected by ioredis). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Runs `send` against the client if it can take another command now. */
+  send<T>(op: string, send: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready') {
+      return Promise.reject(
+        new StoreUnavailableError(`${PKG}: ${op} failed: Redis connection is ${this.client.status}`),
+      );
+    }
+    if (this.inFlight >= this.maxPending) {
+      return Promise.reject(
+        new StoreUnavailableError(
+          `${PKG}: ${op} failed: ${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
+        ),
+      );
+    }
+    this.inFlight += 1;
+    let promise: Promise<T>;
+    try {
+      promise = send(this.client);
+    } catch (error) {
+      this.inFlight -= 1;
+      return Promise.reject(error);
+    }
+    const done = () => {
+      this.inFlight -= 1;
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** Runs a Lua script by its SHA, loading it with EVAL when the server does not know it. */
+  eval(
+    op: string,
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    return this.send(op, async (client) => {
+      try {
+        return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return client.eval(script.source, keys.length, ...keys, ...args);
+      }
+    });
+  }
+}
+
+/**
+ * Settles `promise` within `ms`: a connection that silently drops packets must not leave a
+ * caller waiting. The timer does not keep the process alive.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new StoreUnavailableError(`${PKG}: ${op} failed: no answer from Redis within ${ms} ms`));
+    }, ms);
+    timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Maps what ioredis throws to the store's errors: our own errors pass through, a key of the
+ * wrong type is corrupted data, anything else (connection, timeout, server busy) is unavailable.
+ */
+export function toStoreError(error: unknown, op: string): Error {
+  if (error instanceof CanaryRolloutError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^WRONGTYPE\b/.test(message) || /\bWRONGTYPE\b/.test(message)) {
+    return new StoreDataCorruptedError(
+      `${PKG}: ${op} failed: a key of the namespace holds a value of another type (${firstLine(message)})`,
+      { cause: error },
+    );
+  }
+  return new StoreUnavailableError(`${PKG}: ${op} failed: ${firstLine(message)}`, { cause: error });
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+}

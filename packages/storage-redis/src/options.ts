@@ -1,0 +1,79 @@
+import { InvalidArgumentError } from '@canary-rollout/core';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { PKG } from './internal/commands';
+
+/** Options of `RedisStore`. Give at most one of `url`/`redis` (they combine) and `client`. */
+export interface RedisStoreOptions {
+  /** Redis URL (`redis://`, `rediss://`) for the store's own connection. @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /** ioredis options for the store's own connection (combined with `url` when both are given). */
+  redis?: RedisOptions;
+  /**
+   * An existing ioredis `Redis` or `Cluster`. The store sends its commands on it and never
+   * closes it; for change notifications it opens a duplicate of its own (closed by `close()`).
+   */
+  client?: Redis | Cluster;
+  /** Separates several rollout states on one Redis; becomes the hash tag of every key. @default 'canary-rollout' */
+  namespace?: string;
+  /** Every store call settles (resolves or rejects) within this time. @default 2000 */
+  commandTimeoutMs?: number;
+  /** `open()` fails with `StoreUnavailableError` when Redis is not ready within this time. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Commands waiting for a reply at most; beyond it calls fail fast. @default 1000 */
+  maxPendingCommands?: number;
+  /** Entries kept per log (alerts, health reports). @default 10000 */
+  maxLogEntries?: number;
+  /** How long a metric bucket lives after its last write. @default 172800000 (48 hours) */
+  metricsRetentionMs?: number;
+  /**
+   * How often the state version is polled and the pub/sub connection pinged, as a safety net
+   * beside change notifications. 0 turns it off. @default 5000
+   */
+  pollIntervalMs?: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  readonly namespace: string;
+  readonly commandTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxPendingCommands: number;
+  readonly maxLogEntries: number;
+  readonly metricsRetentionMs: number;
+  readonly pollIntervalMs: number;
+}
+
+/** Applies defaults and rejects values that cannot work, naming the option. */
+export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
+  if (options.client !== undefined && (options.url !== undefined || options.redis !== undefined)) {
+    throw new InvalidArgumentError(`${PKG}: give either "client" or "url"/"redis", not both`);
+  }
+  const namespace = options.namespace ?? 'canary-rollout';
+  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 200) {
+    throw new InvalidArgumentError(
+      `${PKG}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(namespace)}`,
+    );
+  }
+  return {
+    namespace,
+    commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 2000),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),
+    maxPendingCommands: positive('maxPendingCommands', options.maxPendingCommands, 1000),
+    maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
+    metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
+    pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
+  };
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${PKG}: "${name}" must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === 0) return 0;
+  return positive(name, value, fallback);
+}

@@ -1,0 +1,456 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BetaUser,
+  ConflictError,
+  type FeatureRecord,
+  type FeatureWrite,
+  type Feedback,
+  featureRecordSchema,
+  feedbackSchema,
+  InvalidArgumentError,
+  type LogEntry,
+  type LogKind,
+  type LogQuery,
+  logEntrySchema,
+  type MetricBucket,
+  metricBucketSchema,
+  NotFoundError,
+  planRollback,
+  type RollbackRecord,
+  type RollbackRequest,
+  type RollbackResult,
+  type RolloutState,
+  type RolloutStore,
+  rollbackRecordSchema,
+  type StoreChange,
+  StoreDataCorruptedError,
+  StoreUnavailableError,
+} from '@canary-rollout/core';
+import { ChangeFeed, waitReady } from './internal/change-feed';
+import { decodeStored, decodeVersion, validateArgument } from './internal/codec';
+import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from './internal/commands';
+import { createOwnClient, createSubscriber, describeTarget } from './internal/connect';
+import { KeyLayout } from './internal/keys';
+import { MetricsOps } from './internal/metrics-ops';
+import { APPLY_ROLLBACK, DELETE_FEATURE, PUT_FEATURE, READ_STATE, SET_MEMBER } from './internal/scripts';
+import { UsersOps } from './internal/users-ops';
+import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options';
+
+const LOG_KINDS: ReadonlySet<string> = new Set<LogKind>(['alerts', 'health-reports']);
+/** Rounds a compare-and-set may take when the stored text changes without a version change. */
+const PUT_ATTEMPTS = 5;
+/** Rounds a rollback may take when other writers keep changing the feature under it. */
+const ROLLBACK_ATTEMPTS = 10;
+
+/** What an open store holds. */
+interface Session {
+  readonly client: RedisClient;
+  readonly owned: boolean;
+  readonly gate: CommandGate;
+  readonly feed: ChangeFeed;
+}
+
+/**
+ * A `RolloutStore` on Redis through ioredis, shared by every instance of an app. Writes are Lua
+ * scripts (atomic, one round trip); changes reach other handles through pub/sub with a version
+ * check after reconnects; every call settles within `commandTimeoutMs` and fails fast with
+ * `StoreUnavailableError` while Redis is away.
+ */
+export class RedisStore implements RolloutStore {
+  private readonly keys: KeyLayout;
+  private readonly settings: ResolvedOptions;
+  private readonly options: RedisStoreOptions;
+  /** Marks this handle's own change messages. */
+  private readonly origin = randomUUID();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private session: Session | undefined;
+  private opening: Promise<void> | undefined;
+  private readonly users: UsersOps;
+  private readonly metrics: MetricsOps;
+
+  constructor(options: RedisStoreOptions = {}) {
+    this.settings = resolveOptions(options);
+    this.options = options;
+    this.keys = new KeyLayout(this.settings.namespace);
+    this.users = new UsersOps(this.keys, this.origin);
+    this.metrics = new MetricsOps(this.keys, this.settings);
+  }
+
+  /** Commands of this handle waiting for a reply (0 when closed). */
+  get pendingCommands(): number {
+    return this.session?.gate.pending ?? 0;
+  }
+
+  async open(): Promise<void> {
+    if (this.session !== undefined) return;
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => {});
+    const session = this.session;
+    this.session = undefined;
+    this.listeners.clear();
+    if (session === undefined) return;
+    await session.feed.stop();
+    if (session.owned) {
+      const client = session.client;
+      await withDeadline(client.quit(), this.settings.commandTimeoutMs, 'close').catch(() =>
+        client.disconnect(),
+      );
+    }
+  }
+
+  async readState(): Promise<RolloutState> {
+    const k = this.keys;
+    return this.run('readState', async (gate) => {
+      const reply = await gate.eval(
+        'readState',
+        READ_STATE,
+        [k.version, k.features, k.blacklist],
+        [k.betaPrefix],
+      );
+      const [version, features, blacklist, beta] = expectArray(reply, 4, 'readState') as [
+        unknown,
+        unknown,
+        unknown,
+        unknown,
+      ];
+      const records = pairs(features, k.features).map(([name, text]) => this.decodeFeature(name, text));
+      records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const betaLists: Record<string, string[]> = Object.create(null);
+      for (const [name, members] of pairs(beta, k.betaPrefix))
+        betaLists[name] = stringList(members, k.beta(name));
+      return {
+        version: decodeVersion(version, k.version),
+        features: records,
+        beta: betaLists,
+        blacklist: stringList(blacklist, k.blacklist),
+      };
+    });
+  }
+
+  async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
+    const k = this.keys;
+    return this.run('putFeature', async (gate) => {
+      const name = validateArgument(
+        featureRecordSchema,
+        { ...feature, version: 1 },
+        'putFeature argument',
+      ).name;
+      // The CAS compares the exact stored text, so the record validated here is the one replaced.
+      for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt += 1) {
+        const text = await gate.send('putFeature', (c) => c.hget(k.features, name));
+        const found = text === null ? null : this.decodeFeature(name, text).version;
+        if (found !== expectedVersion) {
+          throw new ConflictError(
+            `${PKG}: feature "${name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
+          );
+        }
+        const next = validateArgument(
+          featureRecordSchema,
+          { ...structuredClone(feature), version: (found ?? 0) + 1 },
+          'putFeature argument',
+        );
+        const args = [
+          name,
+          text ?? '',
+          text === null ? '0' : '1',
+          JSON.stringify(next),
+          k.changes,
+          this.origin,
+        ];
+        const result = await gate.eval('putFeature', PUT_FEATURE, [k.features, k.version], args);
+        if (result !== -1) return next;
+      }
+      throw new ConflictError(`${PKG}: feature "${name}" kept changing during the write; read it again`);
+    });
+  }
+
+  async deleteFeature(name: string): Promise<boolean> {
+    const k = this.keys;
+    return this.run('deleteFeature', async (gate) => {
+      const args = [name, k.changes, this.origin];
+      const result = await gate.eval(
+        'deleteFeature',
+        DELETE_FEATURE,
+        [k.features, k.version, k.beta(name)],
+        args,
+      );
+      return result !== 0;
+    });
+  }
+
+  async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
+    return this.run('registerUser', (gate) => this.users.register(gate, user));
+  }
+
+  async getUser(id: string): Promise<BetaUser | undefined> {
+    return this.run('getUser', (gate) => this.users.get(gate, id));
+  }
+
+  async getUserByEmail(email: string): Promise<BetaUser | undefined> {
+    return this.run('getUserByEmail', (gate) => this.users.getByEmail(gate, email));
+  }
+
+  async listUsers(): Promise<BetaUser[]> {
+    return this.run('listUsers', (gate) => this.users.list(gate));
+  }
+
+  async removeUser(id: string): Promise<boolean> {
+    return this.run('removeUser', (gate) => this.users.remove(gate, id));
+  }
+
+  async addBetaMember(feature: string, userId: string): Promise<boolean> {
+    const result = await this.setMember('addBetaMember', this.keys.beta(feature), 'add', userId, feature);
+    if (result === -1) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
+    return result > 0;
+  }
+
+  async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    return (await this.setMember('removeBetaMember', this.keys.beta(feature), 'remove', userId, '')) > 0;
+  }
+
+  async addToBlacklist(userId: string): Promise<boolean> {
+    return (await this.setMember('addToBlacklist', this.keys.blacklist, 'add', userId, '')) > 0;
+  }
+
+  async removeFromBlacklist(userId: string): Promise<boolean> {
+    return (await this.setMember('removeFromBlacklist', this.keys.blacklist, 'remove', userId, '')) > 0;
+  }
+
+  async appendFeedback(entry: Feedback): Promise<void> {
+    const valid = validateArgument(feedbackSchema, entry, 'appendFeedback argument');
+    await this.run('appendFeedback', (gate) =>
+      gate.send('appendFeedback', (c) => c.rpush(this.keys.feedback, JSON.stringify(valid))),
+    );
+  }
+
+  async listFeedback(feature?: string): Promise<Feedback[]> {
+    const all = await this.readList('listFeedback', this.keys.feedback, feedbackSchema, 'feedback');
+    return feature === undefined ? all : all.filter((f) => f.feature === feature);
+  }
+
+  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
+    const valid = deltas.map((d) => validateArgument(metricBucketSchema, d, 'addMetrics argument'));
+    if (valid.length === 0) return;
+    await this.run('addMetrics', (gate) => this.metrics.add(gate, valid));
+  }
+
+  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+    return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features));
+  }
+
+  async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
+    const key = this.logKey(kind);
+    const valid = validateArgument(logEntrySchema, entry, 'appendLog argument');
+    await this.run('appendLog', async (gate) => {
+      const results = await gate.send('appendLog', (c) =>
+        c.multi().rpush(key, JSON.stringify(valid)).ltrim(key, -this.settings.maxLogEntries, -1).exec(),
+      );
+      for (const [error] of results ?? []) if (error) throw error;
+    });
+  }
+
+  async listLogs(kind: LogKind, query: LogQuery = {}): Promise<LogEntry[]> {
+    let entries = await this.readList('listLogs', this.logKey(kind), logEntrySchema, kind);
+    if (query.since !== undefined) {
+      const since = query.since;
+      entries = entries.filter((e) => e.at >= since);
+    }
+    if (query.limit !== undefined) entries = entries.slice(Math.max(0, entries.length - query.limit));
+    return entries;
+  }
+
+  async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
+    const k = this.keys;
+    const betaKey = k.beta(feature);
+    return this.run('rollback', async (gate) => {
+      for (let attempt = 0; attempt < ROLLBACK_ATTEMPTS; attempt += 1) {
+        const results = await gate.send('rollback', (c) =>
+          c.multi().hget(k.features, feature).scard(betaKey).exec(),
+        );
+        const [[readError, text], [countError, count]] = expectArray(results, 2, 'rollback') as [
+          [Error | null, unknown],
+          [Error | null, unknown],
+        ];
+        if (readError) throw readError;
+        if (countError) throw countError;
+        if (text === null) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
+        const current = this.decodeFeature(feature, text);
+        const betaMembers = typeof count === 'number' ? count : 0;
+        // Decided by core's planRollback like every store; the script applies it only if the
+        // feature and its beta list are still what the plan was made from.
+        const plan = planRollback(current, betaMembers, request);
+        if (!plan.performed) return { performed: false, feature: current };
+        const args = [
+          feature,
+          text as string,
+          betaMembers,
+          JSON.stringify(plan.next),
+          JSON.stringify(plan.record),
+          k.changes,
+          this.origin,
+        ];
+        const result = await gate.eval(
+          'rollback',
+          APPLY_ROLLBACK,
+          [k.features, k.version, betaKey, k.rollbacks],
+          args,
+        );
+        if (result !== -1) return { performed: true, feature: plan.next, record: plan.record };
+      }
+      throw new ConflictError(`${PKG}: feature "${feature}" kept changing during rollback; try again`);
+    });
+  }
+
+  async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
+    const all = await this.readList('listRollbacks', this.keys.rollbacks, rollbackRecordSchema, 'rollback');
+    return feature === undefined ? all : all.filter((r) => r.feature === feature);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private async connect(): Promise<void> {
+    const { client: given, url, redis } = this.options;
+    const owned = given === undefined;
+    const client: RedisClient = given ?? createOwnClient(url, redis, this.settings);
+    let lastError = '';
+    const onError = (error: Error) => {
+      lastError = error.message;
+    };
+    // On the app's client the listener only lives until open() is done.
+    client.on('error', onError);
+    const subscriber = createSubscriber(client, this.settings);
+    const gate = new CommandGate(client, this.settings.maxPendingCommands);
+    const feed = new ChangeFeed({
+      subscriber,
+      channel: this.keys.changes,
+      origin: this.origin,
+      readVersion: () => this.readVersion(gate),
+      emit: (change) => this.emit(change),
+      pollIntervalMs: this.settings.pollIntervalMs,
+      timeoutMs: this.settings.commandTimeoutMs,
+    });
+    const limit = this.settings.connectTimeoutMs;
+    const started = Date.now();
+    try {
+      if (client.status === 'wait') client.connect().catch(() => {});
+      await withDeadline(waitReady(client), limit, 'open');
+      await feed.start(Math.max(1, limit - (Date.now() - started)));
+      // Read after subscribing: a change made from here on arrives as a message.
+      feed.startFrom(await withDeadline(this.readVersion(gate), this.settings.commandTimeoutMs, 'open'));
+    } catch (error) {
+      await feed.stop();
+      if (owned) client.disconnect();
+      if (error instanceof StoreDataCorruptedError) throw error;
+      const detail = lastError === '' ? (error instanceof Error ? error.message : String(error)) : lastError;
+      throw new StoreUnavailableError(
+        `${PKG}: could not open the store on ${describeTarget(client)} within ${limit} ms (connectTimeoutMs): ${detail}`,
+        { cause: error },
+      );
+    } finally {
+      if (!owned) client.off('error', onError);
+    }
+    this.session = { client, owned, gate, feed };
+  }
+
+  private async readVersion(gate: CommandGate): Promise<number> {
+    return decodeVersion(await gate.send('readVersion', (c) => c.get(this.keys.version)), this.keys.version);
+  }
+
+  /** Runs one store call: fails fast when not open, settles within the command timeout. */
+  private run<T>(op: string, body: (gate: CommandGate) => Promise<T>): Promise<T> {
+    const session = this.session;
+    if (session === undefined) {
+      return Promise.reject(
+        new StoreUnavailableError(`${PKG}: ${op} failed: the store is not open (call open() first)`),
+      );
+    }
+    const call = (async () => body(session.gate))();
+    return withDeadline(call, this.settings.commandTimeoutMs, op).catch((error: unknown) => {
+      throw toStoreError(error, op);
+    });
+  }
+
+  private async setMember(
+    op: string,
+    key: string,
+    action: 'add' | 'remove',
+    userId: string,
+    feature: string,
+  ): Promise<number> {
+    const k = this.keys;
+    return this.run(op, async (gate) => {
+      const args = [action, userId, feature, k.changes, this.origin];
+      const result = await gate.eval(op, SET_MEMBER, [key, k.version, k.features], args);
+      return typeof result === 'number' ? result : 0;
+    });
+  }
+
+  private async readList<S extends Parameters<typeof decodeStored>[0]>(
+    op: string,
+    key: string,
+    schema: S,
+    what: string,
+  ): Promise<ReturnType<S['parse']>[]> {
+    const texts = await this.run(op, (gate) => gate.send(op, (c) => c.lrange(key, 0, -1)));
+    return texts.map(
+      (text, i) => decodeStored(schema, text, `${what} #${i} in ${key}`) as ReturnType<S['parse']>,
+    );
+  }
+
+  private decodeFeature(name: string, text: unknown): FeatureRecord {
+    const record = decodeStored(featureRecordSchema, text, `feature "${name}" in ${this.keys.features}`);
+    if (record.name !== name) {
+      throw new StoreDataCorruptedError(
+        `${PKG}: corrupted data in feature "${name}" in ${this.keys.features}: the record is named "${record.name}"`,
+      );
+    }
+    return record;
+  }
+
+  private logKey(kind: LogKind): string {
+    if (!LOG_KINDS.has(kind)) throw new InvalidArgumentError(`${PKG}: unknown log kind "${String(kind)}"`);
+    return this.keys.log(kind);
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the store and other listeners carry on.
+      }
+    }
+  }
+}
+
+/** Checks a reply is an array of `length` items. */
+function expectArray(value: unknown, length: number, op: string): unknown[] {
+  if (!Array.isArray(value) || value.length !== length) {
+    throw new StoreUnavailableError(`${PKG}: ${op} failed: unexpected reply from Redis`);
+  }
+  return value;
+}
+
+/** Splits a flat field/value reply into pairs with string fields. */
+function pairs(value: unknown, location: string): [string, unknown][] {
+  if (!Array.isArray(value)) throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}`);
+  const out: [string, unknown][] = [];
+  for (let i = 0; i + 1 < value.length; i += 2) out.push([String(value[i]), value[i + 1]]);
+  return out;
+}
+
+function stringList(value: unknown, location: string): string[] {
+  if (!Array.isArray(value)) throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}`);
+  return value.map(String);
+}

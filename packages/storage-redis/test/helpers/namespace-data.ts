@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import { KeyLayout } from '../../src/internal/keys';
+
+/** Every key of a namespace (SCAN, so it also works on a shared server). */
+export async function keysOf(redis: Redis, namespace: string): Promise<string[]> {
+  const pattern = `${escapeGlob(new KeyLayout(namespace).prefix)}*`;
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Deletes every key of a namespace. */
+export async function dropNamespace(redis: Redis, namespace: string): Promise<void> {
+  const keys = await keysOf(redis, namespace);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+}
+
+/** Damages stored records the way a foreign writer might, keeping personal data in place. */
+export async function corruptNamespace(
+  redis: Redis,
+  namespace: string,
+  target: 'features' | 'users',
+): Promise<void> {
+  const keys = new KeyLayout(namespace);
+  if (target === 'features') {
+    const features = await redis.hgetall(keys.features);
+    for (const [name, text] of Object.entries(features))
+      await redis.hset(keys.features, name, text.slice(0, -3));
+    if (Object.keys(features).length === 0) await redis.hset(keys.features, 'broken', '{"name":');
+    return;
+  }
+  const users = await redis.hgetall(keys.users);
+  for (const [id, text] of Object.entries(users)) {
+    const record = JSON.parse(text) as Record<string, unknown>;
+    await redis.hset(keys.users, id, JSON.stringify({ ...record, createdAt: 'yesterday' }));
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[\\*?[\]]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,32 @@
+import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { RedisStore } from '../src/index';
+import { corruptNamespace, dropNamespace } from './helpers/namespace-data';
+import { describeWithRedis, freshNamespace } from './helpers/redis-env';
+
+describeWithRedis('RedisStore on one redis-server', (target) => {
+  let admin: Redis;
+  beforeAll(() => {
+    admin = new Redis(target().url);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  // A fresh namespace per test: the data of one test is invisible to the next.
+  describeStoreConformance(
+    'RedisStore',
+    async () => {
+      const namespace = freshNamespace('suite');
+      const make = () => new RedisStore({ url: target().url, namespace });
+      return {
+        store: make(),
+        peer: async () => make(),
+        corrupt: (what) => corruptNamespace(admin, namespace, what),
+        cleanup: () => dropNamespace(admin, namespace),
+      };
+    },
+    { changeTimeoutMs: 5000 },
+  );
+});
