@@ -1,0 +1,2 @@
+export type { SqliteStoreOptions, SqliteStoreSettings } from './options';
+export { SqliteStore } from './sqlite-store';

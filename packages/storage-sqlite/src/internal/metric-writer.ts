@@ -1,0 +1,131 @@
+import { type MetricBucket, StoreDataCorruptedError } from '@canary-rollout/core';
+import { PREFIX } from './constants';
+import {
+  isHistogram,
+  mergeHistogram,
+  mergeRegisters,
+  sparseRegisters,
+  validMetricBucket,
+} from './metric-codec';
+import type { MetricRow, Statements } from './statements';
+
+/** How often, at most, buckets past retention are deleted (ms of the store's clock). */
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * Metric buckets in SQLite: one row per (feature, arm, bucketStart). Counters are summed by the
+ * upsert itself; the histogram (JSON object, bin to count) and the HyperLogLog registers (a
+ * blob, byte i = rank of register i) are merged in JS inside the same IMMEDIATE transaction,
+ * which no other writer can interleave with, so merging is exact.
+ */
+export class MetricWriter {
+  private nextPruneAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly st: Statements,
+    private readonly settings: { readonly metricRetentionMs: number; readonly now: () => number },
+  ) {}
+
+  /** Validates a batch before any of it is written. */
+  validate(deltas: readonly MetricBucket[]): MetricBucket[] {
+    const valid: MetricBucket[] = new Array(deltas.length);
+    for (let i = 0; i < deltas.length; i++) valid[i] = validMetricBucket(deltas[i], 'addMetrics argument');
+    return valid;
+  }
+
+  /** Adds a validated batch; call inside a write transaction. */
+  apply(deltas: readonly MetricBucket[]): void {
+    const st = this.st;
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const d of deltas) {
+      if (d.bucketStart > newest) newest = d.bucketStart;
+      const row = st.metricMerged.get(d.feature, d.arm, d.bucketStart);
+      let histogram: string;
+      let users: Uint8Array;
+      if (row === undefined) {
+        histogram = JSON.stringify(d.histogram);
+        users = mergeRegisters(undefined, d.users);
+      } else {
+        histogram = JSON.stringify(mergeHistogram(this.storedHistogram(row[0], d), d.histogram));
+        users = mergeRegisters(row[1], d.users);
+      }
+      st.upsertMetric.run(
+        d.feature,
+        d.arm,
+        d.bucketStart,
+        d.calls,
+        d.successes,
+        d.failures,
+        d.latencyCount,
+        d.latencySumMs,
+        histogram,
+        users,
+      );
+    }
+    this.prune(newest);
+  }
+
+  /** Merged buckets with `bucketStart >= since`, oldest first, validated. */
+  read(since: number, features?: readonly string[]): MetricBucket[] {
+    if (features !== undefined && features.length === 0) return [];
+    const rows =
+      features === undefined
+        ? this.st.metricsSince.all(since)
+        : this.st.metricsSinceOf.all(since, JSON.stringify(features));
+    return rows.map((row) => this.bucketFrom(row));
+  }
+
+  private bucketFrom(row: MetricRow): MetricBucket {
+    const location = `metric bucket ${row.feature}/${row.arm}/${row.bucket_start}`;
+    return validMetricBucket(
+      {
+        feature: row.feature,
+        arm: row.arm,
+        bucketStart: row.bucket_start,
+        calls: row.calls,
+        successes: row.successes,
+        failures: row.failures,
+        latencyCount: row.latency_count,
+        latencySumMs: row.latency_sum_ms,
+        histogram: parseJson(row.histogram, location),
+        users: sparseRegisters(row.users),
+      },
+      location,
+    );
+  }
+
+  private storedHistogram(text: string, at: MetricBucket): Record<string, number> {
+    const location = `metric bucket ${at.feature}/${at.arm}/${at.bucketStart}`;
+    const value = parseJson(text, location);
+    // Adding to a histogram that is not one would hide the damage; report it instead.
+    if (!isHistogram(value)) {
+      throw new StoreDataCorruptedError(
+        `${PREFIX}: corrupted data in ${location}: histogram is not bin to count`,
+      );
+    }
+    return value;
+  }
+
+  /**
+   * Deletes buckets older than the retention, counted back from the newest bucket just written
+   * but never from later than the clock: a process with a clock set far ahead cannot wipe the
+   * history, and data stamped in the past (imports, tests) is not deleted as it arrives.
+   */
+  private prune(newest: number): void {
+    const retention = this.settings.metricRetentionMs;
+    if (!Number.isFinite(retention) || newest === Number.NEGATIVE_INFINITY) return;
+    const now = this.settings.now();
+    if (now < this.nextPruneAt) return;
+    this.nextPruneAt = now + PRUNE_EVERY_MS;
+    this.st.pruneMetrics.run(Math.min(now, newest) - retention);
+  }
+}
+
+function parseJson(text: unknown, location: string): unknown {
+  try {
+    if (typeof text !== 'string') throw new TypeError('not text');
+    return JSON.parse(text);
+  } catch {
+    throw new StoreDataCorruptedError(`${PREFIX}: corrupted data in ${location}: not valid JSON text`);
+  }
+}

@@ -1,0 +1,319 @@
+import {
+  type BetaUser,
+  betaUserSchema,
+  ConflictError,
+  type FeatureRecord,
+  type FeatureWrite,
+  type Feedback,
+  featureRecordSchema,
+  feedbackSchema,
+  InvalidArgumentError,
+  type LogEntry,
+  type LogKind,
+  type LogQuery,
+  logEntrySchema,
+  type MetricBucket,
+  NotFoundError,
+  normalizeEmail,
+  planRollback,
+  type RollbackRecord,
+  type RollbackRequest,
+  type RollbackResult,
+  type RolloutState,
+  rollbackRecordSchema,
+  StoreDataCorruptedError,
+} from '@canary-rollout/core';
+import type Database from 'better-sqlite3';
+import type { Connection } from './connection';
+import { PREFIX } from './constants';
+import { MetricWriter } from './metric-writer';
+import { readRecord, validArgument } from './records';
+import { prepareStatements, type RecordRow, type Statements } from './statements';
+
+/** Settings a session needs from the store's options. */
+export interface SessionSettings {
+  readonly maxLogEntries: number;
+  readonly metricRetentionMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * One open connection and the store's operations on it, synchronous as better-sqlite3 is.
+ * Every write runs in a BEGIN IMMEDIATE transaction: a deferred one that reads first can fail
+ * with SQLITE_BUSY_SNAPSHOT at once instead of waiting for the busy timeout.
+ */
+export class Session {
+  readonly db: Database.Database;
+  readonly where: string;
+  private readonly owned: boolean;
+  private readonly st: Statements;
+  private readonly metrics: MetricWriter;
+  /** State version this handle has seen or written; others' changes are reported by `poll`. */
+  private knownVersion: number;
+  private dataVersion: number;
+  /** Set by `bump` inside a transaction, applied once it has committed. */
+  private written: number | undefined;
+  /** One transaction function for all: it runs the callback it is given. */
+  private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  constructor(
+    connection: Connection,
+    private readonly settings: SessionSettings,
+  ) {
+    this.db = connection.db;
+    this.where = connection.where;
+    this.owned = connection.owned;
+    this.st = prepareStatements(this.db);
+    this.tx = this.db.transaction((fn: () => unknown) => fn());
+    this.metrics = new MetricWriter(this.st, settings);
+    this.knownVersion = this.st.stateVersion.get() ?? 0;
+    this.dataVersion = this.st.dataVersion.get() ?? 0;
+  }
+
+  close(): void {
+    if (this.owned && this.db.open) this.db.close();
+  }
+
+  /** The state version if another connection changed the state since the last call. */
+  poll(): number | undefined {
+    const dataVersion = this.st.dataVersion.get() ?? 0;
+    if (dataVersion === this.dataVersion) return undefined;
+    this.dataVersion = dataVersion;
+    const version = this.st.stateVersion.get() ?? 0;
+    if (version === this.knownVersion) return undefined;
+    this.knownVersion = version;
+    return version;
+  }
+
+  readState(): RolloutState {
+    return this.read(() => this.readStateIn());
+  }
+
+  private readStateIn(): RolloutState {
+    const version = this.st.stateVersion.get() ?? 0;
+    const features = this.st.features
+      .all()
+      .map((row) => readRecord(featureRecordSchema, row.record, `feature "${row.key}"`));
+    const beta: Record<string, string[]> = Object.create(null);
+    for (const [feature, userId] of this.st.beta.all()) {
+      const members = beta[feature];
+      if (members === undefined) beta[feature] = [userId];
+      else members.push(userId);
+    }
+    return { version, features, beta, blacklist: this.st.blacklist.all() };
+  }
+
+  putFeature(feature: FeatureWrite, expectedVersion: number | null): FeatureRecord {
+    const version = (expectedVersion ?? 0) + 1;
+    let next: FeatureRecord;
+    try {
+      next = validArgument(featureRecordSchema, { ...feature, version }, 'putFeature');
+    } catch (error) {
+      // A stale version is reported as the conflict it is, before the argument's faults.
+      this.assertVersion(feature.name, expectedVersion);
+      throw error;
+    }
+    const json = JSON.stringify(next);
+    const name = next.name;
+    this.write(() => {
+      const changes =
+        expectedVersion === null
+          ? this.st.insertFeature.run(name, json).changes
+          : this.st.updateFeature.run(version, json, name, expectedVersion).changes;
+      if (changes === 0) this.assertVersion(name, expectedVersion, true);
+      this.bump();
+    });
+    return next;
+  }
+
+  private assertVersion(name: string, expected: number | null, lost = false): void {
+    const found = this.st.featureVersion.get(name) ?? null;
+    if (found !== expected || lost) {
+      throw new ConflictError(
+        `${PREFIX}: feature "${name}" is at version ${found ?? 'none'}, expected ${expected ?? 'none'}`,
+      );
+    }
+  }
+
+  deleteFeature(name: string): boolean {
+    // Beta members go with it (ON DELETE CASCADE).
+    return this.write(() => this.changed(this.st.deleteFeature.run(name).changes));
+  }
+
+  registerUser(user: BetaUser): { user: BetaUser; created: boolean } {
+    const valid = validArgument(betaUserSchema, user, 'registerUser');
+    const email = normalizeEmail(valid.email);
+    return this.write(() => {
+      const existing = this.st.userByEmail.get(email);
+      if (existing !== undefined) return { user: this.userFrom(existing), created: false };
+      if (this.st.userById.get(valid.id) !== undefined) {
+        throw new ConflictError(`${PREFIX}: user id "${valid.id}" is already taken`);
+      }
+      this.st.insertUser.run(valid.id, email, valid.createdAt, JSON.stringify(valid));
+      this.bump();
+      return { user: valid, created: true };
+    });
+  }
+
+  getUser(id: string): BetaUser | undefined {
+    const record = this.st.userById.get(id);
+    return record === undefined ? undefined : readRecord(betaUserSchema, record, `user "${id}"`);
+  }
+
+  getUserByEmail(email: string): BetaUser | undefined {
+    const row = this.st.userByEmail.get(normalizeEmail(email));
+    return row === undefined ? undefined : this.userFrom(row);
+  }
+
+  listUsers(): BetaUser[] {
+    return this.st.users.all().map((row) => this.userFrom(row));
+  }
+
+  removeUser(id: string): boolean {
+    return this.write(() => {
+      if (this.st.deleteUser.run(id).changes === 0) return false;
+      this.st.removeUserBeta.run(id);
+      this.st.removeBlacklist.run(id);
+      this.st.removeUserFeedback.run(id);
+      this.bump();
+      return true;
+    });
+  }
+
+  addBetaMember(feature: string, userId: string): boolean {
+    return this.write(() => {
+      if (this.st.featureVersion.get(feature) === undefined) {
+        throw new NotFoundError(`${PREFIX}: unknown feature "${feature}"`);
+      }
+      return this.changed(this.st.addBeta.run(feature, userId).changes);
+    });
+  }
+
+  removeBetaMember(feature: string, userId: string): boolean {
+    return this.write(() => this.changed(this.st.removeBeta.run(feature, userId).changes));
+  }
+
+  addToBlacklist(userId: string): boolean {
+    return this.write(() => this.changed(this.st.addBlacklist.run(userId).changes));
+  }
+
+  removeFromBlacklist(userId: string): boolean {
+    return this.write(() => this.changed(this.st.removeBlacklist.run(userId).changes));
+  }
+
+  appendFeedback(entry: Feedback): void {
+    const valid = validArgument(feedbackSchema, entry, 'appendFeedback');
+    const json = JSON.stringify(valid);
+    this.write(() => this.st.insertFeedback.run(valid.userId, valid.feature, json));
+  }
+
+  listFeedback(feature?: string): Feedback[] {
+    const rows = feature === undefined ? this.st.feedback.all() : this.st.featureFeedback.all(feature);
+    return rows.map((row) => readRecord(feedbackSchema, row.record, `feedback #${row.key}`));
+  }
+
+  addMetrics(deltas: readonly MetricBucket[]): void {
+    const valid = this.metrics.validate(deltas);
+    this.write(() => this.metrics.apply(valid));
+  }
+
+  readMetrics(since: number, features?: readonly string[]): MetricBucket[] {
+    return this.metrics.read(since, features);
+  }
+
+  appendLog(kind: LogKind, entry: LogEntry): void {
+    const log = this.log(kind);
+    const valid = validArgument(logEntrySchema, entry, 'appendLog');
+    const json = JSON.stringify(valid);
+    const keep = this.settings.maxLogEntries;
+    this.write(() => {
+      const seq = Number(log.insert.run(valid.at, json).lastInsertRowid);
+      // Kept rows have consecutive seq values (only the oldest are ever deleted).
+      if (seq > keep) log.trim.run(seq - keep);
+    });
+  }
+
+  listLogs(kind: LogKind, query: LogQuery = {}): LogEntry[] {
+    const rows = this.log(kind).list.all(query.since ?? Number.NEGATIVE_INFINITY, sqlLimit(query.limit));
+    const out: LogEntry[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[rows.length - 1 - i] as RecordRow;
+      out[i] = readRecord(logEntrySchema, row.record, `${kind} #${row.key}`);
+    }
+    return out;
+  }
+
+  rollback(feature: string, request: RollbackRequest): RollbackResult {
+    return this.write(() => this.rollbackIn(feature, request));
+  }
+
+  private rollbackIn(feature: string, request: RollbackRequest): RollbackResult {
+    const stored = this.st.featureRecord.get(feature);
+    if (stored === undefined) throw new NotFoundError(`${PREFIX}: unknown feature "${feature}"`);
+    const current = readRecord(featureRecordSchema, stored, `feature "${feature}"`);
+    const plan = planRollback(current, this.st.betaCount.get(feature) ?? 0, request);
+    if (!plan.performed) return { performed: false, feature: current };
+    const record = validArgument(rollbackRecordSchema, plan.record, 'rollback');
+    const { next } = plan;
+    if (
+      this.st.updateFeature.run(next.version, JSON.stringify(next), feature, current.version).changes === 0
+    ) {
+      throw new StoreDataCorruptedError(
+        `${PREFIX}: corrupted data in feature "${feature}": its version column disagrees with its record`,
+      );
+    }
+    this.st.clearBeta.run(feature);
+    this.st.insertRollback.run(feature, record.at, JSON.stringify(record));
+    this.bump();
+    return { performed: true, feature: next, record };
+  }
+
+  listRollbacks(feature?: string): RollbackRecord[] {
+    const rows = feature === undefined ? this.st.rollbacks.all() : this.st.featureRollbacks.all(feature);
+    return rows.map((row) => readRecord(rollbackRecordSchema, row.record, `rollback #${row.key}`));
+  }
+
+  private userFrom(row: RecordRow): BetaUser {
+    return readRecord(betaUserSchema, row.record, `user "${row.key}"`);
+  }
+
+  private log(kind: LogKind): Statements['logs'][LogKind] {
+    if (kind !== 'alerts' && kind !== 'health-reports') {
+      throw new InvalidArgumentError(`${PREFIX}: unknown log kind "${String(kind)}"`);
+    }
+    return this.st.logs[kind];
+  }
+
+  private changed(changes: number): boolean {
+    if (changes === 0) return false;
+    this.bump();
+    return true;
+  }
+
+  /** Counts a change to features, beta lists, blacklist or users. Last statement of a write. */
+  private bump(): void {
+    this.written = this.st.bumpState.get();
+  }
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction and notes the state version it committed. */
+  private write<R>(fn: () => R): R {
+    this.written = undefined;
+    const result = this.tx.immediate(fn) as R;
+    const written = this.written as number | undefined;
+    // One step past what we knew means no other handle wrote in between; otherwise the gap is
+    // left for `poll`, so their change is still reported.
+    if (written !== undefined && written - 1 === this.knownVersion) this.knownVersion = written;
+    return result;
+  }
+
+  /** Runs `fn` in a deferred transaction: several reads from one snapshot, no write lock. */
+  private read<R>(fn: () => R): R {
+    return this.tx.deferred(fn) as R;
+  }
+}
+
+/** LIMIT for `listLogs`, matching `slice(length - limit)` of the reference store. */
+function sqlLimit(limit: number | undefined): number {
+  if (limit === undefined || Number.isNaN(limit) || limit === Number.POSITIVE_INFINITY) return -1;
+  return Math.max(0, Math.floor(limit));
+}

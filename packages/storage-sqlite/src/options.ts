@@ -1,0 +1,114 @@
+import { InvalidArgumentError } from '@canary-rollout/core';
+import type Database from 'better-sqlite3';
+import { PREFIX } from './internal/constants';
+
+/** Settings shared by both ways of pointing the store at a database. */
+export interface SqliteStoreSettings {
+  /**
+   * How long a statement waits for another connection's lock before failing with
+   * `StoreUnavailableError` (ms). SQLite waits synchronously, blocking the event loop meanwhile.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /** How often the store looks for changes made by other processes (ms). @default 1000 */
+  pollIntervalMs?: number;
+  /** Entries kept per log (alerts, health reports); the oldest are deleted. @default 10000 */
+  maxLogEntries?: number;
+  /**
+   * Metric buckets older than this (ms before the newest bucket written, capped at the clock)
+   * are deleted, at most once a minute per process. `Infinity` keeps them all.
+   * @default 604800000 (7 days)
+   */
+  metricRetentionMs?: number;
+  /**
+   * `PRAGMA synchronous`. `normal` is safe from corruption in WAL mode and may lose the last
+   * commits on power loss; `full` syncs every commit.
+   * @default 'normal'
+   */
+  synchronous?: 'normal' | 'full';
+  /** Clock for metric retention (epoch ms). @default Date.now */
+  now?: () => number;
+}
+
+/** Options of `SqliteStore`: a `path` to a database file, or an open better-sqlite3 `database`. */
+export type SqliteStoreOptions = SqliteStoreSettings &
+  (
+    | {
+        /**
+         * Database file; created when missing with mode 0600 (its folder 0700). `:memory:` gives a
+         * private in-memory database.
+         */
+        path: string;
+        database?: undefined;
+      }
+    | {
+        /** An open, writable connection. The store configures it (WAL, busy timeout, foreign keys) and never closes it. */
+        database: Database.Database;
+        path?: undefined;
+      }
+  );
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  readonly source: { readonly path: string } | { readonly database: Database.Database };
+  readonly busyTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly maxLogEntries: number;
+  readonly metricRetentionMs: number;
+  readonly synchronous: 'normal' | 'full';
+  readonly now: () => number;
+}
+
+/** Checks the options and fills in defaults; throws `InvalidArgumentError` naming the option. */
+export function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
+  const { path, database } = options as { path?: unknown; database?: unknown };
+  if ((path === undefined) === (database === undefined)) {
+    throw new InvalidArgumentError(`${PREFIX}: pass exactly one of the options "path" and "database"`);
+  }
+  if (path !== undefined && typeof path !== 'string') {
+    throw new InvalidArgumentError(`${PREFIX}: option "path" must be a string, got ${typeof path}`);
+  }
+  const synchronous = options.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw new InvalidArgumentError(
+      `${PREFIX}: option "synchronous" must be "normal" or "full", got ${JSON.stringify(synchronous)}`,
+    );
+  }
+  return {
+    source: options.database === undefined ? { path: options.path } : { database: options.database },
+    busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5000, 0),
+    pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs, 1000, 1),
+    maxLogEntries: integer('maxLogEntries', options.maxLogEntries, 10_000, 1, Number.MAX_SAFE_INTEGER),
+    metricRetentionMs:
+      options.metricRetentionMs === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : integer(
+            'metricRetentionMs',
+            options.metricRetentionMs,
+            7 * 24 * 60 * 60 * 1000,
+            1,
+            Number.MAX_SAFE_INTEGER,
+          ),
+    synchronous,
+    now: options.now ?? Date.now,
+  };
+}
+
+/** Timers and SQLite's busy timeout take at most a signed 32-bit count of ms. */
+const MAX_MS = 0x7fffffff;
+
+function integer(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max = MAX_MS,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(
+      `${PREFIX}: option "${name}" must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
