@@ -1,4 +1,14 @@
 export {
+  BUCKETS,
+  bucketOf,
+  type MurmurPrefix,
+  murmurPrefix,
+  murmurUtf8,
+  percentageToThreshold,
+  seedPrefix,
+} from './bucketing';
+export { type Clock, ManualClock, systemClock } from './clock';
+export {
   type CanaryErrorCode,
   CanaryRolloutError,
   ConfigInvalidError,
@@ -10,6 +20,17 @@ export {
   StoreDataCorruptedError,
   StoreUnavailableError,
 } from './errors';
+export {
+  type Evaluation,
+  type EvaluationReason,
+  type EvaluationStep,
+  isOnReason,
+} from './evaluation/evaluate';
+export { type EventMap, SafeEventEmitter } from './events';
+export { TREATMENT_ARM } from './metrics/aggregator';
+export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
+export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
+export { type MetricsSummary, mergeAll, selectWindow, summarize } from './metrics/summary';
 export {
   type CanaryConfig,
   type CanaryConfigInput,
@@ -46,6 +67,25 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export {
+  BetaUserService,
+  type BetaUserServiceOptions,
+  type BetaUserView,
+  type FeedbackInput,
+  type FeedbackSummary,
+  isValidEmail,
+  type RegisterUserInput,
+  type UserGroup,
+} from './services/beta-user-service';
+export {
+  type CanaryRolloutEvents,
+  CanaryRolloutService,
+  type CanaryRolloutServiceOptions,
+  type FeatureUsage,
+  type RolloutChange,
+  type UpdateRolloutOptions,
+} from './services/canary-rollout-service';
+export type { FeatureStatus, RolloutStatus } from './services/status';
 export {
   createMemoryStoreData,
   MemoryStore,

@@ -139,7 +139,8 @@ export class MemoryStore implements RolloutStore {
 
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
     const valid = parseStored(betaUserSchema, user, NAME, 'registerUser argument');
-    const existing = await this.getUserByEmail(valid.email);
+    // Check and insert with no await between them, so concurrent registrations of one email make one user.
+    const existing = this.findUserByEmail(valid.email);
     if (existing !== undefined) return { user: existing, created: false };
     if (this.data.users.has(valid.id)) {
       throw new ConflictError(`@canary-rollout/core: user id "${valid.id}" is already taken`);
@@ -155,8 +156,16 @@ export class MemoryStore implements RolloutStore {
   }
 
   async getUserByEmail(email: string): Promise<BetaUser | undefined> {
+    return this.findUserByEmail(email);
+  }
+
+  private findUserByEmail(email: string): BetaUser | undefined {
     const wanted = normalizeEmail(email);
-    return (await this.listUsers()).find((user) => normalizeEmail(user.email) === wanted);
+    for (const [id, value] of this.data.users) {
+      const user = parseStored(betaUserSchema, value, NAME, `user "${id}"`);
+      if (normalizeEmail(user.email) === wanted) return clone(user);
+    }
+    return undefined;
   }
 
   async listUsers(): Promise<BetaUser[]> {

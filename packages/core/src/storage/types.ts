@@ -64,7 +64,11 @@ export interface StoreChange {
  * - `putFeature` is a compare-and-set on the feature's version.
  * - `rollback` is one atomic step; callers racing on one incident produce one rollback record.
  * - User emails are unique case-insensitively; registering an existing email returns that user.
- * - Personal data (emails, names, feedback) is never written into keys, logs or error messages.
+ * - Personal data (emails, names, feedback) is never written into keys, logs or error messages,
+ *   nor into the `cause` of an error (parser messages can quote the stored text).
+ * - Fields of stored records this version does not know survive a read and a write.
+ * - Change notifications work as soon as `open()` resolves; a listener that throws does not stop
+ *   the others.
  */
 export interface RolloutStore {
   /** Connects, creates or migrates what is needed. Idempotent. */
@@ -84,7 +88,8 @@ export interface RolloutStore {
 
   /**
    * Registers `user` unless a user with the same email (case-insensitive) exists, in which case
-   * that user is returned with `created: false`.
+   * that user is returned with `created: false`. Concurrent registrations of one email create one
+   * user. A taken id with another email throws `ConflictError`.
    */
   registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }>;
   getUser(id: string): Promise<BetaUser | undefined>;
@@ -94,9 +99,9 @@ export interface RolloutStore {
   /** Removes the user, their beta memberships, blacklisting and feedback; false if unknown. */
   removeUser(id: string): Promise<boolean>;
 
-  /** Adds a user id to a feature's beta list; false if it was already there. */
+  /** Adds a user id to a feature's beta list; false if it was already there. `NotFoundError` for an unknown feature. */
   addBetaMember(feature: string, userId: string): Promise<boolean>;
-  /** Removes a user id from a feature's beta list; false if it was not there. */
+  /** Removes a user id from a feature's beta list; false if it was not there (or the feature is unknown). */
   removeBetaMember(feature: string, userId: string): Promise<boolean>;
   /** Adds a user id to the global blacklist; false if it was already there. */
   addToBlacklist(userId: string): Promise<boolean>;
@@ -112,7 +117,10 @@ export interface RolloutStore {
    * histogram bins are summed, user registers take the maximum. Atomic per call.
    */
   addMetrics(deltas: readonly MetricBucket[]): Promise<void>;
-  /** Merged buckets with `bucketStart >= since`, fleet-wide, optionally of some features only. */
+  /**
+   * Merged buckets with `bucketStart >= since`, fleet-wide, sorted by `bucketStart`; with
+   * `features`, of those features only (an empty list selects none).
+   */
   readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]>;
 
   /** Appends to a log; retention keeps each log bounded (store option). */

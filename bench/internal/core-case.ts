@@ -1,0 +1,91 @@
+/** One case of core.bench.ts, in its own process; prints one JSON line of figures. */
+import murmur from 'murmurhash-js';
+import { CanaryRolloutService, MemoryStore } from '../../packages/core/src/index';
+
+const N = 1_000_000;
+const PASSES = 7;
+const which = process.argv[2];
+const ids = Array.from({ length: N }, (_, n) => `user-${n}@example.com`);
+const listed = ids.slice(0, 100_000);
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const mb = () => process.memoryUsage().heapUsed / 2 ** 20;
+
+async function main(): Promise<void> {
+  const store = new MemoryStore();
+  const service = await CanaryRolloutService.create({
+    store,
+    flushIntervalMs: 3_600_000,
+    config: {
+      canaryRollout: {
+        features: {
+          aiExtraction: { enabled: true, rolloutPercentage: 25, rolloutStrategy: 'gradual' },
+          ocrFallback: { enabled: true, rolloutStrategy: 'beta-only' },
+          tableExtraction: { enabled: true, rolloutPercentage: 100, rolloutStrategy: 'stable' },
+        },
+      },
+    },
+  });
+  gc();
+  const before = mb();
+  if (which === 'beta' || which === 'gradual-with-lists' || which === 'heap') {
+    for (const id of listed) await store.addBetaMember('ocrFallback', id);
+  }
+  await service.refresh();
+  gc();
+  const betaMb = mb() - before;
+  if (which === 'blacklisted' || which === 'gradual-with-lists') {
+    for (const id of listed) await store.addToBlacklist(id);
+    await service.refresh();
+  }
+
+  const usage = { calls: 1, successfulCalls: 1, failedCalls: 0, latency: 120 };
+  const loops: Record<string, () => number> = {
+    baseline: () => {
+      let acc = 0;
+      for (let i = 0; i < N; i++) acc += murmur.murmur3(`aiExtraction:${ids[i]}`, 0) % 10000 < 2500 ? 1 : 0;
+      return acc;
+    },
+    gradual: () => count('aiExtraction', ids),
+    'gradual-with-lists': () => count('aiExtraction', ids),
+    stable: () => count('tableExtraction', ids),
+    beta: () => count('ocrFallback', listed),
+    blacklisted: () => count('aiExtraction', listed),
+    track: () => {
+      for (let i = 0; i < N; i++) service.trackFeatureUsage(ids[i]!, 'aiExtraction', usage);
+      return 0;
+    },
+  };
+  function count(feature: string, pool: string[]): number {
+    let acc = 0;
+    const size = pool.length;
+    for (let i = 0; i < N; i++) acc += service.isFeatureEnabledForUser(pool[i % size]!, feature) ? 1 : 0;
+    return acc;
+  }
+
+  if (which === 'heap') {
+    const after: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      loops.track!();
+      gc();
+      after.push(mb());
+    }
+    console.log(
+      JSON.stringify({ betaMb, after1: after[0], after2: after[1], after3: after[2], after4: after[3] }),
+    );
+    return;
+  }
+  const loop = loops[which ?? ''];
+  if (loop === undefined) throw new Error(`unknown case ${which}`);
+  const times: number[] = [];
+  let sink = 0;
+  for (let pass = 0; pass < PASSES; pass++) {
+    gc();
+    const start = process.hrtime.bigint();
+    sink += loop();
+    times.push(Number(process.hrtime.bigint() - start) / N);
+  }
+  times.sort((a, b) => a - b);
+  console.log(JSON.stringify({ ns: times[Math.floor(PASSES / 2)], sink }));
+  await service.close();
+}
+await main();

@@ -1,0 +1,127 @@
+import { BUCKETS, bucketFromPrefix } from '../bucketing';
+import { BETA_ONLY, type CompiledFeature, mayBeListed, type Snapshot, STABLE } from './snapshot';
+
+/** Why a decision came out as it did, in the evaluation order. */
+export type EvaluationReason =
+  | 'system-disabled'
+  | 'invalid-user'
+  | 'unknown-feature'
+  | 'feature-disabled'
+  | 'blacklisted'
+  | 'beta-member'
+  | 'stable'
+  | 'beta-only'
+  | 'in-rollout'
+  | 'outside-rollout';
+
+/**
+ * Decides one (user, feature) pair in the order of ARCHITECTURE.md. Never throws, allocates
+ * nothing, and hashes only when the gradual step is reached.
+ */
+export function decide(snapshot: Snapshot, userId: string, feature: string): EvaluationReason {
+  if (!snapshot.enabled) return 'system-disabled';
+  if (typeof userId !== 'string' || userId.length === 0) return 'invalid-user';
+  const f = snapshot.features.get(feature);
+  if (f === undefined) return 'unknown-feature';
+  if (!f.enabled) return 'feature-disabled';
+  if (snapshot.members === null || mayBeListed(snapshot.members, userId)) {
+    if (snapshot.blacklist.size !== 0 && snapshot.blacklist.has(userId)) return 'blacklisted';
+    if (f.beta?.has(userId)) return 'beta-member';
+  }
+  if (f.strategy === STABLE) return 'stable';
+  if (f.strategy === BETA_ONLY) return 'beta-only';
+  return inRollout(f, userId) ? 'in-rollout' : 'outside-rollout';
+}
+
+function inRollout(f: CompiledFeature, userId: string): boolean {
+  if (f.threshold === 0) return false;
+  if (f.threshold >= BUCKETS) return true;
+  return bucketFromPrefix(f.prefix, userId) < f.threshold;
+}
+
+/** True for the reasons that turn a feature on. */
+export function isOnReason(reason: EvaluationReason): boolean {
+  return reason === 'in-rollout' || reason === 'beta-member' || reason === 'stable';
+}
+
+/** One step of the evaluation order as `explain` reports it. */
+export interface EvaluationStep {
+  readonly step: 'system' | 'feature' | 'blacklist' | 'beta' | 'strategy' | 'bucket';
+  /** `pass`: this step did not decide; `on` / `off`: it decided; `skipped`: not reached. */
+  readonly outcome: 'pass' | 'on' | 'off' | 'skipped';
+  readonly detail: string;
+}
+
+/** A decision with its reason, the user's bucket and each step of the order. */
+export interface Evaluation {
+  readonly feature: string;
+  readonly enabled: boolean;
+  readonly reason: EvaluationReason;
+  /** The user's bucket for this feature (0..9999), null when the feature or user is unknown/invalid. */
+  readonly bucket: number | null;
+  /** Buckets below this are in the rollout (percentage x 100), null for unknown features. */
+  readonly threshold: number | null;
+  readonly steps: readonly EvaluationStep[];
+}
+
+/** Evaluates with full detail, for support questions and the CLI's `explain`. */
+export function explain(snapshot: Snapshot, userId: string, feature: string): Evaluation {
+  const reason = decide(snapshot, userId, feature);
+  const f = typeof feature === 'string' ? snapshot.features.get(feature) : undefined;
+  const validUser = typeof userId === 'string' && userId.length > 0;
+  const bucket = f !== undefined && validUser ? bucketFromPrefix(f.prefix, userId) : null;
+  const enabled = isOnReason(reason);
+  const order: Array<[EvaluationStep['step'], EvaluationReason[], string]> = [
+    [
+      'system',
+      ['system-disabled', 'invalid-user'],
+      snapshot.enabled ? 'rollout system enabled' : 'rollout system disabled',
+    ],
+    [
+      'feature',
+      ['unknown-feature', 'feature-disabled'],
+      f === undefined ? 'unknown feature' : f.enabled ? 'feature enabled' : 'feature disabled',
+    ],
+    [
+      'blacklist',
+      ['blacklisted'],
+      snapshot.blacklist.has(userId) ? 'user is blacklisted' : 'user not blacklisted',
+    ],
+    [
+      'beta',
+      ['beta-member'],
+      f?.beta?.has(userId) ? 'user is in the beta list' : 'user not in the beta list',
+    ],
+    ['strategy', ['stable', 'beta-only'], `strategy ${f?.record.rolloutStrategy ?? 'n/a'}`],
+    [
+      'bucket',
+      ['in-rollout', 'outside-rollout'],
+      bucket === null || f === undefined
+        ? 'no bucket'
+        : `bucket ${bucket} ${bucket < f.threshold ? '<' : '>='} ${f.threshold} (${f.record.rolloutPercentage} %)`,
+    ],
+  ];
+  const steps: EvaluationStep[] = [];
+  let decided = false;
+  for (const [step, reasons, detail] of order) {
+    if (decided) {
+      steps.push({ step, outcome: 'skipped', detail });
+      continue;
+    }
+    if (reasons.includes(reason)) {
+      decided = true;
+      const why = reason === 'invalid-user' ? 'user id is empty or not a string' : detail;
+      steps.push({ step, outcome: enabled ? 'on' : 'off', detail: why });
+    } else {
+      steps.push({ step, outcome: 'pass', detail });
+    }
+  }
+  return {
+    feature,
+    enabled,
+    reason,
+    bucket,
+    threshold: f === undefined ? null : f.threshold,
+    steps,
+  };
+}

@@ -1,0 +1,93 @@
+import { type MurmurPrefix, murmurPrefix, murmurUtf8, percentageToThreshold, seedPrefix } from '../bucketing';
+import type { FeatureRecord } from '../schemas/records';
+import type { RolloutState } from '../storage/types';
+
+/** Strategy codes compared on the hot path. */
+export const GRADUAL = 0;
+export const BETA_ONLY = 1;
+export const STABLE = 2;
+
+/** A feature prepared for evaluation. */
+export interface CompiledFeature {
+  readonly record: FeatureRecord;
+  readonly enabled: boolean;
+  readonly strategy: 0 | 1 | 2;
+  /** Buckets below this are in the rollout (0..10000). */
+  readonly threshold: number;
+  readonly prefix: MurmurPrefix;
+  /** Beta members; null when the list is empty, so the hot path skips the lookup. */
+  readonly beta: ReadonlySet<string> | null;
+}
+
+/** Everything evaluation reads, immutable once built; replaced whole on every change. */
+export interface Snapshot {
+  readonly enabled: boolean;
+  readonly version: number;
+  readonly features: ReadonlyMap<string, CompiledFeature>;
+  readonly blacklist: ReadonlySet<string>;
+  /**
+   * Bitset over every id in the blacklist or a beta list, built when those lists are large: an id
+   * whose bit is clear is in none of them, and skips set lookups that would miss the CPU cache.
+   */
+  readonly members: Uint32Array | null;
+}
+
+/** Lists smaller than this are probed directly; their hash tables stay in cache. */
+const FILTER_MIN_MEMBERS = 4096;
+const FILTER_BITS = 20;
+const FILTER_SEED = seedPrefix(0x51f1_e7b3);
+
+/** False when `userId` is certainly in no list of the snapshot. */
+export function mayBeListed(members: Uint32Array, userId: string): boolean {
+  const bit = murmurUtf8(FILTER_SEED, userId) >>> (32 - FILTER_BITS);
+  return (members[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+}
+
+function buildMemberFilter(lists: Iterable<readonly string[]>): Uint32Array | null {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  if (total < FILTER_MIN_MEMBERS) return null;
+  const members = new Uint32Array(1 << (FILTER_BITS - 5));
+  for (const list of lists) {
+    for (const id of list) {
+      const bit = murmurUtf8(FILTER_SEED, id) >>> (32 - FILTER_BITS);
+      members[bit >>> 5]! |= 1 << (bit & 31);
+    }
+  }
+  return members;
+}
+
+const prefixCache = new Map<string, MurmurPrefix>();
+
+function prefixFor(salt: string): MurmurPrefix {
+  let prefix = prefixCache.get(salt);
+  if (prefix === undefined) {
+    prefix = murmurPrefix(salt);
+    if (prefixCache.size > 10_000) prefixCache.clear();
+    prefixCache.set(salt, prefix);
+  }
+  return prefix;
+}
+
+/** Builds a snapshot from store state (and the system switch from the config). */
+export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot {
+  const features = new Map<string, CompiledFeature>();
+  for (const record of state.features) {
+    const members = state.beta[record.name];
+    features.set(record.name, {
+      record,
+      enabled: record.enabled,
+      strategy:
+        record.rolloutStrategy === 'stable'
+          ? STABLE
+          : record.rolloutStrategy === 'beta-only'
+            ? BETA_ONLY
+            : GRADUAL,
+      threshold: percentageToThreshold(record.rolloutPercentage),
+      prefix: prefixFor(record.salt),
+      beta: members !== undefined && members.length > 0 ? new Set(members) : null,
+    });
+  }
+  const members = buildMemberFilter([state.blacklist, ...Object.values(state.beta)]);
+  return { enabled, version: state.version, features, blacklist: new Set(state.blacklist), members };
+}

@@ -1,0 +1,679 @@
+import { type Clock, systemClock } from '../clock';
+import {
+  type CanaryRolloutError,
+  ConflictError,
+  InvalidArgumentError,
+  isCanaryRolloutError,
+  NotFoundError,
+  RolloutGuardError,
+  StoreUnavailableError,
+} from '../errors';
+import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
+import { compileSnapshot, type Snapshot } from '../evaluation/snapshot';
+import { SafeEventEmitter } from '../events';
+import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
+import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
+import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
+import { loadConfigFile, parseConfig } from '../schemas/config';
+import type { RolloutStrategy } from '../schemas/names';
+import type { FeatureRecord, FeatureWrite, MetricBucket, RollbackRecord } from '../schemas/records';
+import { MemoryStore } from '../storage/memory-store';
+import { mergeMetricBuckets } from '../storage/semantics';
+import type { RolloutState, RolloutStore } from '../storage/types';
+import { buildStatus, type RolloutStatus } from './status';
+
+/** Usage figures reported by the app, as in the guide. */
+export interface FeatureUsage {
+  /** Calls made. @default successfulCalls + failedCalls */
+  readonly calls?: number;
+  /** @default calls - failedCalls */
+  readonly successfulCalls?: number;
+  /** @default calls - successfulCalls */
+  readonly failedCalls?: number;
+  /** Mean latency of these calls (ms); omit when not measured. */
+  readonly latency?: number;
+}
+
+/** What changed in a feature's rollout. */
+export interface RolloutChange {
+  readonly feature: string;
+  readonly previous: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'> | null;
+  readonly current: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'>;
+  /** Where the change came from. */
+  readonly source: 'local' | 'store';
+}
+
+/** Events of `CanaryRolloutService`. */
+export type CanaryRolloutEvents = {
+  /** The snapshot was replaced (argument: the store's state version). */
+  change: [version: number];
+  /** A feature's percentage, strategy or switch changed, here or in another process. */
+  'rollout-changed': [change: RolloutChange];
+  /** This service performed a rollback. */
+  rollback: [record: RollbackRecord];
+  /** A store fault; evaluation kept serving the last snapshot. */
+  error: [error: CanaryRolloutError];
+};
+
+/** Options of `CanaryRolloutService`. */
+export interface CanaryRolloutServiceOptions {
+  /** Where live state and metrics live. @default a new MemoryStore */
+  readonly store?: RolloutStore;
+  /** Parsed config, a config object as in the file, or a path to `canary-rollout.json`. @default no features */
+  readonly config?: CanaryConfig | CanaryConfigInput | string;
+  /** @default the wall clock */
+  readonly clock?: Clock;
+  /** How often usage is flushed to the store (ms). @default 5000 */
+  readonly flushIntervalMs?: number;
+  /** Width of a metrics time bucket (ms). @default 10000 */
+  readonly metricsBucketMs?: number;
+  /** Metric buckets held while the store is failing; beyond it the oldest are dropped and reported. @default 10000 */
+  readonly maxPendingBuckets?: number;
+  /** Full re-read of the store as a safety net beside change notifications (ms). @default 30000 */
+  readonly refreshIntervalMs?: number;
+  /** State to serve when the store cannot be read at start; without it `start()` fails. */
+  readonly initialState?: RolloutState;
+}
+
+/** Options of a percentage change. */
+export interface UpdateRolloutOptions {
+  /** Override the minStableTime and maxStep guards. @default false */
+  readonly force?: boolean;
+}
+
+const MAX_CAS_ATTEMPTS = 8;
+/** Refresh period of the coarse clock used to bucket usage (ms). */
+const COARSE_CLOCK_MS = 100;
+
+/**
+ * Decides per user whether a feature is on, records how features behave, and changes rollouts.
+ * Evaluation is synchronous and in memory; everything else goes through the store.
+ */
+export class CanaryRolloutService {
+  /** The store behind this service. */
+  readonly store: RolloutStore;
+  /** The parsed configuration. */
+  readonly config: CanaryConfig;
+  /** Typed events: `change`, `rollout-changed`, `rollback`, `error`. */
+  readonly events = new SafeEventEmitter<CanaryRolloutEvents>();
+  private readonly clock: Clock;
+  private readonly aggregator: UsageAggregator;
+  private readonly flushIntervalMs: number;
+  private readonly refreshIntervalMs: number;
+  private readonly maxPendingBuckets: number;
+  private readonly initialState: RolloutState | undefined;
+  private snapshot: Snapshot;
+  private pending: MetricBucket[] = [];
+  private fleet: MetricBucket[] = [];
+  private starting: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  /** Wall-clock time refreshed by a timer: usage needs its 10 s bucket, not a clock read per call. */
+  private coarseNow = 0;
+  private coarse = false;
+  /** Whether the snapshot has come from the store at least once. */
+  private loaded = false;
+
+  constructor(options: CanaryRolloutServiceOptions = {}) {
+    this.store = options.store ?? new MemoryStore();
+    this.config =
+      typeof options.config === 'string'
+        ? loadConfigFile(options.config)
+        : parseConfig(options.config ?? { canaryRollout: {} });
+    this.clock = options.clock ?? systemClock;
+    this.flushIntervalMs = positive(options.flushIntervalMs, 5000, 'flushIntervalMs');
+    this.refreshIntervalMs = positive(options.refreshIntervalMs, 30_000, 'refreshIntervalMs');
+    this.maxPendingBuckets = positive(options.maxPendingBuckets, 10_000, 'maxPendingBuckets');
+    this.aggregator = new UsageAggregator(positive(options.metricsBucketMs, 10_000, 'metricsBucketMs'));
+    this.initialState = options.initialState;
+    // Until the store is read, evaluation answers from the config file alone.
+    this.snapshot = compileSnapshot(
+      options.initialState ?? this.configState(),
+      this.config.canaryRollout.enabled,
+    );
+  }
+
+  /** Creates a service and waits for `start()`. */
+  static async create(options: CanaryRolloutServiceOptions = {}): Promise<CanaryRolloutService> {
+    const service = new CanaryRolloutService(options);
+    await service.start();
+    return service;
+  }
+
+  /**
+   * Opens the store, adds config features it lacks (live state in the store wins over the file),
+   * loads the snapshot, follows changes and starts flushing. Idempotent.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    this.closed = false;
+    try {
+      await this.store.open();
+      await this.seedFeatures();
+      this.apply(await this.store.readState(), 'store');
+    } catch (error) {
+      if (this.initialState === undefined) {
+        this.starting = undefined;
+        throw asStoreError(error, 'start');
+      }
+      this.reportError(asStoreError(error, 'start (serving the given initial state)'));
+    }
+    this.unsubscribe = this.store.subscribe(() => void this.refresh());
+    if (this.clock === systemClock) {
+      this.coarseNow = Date.now();
+      this.coarse = true;
+      this.timers.push(
+        setInterval(() => {
+          this.coarseNow = Date.now();
+        }, COARSE_CLOCK_MS).unref(),
+      );
+    }
+    this.timers.push(
+      setInterval(() => void this.flush(), this.flushIntervalMs).unref(),
+      setInterval(() => void this.refresh(), this.refreshIntervalMs).unref(),
+    );
+  }
+
+  /** Flushes usage, stops timers and change notifications. Does not close the store it was given. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.coarse = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.flush();
+    this.starting = undefined;
+  }
+
+  /**
+   * True when `feature` is on for `userId`. Synchronous, no I/O, never throws: unknown features,
+   * empty ids and a disabled system answer false. Use `evaluate` to learn why.
+   */
+  isFeatureEnabledForUser(userId: string, feature: string): boolean {
+    return isOnReason(decide(this.snapshot, userId, feature));
+  }
+
+  /** The decision with its reason, the user's bucket and each step of the evaluation order. */
+  evaluate(userId: string, feature: string): Evaluation {
+    return explain(this.snapshot, userId, feature);
+  }
+
+  /** The feature names this service knows. */
+  featureNames(): string[] {
+    return [...this.snapshot.features.keys()];
+  }
+
+  /** A feature's live record, or undefined. */
+  getFeature(feature: string): FeatureRecord | undefined {
+    return this.snapshot.features.get(feature)?.record;
+  }
+
+  /** User ids in a feature's beta list. */
+  getBetaUsers(feature: string): string[] {
+    return [...(this.snapshot.features.get(feature)?.beta ?? [])];
+  }
+
+  /** True when a user id is blacklisted. */
+  isBlacklisted(userId: string): boolean {
+    return this.snapshot.blacklist.has(userId);
+  }
+
+  /**
+   * Records usage of a feature, as the guide's `trackFeatureUsage`. O(1), in memory; flushed to
+   * the store in batches. Usage of unknown features is ignored. Throws `InvalidArgumentError`
+   * for counts that are negative, fractional or do not add up.
+   */
+  trackFeatureUsage(userId: string, feature: string, usage: FeatureUsage): void {
+    this.recordUsage(userId, feature, TREATMENT_ARM, usage);
+  }
+
+  /** `trackFeatureUsage` for another arm (`control`, `variant:<name>`). */
+  recordUsage(userId: string, feature: string, arm: string, usage: FeatureUsage): void {
+    let { calls, successfulCalls, failedCalls } = usage;
+    if (calls === undefined) calls = (successfulCalls ?? 0) + (failedCalls ?? 0);
+    if (successfulCalls === undefined) successfulCalls = calls - (failedCalls ?? 0);
+    if (failedCalls === undefined) failedCalls = calls - successfulCalls;
+    if (
+      !isCount(calls) ||
+      !isCount(successfulCalls) ||
+      !isCount(failedCalls) ||
+      successfulCalls + failedCalls > calls
+    ) {
+      throw new InvalidArgumentError(
+        `@canary-rollout/core: trackFeatureUsage: calls, successfulCalls and failedCalls must be whole numbers >= 0 with successes + failures <= calls, got ${show(calls)}, ${show(successfulCalls)}, ${show(failedCalls)}`,
+      );
+    }
+    const latency = usage.latency;
+    if (latency !== undefined && !(latency >= 0 && latency < Number.POSITIVE_INFINITY)) {
+      throw new InvalidArgumentError(
+        `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms >= 0, got ${show(latency)}`,
+      );
+    }
+    if (!this.snapshot.features.has(feature)) return;
+    this.aggregator.record(
+      this.coarse ? this.coarseNow : this.clock.now(),
+      feature,
+      arm,
+      typeof userId === 'string' ? userId : '',
+      calls,
+      successfulCalls,
+      failedCalls,
+      latency ?? Number.NaN,
+    );
+  }
+
+  /**
+   * Runs `enabled` when the feature is on for the user and `fallback` otherwise, measuring
+   * latency and recording success or failure. When `enabled` throws, the failure is recorded and
+   * the fallback's result returned; an error of the fallback reaches the caller.
+   */
+  async runFeature<T>(
+    userId: string,
+    feature: string,
+    paths: { readonly enabled: () => T | Promise<T>; readonly fallback: () => T | Promise<T> },
+  ): Promise<T> {
+    if (!this.isFeatureEnabledForUser(userId, feature)) return paths.fallback();
+    const started = performance.now();
+    try {
+      const result = await paths.enabled();
+      this.recordOutcome(userId, feature, true, performance.now() - started);
+      return result;
+    } catch {
+      this.recordOutcome(userId, feature, false, performance.now() - started);
+      return paths.fallback();
+    }
+  }
+
+  private recordOutcome(userId: string, feature: string, ok: boolean, latencyMs: number): void {
+    this.aggregator.record(
+      this.coarse ? this.coarseNow : this.clock.now(),
+      feature,
+      TREATMENT_ARM,
+      userId,
+      1,
+      ok ? 1 : 0,
+      ok ? 0 : 1,
+      latencyMs,
+    );
+  }
+
+  /** Sends buffered usage to the store, then re-reads the fleet-wide window for the status. */
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    const drained = this.aggregator.drain();
+    const batch = this.pending.length === 0 ? drained : mergeMetricBuckets([...this.pending, ...drained]);
+    this.pending = [];
+    if (batch.length > 0) {
+      try {
+        await this.store.addMetrics(batch);
+      } catch (error) {
+        this.keepPending(batch);
+        this.reportError(asStoreError(error, 'flush metrics'));
+        return;
+      }
+    }
+    try {
+      const since = this.clock.now() - this.config.canaryRollout.thresholds.windowMs;
+      this.fleet = await this.store.readMetrics(since);
+    } catch (error) {
+      this.reportError(asStoreError(error, 'read metrics'));
+    }
+  }
+
+  private keepPending(batch: MetricBucket[]): void {
+    batch.sort((a, b) => a.bucketStart - b.bucketStart);
+    const dropped = batch.length - this.maxPendingBuckets;
+    this.pending = dropped > 0 ? batch.slice(dropped) : batch;
+    if (dropped > 0) {
+      const calls = batch.slice(0, dropped).reduce((sum, b) => sum + b.calls, 0);
+      this.reportError(
+        new StoreUnavailableError(
+          `@canary-rollout/core: store unavailable too long: dropped ${dropped} metric buckets (${calls} calls) beyond maxPendingBuckets ${this.maxPendingBuckets}`,
+        ),
+      );
+    }
+  }
+
+  /** Metric buckets waiting for the store (after failed flushes). */
+  pendingMetricBuckets(): number {
+    return this.pending.length;
+  }
+
+  /** Re-reads features, beta lists and blacklist from the store. Store faults are reported as events. */
+  refresh(): Promise<void> {
+    if (this.refreshing !== undefined) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          this.apply(await this.store.readState(), 'store');
+        } catch (error) {
+          this.reportError(asStoreError(error, 'refresh'));
+        }
+      } while (this.refreshAgain && !this.closed);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */
+  async addBetaUser(userId: string, feature: string): Promise<boolean> {
+    assertUserId(userId, 'addBetaUser');
+    await this.requireFeature(feature, 'addBetaUser');
+    const added = await this.store.addBetaMember(feature, userId);
+    await this.refresh();
+    return added;
+  }
+
+  /** Removes a user from a feature's beta list. */
+  async removeBetaUser(userId: string, feature: string): Promise<boolean> {
+    assertUserId(userId, 'removeBetaUser');
+    await this.requireFeature(feature, 'removeBetaUser');
+    const removed = await this.store.removeBetaMember(feature, userId);
+    await this.refresh();
+    return removed;
+  }
+
+  /** Excludes a user from every rollout. */
+  async blacklistUser(userId: string): Promise<boolean> {
+    assertUserId(userId, 'blacklistUser');
+    await this.start();
+    const added = await this.store.addToBlacklist(userId);
+    await this.refresh();
+    return added;
+  }
+
+  /** Lifts a user's exclusion. */
+  async unblacklistUser(userId: string): Promise<boolean> {
+    assertUserId(userId, 'unblacklistUser');
+    await this.start();
+    const removed = await this.store.removeFromBlacklist(userId);
+    await this.refresh();
+    return removed;
+  }
+
+  /**
+   * Sets a feature's percentage. A raise is refused with `RolloutGuardError` when it exceeds the
+   * configured `maxStep`, or when `minStableTime` has not passed since the current stage began
+   * (a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
+   */
+  async updateRolloutPercentage(
+    feature: string,
+    percentage: number,
+    options: UpdateRolloutOptions = {},
+  ): Promise<FeatureRecord> {
+    assertPercentage(percentage, 'updateRolloutPercentage');
+    return this.changeFeature(feature, 'updateRolloutPercentage', (current) => {
+      if (percentage > current.rolloutPercentage && options.force !== true)
+        this.checkRaise(current, percentage);
+      return current.rolloutPercentage === percentage ? null : { rolloutPercentage: percentage };
+    });
+  }
+
+  /** Sets a feature's strategy (gradual, beta-only or stable). */
+  async setRolloutStrategy(feature: string, strategy: RolloutStrategy): Promise<FeatureRecord> {
+    if (strategy !== 'gradual' && strategy !== 'beta-only' && strategy !== 'stable') {
+      throw new InvalidArgumentError(
+        `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
+      );
+    }
+    return this.changeFeature(feature, 'setRolloutStrategy', (current) =>
+      current.rolloutStrategy === strategy ? null : { rolloutStrategy: strategy },
+    );
+  }
+
+  /** Turns a feature on (its strategy and percentage apply again). */
+  enableFeature(feature: string): Promise<FeatureRecord> {
+    return this.changeFeature(feature, 'enableFeature', (current) =>
+      current.enabled ? null : { enabled: true },
+    );
+  }
+
+  /** Turns a feature off for everyone, keeping its percentage and beta list. */
+  disableFeature(feature: string): Promise<FeatureRecord> {
+    return this.changeFeature(feature, 'disableFeature', (current) =>
+      current.enabled ? { enabled: false } : null,
+    );
+  }
+
+  /**
+   * Rolls a feature back as the guide says: percentage 0, beta users back to stable, beta list
+   * cleared, rollback recorded. Returns the record, or undefined when nothing was on (or, with
+   * `expectedVersion`, when someone else changed the feature first).
+   */
+  async rollback(
+    feature: string,
+    reason = 'manual rollback',
+    options: {
+      source?: 'manual' | 'automatic';
+      expectedVersion?: number;
+      figures?: Record<string, number>;
+    } = {},
+  ): Promise<RollbackRecord | undefined> {
+    assertFeatureName(feature, 'rollback');
+    await this.start();
+    const result = await this.store.rollback(feature, {
+      reason,
+      source: options.source ?? 'manual',
+      at: this.clock.now(),
+      ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
+      ...(options.figures === undefined ? {} : { figures: options.figures }),
+    });
+    await this.refresh();
+    if (result.record !== undefined) this.events.emit('rollback', result.record);
+    return result.record;
+  }
+
+  /**
+   * The guide's status: per feature its rollout and metrics over the window (fleet-wide as of the
+   * last flush, plus this process's unflushed usage). Synchronous; `await flush()` first for
+   * up-to-the-moment fleet figures.
+   */
+  getRolloutStatus(): RolloutStatus {
+    const local = this.aggregator.peek();
+    return buildStatus({
+      snapshot: this.snapshot,
+      buckets: [...this.fleet, ...this.pending, ...local],
+      now: this.clock.now(),
+      config: this.config,
+    });
+  }
+
+  /** The current time of the injected clock. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  private checkRaise(current: FeatureRecord, percentage: number): void {
+    const settings = this.config.canaryRollout.features[current.name];
+    const thresholds = this.config.canaryRollout.thresholds;
+    const maxStep = settings?.maxStep ?? thresholds.maxStep;
+    if (maxStep !== undefined && percentage - current.rolloutPercentage > maxStep + 1e-9) {
+      throw new RolloutGuardError(
+        `@canary-rollout/core: raise of "${current.name}" from ${current.rolloutPercentage} % to ${percentage} % exceeds maxStep ${maxStep}; raise in smaller steps or force`,
+      );
+    }
+    const minStableTime = settings?.minStableTime ?? thresholds.minStableTime;
+    if (minStableTime === undefined || current.rolloutPercentage === 0) return;
+    const allowedAt = current.stageStartedAt + minStableTime;
+    if (this.clock.now() < allowedAt) {
+      throw new RolloutGuardError(
+        `@canary-rollout/core: "${current.name}" has been at ${current.rolloutPercentage} % since ${new Date(current.stageStartedAt).toISOString()}; minStableTime allows a raise from ${new Date(allowedAt).toISOString()} (or force)`,
+        allowedAt,
+      );
+    }
+  }
+
+  private async requireFeature(feature: string, where: string): Promise<FeatureRecord> {
+    assertFeatureName(feature, where);
+    await this.start();
+    const current = this.snapshot.features.get(feature)?.record;
+    if (current === undefined)
+      throw new NotFoundError(`@canary-rollout/core: ${where}: unknown feature "${feature}"`);
+    return current;
+  }
+
+  /** Compare-and-set loop: re-reads and retries when another writer got in between. */
+  private async changeFeature(
+    feature: string,
+    where: string,
+    change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
+  ): Promise<FeatureRecord> {
+    let current = await this.requireFeature(feature, where);
+    for (let attempt = 1; ; attempt++) {
+      const patch = change(current);
+      if (patch === null) return current;
+      const now = this.clock.now();
+      const stageChanged =
+        (patch.rolloutPercentage !== undefined && patch.rolloutPercentage !== current.rolloutPercentage) ||
+        (patch.rolloutStrategy !== undefined && patch.rolloutStrategy !== current.rolloutStrategy);
+      const { version, ...rest } = current;
+      const next: FeatureWrite = {
+        ...rest,
+        ...patch,
+        updatedAt: now,
+        ...(stageChanged ? { stageStartedAt: now } : {}),
+      };
+      try {
+        const stored = await this.store.putFeature(next, version);
+        await this.refresh();
+        return stored;
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw error;
+        await this.refresh();
+        const reread = this.snapshot.features.get(feature)?.record;
+        if (reread === undefined)
+          throw new NotFoundError(`@canary-rollout/core: ${where}: feature "${feature}" was deleted`);
+        current = reread;
+      }
+    }
+  }
+
+  private configState(): RolloutState {
+    const now = this.clock.now();
+    return {
+      version: 0,
+      features: Object.entries(this.config.canaryRollout.features).map(([name, settings]) => ({
+        ...this.featureFromConfig(name, settings, now),
+        version: 1,
+      })),
+      beta: {},
+      blacklist: [],
+    };
+  }
+
+  private featureFromConfig(
+    name: string,
+    settings: CanaryConfig['canaryRollout']['features'][string],
+    now: number,
+  ): FeatureWrite {
+    return {
+      name,
+      enabled: settings.enabled,
+      rolloutPercentage: settings.rolloutPercentage,
+      rolloutStrategy: settings.rolloutStrategy,
+      salt: settings.salt ?? name,
+      updatedAt: now,
+      stageStartedAt: now,
+    };
+  }
+
+  /** Adds the config's features the store lacks; features already stored keep their live state. */
+  private async seedFeatures(): Promise<void> {
+    const state = await this.store.readState();
+    const stored = new Set(state.features.map((f) => f.name));
+    const now = this.clock.now();
+    for (const [name, settings] of Object.entries(this.config.canaryRollout.features)) {
+      if (stored.has(name)) continue;
+      try {
+        await this.store.putFeature(this.featureFromConfig(name, settings, now), null);
+      } catch (error) {
+        // Another process seeded it first; its record stands.
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+  }
+
+  private apply(state: RolloutState, source: 'local' | 'store'): void {
+    const previous = this.snapshot;
+    const next = compileSnapshot(state, this.config.canaryRollout.enabled);
+    this.snapshot = next;
+    this.aggregator.retain(new Set(next.features.keys()));
+    if (this.loaded && previous.version === next.version) return;
+    this.loaded = true;
+    this.events.emit('change', next.version);
+    for (const [name, f] of next.features) {
+      const before = previous.features.get(name)?.record;
+      const after = f.record;
+      if (
+        before === undefined ||
+        before.enabled !== after.enabled ||
+        before.rolloutPercentage !== after.rolloutPercentage ||
+        before.rolloutStrategy !== after.rolloutStrategy
+      ) {
+        this.events.emit('rollout-changed', {
+          feature: name,
+          previous: before === undefined ? null : pickRollout(before),
+          current: pickRollout(after),
+          source,
+        });
+      }
+    }
+  }
+
+  private reportError(error: CanaryRolloutError): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
+  }
+}
+
+function pickRollout(
+  record: FeatureRecord,
+): Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'> {
+  return {
+    enabled: record.enabled,
+    rolloutPercentage: record.rolloutPercentage,
+    rolloutStrategy: record.rolloutStrategy,
+  };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: option ${name} must be a positive number, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+function asStoreError(error: unknown, during: string): CanaryRolloutError {
+  if (isCanaryRolloutError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`@canary-rollout/core: store failed during ${during}: ${message}`, {
+    cause: error,
+  });
+}
