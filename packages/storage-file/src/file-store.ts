@@ -1,0 +1,483 @@
+import {
+  type BetaUser,
+  betaUserSchema,
+  ConflictError,
+  type FeatureRecord,
+  type FeatureWrite,
+  type Feedback,
+  featureRecordSchema,
+  feedbackSchema,
+  InvalidArgumentError,
+  type LogEntry,
+  type LogKind,
+  type LogQuery,
+  logEntrySchema,
+  type MetricBucket,
+  metricBucketSchema,
+  NotFoundError,
+  normalizeEmail,
+  parseStored,
+  planRollback,
+  type RollbackRecord,
+  type RollbackRequest,
+  type RollbackResult,
+  type RolloutState,
+  type RolloutStore,
+  rollbackRecordSchema,
+  type StoreChange,
+  StoreUnavailableError,
+} from '@canary-rollout/core';
+import {
+  backupCurrent,
+  commitFiles,
+  type FileWrite,
+  recoverJournal,
+  removeLeftoverTemps,
+} from './internal/atomic-write';
+import {
+  type ConfigDoc,
+  readConfig,
+  readMetrics,
+  readUsers,
+  serialize,
+  type UsersDoc,
+} from './internal/documents';
+import { ensureFolders } from './internal/folders';
+import { PKG, storeError } from './internal/fs-utils';
+import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } from './internal/jsonl';
+
+import { FileLock } from './internal/lock';
+import { LogFile } from './internal/log-files';
+import { mergeAndPrune } from './internal/metrics';
+import { ChangeWatcher } from './internal/watcher';
+import { type FileStoreLayout, layoutOf } from './layout';
+import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveOptions } from './options';
+
+const STORE = 'storage-file';
+
+/**
+ * A `RolloutStore` on plain files, in the guide's layout under `~/.config/document-sorter/`:
+ * `rollout-config.json`, `beta/beta-users.json`, `logs/alerts.jsonl`, `logs/health-reports.jsonl`,
+ * plus `beta/feedback.jsonl`, `metrics.json` and `logs/rollbacks.jsonl`. Safe for several
+ * processes at once (an app and the CLI): every write takes a lock file and replaces documents
+ * atomically; reads take no lock.
+ */
+export class FileStore implements RolloutStore {
+  /** The options in effect, defaults applied. */
+  readonly options: ResolvedFileStoreOptions;
+  /** Absolute paths of every file of the store. */
+  readonly layout: FileStoreLayout;
+  private readonly lock: FileLock;
+  private readonly watcher: ChangeWatcher;
+  private readonly logFiles: Record<LogKind, LogFile>;
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly tornWarned = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: FileStoreOptions = {}) {
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.layout = layoutOf(o.dir);
+    this.lock = new FileLock(this.layout.lock, {
+      staleMs: o.lockStaleMs,
+      timeoutMs: o.lockTimeoutMs,
+      onWarning: o.onWarning,
+    });
+    this.watcher = new ChangeWatcher(
+      [
+        { path: this.layout.config, counter: 'version', isStateVersion: true },
+        { path: this.layout.users, counter: 'revision', isStateVersion: false },
+      ],
+      {
+        pollIntervalMs: o.pollIntervalMs,
+        watch: o.watch,
+        onWarning: o.onWarning,
+        onChange: (c) => this.emit(c),
+      },
+    );
+    const retention = { maxEntries: o.maxLogEntries, maxBytes: o.maxLogBytes };
+    const log = (kind: LogKind) => new LogFile(this.layout.logs[kind], o.dir, retention, o.onWarning);
+    this.logFiles = { alerts: log('alerts'), 'health-reports': log('health-reports') };
+  }
+
+  async open(): Promise<void> {
+    if (this.state === 'open') return;
+    const { root, betaDir, logsDir } = this.layout;
+    await ensureFolders([root, betaDir, logsDir], this.options.onWarning);
+    // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
+    await this.serialized('open', async () => {
+      await removeLeftoverTemps([root, betaDir, logsDir]);
+    });
+    await this.watcher.prime();
+    this.state = 'open';
+    if (this.listeners.size > 0) this.watcher.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      this.state = 'closed';
+      return;
+    }
+    this.state = 'closed';
+    this.listeners.clear();
+    await this.queue;
+    await this.watcher.stop();
+  }
+
+  async readState(): Promise<RolloutState> {
+    const doc = await this.readConfigDoc();
+    const beta: Record<string, string[]> = Object.create(null);
+    for (const [feature, members] of Object.entries(doc.beta))
+      if (members.length > 0) beta[feature] = members;
+    return { version: doc.version, features: Object.values(doc.features), beta, blacklist: doc.blacklist };
+  }
+
+  async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      const found = doc.features[feature.name]?.version ?? null;
+      if (found !== expectedVersion) {
+        throw new ConflictError(
+          `${PKG}: feature "${feature.name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
+        );
+      }
+      const next = parseStored(
+        featureRecordSchema,
+        { ...feature, version: (found ?? 0) + 1 },
+        STORE,
+        'write',
+      );
+      doc.features[next.name] = next;
+      await this.writeConfig(doc);
+      return structuredClone(next);
+    });
+  }
+
+  async deleteFeature(name: string): Promise<boolean> {
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      if (doc.features[name] === undefined) return false;
+      delete doc.features[name];
+      delete doc.beta[name];
+      await this.writeConfig(doc);
+      return true;
+    });
+  }
+
+  async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
+    const valid = parseStored(betaUserSchema, user, STORE, 'registerUser argument');
+    return this.serialized('write', async () => {
+      const doc = await readUsers(this.layout.users);
+      const wanted = normalizeEmail(valid.email);
+      const existing = doc.users.find((u) => normalizeEmail(u.email) === wanted);
+      if (existing !== undefined) return { user: existing, created: false };
+      if (doc.users.some((u) => u.id === valid.id)) {
+        throw new ConflictError(`${PKG}: user id "${valid.id}" is already taken`);
+      }
+      doc.users.push(valid);
+      await this.writeUsers(doc);
+      return { user: structuredClone(valid), created: true };
+    });
+  }
+
+  async getUser(id: string): Promise<BetaUser | undefined> {
+    return (await this.readUsersDoc()).users.find((u) => u.id === id);
+  }
+
+  async getUserByEmail(email: string): Promise<BetaUser | undefined> {
+    const wanted = normalizeEmail(email);
+    return (await this.listUsers()).find((u) => normalizeEmail(u.email) === wanted);
+  }
+
+  async listUsers(): Promise<BetaUser[]> {
+    // Array.prototype.sort is stable: users registered in the same millisecond keep their order.
+    return (await this.readUsersDoc()).users.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async removeUser(id: string): Promise<boolean> {
+    return this.serialized('write', async () => {
+      const { config, users, feedback } = this.layout;
+      const usersDoc = await readUsers(users);
+      const remaining = usersDoc.users.filter((u) => u.id !== id);
+      if (remaining.length === usersDoc.users.length) return false;
+      const configDoc = await readConfig(config);
+      const writes: FileWrite[] = [];
+      let configChanged = false;
+      for (const [feature, members] of Object.entries(configDoc.beta)) {
+        if (!members.includes(id)) continue;
+        configDoc.beta[feature] = members.filter((m) => m !== id);
+        configChanged = true;
+      }
+      if (configDoc.blacklist.includes(id)) {
+        configDoc.blacklist = configDoc.blacklist.filter((m) => m !== id);
+        configChanged = true;
+      }
+      if (configChanged) writes.push(this.configWrite(configDoc));
+      const lines = await this.readLines(feedback);
+      const entries = parseLines(feedback, lines, feedbackSchema);
+      const kept = lines.lines.filter((_, i) => entries[i]?.userId !== id).map((l) => l.text);
+      if (kept.length !== lines.lines.length) writes.push({ path: feedback, data: joinLines(kept) });
+      writes.push({
+        path: users,
+        data: serialize({ ...usersDoc, users: remaining, revision: usersDoc.revision + 1 }),
+      });
+      await commitFiles(this.layout.root, writes);
+      // The previous copy still holds the removed user's personal data: the new one is the good copy.
+      await backupCurrent(users);
+      if (configChanged) this.watcher.wrote(config, configDoc.version);
+      this.watcher.wrote(users, usersDoc.revision + 1);
+      return true;
+    });
+  }
+
+  async addBetaMember(feature: string, userId: string): Promise<boolean> {
+    checkUserId(userId);
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      if (doc.features[feature] === undefined)
+        throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
+      const members = doc.beta[feature] ?? [];
+      if (members.includes(userId)) return false;
+      doc.beta[feature] = [...members, userId];
+      await this.writeConfig(doc);
+      return true;
+    });
+  }
+
+  async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      const members = doc.beta[feature];
+      if (members === undefined || !members.includes(userId)) return false;
+      const rest = members.filter((m) => m !== userId);
+      if (rest.length > 0) doc.beta[feature] = rest;
+      else delete doc.beta[feature];
+      await this.writeConfig(doc);
+      return true;
+    });
+  }
+
+  async addToBlacklist(userId: string): Promise<boolean> {
+    checkUserId(userId);
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      if (doc.blacklist.includes(userId)) return false;
+      doc.blacklist.push(userId);
+      await this.writeConfig(doc);
+      return true;
+    });
+  }
+
+  async removeFromBlacklist(userId: string): Promise<boolean> {
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      if (!doc.blacklist.includes(userId)) return false;
+      doc.blacklist = doc.blacklist.filter((m) => m !== userId);
+      await this.writeConfig(doc);
+      return true;
+    });
+  }
+
+  async appendFeedback(entry: Feedback): Promise<void> {
+    const valid = parseStored(feedbackSchema, entry, STORE, 'appendFeedback argument');
+    await this.serialized('write', async () => {
+      await appendLine(this.layout.feedback, JSON.stringify(valid), this.options.onWarning);
+    });
+  }
+
+  async listFeedback(feature?: string): Promise<Feedback[]> {
+    this.assertOpen();
+    const all = parseLines(this.layout.feedback, await this.readLines(this.layout.feedback), feedbackSchema);
+    return feature === undefined ? all : all.filter((f) => f.feature === feature);
+  }
+
+  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
+    const valid = deltas.map((d) => parseStored(metricBucketSchema, d, STORE, 'addMetrics argument'));
+    if (valid.length === 0) {
+      this.assertOpen();
+      return;
+    }
+    await this.serialized('write', async () => {
+      const doc = await readMetrics(this.layout.metrics);
+      const o = this.options;
+      const buckets = mergeAndPrune(doc.buckets, valid, o.now(), o.metricsRetentionMs);
+      await commitFiles(this.layout.root, [
+        { path: this.layout.metrics, data: serialize({ ...doc, buckets }), backup: true },
+      ]);
+    });
+  }
+
+  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+    this.assertOpen();
+    const wanted = features === undefined ? undefined : new Set(features);
+    const doc = await readMetrics(this.layout.metrics);
+    return doc.buckets
+      .filter((b) => b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature)))
+      .sort((a, b) => a.bucketStart - b.bucketStart);
+  }
+
+  async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
+    const log = this.logFile(kind);
+    const valid = parseStored(logEntrySchema, entry, STORE, 'appendLog argument');
+    await this.serialized('write', () => log.append(valid));
+  }
+
+  async listLogs(kind: LogKind, query: LogQuery = {}): Promise<LogEntry[]> {
+    const log = this.logFile(kind);
+    this.assertOpen();
+    let entries = await log.list((path, content) => this.warnTorn(path, content));
+    if (query.since !== undefined) {
+      const since = query.since;
+      entries = entries.filter((e) => e.at >= since);
+    }
+    if (query.limit !== undefined) entries = entries.slice(Math.max(0, entries.length - query.limit));
+    return entries;
+  }
+
+  async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
+    return this.serialized('write', async () => {
+      const doc = await readConfig(this.layout.config);
+      const current = doc.features[feature];
+      if (current === undefined) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
+      const plan = planRollback(current, doc.beta[feature]?.length ?? 0, request);
+      if (!plan.performed) return { performed: false, feature: current };
+      const { rollbacks } = this.layout;
+      const lines = await this.readLines(rollbacks);
+      // Validated before it is rewritten: foreign content is never overwritten.
+      parseLines(rollbacks, lines, rollbackRecordSchema);
+      doc.features[feature] = plan.next;
+      delete doc.beta[feature];
+      doc.version += 1;
+      const texts = [...lines.lines.map((l) => l.text), JSON.stringify(plan.record)];
+      await commitFiles(this.layout.root, [
+        { path: this.layout.config, data: serialize(doc), backup: true },
+        { path: rollbacks, data: joinLines(texts) },
+      ]);
+      this.watcher.wrote(this.layout.config, doc.version);
+      return { performed: true, feature: structuredClone(plan.next), record: structuredClone(plan.record) };
+    });
+  }
+
+  async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
+    this.assertOpen();
+    const { rollbacks } = this.layout;
+    const all = parseLines(rollbacks, await this.readLines(rollbacks), rollbackRecordSchema);
+    return feature === undefined ? all : all.filter((r) => r.feature === feature);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    if (this.state === 'open') this.watcher.start();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) void this.watcher.stop();
+    };
+  }
+
+  /**
+   * Runs a write: in order with this handle's other writes, holding the cross-process lock, after
+   * finishing any commit a crashed writer left half done.
+   */
+  private serialized<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    if (action !== 'open') this.assertOpen();
+    const run = async (): Promise<T> => {
+      let tookOver: boolean;
+      try {
+        ({ tookOver } = await this.lock.acquire());
+      } catch (error) {
+        throw storeError('lock', this.layout.lock, error);
+      }
+      try {
+        await recoverJournal(this.layout.root);
+        if (tookOver) {
+          const { root, betaDir, logsDir } = this.layout;
+          await removeLeftoverTemps([root, betaDir, logsDir]);
+        }
+        return await fn();
+      } catch (error) {
+        throw storeError(action, this.layout.root, error);
+      } finally {
+        await this.lock.release();
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private configWrite(doc: ConfigDoc): FileWrite {
+    doc.version += 1;
+    return { path: this.layout.config, data: serialize(doc), backup: true };
+  }
+
+  private async writeConfig(doc: ConfigDoc): Promise<void> {
+    await commitFiles(this.layout.root, [this.configWrite(doc)]);
+    this.watcher.wrote(this.layout.config, doc.version);
+  }
+
+  private async writeUsers(doc: UsersDoc): Promise<void> {
+    doc.revision += 1;
+    await commitFiles(this.layout.root, [{ path: this.layout.users, data: serialize(doc), backup: true }]);
+    this.watcher.wrote(this.layout.users, doc.revision);
+  }
+
+  private async readConfigDoc(): Promise<ConfigDoc> {
+    this.assertOpen();
+    return readConfig(this.layout.config);
+  }
+
+  private async readUsersDoc(): Promise<UsersDoc> {
+    this.assertOpen();
+    return readUsers(this.layout.users);
+  }
+
+  private async readLines(path: string): Promise<JsonlContent> {
+    const content = await readJsonlLines(path);
+    this.warnTorn(path, content);
+    return content;
+  }
+
+  /** A torn last line is skipped; it is reported once per file and size, not on every read. */
+  private warnTorn(path: string, content: JsonlContent): void {
+    if (content.tornBytes === 0) return;
+    const key = `${path}:${content.size}`;
+    if (this.tornWarned.has(key)) return;
+    this.tornWarned.add(key);
+    this.options.onWarning(
+      `${PKG}: ${path}: skipped a torn last line (${content.tornBytes} bytes, an interrupted write); it is removed at the next append`,
+    );
+  }
+
+  private logFile(kind: LogKind): LogFile {
+    const log = Object.hasOwn(this.logFiles, kind) ? this.logFiles[kind] : undefined;
+    if (log === undefined) throw new InvalidArgumentError(`${PKG}: unknown log kind "${String(kind)}"`);
+    return log;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') {
+      throw new StoreUnavailableError(
+        `${PKG}: the store at ${this.layout.root} is ${this.state === 'new' ? 'not open yet; call open() first' : 'closed'}`,
+      );
+    }
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the store and other listeners carry on.
+      }
+    }
+  }
+}
+
+function checkUserId(userId: string): void {
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
+    throw new InvalidArgumentError(
+      `${PKG}: a user id must be 1 to 256 characters, got ${JSON.stringify(userId)}`,
+    );
+  }
+}

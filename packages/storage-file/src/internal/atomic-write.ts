@@ -1,0 +1,148 @@
+import { chmod, copyFile, link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { StoreDataCorruptedError } from '@canary-rollout/core';
+import { errnoOf, FILE_MODE, fsyncDir, PKG, TEMP_NAME, tempPathFor } from './fs-utils';
+
+/** One file to replace as part of a commit. */
+export interface FileWrite {
+  readonly path: string;
+  readonly data: string;
+  /** Keep the current file as `<path>.bak` before replacing it. */
+  readonly backup?: boolean;
+}
+
+const JOURNAL = '.transaction.json';
+
+/** Writes `data` to a fresh temporary file beside `target`, mode 0600, flushed to disk. */
+export async function writeTemp(target: string, data: string): Promise<string> {
+  const tmp = tempPathFor(target);
+  const handle = await open(tmp, 'wx', FILE_MODE);
+  try {
+    // The create mode is filtered by the umask; chmod sets it exactly.
+    await handle.chmod(FILE_MODE);
+    await handle.writeFile(data, 'utf8');
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  return tmp;
+}
+
+/**
+ * Replaces every file in `writes` atomically, together. Each new content goes to a flushed
+ * temporary file first; with more than one file a journal naming the renames is committed before
+ * any rename, so a crash midway is rolled forward by `recoverJournal` under the next lock.
+ * The caller holds the store lock.
+ */
+export async function commitFiles(root: string, writes: readonly FileWrite[]): Promise<void> {
+  const staged: { tmp: string; write: FileWrite }[] = [];
+  try {
+    for (const write of writes) staged.push({ tmp: await writeTemp(write.path, write.data), write });
+  } catch (error) {
+    await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
+    throw error;
+  }
+  const journal = join(root, JOURNAL);
+  if (staged.length > 1) {
+    const renames = staged.map((s) => ({ from: relative(root, s.tmp), to: relative(root, s.write.path) }));
+    const tmp = await writeTemp(journal, `${JSON.stringify({ formatVersion: 1, renames })}\n`);
+    await rename(tmp, journal);
+    await fsyncDir(root);
+  }
+  for (const { tmp, write } of staged) {
+    if (write.backup === true) await backupCurrent(write.path);
+    await rename(tmp, write.path);
+  }
+  for (const dir of new Set(staged.map((s) => dirname(s.write.path)))) await fsyncDir(dir);
+  if (staged.length > 1) await unlink(journal);
+}
+
+/**
+ * Keeps the current (already validated) content of `path` as `<path>.bak`. Files are only ever
+ * replaced, never changed in place, so a hard link is an exact copy at no cost.
+ */
+export async function backupCurrent(path: string): Promise<void> {
+  const bak = `${path}.bak`;
+  const tmp = tempPathFor(bak);
+  try {
+    await link(path, tmp);
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'ENOENT') return;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
+    await copyFile(path, tmp);
+  }
+  await chmod(tmp, FILE_MODE);
+  await rename(tmp, bak);
+}
+
+/** Finishes a multi-file commit that a crash interrupted. The caller holds the store lock. */
+export async function recoverJournal(root: string): Promise<boolean> {
+  const journal = join(root, JOURNAL);
+  let text: string;
+  try {
+    text = await readFile(journal, 'utf8');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  }
+  for (const { from, to } of parseJournal(journal, text)) {
+    try {
+      await rename(resolve(root, from), resolve(root, to));
+    } catch (error) {
+      // Already renamed before the crash.
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    }
+  }
+  for (const dir of new Set(parseJournal(journal, text).map((r) => dirname(resolve(root, r.to))))) {
+    await fsyncDir(dir);
+  }
+  await unlink(journal);
+  return true;
+}
+
+function parseJournal(path: string, text: string): { from: string; to: string }[] {
+  const fail = (problem: string) =>
+    new StoreDataCorruptedError(
+      `${PKG}: ${path} ${problem}; it was left untouched, writes are refused until it is removed`,
+    );
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fail('is not valid JSON');
+  }
+  const renames = (value as { renames?: unknown } | null)?.renames;
+  if (!Array.isArray(renames)) throw fail('has no "renames" list');
+  return renames.map((r: unknown) => {
+    const { from, to } = (r ?? {}) as { from?: unknown; to?: unknown };
+    // Only relative names inside the store: a foreign journal must not move files elsewhere.
+    const inside = (p: unknown): p is string =>
+      typeof p === 'string' && !p.startsWith('..') && !p.startsWith('/');
+    if (!inside(from) || !inside(to)) throw fail('names a file outside the store');
+    return { from, to };
+  });
+}
+
+/** Removes temporary files left by a crashed writer. The caller holds the store lock. */
+export async function removeLeftoverTemps(dirs: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') continue;
+      throw error;
+    }
+    for (const name of names) {
+      if (!TEMP_NAME.test(name)) continue;
+      await unlink(join(dir, name)).catch(() => undefined);
+      removed += 1;
+    }
+  }
+  return removed;
+}

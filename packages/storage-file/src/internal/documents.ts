@@ -1,0 +1,175 @@
+import { access, readFile } from 'node:fs/promises';
+import {
+  type BetaUser,
+  betaUserSchema,
+  type FeatureRecord,
+  featureNameSchema,
+  featureRecordSchema,
+  type MetricBucket,
+  metricBucketSchema,
+  parseStored,
+  StoreDataCorruptedError,
+} from '@canary-rollout/core';
+import { z } from 'zod';
+import { FORMAT_VERSION } from '../format';
+import { errnoOf, PKG, storeError } from './fs-utils';
+
+const userId = z.string().min(1).max(256);
+const counter = z.number().int().nonnegative();
+
+const configShape = z.looseObject({
+  formatVersion: z.literal(FORMAT_VERSION),
+  version: counter,
+  features: z.record(featureNameSchema, z.unknown()),
+  beta: z.record(featureNameSchema, z.array(userId)),
+  blacklist: z.array(userId),
+});
+const usersShape = z.looseObject({
+  formatVersion: z.literal(FORMAT_VERSION),
+  revision: counter,
+  users: z.array(z.unknown()),
+});
+const metricsShape = z.looseObject({
+  formatVersion: z.literal(FORMAT_VERSION),
+  buckets: z.array(z.unknown()),
+});
+
+/** `rollout-config.json`: features, beta lists, blacklist and the state version. */
+export interface ConfigDoc {
+  formatVersion: number;
+  version: number;
+  features: Record<string, FeatureRecord>;
+  beta: Record<string, string[]>;
+  blacklist: string[];
+  [extra: string]: unknown;
+}
+
+/** `beta/beta-users.json`: registered users in registration order. */
+export interface UsersDoc {
+  formatVersion: number;
+  revision: number;
+  users: BetaUser[];
+  [extra: string]: unknown;
+}
+
+/** `metrics.json`: merged metric buckets. */
+export interface MetricsDoc {
+  formatVersion: number;
+  buckets: MetricBucket[];
+  [extra: string]: unknown;
+}
+
+export function emptyConfig(): ConfigDoc {
+  return { formatVersion: FORMAT_VERSION, version: 0, features: {}, beta: {}, blacklist: [] };
+}
+
+export function emptyUsers(): UsersDoc {
+  return { formatVersion: FORMAT_VERSION, revision: 0, users: [] };
+}
+
+export function emptyMetrics(): MetricsDoc {
+  return { formatVersion: FORMAT_VERSION, buckets: [] };
+}
+
+export async function readConfig(path: string): Promise<ConfigDoc> {
+  const raw = await readDocument(path);
+  if (raw === undefined) return emptyConfig();
+  const doc = await checked(path, () => {
+    const shape = parseStored(configShape, raw, 'storage-file', path);
+    const features: Record<string, FeatureRecord> = Object.create(null);
+    for (const [name, value] of Object.entries(shape.features)) {
+      const feature = parseStored(featureRecordSchema, value, 'storage-file', `${path} (features.${name})`);
+      if (feature.name !== name) {
+        throw new StoreDataCorruptedError(
+          `${PKG}: corrupted data in ${path}: features.${name} holds a feature named "${feature.name}"`,
+        );
+      }
+      features[name] = feature;
+    }
+    return { ...shape, features, beta: { ...shape.beta } };
+  });
+  return doc;
+}
+
+export async function readUsers(path: string): Promise<UsersDoc> {
+  const raw = await readDocument(path);
+  if (raw === undefined) return emptyUsers();
+  return checked(path, () => {
+    const shape = parseStored(usersShape, raw, 'storage-file', path);
+    const users = shape.users.map((u, i) =>
+      parseStored(betaUserSchema, u, 'storage-file', `${path} (users.${i})`),
+    );
+    return { ...shape, users };
+  });
+}
+
+export async function readMetrics(path: string): Promise<MetricsDoc> {
+  const raw = await readDocument(path);
+  if (raw === undefined) return emptyMetrics();
+  return checked(path, () => {
+    const shape = parseStored(metricsShape, raw, 'storage-file', path);
+    const buckets = shape.buckets.map((b, i) =>
+      parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`),
+    );
+    return { ...shape, buckets };
+  });
+}
+
+/** Pretty JSON with a final newline: the documents are meant to be readable with `cat`. */
+export function serialize(doc: object): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/**
+ * Reads and JSON-parses a document; `undefined` when it does not exist. A document written by a
+ * newer layout version is refused before its shape is looked at.
+ */
+async function readDocument(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw storeError('read', path, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse quotes the input in its message, which may hold personal data: keep only the position.
+    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+    const where = position === undefined ? '' : ` (at character ${position})`;
+    throw await corrupted(path, `is not valid JSON${where}`);
+  }
+  const format = (value as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof format === 'number' && format > FORMAT_VERSION) {
+    throw await corrupted(
+      path,
+      `has formatVersion ${format}, written by a newer ${PKG}; this version reads up to ${FORMAT_VERSION}, upgrade it`,
+    );
+  }
+  return value;
+}
+
+/** Runs a shape check, adding where the file and its last good copy are to the error. */
+async function checked<T>(path: string, parse: () => T): Promise<T> {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof StoreDataCorruptedError)) throw error;
+    throw new StoreDataCorruptedError(`${error.message}${await untouchedNote(path)}`, { cause: error });
+  }
+}
+
+async function corrupted(path: string, problem: string): Promise<StoreDataCorruptedError> {
+  return new StoreDataCorruptedError(`${PKG}: ${path} ${problem}${await untouchedNote(path)}`);
+}
+
+async function untouchedNote(path: string): Promise<string> {
+  const bak = `${path}.bak`;
+  const hasBackup = await access(bak).then(
+    () => true,
+    () => false,
+  );
+  return `. The file was left untouched${hasBackup ? `; the last good copy is ${bak}` : ''}`;
+}

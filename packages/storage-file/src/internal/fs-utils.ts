@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isCanaryRolloutError, StoreUnavailableError } from '@canary-rollout/core';
+
+/** Prefix of every message this package produces. */
+export const PKG = '@canary-rollout/storage-file';
+
+/** Mode of every file the store writes: some hold personal data, none needs more. */
+export const FILE_MODE = 0o600;
+/** Mode of every folder the store uses. */
+export const DIR_MODE = 0o700;
+
+/** The `code` of a Node system error, if it is one. */
+export function errnoOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Errors of ours pass through; anything else from the file system becomes `StoreUnavailableError`. */
+export function storeError(action: string, path: string, error: unknown): Error {
+  if (isCanaryRolloutError(error)) return error;
+  const code = errnoOf(error) ?? (error instanceof Error ? error.message : String(error));
+  return new StoreUnavailableError(`${PKG}: cannot ${action} ${path} (${code})`, { cause: error });
+}
+
+/** Temporary files live beside their target so the final rename never crosses file systems. */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Matches names made by `tempPathFor`, so leftovers of a crash can be found and removed. */
+export const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** Makes a rename or unlink in `dir` durable. Some platforms cannot fsync a folder; that is not an error. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** True when a process with this id exists (EPERM: it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoOf(error) === 'EPERM';
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

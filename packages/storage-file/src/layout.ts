@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import type { LogKind } from '@canary-rollout/core';
+
+/** Where everything lives under the root folder (the guide's layout plus this store's own files). */
+export interface FileStoreLayout {
+  readonly root: string;
+  readonly betaDir: string;
+  readonly logsDir: string;
+  /** Features, beta lists, blacklist and the state version. */
+  readonly config: string;
+  /** Registered users (personal data). */
+  readonly users: string;
+  /** Feedback, one JSON line each (personal data). */
+  readonly feedback: string;
+  /** Merged metric buckets. */
+  readonly metrics: string;
+  /** Rollback records, one JSON line each. */
+  readonly rollbacks: string;
+  readonly logs: Readonly<Record<LogKind, string>>;
+  readonly lock: string;
+}
+
+/** The layout under a root folder. */
+export function layoutOf(root: string): FileStoreLayout {
+  const betaDir = join(root, 'beta');
+  const logsDir = join(root, 'logs');
+  return {
+    root,
+    betaDir,
+    logsDir,
+    config: join(root, 'rollout-config.json'),
+    users: join(betaDir, 'beta-users.json'),
+    feedback: join(betaDir, 'feedback.jsonl'),
+    metrics: join(root, 'metrics.json'),
+    rollbacks: join(logsDir, 'rollbacks.jsonl'),
+    logs: { alerts: join(logsDir, 'alerts.jsonl'), 'health-reports': join(logsDir, 'health-reports.jsonl') },
+    lock: join(root, '.lock'),
+  };
+}

@@ -1,0 +1,91 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { InvalidArgumentError } from '@canary-rollout/core';
+
+/** Options of `FileStore`. Every option has a default; `new FileStore()` uses the guide's folder. */
+export interface FileStoreOptions {
+  /**
+   * Root folder of the store. Created (mode 0700) when missing.
+   * @default `$XDG_CONFIG_HOME/document-sorter`, or `~/.config/document-sorter`
+   */
+  dir?: string;
+  /** Entries kept per log (`alerts.jsonl`, `health-reports.jsonl`). @default 10000 */
+  maxLogEntries?: number;
+  /** Size a log may reach before it is compacted to the newest entries within 80 % of it. @default 10485760 (10 MiB) */
+  maxLogBytes?: number;
+  /** Metric buckets older than this (before the newest bucket, or now if earlier) are pruned on write. @default 86400000 (24 h) */
+  metricsRetentionMs?: number;
+  /** A lock whose heartbeat is older than this is taken over (a dead owner on this host is taken over at once). @default 10000 */
+  lockStaleMs?: number;
+  /** How long a write waits for the lock before failing with `StoreUnavailableError`. @default 10000 */
+  lockTimeoutMs?: number;
+  /** How often documents are checked for other processes' changes while someone is subscribed; 0 turns polling off. @default 500 */
+  pollIntervalMs?: number;
+  /** Use `fs.watch` to hear of changes sooner than the next poll. @default true */
+  watch?: boolean;
+  /** Receives warnings (a torn log line skipped, a stale lock taken over). @default process.emitWarning */
+  onWarning?: (message: string) => void;
+  /** Clock for metric retention (epoch ms). @default Date.now */
+  now?: () => number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedFileStoreOptions {
+  readonly dir: string;
+  readonly maxLogEntries: number;
+  readonly maxLogBytes: number;
+  readonly metricsRetentionMs: number;
+  readonly lockStaleMs: number;
+  readonly lockTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly watch: boolean;
+  readonly onWarning: (message: string) => void;
+  readonly now: () => number;
+}
+
+/**
+ * The default root folder: `$XDG_CONFIG_HOME/document-sorter` when `XDG_CONFIG_HOME` is an
+ * absolute path (the XDG spec says to ignore a relative one), else `~/.config/document-sorter`.
+ */
+export function defaultFileStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CONFIG_HOME'];
+  const base = xdg !== undefined && xdg !== '' && isAbsolute(xdg) ? xdg : join(homedir(), '.config');
+  return join(base, 'document-sorter');
+}
+
+function emitWarning(message: string): void {
+  process.emitWarning(message, { code: 'CANARY_ROLLOUT_STORAGE_FILE' });
+}
+
+export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOptions {
+  return {
+    dir: resolve(options.dir ?? defaultFileStoreDir()),
+    maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
+    maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
+    metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),
+    lockStaleMs: positive('lockStaleMs', options.lockStaleMs, 10_000),
+    lockTimeoutMs: positive('lockTimeoutMs', options.lockTimeoutMs, 10_000),
+    pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 500),
+    watch: options.watch ?? true,
+    onWarning: options.onWarning ?? emitWarning,
+    now: options.now ?? Date.now,
+  };
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw invalid(name, 'a positive number', value);
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw invalid(name, '0 or more', value);
+  return value;
+}
+
+function invalid(name: string, expected: string, value: number): Error {
+  return new InvalidArgumentError(
+    `@canary-rollout/storage-file: option ${name} must be ${expected}, got ${value}`,
+  );
+}
