@@ -339,6 +339,11 @@ export class RedisStore implements RolloutStore {
       emit: (change) => this.emit(change),
       pollIntervalMs: this.settings.pollIntervalMs,
       timeoutMs: this.settings.commandTimeoutMs,
+      onPollFailure: (error) => {
+        // A connection that stopped answering without closing (a half-open TCP connection) would
+        // time out every call until the OS gives up on it; a new connection recovers sooner.
+        if (owned && client.status === 'ready' && isTimeout(error)) client.disconnect(true);
+      },
     });
     const limit = this.settings.connectTimeoutMs;
     const started = Date.now();
@@ -432,6 +437,12 @@ export class RedisStore implements RolloutStore {
       }
     }
   }
+}
+
+/** True for ioredis's command timeout and the store's own deadline. */
+function isTimeout(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return message.includes('timed out') || message.includes('no answer from Redis');
 }
 
 /** Checks a reply is an array of `length` items. */

@@ -13,8 +13,10 @@ export interface ChangeFeedOptions {
   readonly emit: (change: StoreChange) => void;
   /** How often the version is polled and the subscription pinged; 0 turns both off. */
   readonly pollIntervalMs: number;
-  /** Bound for the subscribe and ping round trips. */
+  /** Bound for the subscribe, ping and version round trips. */
   readonly timeoutMs: number;
+  /** Called when a periodic version read fails (the store may restart a stalled connection). */
+  readonly onPollFailure?: (error: unknown) => void;
 }
 
 const RESYNC_RETRY_MS = 200;
@@ -106,7 +108,7 @@ export class ChangeFeed {
 
   /** Reports a change when the stored version differs from the last one heard of. */
   private async resync(): Promise<void> {
-    const version = await this.options.readVersion();
+    const version = await withDeadline(this.options.readVersion(), this.options.timeoutMs, 'readVersion');
     if (this.stopped || version === this.known) return;
     this.known = version;
     this.options.emit({ version });
@@ -123,7 +125,9 @@ export class ChangeFeed {
         return;
       }
     }
-    await this.resync().catch(() => {});
+    await this.resync().catch((error: unknown) => {
+      if (!this.stopped) this.options.onPollFailure?.(error);
+    });
   }
 }
 

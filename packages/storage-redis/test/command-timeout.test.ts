@@ -1,0 +1,121 @@
+import { Redis } from 'ioredis';
+import { afterEach, expect, it, vi } from 'vitest';
+import { RedisStore } from '../src/index';
+import { bucket, codeOf, feature, user } from './helpers/data';
+import { describeWithRedis, freshNamespace } from './helpers/redis-env';
+import { TcpProxy } from './helpers/tcp-proxy';
+
+const BOUND = 300;
+/** Scheduling slack on a loaded 2-core machine. */
+const SLACK = 250;
+
+describeWithRedis(
+  'every call settles within commandTimeoutMs',
+  (target) => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      target().server?.resume();
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    /** One call of each kind, all started at once. */
+    const everyKindOfCall = (store: RedisStore) => [
+      store.readState(),
+      store.putFeature(feature({ rolloutPercentage: 50 }), 1),
+      store.addMetrics([bucket()]),
+      store.readMetrics(0),
+      store.rollback('search', { reason: 'test', source: 'manual', at: Date.now() }),
+      store.registerUser(user()),
+      store.listUsers(),
+      store.appendLog('alerts', { at: Date.now() }),
+      store.addToBlacklist('user-x'),
+    ];
+
+    async function settleAll(calls: Promise<unknown>[]): Promise<{ codes: string[]; elapsed: number }> {
+      const started = performance.now();
+      const codes = await Promise.all(calls.map((call) => codeOf(call)));
+      return { codes, elapsed: performance.now() - started };
+    }
+
+    it('rejects every call with StoreUnavailableError while the server is frozen (SIGSTOP), none left pending', async () => {
+      const server = target().server!;
+      const store = new RedisStore({
+        url: server.url,
+        namespace: freshNamespace('frozen'),
+        commandTimeoutMs: BOUND,
+      });
+      cleanups.push(() => store.close());
+      await store.open();
+      await store.putFeature(feature(), null);
+
+      server.pause();
+      const { codes, elapsed } = await settleAll(everyKindOfCall(store));
+      expect(new Set(codes)).toEqual(new Set(['STORE_UNAVAILABLE']));
+      expect(elapsed).toBeLessThan(BOUND + SLACK);
+      await vi.waitFor(() => expect(store.pendingCommands).toBe(0), { timeout: SLACK, interval: 5 });
+
+      server.resume();
+      await vi.waitFor(async () => expect((await store.readState()).features).toHaveLength(1), {
+        timeout: 5000,
+        interval: 50,
+      });
+    });
+
+    it('rejects within the bound on a connection that silently stops delivering, and recovers', async () => {
+      const server = target().server!;
+      const proxy = await new TcpProxy(server.host, server.port).start();
+      cleanups.push(() => proxy.close());
+      const store = new RedisStore({
+        url: proxy.url,
+        namespace: freshNamespace('stalled'),
+        commandTimeoutMs: BOUND,
+        pollIntervalMs: 100,
+      });
+      cleanups.push(() => store.close());
+      await store.open();
+      await store.putFeature(feature(), null);
+
+      proxy.stall();
+      const { codes, elapsed } = await settleAll(everyKindOfCall(store));
+      expect(new Set(codes)).toEqual(new Set(['STORE_UNAVAILABLE']));
+      expect(elapsed).toBeLessThan(BOUND + SLACK);
+
+      proxy.up();
+      await vi.waitFor(async () => expect((await store.readState()).features).toHaveLength(1), {
+        timeout: 5000,
+        interval: 50,
+      });
+    });
+
+    it('bounds an app-supplied client too, and fails fast beyond maxPendingCommands', async () => {
+      const server = target().server!;
+      // The app's client queues offline and has no command timeout: the store bounds it anyway.
+      const client = new Redis(server.url);
+      cleanups.push(async () => {
+        client.disconnect();
+      });
+      const store = new RedisStore({
+        client,
+        namespace: freshNamespace('app-client'),
+        commandTimeoutMs: BOUND,
+        maxPendingCommands: 3,
+      });
+      cleanups.push(() => store.close());
+      await store.open();
+
+      server.pause();
+      const waiting = [store.readState(), store.listUsers(), store.listFeedback()];
+      const started = performance.now();
+      expect(await codeOf(store.readState())).toBe('STORE_UNAVAILABLE');
+      expect(performance.now() - started).toBeLessThan(50);
+      const { codes, elapsed } = await settleAll(waiting);
+      expect(codes).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+      expect(elapsed).toBeLessThan(BOUND + SLACK);
+
+      server.resume();
+      await vi.waitFor(() => expect(store.pendingCommands).toBe(0), { timeout: 5000, interval: 10 });
+      expect((await store.readState()).features).toEqual([]);
+    });
+  },
+  { ownServer: true },
+);
