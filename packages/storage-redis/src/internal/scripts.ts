@@ -213,7 +213,8 @@ for k = 2, #KEYS do
   a = a + 2
   for _ = 1, m do
     local stored = redis.call('HGET', key, ARGV[a])
-    local current = stored and tonumber(stored) or 0
+    local current = 0
+    if stored then current = tonumber(stored) end
     -- A register that does not parse is left for readMetrics to report, never overwritten.
     if current ~= nil and tonumber(ARGV[a + 1]) > current then
       redis.call('HSET', key, ARGV[a], ARGV[a + 1])
