@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import {
   type BetaUser,
   betaUserSchema,
@@ -24,11 +25,14 @@ import {
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
 import type Database from 'better-sqlite3';
-import type { Connection } from './connection';
+import { type Connection, WAL_SIZE_LIMIT } from './connection';
 import { PREFIX } from './constants';
 import { MetricWriter } from './metric-writer';
 import { readRecord, validArgument } from './records';
 import { prepareStatements, type RecordRow, type Statements } from './statements';
+
+/** Write transactions between two looks at the WAL file's size. */
+const WAL_CHECK_EVERY = 16;
 
 /** Settings a session needs from the store's options. */
 export interface SessionSettings {
@@ -55,6 +59,8 @@ export class Session {
   private written: number | undefined;
   /** One transaction function for all: it runs the callback it is given. */
   private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly walPath: string | undefined;
+  private writesSinceWalCheck = 0;
 
   constructor(
     connection: Connection,
@@ -63,6 +69,7 @@ export class Session {
     this.db = connection.db;
     this.where = connection.where;
     this.owned = connection.owned;
+    this.walPath = this.db.memory ? undefined : `${this.db.name}-wal`;
     this.st = prepareStatements(this.db);
     this.tx = this.db.transaction((fn: () => unknown) => fn());
     this.metrics = new MetricWriter(this.st, settings);
@@ -303,7 +310,25 @@ export class Session {
     // One step past what we knew means no other handle wrote in between; otherwise the gap is
     // left for `poll`, so their change is still reported.
     if (written !== undefined && written - 1 === this.knownVersion) this.knownVersion = written;
+    if (++this.writesSinceWalCheck >= WAL_CHECK_EVERY) this.checkpointIfLarge();
     return result;
+  }
+
+  /**
+   * SQLite's automatic checkpoints copy the WAL back but cannot start it over while some reader
+   * still uses it, and with several busy processes one always does: the WAL then grows without
+   * bound. Past the limit, a TRUNCATE checkpoint waits (busy timeout) until readers are on the
+   * newest snapshot, copies everything back and empties the file.
+   */
+  private checkpointIfLarge(): void {
+    this.writesSinceWalCheck = 0;
+    if (this.walPath === undefined) return;
+    try {
+      if (statSync(this.walPath).size <= WAL_SIZE_LIMIT) return;
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // The write has committed; a busy or failed checkpoint is tried again after later writes.
+    }
   }
 
   /** Runs `fn` in a deferred transaction: several reads from one snapshot, no write lock. */
