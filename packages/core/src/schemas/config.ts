@@ -78,6 +78,7 @@ export type ThresholdsConfig = z.infer<typeof thresholdsConfigSchema>;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
+  if (typeof value === 'number') return String(value);
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

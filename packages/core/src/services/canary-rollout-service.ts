@@ -115,6 +115,8 @@ export class CanaryRolloutService {
   /** Wall-clock time refreshed by a timer: usage needs its 10 s bucket, not a clock read per call. */
   private coarseNow = 0;
   private coarse = false;
+  /** Start served `initialState` because the store failed: open and seed on the next refresh. */
+  private needsSeed = false;
   /** Whether the snapshot has come from the store at least once. */
   private loaded = false;
 
@@ -165,6 +167,7 @@ export class CanaryRolloutService {
         throw asStoreError(error, 'start');
       }
       this.reportError(asStoreError(error, 'start (serving the given initial state)'));
+      this.needsSeed = true;
     }
     this.unsubscribe = this.store.subscribe(() => void this.refresh());
     if (this.clock === systemClock) {
@@ -365,6 +368,11 @@ export class CanaryRolloutService {
       do {
         this.refreshAgain = false;
         try {
+          if (this.needsSeed) {
+            await this.store.open();
+            await this.seedFeatures();
+            this.needsSeed = false;
+          }
           this.apply(await this.store.readState(), 'store');
         } catch (error) {
           this.reportError(asStoreError(error, 'refresh'));
