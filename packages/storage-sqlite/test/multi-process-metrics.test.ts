@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs';
 import { type MetricBucket, mergeMetricBuckets, metricKey } from '@canary-rollout/core';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/index';
 import { WAL_SIZE_LIMIT } from '../src/internal/connection';
 import { startChild } from './helpers/child';
-import { tempDir } from './helpers/temp';
+import { useTempDir } from './helpers/temp';
 
 interface WriterResult {
   expected: MetricBucket[];
@@ -31,8 +31,7 @@ function walSize(path: string): number {
 }
 
 describe('four processes on one database file', () => {
-  const temp = tempDir('stress');
-  afterEach(() => temp.remove());
+  const temp = useTempDir('stress');
 
   it('flush metrics at once for 10 s: nothing busy escapes, counters add up, the file stays sound', async () => {
     const path = temp.file('rollout.db');

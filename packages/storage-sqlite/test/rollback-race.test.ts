@@ -1,13 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/index';
 import { startChild } from './helpers/child';
-import { tempDir } from './helpers/temp';
+import { useTempDir } from './helpers/temp';
 
 const ROUNDS = 20;
 
 describe('two processes racing rollbacks', () => {
-  const temp = tempDir('race');
-  afterEach(() => temp.remove());
+  const temp = useTempDir('race');
 
   it('records one rollback per feature and tells exactly one process it performed it', async () => {
     const path = temp.file('rollout.db');

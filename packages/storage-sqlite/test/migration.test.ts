@@ -1,0 +1,130 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../src/index';
+import { APPLICATION_ID } from '../src/internal/constants';
+import { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION } from '../src/internal/migrations';
+import { feature } from './helpers/features';
+import { fileHash } from './helpers/files';
+import { useTempDir } from './helpers/temp';
+
+function inspect(path: string) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return {
+      userVersion: db.pragma('user_version', { simple: true }),
+      applicationId: db.pragma('application_id', { simple: true }),
+      journalMode: db.pragma('journal_mode', { simple: true }),
+      tables: db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(),
+      objects: db.prepare('SELECT count(*) FROM sqlite_master').pluck().get(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe('schema creation and migration', () => {
+  const temp = useTempDir('migration');
+
+  it('creates a missing file (mode 0600, folder 0700) with the newest schema in WAL mode', async () => {
+    const path = join(temp.dir, 'nested', 'state', 'rollout.db');
+    const store = new SqliteStore({ path });
+    await store.open();
+    await store.close();
+
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
+    expect(inspect(path)).toMatchObject({
+      userVersion: SCHEMA_VERSION,
+      applicationId: APPLICATION_ID,
+      journalMode: 'wal',
+      tables: [
+        'alerts',
+        'beta_members',
+        'blacklist',
+        'features',
+        'feedback',
+        'health_reports',
+        'meta',
+        'metric_buckets',
+        'rollbacks',
+        'state',
+        'users',
+      ],
+    });
+  });
+
+  it('migrates an empty (0-byte) file', async () => {
+    const path = temp.file('empty.db');
+    writeFileSync(path, '');
+    const store = new SqliteStore({ path });
+    await store.open();
+    await store.putFeature(feature(), null);
+    await store.close();
+    expect(inspect(path)).toMatchObject({ userVersion: SCHEMA_VERSION, applicationId: APPLICATION_ID });
+  });
+
+  it('re-opens an existing database as it is, keeping its data', async () => {
+    const path = temp.file('rollout.db');
+    const first = new SqliteStore({ path });
+    await first.open();
+    await first.putFeature(feature(), null);
+    await first.registerUser({ id: 'u1', email: 'a@example.com', name: 'A', interests: [], createdAt: 5 });
+    await first.close();
+    const before = inspect(path);
+
+    const second = new SqliteStore({ path });
+    await second.open();
+    try {
+      const state = await second.readState();
+      expect(state.features.map((f) => [f.name, f.version])).toEqual([['search', 1]]);
+      expect((await second.getUser('u1'))?.email).toBe('a@example.com');
+      await second.putFeature(feature({ rolloutPercentage: 30 }), 1);
+    } finally {
+      await second.close();
+    }
+    expect(inspect(path)).toEqual(before);
+  });
+
+  it('runs each step in its own transaction: a failing step leaves the version before it', () => {
+    const path = temp.file('steps.db');
+    const db = new Database(path);
+    try {
+      const failing: Migration = {
+        version: 2,
+        up(conn) {
+          conn.exec('CREATE TABLE half_done (x INTEGER)');
+          throw new Error('step 2 failed');
+        },
+      };
+      expect(() => migrate(db, 'test database', [...MIGRATIONS, failing])).toThrow('step 2 failed');
+      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get()).toBe(0);
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'features'").pluck().get()).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a database of a newer schema version and leaves it untouched', async () => {
+    const path = temp.file('newer.db');
+    const store = new SqliteStore({ path });
+    await store.open();
+    await store.close();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    const hash = fileHash(path);
+
+    const newer = new SqliteStore({ path });
+    await expect(newer.open()).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringMatching(
+        new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than the newest this version knows`),
+      ),
+    });
+    await newer.close();
+    expect(fileHash(path)).toBe(hash);
+  });
+});

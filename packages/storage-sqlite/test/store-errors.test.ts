@@ -1,0 +1,80 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../src/index';
+import { feature } from './helpers/features';
+import { useTempDir } from './helpers/temp';
+
+describe('errors', () => {
+  const temp = useTempDir('errors');
+
+  it('turns SQLITE_BUSY after the busy timeout into StoreUnavailableError with the cause', async () => {
+    const path = temp.file('busy.db');
+    const store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    await store.open();
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const error = await store.putFeature(feature(), null).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        name: 'StoreUnavailableError',
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringMatching(
+          /^@canary-rollout\/storage-sqlite: putFeature on database ".*busy\.db" failed: SQLITE_BUSY/,
+        ),
+        cause: expect.objectContaining({ code: 'SQLITE_BUSY' }),
+      });
+      other.exec('ROLLBACK');
+      // Nothing half-written: the same write succeeds once the lock is gone.
+      expect((await store.putFeature(feature(), null)).version).toBe(1);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  it('rejects calls before open and after close with StoreUnavailableError', async () => {
+    const store = new SqliteStore({ path: temp.file('closed.db') });
+    await expect(store.readState()).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringMatching(/readState called while the store is not open/),
+    });
+    await store.open();
+    await store.open();
+    await store.close();
+    await store.close();
+    await expect(store.listUsers()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('reports a connection closed behind its back as unavailable', async () => {
+    const db = new Database(temp.file('gone.db'));
+    const store = new SqliteStore({ database: db });
+    await store.open();
+    db.close();
+    await expect(store.readState()).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringMatching(/connection is closed/),
+    });
+    await store.close();
+  });
+
+  it('reports a version column that disagrees with its record instead of rolling back half', async () => {
+    const path = temp.file('mismatch.db');
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      await store.putFeature(feature(), null);
+      const raw = new Database(path);
+      raw.exec("UPDATE features SET version = 7 WHERE name = 'search'");
+      raw.close();
+      await expect(
+        store.rollback('search', { reason: 'test', source: 'manual', at: 2_000 }),
+      ).rejects.toMatchObject({ code: 'STORE_DATA_CORRUPTED' });
+      expect(await store.listRollbacks()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
