@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * Checks what is published, not what is in src/: publint and `attw --pack` on every package, then
+ * each package's tarball unpacked into a clean temporary folder and imported from ESM and from
+ * CJS. Third-party dependencies are linked from the root node_modules, so nothing is downloaded.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+/** One export each package must have, from both module systems. */
+const expected = {
+  core: 'CanaryRolloutService',
+  'storage-test-suite': 'describeStoreConformance',
+  monitoring: 'RolloutMonitoringService',
+  'storage-file': 'FileStore',
+  'storage-sqlite': 'SqliteStore',
+  'storage-redis': 'RedisStore',
+  cli: 'main',
+};
+
+const dirs = readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json')));
+const failures = [];
+
+async function check(label, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${label}`);
+  } catch (error) {
+    failures.push(label);
+    console.log(`FAIL ${label}\n${String(error.stdout ?? '')}${String(error.stderr ?? '')}${error.stdout ? '' : error.message}`);
+  }
+}
+
+// Two at a time: the machines have two cores.
+const queue = [...dirs];
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
+      const path = join(root, 'packages', dir);
+      await check(`publint ${dir}`, () => run(bin('publint'), ['--strict', path], { cwd: root }));
+      await check(`attw --pack ${dir}`, () => run(bin('attw'), ['--pack', path, '--profile', 'node16', '--format', 'ascii'], { cwd: root }));
+    }
+  }),
+);
+
+const scratch = mkdtempSync(join(tmpdir(), 'canary-pack-'));
+try {
+  const modules = join(scratch, 'node_modules');
+  mkdirSync(join(modules, '@canary-rollout'), { recursive: true });
+  const thirdParty = new Set();
+  for (const dir of dirs) {
+    const { stdout } = await run('npm', ['pack', join(root, 'packages', dir), '--pack-destination', scratch, '--json', '--silent'], { cwd: root });
+    const [{ filename }] = JSON.parse(stdout);
+    const target = join(modules, '@canary-rollout', dir);
+    mkdirSync(target, { recursive: true });
+    await run('tar', ['-xzf', join(scratch, filename), '-C', target, '--strip-components=1']);
+    const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
+    for (const name of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]) {
+      if (!name.startsWith('@canary-rollout/')) thirdParty.add(name);
+    }
+  }
+  for (const name of thirdParty) {
+    const source = join(root, 'node_modules', name);
+    if (!existsSync(source)) continue;
+    const link = join(modules, name);
+    mkdirSync(join(link, '..'), { recursive: true });
+    if (!existsSync(link)) symlinkSync(source, link, 'dir');
+  }
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'pack-check', private: true }));
+  for (const dir of dirs) {
+    const name = `@canary-rollout/${dir}`;
+    const want = expected[dir];
+    const esm = `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`;
+    const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
+    writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
+    writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
+    await check(`import ${name} (ESM, from the tarball)`, () => run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }));
+    await check(`require ${name} (CJS, from the tarball)`, () => run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }));
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+if (failures.length > 0) {
+  console.error(`\npackaging check: ${failures.length} failed: ${failures.join(', ')}`);
+  process.exit(1);
+}
+console.log(`\npackaging check: ${dirs.length} packages published correctly`);
