@@ -40,6 +40,7 @@ import {
   readMetrics,
   readUsers,
   serialize,
+  serializeCompact,
   type UsersDoc,
 } from './internal/documents';
 import { ensureFolders } from './internal/folders';
@@ -108,6 +109,7 @@ export class FileStore implements RolloutStore {
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.serialized('open', async () => {
       await removeLeftoverTemps([root, betaDir, logsDir]);
+      await this.lock.removeStaleCandidates();
     });
     await this.watcher.prime();
     this.state = 'open';
@@ -303,7 +305,7 @@ export class FileStore implements RolloutStore {
       const o = this.options;
       const buckets = mergeAndPrune(doc.buckets, valid, o.now(), o.metricsRetentionMs);
       await commitFiles(this.layout.root, [
-        { path: this.layout.metrics, data: serialize({ ...doc, buckets }), backup: true },
+        { path: this.layout.metrics, data: serializeCompact({ ...doc, buckets }), backup: true },
       ]);
     });
   }
@@ -393,6 +395,7 @@ export class FileStore implements RolloutStore {
         if (tookOver) {
           const { root, betaDir, logsDir } = this.layout;
           await removeLeftoverTemps([root, betaDir, logsDir]);
+          await this.lock.removeStaleCandidates();
         }
         return await fn();
       } catch (error) {

@@ -120,6 +120,11 @@ export function serialize(doc: object): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
+/** Compact JSON for the metrics document, which is large, rewritten often and read by programs. */
+export function serializeCompact(doc: object): string {
+  return `${JSON.stringify(doc)}\n`;
+}
+
 /**
  * Reads and JSON-parses a document; `undefined` when it does not exist. A document written by a
  * newer layout version is refused before its shape is looked at.

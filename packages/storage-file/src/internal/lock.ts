@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
   link,
   open,
+  readdir,
   readFile,
   stat,
   unlink,
@@ -12,8 +13,9 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { StoreUnavailableError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, PKG, pidAlive, sleep, tempPathFor } from './fs-utils';
+import { errnoOf, FILE_MODE, PKG, pidAlive, sleep } from './fs-utils';
 
 /** Settings of a `FileLock`. */
 export interface FileLockOptions {
@@ -82,12 +84,19 @@ export class FileLock {
   async acquire(): Promise<Acquired> {
     if (this.held !== undefined) throw new Error(`${PKG}: lock ${this.path} is already held by this handle`);
     const deadline = Date.now() + this.options.timeoutMs;
-    const candidate = await this.prepare();
+    let candidate = await this.prepare();
     try {
       let tookOver = false;
       let delay = 1;
       for (;;) {
-        if (await this.tryTake(candidate)) return { tookOver };
+        const taken = await this.tryTake(candidate);
+        if (taken === 'missing') {
+          // Our candidate was cleaned away (see `removeStaleCandidates`): make another.
+          heldHere.delete(candidate.token);
+          candidate = await this.prepare();
+          continue;
+        }
+        if (taken) return { tookOver };
         const seen = await this.inspect(this.path);
         if (seen === undefined) continue;
         const why = this.staleReason(seen);
@@ -131,7 +140,7 @@ export class FileLock {
     const token = randomUUID();
     // Registered before the lock exists: another handle of this process may read it at once.
     heldHere.add(token);
-    const tmp = tempPathFor(this.path);
+    const tmp = candidatePath(this.path);
     const owner: Owner = { pid: process.pid, host: hostname(), token, at: Date.now() };
     try {
       await writeFile(tmp, JSON.stringify(owner), { flag: 'wx', mode: FILE_MODE });
@@ -143,12 +152,13 @@ export class FileLock {
     return { token, tmp };
   }
 
-  private async tryTake(candidate: Candidate): Promise<boolean> {
+  private async tryTake(candidate: Candidate): Promise<boolean | 'missing'> {
     try {
       await link(candidate.tmp, this.path);
     } catch (error) {
       const code = errnoOf(error);
       if (code === 'EEXIST') return false;
+      if (code === 'ENOENT') return 'missing';
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
       // No hard links here: an exclusive create, then the owner record (briefly empty).
       try {
@@ -167,6 +177,21 @@ export class FileLock {
     heartbeat.unref();
     this.held = { token, heartbeat };
     return true;
+  }
+
+  /**
+   * Removes candidate files of processes on this host that are gone (killed while waiting).
+   * A live waiter whose candidate is removed by mistake (a shared folder seen from another host)
+   * simply makes a new one.
+   */
+  async removeStaleCandidates(): Promise<void> {
+    const dir = dirname(this.path);
+    const prefix = `${basename(this.path)}.`;
+    for (const name of await readdir(dir)) {
+      const pid = CANDIDATE.exec(name)?.[1];
+      if (pid === undefined || !name.startsWith(prefix) || Number(pid) === process.pid) continue;
+      if (!pidAlive(Number(pid))) await unlink(join(dir, name)).catch(() => undefined);
+    }
   }
 
   private async inspect(path: string): Promise<Seen | undefined> {
@@ -227,6 +252,13 @@ export class FileLock {
       `${PKG}: lock ${this.path} is held by ${holder}; gave up after ${this.options.timeoutMs} ms (option lockTimeoutMs)`,
     );
   }
+}
+
+const CANDIDATE = /\.(\d+)\.[0-9a-f]{12}\.wait$/;
+
+/** Waiters prepare their lock file under a name of their own, with their pid to clean up after them. */
+function candidatePath(lock: string): string {
+  return `${lock}.${process.pid}.${randomBytes(6).toString('hex')}.wait`;
 }
 
 function parseOwner(text: string): Owner | undefined {
