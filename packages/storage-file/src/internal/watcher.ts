@@ -30,6 +30,7 @@ export class ChangeWatcher {
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
+  private again = false;
   private running = false;
 
   constructor(
@@ -101,9 +102,17 @@ export class ChangeWatcher {
     if (!this.running || this.debounce !== undefined) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      if (this.checking !== undefined) return;
+      if (this.checking !== undefined) {
+        // An event during a check may be about a write the check already passed: look again after.
+        this.again = true;
+        return;
+      }
       this.checking = this.check().finally(() => {
         this.checking = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule(0);
+        }
       });
     }, delayMs);
     this.debounce.unref();
