@@ -90,7 +90,7 @@ function configure(db: Database.Database, where: string, settings: ConnectionSet
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     // The store checkpoints itself after its writes (see Session): SQLite's automatic PASSIVE
     // checkpoints, run by every process after its commits, hold the checkpoint lock so often
-    // that the store's TRUNCATE checkpoints find it taken, and the WAL grows without bound.
+    // that the store's RESTART checkpoints find it taken, and the WAL grows without bound.
     db.pragma('wal_autocheckpoint = 0');
     migrate(db, where);
   } catch (error) {

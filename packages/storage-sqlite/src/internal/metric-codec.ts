@@ -2,25 +2,45 @@ import { isValidFeatureName, type MetricBucket, metricBucketSchema, parseStored 
 import { STORE_NAME } from './constants';
 
 const ARM = /^[A-Za-z0-9:_.-]{1,80}$/;
-const BIN_KEY = /^\d{1,3}$/;
-const REGISTER_KEY = /^\d{1,4}$/;
 const MAX_RANK = 32;
+
+/** `/^\d{1,max}$/` without a regular expression: this runs for every bin and register. */
+function isDigits(key: string, max: number): boolean {
+  const length = key.length;
+  if (length === 0 || length > max) return false;
+  for (let i = 0; i < length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function isRecordOf(value: unknown, key: RegExp, valid: (v: unknown) => boolean): boolean {
+function isRank(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_RANK;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record)) if (!key.test(k) || !valid(record[k])) return false;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Histogram as the schema has it: bin index (1 to 3 digits) to count. */
+export function isHistogram(value: unknown): value is Record<string, number> {
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) if (!isDigits(key, 3) || !isCount(value[key])) return false;
   return true;
 }
 
-function isRank(value: unknown): boolean {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_RANK;
+/** Registers as the schema has them: register index (1 to 4 digits) to rank 1..32. */
+function isRegisters(value: unknown): value is Record<string, number> {
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) if (!isDigits(key, 4) || !isRank(value[key])) return false;
+  return true;
 }
 
 /**
@@ -43,14 +63,9 @@ export function isMetricBucket(value: unknown): value is MetricBucket {
     typeof b['latencySumMs'] === 'number' &&
     Number.isFinite(b['latencySumMs']) &&
     b['latencySumMs'] >= 0 &&
-    isRecordOf(b['histogram'], BIN_KEY, isCount) &&
-    isRecordOf(b['users'], REGISTER_KEY, isRank)
+    isHistogram(b['histogram']) &&
+    isRegisters(b['users'])
   );
-}
-
-/** True for a histogram as stored: bin index to count. */
-export function isHistogram(value: unknown): value is Record<string, number> {
-  return isRecordOf(value, BIN_KEY, isCount);
 }
 
 /** Validates a metric bucket (fast path first); throws `StoreDataCorruptedError` naming `location`. */
@@ -58,29 +73,28 @@ export function validMetricBucket(value: unknown, location: string): MetricBucke
   return isMetricBucket(value) ? value : parseStored(metricBucketSchema, value, STORE_NAME, location);
 }
 
+/** Dense registers are allocated for this many, the size core's HyperLogLog uses. */
+const DEFAULT_REGISTERS = 2048;
+
 /**
- * Adds a delta's registers into dense registers (one byte per register, its rank; 0 = empty),
- * growing them when the delta names a higher register. Mutates and returns `into` when it is
- * large enough, else a grown copy.
+ * Adds a delta's registers into dense registers (one byte per register, its rank; 0 = empty).
+ * Mutates `into` when it is given and large enough; grows a copy when the delta names a higher
+ * register (the schema allows up to 9999).
  */
 export function mergeRegisters(
   into: Uint8Array | undefined,
   delta: Readonly<Record<string, number>>,
 ): Uint8Array {
-  let size = into?.length ?? 0;
+  let registers = into ?? new Uint8Array(DEFAULT_REGISTERS);
   for (const key in delta) {
     const index = Number(key);
-    if (index >= size) size = index + 1;
-  }
-  let registers = into;
-  if (registers === undefined || registers.length < size) {
-    registers = Buffer.alloc(size);
-    if (into !== undefined) registers.set(into);
-  }
-  for (const key in delta) {
-    const index = Number(key);
-    const rank = delta[key] ?? 0;
-    if (rank > (registers[index] ?? 0)) registers[index] = rank;
+    const rank = delta[key] as number;
+    if (index >= registers.length) {
+      const grown = new Uint8Array(index + 1);
+      grown.set(registers);
+      registers = grown;
+    }
+    if (rank > (registers[index] as number)) registers[index] = rank;
   }
   return registers;
 }

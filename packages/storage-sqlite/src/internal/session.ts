@@ -315,17 +315,19 @@ export class Session {
   }
 
   /**
-   * SQLite's automatic checkpoints copy the WAL back but cannot start it over while some reader
-   * still uses it, and with several busy processes one always does: the WAL then grows without
-   * bound. Past the limit, a TRUNCATE checkpoint waits (busy timeout) until readers are on the
-   * newest snapshot, copies everything back and empties the file.
+   * A PASSIVE checkpoint copies the WAL back but the WAL only starts over once every frame is
+   * copied and no reader still uses it; with several busy processes one always does, and the
+   * WAL grows without bound. Past the limit, a RESTART checkpoint holds new writers off, waits
+   * (busy timeout) until readers are on the newest snapshot and copies everything back, so the
+   * next write starts the WAL over (and `journal_size_limit` trims the file). RESTART rather
+   * than TRUNCATE: a truncated WAL has to be grown again, which costs more than reusing it.
    */
   private checkpointIfLarge(): void {
     this.writesSinceWalCheck = 0;
     if (this.walPath === undefined) return;
     try {
       if (statSync(this.walPath).size <= WAL_SIZE_LIMIT) return;
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.pragma('wal_checkpoint(RESTART)');
     } catch {
       // The write has committed; a busy or failed checkpoint is tried again after later writes.
     }
