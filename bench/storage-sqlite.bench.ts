@@ -164,7 +164,9 @@ async function bareCase(path: string) {
         tx.immediate(() => flush(deltas));
       }
     },
-    close: async () => db.close(),
+    close: async () => {
+      db.close();
+    },
   };
 }
 
