@@ -88,7 +88,13 @@ describeWithRedis('key layout on a real server', (target) => {
       await store.putFeature(feature({ name: `ns${index}` }), null);
       await store.addBetaMember('search', registered.id);
       await store.addToBlacklist(`blocked-${index}`);
-      await store.appendFeedback({ id: `fb-${index}`, userId: registered.id, feature: 'search', rating: 5, at: T0 });
+      await store.appendFeedback({
+        id: `fb-${index}`,
+        userId: registered.id,
+        feature: 'search',
+        rating: 5,
+        at: T0,
+      });
       await store.addMetrics([bucket({ calls: index + 1 }), bucket({ arm: 'variant:x', calls: 1 })]);
       await store.appendLog('alerts', { at: T0, n: index });
       await store.appendLog('health-reports', { at: T0, n: index });

@@ -102,7 +102,9 @@ describeWithRedis('metrics and retention', (target) => {
     await store.addMetrics([bucket()]);
     const foreign = keys.metricBucket(keys.metricMember('ocr', 'treatment', T0));
     await admin.set(foreign, 'not a hash');
-    expect(await codeOf(store.addMetrics([bucket(), bucket({ feature: 'ocr' })]))).toBe('STORE_DATA_CORRUPTED');
+    expect(await codeOf(store.addMetrics([bucket(), bucket({ feature: 'ocr' })]))).toBe(
+      'STORE_DATA_CORRUPTED',
+    );
     expect((await store.readMetrics(0, ['search'])).map((b) => b.calls)).toEqual([10]);
   });
 

@@ -1,13 +1,17 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { KeyLayout } from '../../src/internal/keys';
 
-/** Every key of a namespace (SCAN, so it also works on a shared server). */
-export async function keysOf(redis: Redis, namespace: string): Promise<string[]> {
+/** Every key of a namespace (SCAN, so it also works on a shared server; on a Cluster, every master). */
+export async function keysOf(redis: Redis | Cluster, namespace: string): Promise<string[]> {
+  if (redis.isCluster) {
+    const masters = (redis as Cluster).nodes('master');
+    return (await Promise.all(masters.map((node) => keysOf(node, namespace)))).flat();
+  }
   const pattern = `${escapeGlob(new KeyLayout(namespace).prefix)}*`;
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    const [next, batch] = await (redis as Redis).scan(cursor, 'MATCH', pattern, 'COUNT', 500);
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');
@@ -15,14 +19,14 @@ export async function keysOf(redis: Redis, namespace: string): Promise<string[]>
 }
 
 /** Deletes every key of a namespace. */
-export async function dropNamespace(redis: Redis, namespace: string): Promise<void> {
+export async function dropNamespace(redis: Redis | Cluster, namespace: string): Promise<void> {
   const keys = await keysOf(redis, namespace);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
 }
 
 /** Damages stored records the way a foreign writer might, keeping personal data in place. */
 export async function corruptNamespace(
-  redis: Redis,
+  redis: Redis | Cluster,
   namespace: string,
   target: 'features' | 'users',
 ): Promise<void> {
