@@ -31,6 +31,8 @@ describe('schema creation and migration', () => {
     const path = join(temp.dir, 'nested', 'state', 'rollout.db');
     const store = new SqliteStore({ path });
     await store.open();
+    // SQLite gives the WAL the database file's mode: it holds the same personal data.
+    expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
     await store.close();
 
     expect(statSync(path).mode & 0o777).toBe(0o600);

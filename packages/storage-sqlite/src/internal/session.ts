@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   type BetaUser,
   betaUserSchema,
@@ -69,7 +70,7 @@ export class Session {
     this.db = connection.db;
     this.where = connection.where;
     this.owned = connection.owned;
-    this.walPath = this.db.memory ? undefined : `${this.db.name}-wal`;
+    this.walPath = this.db.memory ? undefined : `${resolve(this.db.name)}-wal`;
     this.st = prepareStatements(this.db);
     this.tx = this.db.transaction((fn: () => unknown) => fn());
     this.metrics = new MetricWriter(this.st, settings);
