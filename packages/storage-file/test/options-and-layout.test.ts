@@ -1,0 +1,94 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { RolloutStore } from '@canary-rollout/core';
+import { defaultFileStoreDir, FileStore, FORMAT_VERSION } from '@canary-rollout/storage-file';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { tempDir } from './helpers';
+
+describe('options and layout', () => {
+  it('defaults to ~/.config/document-sorter, or $XDG_CONFIG_HOME/document-sorter', () => {
+    expect(defaultFileStoreDir({})).toBe(join(homedir(), '.config', 'document-sorter'));
+    expect(defaultFileStoreDir({ XDG_CONFIG_HOME: '/srv/conf' })).toBe('/srv/conf/document-sorter');
+    // The XDG spec says a relative value is to be ignored.
+    expect(defaultFileStoreDir({ XDG_CONFIG_HOME: 'conf' })).toBe(
+      join(homedir(), '.config', 'document-sorter'),
+    );
+    expect(new FileStore().layout.root).toBe(defaultFileStoreDir());
+  });
+
+  it('lays the files out as the guide says', () => {
+    const { layout } = new FileStore({ dir: '/data/ds' });
+    expect(layout).toMatchObject({
+      config: '/data/ds/rollout-config.json',
+      users: '/data/ds/beta/beta-users.json',
+      logs: { alerts: '/data/ds/logs/alerts.jsonl', 'health-reports': '/data/ds/logs/health-reports.jsonl' },
+      feedback: '/data/ds/beta/feedback.jsonl',
+      metrics: '/data/ds/metrics.json',
+      rollbacks: '/data/ds/logs/rollbacks.jsonl',
+    });
+  });
+
+  it('has documented defaults and rejects nonsense options', () => {
+    expect(new FileStore({ dir: '/x' }).options).toMatchObject({
+      maxLogEntries: 10_000,
+      maxLogBytes: 10 * 1024 * 1024,
+      lockStaleMs: 10_000,
+      lockTimeoutMs: 10_000,
+      pollIntervalMs: 500,
+      watch: true,
+    });
+    expect(() => new FileStore({ dir: '/x', lockStaleMs: 0 })).toThrow(
+      /lockStaleMs must be a positive number, got 0/,
+    );
+    expect(() => new FileStore({ dir: '/x', pollIntervalMs: -1 })).toThrow(
+      /pollIntervalMs must be 0 or more/,
+    );
+  });
+
+  it('writes rollout-config.json with its formatVersion, features, beta lists, blacklist and version', async () => {
+    const temp = await tempDir();
+    const store = new FileStore({ dir: temp.dir });
+    await store.open();
+    await store.putFeature(
+      {
+        name: 'aiExtraction',
+        enabled: true,
+        rolloutPercentage: 5,
+        rolloutStrategy: 'gradual',
+        salt: 'aiExtraction',
+        updatedAt: 1,
+        stageStartedAt: 1,
+      },
+      null,
+    );
+    await store.addBetaMember('aiExtraction', 'u1');
+    await store.addToBlacklist('u9');
+    const { readFile } = await import('node:fs/promises');
+    const doc = JSON.parse(await readFile(store.layout.config, 'utf8'));
+    expect(doc).toEqual({
+      formatVersion: FORMAT_VERSION,
+      version: 3,
+      features: { aiExtraction: expect.objectContaining({ rolloutPercentage: 5, version: 1 }) },
+      beta: { aiExtraction: ['u1'] },
+      blacklist: ['u9'],
+    });
+    await store.close();
+    await temp.remove();
+  });
+
+  it('asks for open() before use, and refuses use after close()', async () => {
+    const temp = await tempDir();
+    const store = new FileStore({ dir: temp.dir });
+    await expect(store.readState()).rejects.toThrow(/not open yet; call open\(\) first/);
+    await store.open();
+    await store.open();
+    await store.close();
+    await store.close();
+    await expect(store.addToBlacklist('x')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await temp.remove();
+  });
+
+  it('is a RolloutStore', () => {
+    expectTypeOf<FileStore>().toExtend<RolloutStore>();
+  });
+});
