@@ -1,0 +1,38 @@
+export {
+  armOf,
+  armOfUser,
+  type BucketRange,
+  CONTROL_ARM,
+  type ComparisonArm,
+  controlRange,
+  expectedArmShares,
+} from './arms';
+export { type ArmComparison, compareArms } from './compare-arms';
+export type { LatencyHistogram } from './histogram-ranks';
+export { compareLatency, type LatencyComparison, type QuantileComparison } from './latency';
+export type { ComparisonOptions, ComparisonVerdict } from './options';
+export {
+  type ArmRate,
+  compareErrorRates,
+  compareRates,
+  compareSuccessRates,
+  type ErrorCounts,
+  type RateComparison,
+  type RateCounts,
+  type RateDirection,
+  type SuccessCounts,
+} from './rates';
+export {
+  checkSampleRatio,
+  type SampleRatioCheck,
+  type SampleRatioOptions,
+  USER_ESTIMATE_RELATIVE_ERROR,
+} from './sample-ratio';
+export {
+  assignVariant,
+  VARIANT_ARM_PREFIX,
+  VARIANT_NAME_PATTERN,
+  VariantAssigner,
+  type VariantWeight,
+  variantArm,
+} from './variants';

@@ -1,0 +1,75 @@
+import { InvalidArgumentError } from '../errors';
+
+/** Outcome of a comparison of treatment against control (or of one variant against another). */
+export type ComparisonVerdict = 'worse' | 'no-detectable-difference' | 'better' | 'inconclusive';
+
+/** Settings shared by the comparisons. */
+export interface ComparisonOptions {
+  /**
+   * Chance of a false verdict ('worse' or 'better' when the arms are equal) over the whole
+   * life of the comparison, however often it is looked at.
+   * @default 0.05
+   */
+  readonly alpha?: number;
+  /** Below this many samples in either arm the verdict is 'inconclusive'. @default 100 */
+  readonly minSamples?: number;
+  /**
+   * Standard deviation of the normal mixture over the difference of rates: the size of
+   * difference found fastest (any size is found eventually). @default 0.02
+   */
+  readonly rateMixtureSd?: number;
+  /**
+   * Mixture standard deviation on the scale of P(treatment slower than control), 0.5 meaning no
+   * shift. @default 0.05
+   */
+  readonly rankMixtureSd?: number;
+  /**
+   * Mixture standard deviation of the quantile intervals, relative to sqrt(q (1 − q)); smaller
+   * values make intervals tighter on large samples and looser on small ones. @default 0.1
+   */
+  readonly quantileMixtureSd?: number;
+}
+
+/** Options with defaults filled in and checked. */
+export interface ResolvedComparisonOptions {
+  readonly alpha: number;
+  readonly minSamples: number;
+  readonly rateMixtureSd: number;
+  readonly rankMixtureSd: number;
+  readonly quantileMixtureSd: number;
+}
+
+function positive(name: string, value: number, max = Number.POSITIVE_INFINITY): number {
+  if (!(typeof value === 'number' && value > 0 && value < max)) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: comparison option ${name} must be a number > 0${max === Number.POSITIVE_INFINITY ? '' : ` and < ${max}`}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Fills in defaults; throws InvalidArgumentError naming the option and value when one is invalid. */
+export function resolveComparisonOptions(options: ComparisonOptions = {}): ResolvedComparisonOptions {
+  const minSamples = options.minSamples ?? 100;
+  if (!(Number.isInteger(minSamples) && minSamples >= 0)) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: comparison option minSamples must be a whole number >= 0, got ${String(minSamples)}`,
+    );
+  }
+  return {
+    alpha: positive('alpha', options.alpha ?? 0.05, 1),
+    minSamples,
+    rateMixtureSd: positive('rateMixtureSd', options.rateMixtureSd ?? 0.02, 1),
+    rankMixtureSd: positive('rankMixtureSd', options.rankMixtureSd ?? 0.05, 1),
+    quantileMixtureSd: positive('quantileMixtureSd', options.quantileMixtureSd ?? 0.1),
+  };
+}
+
+/** Throws unless `value` is a whole number >= 0. */
+export function checkCount(where: string, name: string, value: number): void {
+  if (!(Number.isInteger(value) && value >= 0)) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: ${where}: ${name} must be a whole number >= 0, got ${String(value)}`,
+    );
+  }
+}
