@@ -37,7 +37,7 @@ describeWithRedis('metrics and retention', (target) => {
   it('flushes 100 features in one round trip (one EVALSHA seen by MONITOR)', async () => {
     const { store } = await open({ pollIntervalMs: 0 });
     await store.addMetrics([bucket()]); // loads the script once
-    const monitor = await admin.duplicate().monitor();
+    const monitor = await admin.monitor();
     const seen: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.includes('lua')) seen.push(String(args[0]).toLowerCase());

@@ -211,16 +211,28 @@ for k = 2, #KEYS do
   end
   local m = tonumber(ARGV[a + 1])
   a = a + 2
-  for _ = 1, m do
-    local stored = redis.call('HGET', key, ARGV[a])
-    local current = 0
-    if stored then current = tonumber(stored) end
-    -- A register that does not parse is left for readMetrics to report, never overwritten.
-    if current ~= nil and tonumber(ARGV[a + 1]) > current then
-      redis.call('HSET', key, ARGV[a], ARGV[a + 1])
+  -- Registers in chunks: one HMGET and at most one HSET per chunk (unpack has a stack limit).
+  for first = 0, m - 1, 500 do
+    local count = math.min(500, m - first)
+    local fields, ranks = {}, {}
+    for i = 1, count do
+      fields[i] = ARGV[a + (first + i - 1) * 2]
+      ranks[i] = ARGV[a + (first + i - 1) * 2 + 1]
     end
-    a = a + 2
+    local stored = redis.call('HMGET', key, unpack(fields))
+    local updates = {}
+    for i = 1, count do
+      local current = 0
+      if stored[i] then current = tonumber(stored[i]) end
+      -- A register that does not parse is left for readMetrics to report, never overwritten.
+      if current ~= nil and tonumber(ranks[i]) > current then
+        updates[#updates + 1] = fields[i]
+        updates[#updates + 1] = ranks[i]
+      end
+    end
+    if #updates > 0 then redis.call('HSET', key, unpack(updates)) end
   end
+  a = a + m * 2
   redis.call('EXPIRE', key, ttl)
   redis.call('ZADD', KEYS[1], start, member)
 end

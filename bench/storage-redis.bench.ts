@@ -1,0 +1,295 @@
+/**
+ * RedisStore on a redis-server of its own (free port, 127.0.0.1, no persistence), with baselines
+ * measured in the same run:
+ * - flush of 100 features (200 buckets): round trips (counted with MONITOR) and time, against
+ *   one PING and against the same increments sent as a bare ioredis pipeline;
+ * - change propagation between two store handles in this process and to a second process,
+ *   against a bare PUBLISH -> message between two ioredis connections;
+ * - evaluation throughput of CanaryRolloutService with a RedisStore attached against a
+ *   MemoryStore (the hot path does no I/O, so they should match).
+ * Interleaved rounds and medians: the machines are shared and noisy.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import {
+  CanaryRolloutService,
+  MemoryStore,
+  type MetricBucket,
+  type RolloutStore,
+} from '@canary-rollout/core';
+import { RedisStore } from '@canary-rollout/storage-redis';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../packages/storage-redis/test/helpers/redis-server';
+
+const now = () => performance.timeOrigin + performance.now();
+const median = (values: readonly number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const pct = (values: readonly number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const server = await startRedisServer();
+  const admin = new Redis(server.url);
+  try {
+    await flushCost(server.url, admin);
+    await propagation(server.url, admin);
+    await evaluation(server.url);
+  } finally {
+    admin.disconnect();
+    await server.dispose();
+  }
+}
+
+// Deterministic flush: 100 features x 2 arms, 20 histogram bins and 64 registers per bucket.
+let seed = 7;
+const rand = (max: number) => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return Math.floor((seed / 2147483648) * max);
+};
+const FLUSH: MetricBucket[] = Array.from({ length: 100 }, (_, f) =>
+  ['treatment', 'control'].map((arm) => {
+    const histogram: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) histogram[rand(256)] = 1 + rand(20);
+    const users: Record<string, number> = {};
+    for (let i = 0; i < 64; i++) users[rand(2048)] = 1 + rand(12);
+    const calls = 100 + rand(100);
+    return {
+      feature: `feature${f}`,
+      arm,
+      bucketStart: Math.floor(Date.now() / 60_000) * 60_000,
+      calls,
+      successes: calls - 2,
+      failures: 2,
+      latencyCount: calls,
+      latencySumMs: calls * 120.5,
+      histogram,
+      users,
+    };
+  }),
+).flat();
+
+async function flushCost(url: string, admin: Redis): Promise<void> {
+  const store = new RedisStore({ url, namespace: 'bench-flush', pollIntervalMs: 0 });
+  await store.open();
+  const bare = new Redis(url);
+  const memory = new MemoryStore();
+  await store.addMetrics(FLUSH); // the script is loaded once per server
+
+  // Round trips: every command the server receives from a client (not from inside a script).
+  const monitor = await admin.monitor();
+  const received: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!source.includes('lua')) received.push(String(args[0]).toLowerCase());
+  });
+  await admin.ping('mark');
+  while (!received.includes('ping')) await sleep(5);
+  received.length = 0;
+  const FLUSHES = 20;
+  for (let i = 0; i < FLUSHES; i++) await store.addMetrics(FLUSH);
+  await admin.ping('mark');
+  while (received.at(-1) !== 'ping') await sleep(5);
+  monitor.disconnect();
+  const perFlush = (received.length - 1) / FLUSHES;
+
+  const bareFlush = async () => {
+    const pipeline = bare.pipeline();
+    for (const b of FLUSH) {
+      const key = `{bench-bare}:m:${b.feature}:${b.arm}:${b.bucketStart}`;
+      pipeline.hincrby(key, 'calls', b.calls).hincrby(key, 'successes', b.successes);
+      pipeline.hincrby(key, 'failures', b.failures).hincrby(key, 'latencyCount', b.latencyCount);
+      pipeline.hincrbyfloat(key, 'latencySumMs', b.latencySumMs);
+      for (const [bin, n] of Object.entries(b.histogram)) pipeline.hincrby(key, `h:${bin}`, n);
+      // A plain HSET, not a maximum: the bare pipeline does less than the store.
+      for (const [reg, rank] of Object.entries(b.users)) pipeline.hset(key, `u:${reg}`, rank);
+      pipeline.expire(key, 172_800);
+    }
+    await pipeline.exec();
+  };
+
+  const samples = {
+    store: [] as number[],
+    bare: [] as number[],
+    ping: [] as number[],
+    memory: [] as number[],
+  };
+  for (let round = 0; round < 15; round++) {
+    let t = performance.now();
+    await store.addMetrics(FLUSH);
+    samples.store.push(performance.now() - t);
+    t = performance.now();
+    await bareFlush();
+    samples.bare.push(performance.now() - t);
+    for (let i = 0; i < 20; i++) {
+      t = performance.now();
+      await bare.ping();
+      samples.ping.push(performance.now() - t);
+    }
+    t = performance.now();
+    await memory.addMetrics(FLUSH);
+    samples.memory.push(performance.now() - t);
+  }
+  const fields = FLUSH.reduce(
+    (n, b) => n + 5 + Object.keys(b.histogram).length + Object.keys(b.users).length,
+    0,
+  );
+  console.log(`flush of 100 features (${FLUSH.length} buckets, ${fields} counters/bins/registers):`);
+  console.log(
+    `  RedisStore.addMetrics round trips per flush    ${perFlush.toFixed(2)}  (${received.slice(0, 2).join(', ')}...)`,
+  );
+  console.log(
+    `  RedisStore.addMetrics time per flush           ${median(samples.store).toFixed(2)} ms (median of 15)`,
+  );
+  console.log(
+    `  baseline: bare ioredis pipeline, same counters ${median(samples.bare).toFixed(2)} ms (1 round trip, registers not maxed)`,
+  );
+  console.log(
+    `  baseline: one PING round trip                  ${median(samples.ping).toFixed(3)} ms (median of 300)`,
+  );
+  console.log(`  reference: MemoryStore.addMetrics              ${median(samples.memory).toFixed(2)} ms`);
+  console.log(
+    `  store / bare pipeline                          ${(median(samples.store) / median(samples.bare)).toFixed(2)}x`,
+  );
+  bare.disconnect();
+  await store.close();
+}
+
+async function propagation(url: string, admin: Redis): Promise<void> {
+  const CHANGES = 200;
+  const writer = new RedisStore({ url, namespace: 'bench-changes', pollIntervalMs: 0 });
+  const reader = new RedisStore({ url, namespace: 'bench-changes', pollIntervalMs: 0 });
+  await writer.open();
+  await reader.open();
+  const arrivals = new Map<number, number>();
+  reader.subscribe((change) => arrivals.set(change.version ?? -1, now()));
+  const inProcess: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const started = now();
+    await writer.addToBlacklist(`user-${i}`);
+    const version = (await admin.get('{bench-changes}:version').then(Number)) as number;
+    while (!arrivals.has(version)) await sleep(0);
+    inProcess.push(arrivals.get(version)! - started);
+  }
+
+  // Baseline: PUBLISH on one bare connection, message on another.
+  const subscriber = new Redis(url);
+  const publisher = new Redis(url);
+  await subscriber.subscribe('bench-bare');
+  let heard = 0;
+  subscriber.on('message', () => {
+    heard = now();
+  });
+  const bare: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    heard = 0;
+    const started = now();
+    await publisher.publish('bench-bare', String(i));
+    while (heard === 0) await sleep(0);
+    bare.push(heard - started);
+  }
+  subscriber.disconnect();
+  publisher.disconnect();
+
+  // Another process: the same store code in a child, reporting arrivals on stdout.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', url, 'bench-changes'],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const childArrivals = new Map<number, number>();
+  let childReady = false;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line === 'ready') childReady = true;
+    const [version, at] = line.split(' ');
+    if (at !== undefined) childArrivals.set(Number(version), Number(at));
+  });
+  while (!childReady) await sleep(5);
+  const crossProcess: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const started = now();
+    await writer.removeFromBlacklist(`user-${i}`);
+    const version = Number(await admin.get('{bench-changes}:version'));
+    while (!childArrivals.has(version)) await sleep(0);
+    crossProcess.push(childArrivals.get(version)! - started);
+  }
+  child.stdin!.end();
+  await new Promise((resolve) => child.once('exit', resolve));
+
+  const line = (label: string, values: number[]) =>
+    console.log(
+      `  ${label.padEnd(46)} p50 ${median(values).toFixed(2)} ms  p99 ${pct(values, 0.99).toFixed(2)} ms  max ${Math.max(...values).toFixed(2)} ms`,
+    );
+  console.log('change propagation (write call start -> listener called):');
+  line(`two RedisStore handles, one process (${CHANGES})`, inProcess);
+  line('RedisStore to another process (100)', crossProcess);
+  line(`baseline: bare PUBLISH -> message (${CHANGES})`, bare);
+  await writer.close();
+  await reader.close();
+}
+
+async function evaluation(url: string): Promise<void> {
+  const config = {
+    canaryRollout: {
+      features: Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [
+          `feature${i}`,
+          { enabled: true, rolloutPercentage: 25, rolloutStrategy: 'gradual' as const },
+        ]),
+      ),
+    },
+  };
+  const ids = Array.from({ length: 200_000 }, (_, n) => `user-${n}`);
+  const make = async (store: RolloutStore) =>
+    CanaryRolloutService.create({ store, config, flushIntervalMs: 3_600_000 });
+  const redisStore = new RedisStore({ url, namespace: 'bench-eval' });
+  const services = { memory: await make(new MemoryStore()), redis: await make(redisStore) };
+  const run = (service: CanaryRolloutService) => {
+    const started = performance.now();
+    let on = 0;
+    for (let pass = 0; pass < 5; pass++) {
+      for (let i = 0; i < ids.length; i++)
+        on += service.isFeatureEnabledForUser(ids[i]!, `feature${i % 100}`) ? 1 : 0;
+    }
+    return { ns: ((performance.now() - started) * 1e6) / (ids.length * 5), on };
+  };
+  const samples = { memory: [] as number[], redis: [] as number[] };
+  const answers = new Set<number>();
+  run(services.memory);
+  run(services.redis);
+  for (let round = 0; round < 7; round++) {
+    // Alternating order, so neither side always runs on a warmer JIT or a colder cache.
+    for (const name of round % 2 === 0 ? (['memory', 'redis'] as const) : (['redis', 'memory'] as const)) {
+      const result = run(services[name]);
+      samples[name].push(result.ns);
+      answers.add(result.on);
+    }
+  }
+  const memory = median(samples.memory);
+  const redis = median(samples.redis);
+  console.log('evaluation (isFeatureEnabledForUser, 100 gradual features, 1,000,000 calls, median of 7):');
+  console.log(`  CanaryRolloutService on MemoryStore            ${memory.toFixed(1)} ns per call`);
+  console.log(
+    `  CanaryRolloutService on RedisStore             ${redis.toFixed(1)} ns per call  (${(redis / memory).toFixed(2)}x)`,
+  );
+  console.log(`  same answers from both                         ${answers.size === 1 ? 'yes' : 'NO'}`);
+  await services.memory.close();
+  await services.redis.close();
+  await redisStore.close();
+}
+
+// The second process of the propagation figure: this file with `child <url> <namespace>`.
+if (process.argv[2] === 'child') {
+  const [, , , url, namespace] = process.argv;
+  const store = new RedisStore({ url: url!, namespace: namespace!, pollIntervalMs: 0 });
+  await store.open();
+  store.subscribe((change) => process.stdout.write(`${change.version} ${now()}\n`));
+  process.stdout.write('ready\n');
+  process.stdin.on('end', () => void store.close().then(() => process.exit(0)));
+  process.stdin.resume();
+} else {
+  await main();
+}
