@@ -34,22 +34,14 @@ import {
   recoverJournal,
   removeLeftoverTemps,
 } from './internal/atomic-write';
-import {
-  type ConfigDoc,
-  readConfig,
-  readMetrics,
-  readUsers,
-  serialize,
-  serializeCompact,
-  type UsersDoc,
-} from './internal/documents';
+import { type ConfigDoc, readConfig, readUsers, serialize, type UsersDoc } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG, storeError } from './internal/fs-utils';
 import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } from './internal/jsonl';
 
 import { FileLock } from './internal/lock';
 import { LogFile } from './internal/log-files';
-import { mergeAndPrune } from './internal/metrics';
+import { MetricShards } from './internal/metric-shards';
 import { ChangeWatcher } from './internal/watcher';
 import { type FileStoreLayout, layoutOf } from './layout';
 import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveOptions } from './options';
@@ -59,7 +51,7 @@ const STORE = 'storage-file';
 /**
  * A `RolloutStore` on plain files, in the guide's layout under `~/.config/document-sorter/`:
  * `rollout-config.json`, `beta/beta-users.json`, `logs/alerts.jsonl`, `logs/health-reports.jsonl`,
- * plus `beta/feedback.jsonl`, `metrics.json` and `logs/rollbacks.jsonl`. Safe for several
+ * plus `beta/feedback.jsonl`, `logs/rollbacks.jsonl` and `metrics/buckets-<start>.json`. Safe for several
  * processes at once (an app and the CLI): every write takes a lock file and replaces documents
  * atomically; reads take no lock.
  */
@@ -71,6 +63,7 @@ export class FileStore implements RolloutStore {
   private readonly lock: FileLock;
   private readonly watcher: ChangeWatcher;
   private readonly logFiles: Record<LogKind, LogFile>;
+  private readonly metrics: MetricShards;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly tornWarned = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -100,15 +93,21 @@ export class FileStore implements RolloutStore {
     const retention = { maxEntries: o.maxLogEntries, maxBytes: o.maxLogBytes };
     const log = (kind: LogKind) => new LogFile(this.layout.logs[kind], o.dir, retention, o.onWarning);
     this.logFiles = { alerts: log('alerts'), 'health-reports': log('health-reports') };
+    this.metrics = new MetricShards({
+      dir: this.layout.metricsDir,
+      root: o.dir,
+      shardMs: o.metricsShardMs,
+      retentionMs: o.metricsRetentionMs,
+      now: o.now,
+    });
   }
 
   async open(): Promise<void> {
     if (this.state === 'open') return;
-    const { root, betaDir, logsDir } = this.layout;
-    await ensureFolders([root, betaDir, logsDir], this.options.onWarning);
+    await ensureFolders(this.folders(), this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.serialized('open', async () => {
-      await removeLeftoverTemps([root, betaDir, logsDir]);
+      await removeLeftoverTemps(this.folders());
       await this.lock.removeStaleCandidates();
     });
     await this.watcher.prime();
@@ -300,23 +299,12 @@ export class FileStore implements RolloutStore {
       this.assertOpen();
       return;
     }
-    await this.serialized('write', async () => {
-      const doc = await readMetrics(this.layout.metrics);
-      const o = this.options;
-      const buckets = mergeAndPrune(doc.buckets, valid, o.now(), o.metricsRetentionMs);
-      await commitFiles(this.layout.root, [
-        { path: this.layout.metrics, data: serializeCompact({ ...doc, buckets }), backup: true },
-      ]);
-    });
+    await this.serialized('write', () => this.metrics.add(valid));
   }
 
   async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
     this.assertOpen();
-    const wanted = features === undefined ? undefined : new Set(features);
-    const doc = await readMetrics(this.layout.metrics);
-    return doc.buckets
-      .filter((b) => b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature)))
-      .sort((a, b) => a.bucketStart - b.bucketStart);
+    return this.metrics.read(since, features);
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
@@ -393,8 +381,7 @@ export class FileStore implements RolloutStore {
       try {
         await recoverJournal(this.layout.root);
         if (tookOver) {
-          const { root, betaDir, logsDir } = this.layout;
-          await removeLeftoverTemps([root, betaDir, logsDir]);
+          await removeLeftoverTemps(this.folders());
           await this.lock.removeStaleCandidates();
         }
         return await fn();
@@ -407,6 +394,11 @@ export class FileStore implements RolloutStore {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  private folders(): string[] {
+    const { root, betaDir, logsDir, metricsDir } = this.layout;
+    return [root, betaDir, logsDir, metricsDir];
   }
 
   private configWrite(doc: ConfigDoc): FileWrite {

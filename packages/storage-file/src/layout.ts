@@ -6,14 +6,14 @@ export interface FileStoreLayout {
   readonly root: string;
   readonly betaDir: string;
   readonly logsDir: string;
+  /** Merged metric buckets, one document per time shard: `buckets-<shardStart>.json`. */
+  readonly metricsDir: string;
   /** Features, beta lists, blacklist and the state version. */
   readonly config: string;
   /** Registered users (personal data). */
   readonly users: string;
   /** Feedback, one JSON line each (personal data). */
   readonly feedback: string;
-  /** Merged metric buckets. */
-  readonly metrics: string;
   /** Rollback records, one JSON line each. */
   readonly rollbacks: string;
   readonly logs: Readonly<Record<LogKind, string>>;
@@ -28,10 +28,10 @@ export function layoutOf(root: string): FileStoreLayout {
     root,
     betaDir,
     logsDir,
+    metricsDir: join(root, 'metrics'),
     config: join(root, 'rollout-config.json'),
     users: join(betaDir, 'beta-users.json'),
     feedback: join(betaDir, 'feedback.jsonl'),
-    metrics: join(root, 'metrics.json'),
     rollbacks: join(logsDir, 'rollbacks.jsonl'),
     logs: { alerts: join(logsDir, 'alerts.jsonl'), 'health-reports': join(logsDir, 'health-reports.jsonl') },
     lock: join(root, '.lock'),

@@ -15,6 +15,8 @@ export interface FileStoreOptions {
   maxLogBytes?: number;
   /** Metric buckets older than this (before the newest bucket, or now if earlier) are pruned on write. @default 86400000 (24 h) */
   metricsRetentionMs?: number;
+  /** Time span of one metrics document (`metrics/buckets-<start>.json`): a flush rewrites only the newest. @default 300000 (5 min) */
+  metricsShardMs?: number;
   /** A lock whose heartbeat is older than this is taken over (a dead owner on this host is taken over at once). @default 10000 */
   lockStaleMs?: number;
   /** How long a write waits for the lock before failing with `StoreUnavailableError`. @default 10000 */
@@ -35,6 +37,7 @@ export interface ResolvedFileStoreOptions {
   readonly maxLogEntries: number;
   readonly maxLogBytes: number;
   readonly metricsRetentionMs: number;
+  readonly metricsShardMs: number;
   readonly lockStaleMs: number;
   readonly lockTimeoutMs: number;
   readonly pollIntervalMs: number;
@@ -63,6 +66,7 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),
+    metricsShardMs: positive('metricsShardMs', options.metricsShardMs, 5 * 60 * 1000),
     lockStaleMs: positive('lockStaleMs', options.lockStaleMs, 10_000),
     lockTimeoutMs: positive('lockTimeoutMs', options.lockTimeoutMs, 10_000),
     pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 500),

@@ -150,7 +150,7 @@ describe('atomic writes', () => {
     await mkdir(join(temp.dir, 'deep'));
     const store = new FileStore({ dir });
     await store.open();
-    expect((await readdir(dir)).sort()).toEqual(['beta', 'logs']);
+    expect((await readdir(dir)).sort()).toEqual(['beta', 'logs', 'metrics']);
     await store.close();
   });
 });

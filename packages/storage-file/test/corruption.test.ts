@@ -168,12 +168,12 @@ describe('corrupted or foreign content', () => {
     },
   );
 
-  it('metrics.json with a wrong shape: addMetrics and readMetrics fail, file left as found', async () => {
-    const path = store.layout.metrics;
+  it('a metrics document with a wrong shape: addMetrics and readMetrics fail, file left as found', async () => {
+    const path = join(store.layout.metricsDir, 'buckets-0.json');
     await writeFile(path, (await readFile(path, 'utf8')).replace('"calls":2', '"calls":-2'));
     const before = await snapshot(temp.dir);
-    await expectCorrupted(store.readMetrics(0), /metrics\.json \(buckets\.0\).*calls/);
-    await expectCorrupted(store.addMetrics([bucket]), /metrics\.json/);
+    await expectCorrupted(store.readMetrics(0), /buckets-0\.json \(buckets\.0\).*calls/);
+    await expectCorrupted(store.addMetrics([bucket]), /buckets-0\.json/);
     expect(await snapshot(temp.dir)).toEqual(before);
   });
 

@@ -52,7 +52,8 @@ function parseAcks(lines: readonly string[]): Acks {
 
 /** Every document parses as it lies on disk, before any recovery runs. */
 async function expectDocumentsParse(dir: string): Promise<void> {
-  for (const file of ['rollout-config.json', 'beta/beta-users.json', 'metrics.json']) {
+  const shards = (await readdir(join(dir, 'metrics')).catch(() => [])).filter((n) => n.endsWith('.json'));
+  for (const file of ['rollout-config.json', 'beta/beta-users.json', ...shards.map((n) => `metrics/${n}`)]) {
     const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
     if (text !== undefined) expect(() => JSON.parse(text), file).not.toThrow();
   }
@@ -152,7 +153,7 @@ describe('crash safety', () => {
           await store.close();
         }
         // Opening finished or removed whatever the killed writer left behind.
-        for (const sub of ['', 'beta', 'logs']) {
+        for (const sub of ['', 'beta', 'logs', 'metrics']) {
           const names = await readdir(join(dir, sub));
           expect(names.filter((n) => n.endsWith('.tmp') || n === '.transaction.json')).toEqual([]);
         }

@@ -23,7 +23,7 @@ describe('options and layout', () => {
       users: '/data/ds/beta/beta-users.json',
       logs: { alerts: '/data/ds/logs/alerts.jsonl', 'health-reports': '/data/ds/logs/health-reports.jsonl' },
       feedback: '/data/ds/beta/feedback.jsonl',
-      metrics: '/data/ds/metrics.json',
+      metricsDir: '/data/ds/metrics',
       rollbacks: '/data/ds/logs/rollbacks.jsonl',
     });
   });
@@ -32,6 +32,8 @@ describe('options and layout', () => {
     expect(new FileStore({ dir: '/x' }).options).toMatchObject({
       maxLogEntries: 10_000,
       maxLogBytes: 10 * 1024 * 1024,
+      metricsRetentionMs: 24 * 60 * 60 * 1000,
+      metricsShardMs: 5 * 60 * 1000,
       lockStaleMs: 10_000,
       lockTimeoutMs: 10_000,
       pollIntervalMs: 500,

@@ -83,13 +83,14 @@ describe('permissions', () => {
         'logs/alerts.jsonl',
         'logs/health-reports.jsonl',
         'logs/rollbacks.jsonl',
-        'metrics.json',
+        'metrics',
+        'metrics/buckets-0.json',
         'rollout-config.json',
         'rollout-config.json.bak',
       ].sort(),
     );
     for (const [path, m] of Object.entries(found)) {
-      const isDir = path === '.' || path === 'beta' || path === 'logs';
+      const isDir = ['.', 'beta', 'logs', 'metrics'].includes(path);
       expect([path, m.toString(8)]).toEqual([path, isDir ? '700' : '600']);
     }
   });
@@ -100,7 +101,7 @@ describe('permissions', () => {
     await store.open();
     await fillStore(store);
     await store.close();
-    for (const d of ['.', 'beta', 'logs']) await chmod(join(dir, d), 0o777);
+    for (const d of ['.', 'beta', 'logs', 'metrics']) await chmod(join(dir, d), 0o777);
     for (const f of [
       'beta/beta-users.json',
       'beta/feedback.jsonl',
@@ -111,7 +112,8 @@ describe('permissions', () => {
     }
     const again = new FileStore({ dir });
     await again.open();
-    for (const d of ['.', 'beta', 'logs']) expect((await mode(join(dir, d))).toString(8)).toBe('700');
+    for (const d of ['.', 'beta', 'logs', 'metrics'])
+      expect((await mode(join(dir, d))).toString(8)).toBe('700');
     await again.registerUser({ id: 'u3', email: 'c@example.test', name: 'C', interests: [], createdAt: 3 });
     await again.appendFeedback({ id: 'fb2', userId: 'u3', feature: 'f', rating: 4, at: 3 });
     await again.appendLog('alerts', { at: 3 });

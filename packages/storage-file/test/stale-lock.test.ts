@@ -73,6 +73,23 @@ describe('stale lock recovery', () => {
     await store.close();
   });
 
+  it('never takes a lock from another handle of the same process', async () => {
+    const warnings: string[] = [];
+    const handles = Array.from(
+      { length: 4 },
+      () => new FileStore({ dir: temp.dir, onWarning: (m) => warnings.push(m) }),
+    );
+    for (const h of handles) await h.open();
+    await Promise.all(
+      handles.map(async (h, n) => {
+        for (let i = 0; i < 40; i += 1) await h.addToBlacklist(`h${n}-${i}`);
+      }),
+    );
+    expect((await handles[0]!.readState()).blacklist).toHaveLength(160);
+    expect(warnings).toEqual([]);
+    for (const h of handles) await h.close();
+  });
+
   it('reports a lock it cannot get in time with StoreUnavailableError naming the holder', async () => {
     const { lock, root } = layoutOf(temp.dir);
     await mkdir(root, { recursive: true });

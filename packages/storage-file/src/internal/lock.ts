@@ -119,7 +119,6 @@ export class FileLock {
     const held = this.held;
     if (held === undefined) return;
     this.held = undefined;
-    heldHere.delete(held.token);
     clearInterval(held.heartbeat);
     try {
       const owner = parseOwner(await readFile(this.path, 'utf8'));
@@ -128,6 +127,9 @@ export class FileLock {
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT') throw error;
       this.options.onWarning(`${PKG}: lock ${this.path} was removed while held`);
+    } finally {
+      // Only now: until the file is gone, another handle here must see it as a live lock of ours.
+      heldHere.delete(held.token);
     }
   }
 
@@ -236,7 +238,9 @@ export class FileLock {
       if (now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs || now.owner?.token !== seen.owner?.token) {
         return false;
       }
-      await unlink(this.path);
+      await unlink(this.path).catch((error: unknown) => {
+        if (errnoOf(error) !== 'ENOENT') throw error;
+      });
       this.options.onWarning(`${PKG}: took over the stale lock ${this.path}: ${why}`);
       return true;
     } finally {

@@ -1,0 +1,97 @@
+import { readdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MetricBucket } from '@canary-rollout/core';
+import { commitFiles, type FileWrite } from './atomic-write';
+import { readMetrics, serializeCompact } from './documents';
+import { errnoOf, storeError } from './fs-utils';
+import { mergeBuckets } from './metrics';
+
+const SHARD_NAME = /^buckets-(\d+)\.json$/;
+
+/** Settings of the metrics folder. */
+export interface MetricShardOptions {
+  readonly dir: string;
+  readonly root: string;
+  readonly shardMs: number;
+  readonly retentionMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * Merged metric buckets, one document per time shard (`metrics/buckets-<shardStart>.json`).
+ * A day of 10 s buckets for a few features is far too much to rewrite on every flush as one
+ * document; a flush touches the newest shard or two, and retention deletes whole shards.
+ */
+export class MetricShards {
+  constructor(private readonly options: MetricShardOptions) {}
+
+  /** Adds deltas (validated) into their shards and prunes old shards. The caller holds the lock. */
+  async add(deltas: readonly MetricBucket[]): Promise<void> {
+    const { shardMs, retentionMs, now, root } = this.options;
+    if (deltas.length === 0) return;
+    const groups = new Map<number, MetricBucket[]>();
+    for (const delta of deltas) {
+      const shard = delta.bucketStart - (delta.bucketStart % shardMs);
+      const group = groups.get(shard) ?? [];
+      groups.set(shard, group);
+      group.push(delta);
+    }
+    const existing = await this.list();
+    const newest = Math.max(...existing, ...deltas.map((d) => d.bucketStart));
+    // Age is measured from the newest bucket, or from now when that is earlier, so a writer whose
+    // clock is far ahead cannot wipe the others' recent buckets, and replayed old data is kept.
+    const cutoff = Math.min(newest, now()) - retentionMs;
+    const writes: FileWrite[] = [];
+    for (const [shard, group] of groups) {
+      if (shard + shardMs <= cutoff) continue;
+      const path = this.path(shard);
+      const doc = await readMetrics(path);
+      const buckets = mergeBuckets(doc.buckets, group).filter((b) => b.bucketStart >= cutoff);
+      writes.push({ path, data: serializeCompact({ ...doc, buckets }), backup: true });
+    }
+    if (writes.length > 0) await commitFiles(root, writes);
+    for (const shard of existing) {
+      if (shard + shardMs > cutoff) continue;
+      for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
+        await unlink(file).catch((error: unknown) => {
+          if (errnoOf(error) !== 'ENOENT') throw error;
+        });
+      }
+    }
+  }
+
+  /** Buckets with `bucketStart >= since`, of some features or all, sorted by bucket start. */
+  async read(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+    const wanted = features === undefined ? undefined : new Set(features);
+    const out: MetricBucket[] = [];
+    for (const shard of await this.list()) {
+      if (shard + this.options.shardMs <= since) continue;
+      // A shard pruned by another process since the listing reads as empty.
+      const doc = await readMetrics(this.path(shard));
+      for (const b of doc.buckets) {
+        if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) out.push(b);
+      }
+    }
+    return out.sort((a, b) => a.bucketStart - b.bucketStart);
+  }
+
+  private path(shard: number): string {
+    return join(this.options.dir, `buckets-${shard}.json`);
+  }
+
+  private async list(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.options.dir);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return [];
+      throw storeError('list', this.options.dir, error);
+    }
+    const shards: number[] = [];
+    for (const name of names) {
+      const start = SHARD_NAME.exec(name)?.[1];
+      if (start !== undefined) shards.push(Number(start));
+    }
+    return shards.sort((a, b) => a - b);
+  }
+}
