@@ -1,0 +1,27 @@
+import type { Command } from './command';
+import { explain } from './explain';
+import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
+import { status } from './status';
+import { addUser, blacklist, deleteUser, listUsers, removeUser, unblacklist } from './users';
+
+/** Every command, in the order of the guide's CLI Reference, then the additions. */
+export const COMMANDS: readonly Command[] = [
+  addUser,
+  removeUser,
+  listUsers,
+  deleteUser,
+  blacklist,
+  unblacklist,
+  updateRollout,
+  rollback,
+  status,
+  enableFeature,
+  disableFeature,
+  setStrategy,
+  explain,
+];
+
+/** The command called `name`, if any. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

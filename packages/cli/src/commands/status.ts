@@ -1,0 +1,190 @@
+import type { FeatureStatus, RollbackRecord } from '@canary-rollout/core';
+import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
+import { duration, latency, percent, percentage, type Style, table, when } from '../internal/output';
+import { storeLabel } from '../internal/store-spec';
+import type { Command } from './command';
+
+export const status: Command = {
+  name: 'status',
+  group: 'Rollout Control',
+  summary: 'Show status',
+  args: [],
+  description: [
+    'The monitoring dashboard: per feature its switch, percentage, strategy and beta users; calls,',
+    'error and success rates and p95 latency over the metrics window (every process, merged);',
+    'health and active alerts; and the last rollback. Reads only: nothing is written.',
+  ],
+  examples: ['status', 'status --json', 'status --store sqlite:/var/lib/document-sorter/rollout.db'],
+  async run(ctx) {
+    await ctx.read(async (session) => {
+      const service = await session.service();
+      const rollout = service.getRolloutStatus();
+      const now = ctx.clock.now();
+      const [health, rollbacks, users] = await Promise.all([
+        loadHealth(session.store, session.config, rollout, now),
+        session.store.listRollbacks(),
+        session.store.listUsers(),
+      ]);
+      const lastRollback = new Map<string, RollbackRecord>();
+      for (const record of rollbacks) lastRollback.set(record.feature, record);
+      const stored = new Set(session.state.features.map((f) => f.name));
+      const features = Object.values(rollout.features);
+
+      if (ctx.options.json) {
+        ctx.printJson({
+          enabled: rollout.enabled,
+          generatedAt: rollout.generatedAt,
+          store: storeLabel(ctx.spec),
+          config: ctx.config().path ?? null,
+          windowMs: rollout.windowMs,
+          registeredUsers: users.length,
+          blacklistedUsers: rollout.blacklistedUsers,
+          health: {
+            level: health.level,
+            lastReportAt: health.lastReportAt,
+            reportIsFresh: health.reportIsFresh,
+          },
+          activeAlerts: health.activeAlerts,
+          features: Object.fromEntries(
+            features.map((f) => [
+              f.name,
+              {
+                ...f,
+                stored: stored.has(f.name),
+                health: health.features[f.name] ?? null,
+                lastRollback: lastRollback.get(f.name) ?? null,
+              },
+            ]),
+          ),
+        });
+        return;
+      }
+
+      const s = ctx.style;
+      const configPath = ctx.config().path;
+      const lines = [
+        `${s.bold('Canary rollout')}: ${rollout.enabled ? s.green('enabled') : s.red('disabled (canaryRollout.enabled is false)')}`,
+        `Store: ${storeLabel(ctx.spec)}`,
+        `Config: ${configPath ?? 'none (features come from the store only)'}`,
+        `Users: ${users.length} registered, ${rollout.blacklistedUsers} blacklisted · metrics window: last ${duration(rollout.windowMs)}`,
+        '',
+      ];
+      if (features.length === 0) {
+        lines.push('No features yet: declare them in config/canary-rollout.json (or pass --config).');
+      } else {
+        lines.push(...featureTable(features, health, lastRollback, now, s));
+      }
+      lines.push('', ...alertLines(health, now, s), '', ...noteLines(features, stored, lastRollback, now));
+      ctx.print(...trimTrailingBlank(lines));
+    });
+  },
+};
+
+function featureTable(
+  features: readonly FeatureStatus[],
+  health: HealthView,
+  lastRollback: ReadonlyMap<string, RollbackRecord>,
+  now: number,
+  s: Style,
+): string[] {
+  return table(
+    [
+      { header: 'FEATURE' },
+      { header: 'STATE' },
+      { header: 'ROLLOUT', align: 'right' },
+      { header: 'STRATEGY' },
+      { header: 'BETA', align: 'right' },
+      { header: 'USERS', align: 'right' },
+      { header: 'CALLS', align: 'right' },
+      { header: 'ERRORS', align: 'right' },
+      { header: 'SUCCESS', align: 'right' },
+      { header: 'P95', align: 'right' },
+      { header: 'HEALTH' },
+      { header: 'LAST ROLLBACK' },
+    ],
+    features.map((f) => {
+      const m = f.metrics;
+      const rolledBack = lastRollback.get(f.name);
+      return [
+        f.name,
+        f.enabled ? 'on' : s.dim('off'),
+        percentage(f.rolloutPercentage),
+        f.rolloutStrategy,
+        String(f.betaUsers),
+        String(m.activeUsers),
+        String(m.calls),
+        percent(m.errorRate),
+        percent(m.successRate),
+        latency(m.p95Latency),
+        healthCell(health.features[f.name], f, now, s),
+        rolledBack === undefined ? '-' : `${duration(now - rolledBack.at)} ago`,
+      ];
+    }),
+    s,
+  );
+}
+
+function healthCell(health: FeatureHealth | undefined, f: FeatureStatus, now: number, s: Style): string {
+  if (health === undefined || health.level === 'no-data') {
+    // Nothing measured since the rollback restarted the stage: say why rather than "no data".
+    const recent = f.lastRollbackAt !== null && now - f.lastRollbackAt < 24 * 3_600_000;
+    return recent ? s.red('rolled back') : s.dim('no data');
+  }
+  if (health.level === 'critical') return s.red('critical');
+  if (health.level === 'warning') return s.yellow('warning');
+  return s.green('healthy');
+}
+
+function alertLines(health: HealthView, now: number, s: Style): string[] {
+  const lines = [
+    health.lastReportAt === null
+      ? 'Health: no monitor has written a health report yet; judged here from the window'
+      : health.reportIsFresh
+        ? `Health: ${health.level ?? '-'}, from the monitor's report of ${when(health.lastReportAt, now)}`
+        : `Health: the last monitor report is from ${when(health.lastReportAt, now)}; judged here from the window`,
+  ];
+  if (health.activeAlerts.length === 0) return [...lines, `Active alerts: ${s.green('none')}`];
+  const asOf = health.reportIsFresh ? '' : ' as of that report';
+  return [
+    ...lines,
+    `Active alerts${asOf} (${health.activeAlerts.length}):`,
+    ...health.activeAlerts.map((a) => {
+      const level = a.level === 'critical' ? s.red('CRITICAL') : s.yellow('WARNING ');
+      const subject = a.feature ?? 'all features';
+      // Monitors name the feature in the message already.
+      const message = a.message.startsWith(`${subject}: `) ? a.message.slice(subject.length + 2) : a.message;
+      return `  ${level} ${subject}: ${message} (since ${duration(Math.max(0, now - a.since))} ago)`;
+    }),
+  ];
+}
+
+function noteLines(
+  features: readonly FeatureStatus[],
+  stored: ReadonlySet<string>,
+  lastRollback: ReadonlyMap<string, RollbackRecord>,
+  now: number,
+): string[] {
+  const lines: string[] = [];
+  for (const f of features) {
+    const rolledBack = lastRollback.get(f.name);
+    if (rolledBack !== undefined) {
+      lines.push(
+        `${f.name}: last rollback ${when(rolledBack.at, now)}, ${rolledBack.source}: ${rolledBack.reason} (was ${percentage(rolledBack.previous.rolloutPercentage)} ${rolledBack.previous.rolloutStrategy}, ${plural(rolledBack.previous.betaUsers, 'beta user')})`,
+      );
+    }
+    if (f.nextRaiseAllowedAt !== null && f.nextRaiseAllowedAt > now) {
+      lines.push(`${f.name}: next raise allowed from ${when(f.nextRaiseAllowedAt, now)} (minStableTime)`);
+    }
+    if (!stored.has(f.name)) lines.push(`${f.name}: from the config; the store gets it when the app starts`);
+  }
+  return lines;
+}
+
+function trimTrailingBlank(lines: string[]): string[] {
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,3 @@
+export type { CliIo, CliWriter } from './internal/context';
+export { main } from './main';
+export { VERSION } from './version';

@@ -1,0 +1,202 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type CanaryConfig,
+  CanaryRolloutService,
+  type Clock,
+  createMemoryStoreData,
+  defaultConfig,
+  isValidFeatureName,
+  loadConfigFile,
+  MemoryStore,
+  metricKey,
+  type RolloutState,
+  type RolloutStore,
+} from '@canary-rollout/core';
+import type { GlobalOptions } from './args';
+import { UsageError } from './errors';
+import { type Style, styleFor } from './output';
+import { openStore, type StoreSpec, storeIsMissing } from './store-spec';
+import { suggest } from './suggest';
+
+/** Where the CLI writes: `process.stdout` or a test's collector. */
+export interface CliWriter {
+  write(text: string): unknown;
+  /** True on a terminal: tables get colour. */
+  readonly isTTY?: boolean;
+}
+
+/** The outside world of one CLI run, injectable so tests run `main` in-process. */
+export interface CliIo {
+  readonly stdout: CliWriter;
+  readonly stderr: CliWriter;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Folder that relative paths (`--config`, `--store file:./x`) are resolved against. @default process.cwd() */
+  readonly cwd?: string;
+  /** Clock for rollouts, windows and "ago" times (epoch ms). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The guide's config file, looked for in the working folder. */
+export const DEFAULT_CONFIG = 'config/canary-rollout.json';
+
+/** What a command works with: the store, its state and the config. */
+export interface Session {
+  readonly store: RolloutStore;
+  /** The store's state as read when the session opened. */
+  readonly state: RolloutState;
+  readonly config: CanaryConfig;
+  /** A rollout service over this session's store (started on first call). */
+  service(): Promise<CanaryRolloutService>;
+}
+
+/** One run of the CLI: io, options and the store named on the command line. */
+export class Context {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly clock: Clock;
+  readonly style: Style;
+  private loadedConfig: { config: CanaryConfig; path: string | undefined } | undefined;
+
+  constructor(
+    readonly io: CliIo,
+    readonly options: GlobalOptions,
+    readonly spec: StoreSpec,
+  ) {
+    this.env = io.env ?? process.env;
+    this.cwd = io.cwd ?? process.cwd();
+    const now = io.now ?? Date.now;
+    this.clock = { now };
+    this.style = styleFor(io.stdout, this.env, options.color);
+  }
+
+  /** Writes lines to stdout. */
+  print(...lines: string[]): void {
+    this.io.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  /** Writes a JSON document to stdout. */
+  printJson(value: unknown): void {
+    this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** `--config`, else `config/canary-rollout.json` in the working folder when it exists, else no features. */
+  config(): { config: CanaryConfig; path: string | undefined } {
+    if (this.loadedConfig !== undefined) return this.loadedConfig;
+    const given = this.options.config;
+    const path = resolve(this.cwd, given ?? DEFAULT_CONFIG);
+    if (given === undefined && !existsSync(path)) {
+      this.loadedConfig = { config: defaultConfig(), path: undefined };
+    } else {
+      // A missing or invalid file given with --config is an error: loadConfigFile says which.
+      this.loadedConfig = { config: loadConfigFile(path), path };
+    }
+    return this.loadedConfig;
+  }
+
+  /**
+   * Opens the store for a command that changes it. `check` sees the state first and refuses
+   * unknown features and users before anything is written; against a store that does not exist
+   * yet it runs on an empty state first, so a refused command does not even create the store.
+   */
+  async write<T>(
+    check: (session: Session) => Promise<void> | void,
+    work: (session: Session) => Promise<T>,
+  ): Promise<T> {
+    const { config } = this.config();
+    if (storeIsMissing(this.spec)) {
+      const empty = new MemoryStore();
+      await check({ store: empty, state: await empty.readState(), config, service: notStarted });
+    }
+    const store = await openStore(this.spec);
+    let service: CanaryRolloutService | undefined;
+    try {
+      const session: Session = {
+        store,
+        state: await store.readState(),
+        config,
+        service: async () => {
+          // Starting seeds the config's features the store lacks, as the app would.
+          service ??= await CanaryRolloutService.create({ store, config, clock: this.clock });
+          return service;
+        },
+      };
+      await check(session);
+      return await work(session);
+    } finally {
+      await service?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens the store for a command that only reads. A store that does not exist yet is not
+   * created, and the service runs on an in-memory copy, so nothing is ever written.
+   */
+  async read<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    const { config } = this.config();
+    const missing = storeIsMissing(this.spec);
+    const store = missing ? new MemoryStore() : await openStore(this.spec);
+    let service: CanaryRolloutService | undefined;
+    try {
+      const state = await store.readState();
+      return await work({
+        store,
+        state,
+        config,
+        service: async () => {
+          if (service !== undefined) return service;
+          const since = this.clock.now() - config.canaryRollout.thresholds.windowMs;
+          const mirror = mirrorOf(state, await store.readMetrics(since));
+          service = await CanaryRolloutService.create({ store: mirror, config, clock: this.clock });
+          await service.flush();
+          return service;
+        },
+      });
+    } finally {
+      await service?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    }
+  }
+
+  /** Throws a usage error unless `feature` is in the store or the config. */
+  requireFeature(session: Session, feature: string): void {
+    const known = knownFeatures(session);
+    if (known.includes(feature)) return;
+    if (!isValidFeatureName(feature)) {
+      throw new UsageError(`invalid feature name ${JSON.stringify(feature)}`);
+    }
+    const guess = suggest(feature, known);
+    const hint =
+      guess !== undefined
+        ? ` (did you mean ${guess}?)`
+        : known.length > 0
+          ? ` (known: ${known.join(', ')})`
+          : this.config().path === undefined
+            ? ` (no features yet: declare them in ${DEFAULT_CONFIG} or pass --config)`
+            : ' (no features in the config or the store)';
+    throw new UsageError(`unknown feature ${JSON.stringify(feature)}${hint}`);
+  }
+}
+
+/** Features of the store plus those of the config the app would add on its next start. */
+export function knownFeatures(session: Pick<Session, 'state' | 'config'>): string[] {
+  const names = new Set(session.state.features.map((f) => f.name));
+  for (const name of Object.keys(session.config.canaryRollout.features)) names.add(name);
+  return [...names];
+}
+
+async function notStarted(): Promise<CanaryRolloutService> {
+  throw new Error('a check must not start the rollout service');
+}
+
+function mirrorOf(state: RolloutState, metrics: Parameters<MemoryStore['addMetrics']>[0]): MemoryStore {
+  const data = createMemoryStoreData();
+  data.version = state.version;
+  for (const feature of state.features) data.features.set(feature.name, feature);
+  for (const [feature, members] of Object.entries(state.beta)) data.beta.set(feature, new Set(members));
+  for (const id of state.blacklist) data.blacklist.add(id);
+  for (const bucket of metrics) data.metrics.set(metricKey(bucket), bucket);
+  return new MemoryStore({ data });
+}

@@ -1,0 +1,46 @@
+import { type Command, usageOf } from '../commands/command';
+import { COMMANDS } from '../commands/index';
+
+const PROGRAM = 'rollout-manager';
+
+const GLOBAL_OPTIONS = [
+  '--store <store>   file:<dir>, sqlite:<path> or redis://host:port',
+  '                  (default: $CANARY_ROLLOUT_STORE, else file:~/.config/document-sorter)',
+  '--config <file>   the features and thresholds (default: config/canary-rollout.json if present)',
+  '--json            print JSON instead of text',
+  '--no-color        no colour even on a terminal (also: NO_COLOR=1)',
+  '-h, --help        help for a command: rollout-manager <command> --help',
+  '--version         print the version',
+];
+
+/** The command list, grouped as in the guide's CLI Reference. */
+export function mainHelp(): string {
+  const groups = new Map<string, Command[]>();
+  for (const command of COMMANDS) groups.set(command.group, [...(groups.get(command.group) ?? []), command]);
+  const width = Math.max(...COMMANDS.map((c) => usageOf(c).length));
+  const lines = [`Usage: ${PROGRAM} <command> [arguments] [options]`, ''];
+  for (const [group, commands] of groups) {
+    lines.push(`${group}:`);
+    for (const c of commands) lines.push(`  ${usageOf(c).padEnd(width)}  ${c.summary}`);
+    lines.push('');
+  }
+  lines.push('Options:', ...GLOBAL_OPTIONS.map((o) => `  ${o}`), '');
+  lines.push('Exit codes: 0 done, 1 the operation failed, 2 the command line was wrong (nothing written).');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `rollout-manager <command> --help`. */
+export function commandHelp(command: Command): string {
+  const lines = [
+    `Usage: ${PROGRAM} ${usageOf(command)} [options]`,
+    '',
+    `${command.summary}.`,
+    '',
+    ...command.description,
+    '',
+  ];
+  if (command.options !== undefined) lines.push('Options:', ...command.options.map((o) => `  ${o}`), '');
+  lines.push('Examples:', ...command.examples.map((e) => `  ${PROGRAM} ${e}`), '');
+  lines.push(`Global options (${PROGRAM} --help): --store, --config, --json, --no-color`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { RolloutStore } from '@canary-rollout/core';
+import { CliFailure, UsageError } from './errors';
+
+/** Which store `--store` names. */
+export type StoreSpec =
+  | { readonly kind: 'file'; readonly dir: string }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'redis'; readonly url: string };
+
+const FORMS = 'file:<dir>, sqlite:<path> or redis://host:port';
+
+/**
+ * The guide's folder: `$XDG_CONFIG_HOME/document-sorter` (absolute values only, as the XDG spec
+ * says) or `~/.config/document-sorter`. Reads HOME from `env` so tests can point it elsewhere.
+ */
+export function defaultStoreDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env['XDG_CONFIG_HOME'];
+  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'document-sorter');
+  const home = env['HOME'] !== undefined && env['HOME'] !== '' ? env['HOME'] : homedir();
+  return join(home, '.config', 'document-sorter');
+}
+
+/** Parses `--store` (or `CANARY_ROLLOUT_STORE`); without either, the file store at the guide's path. */
+export function parseStoreSpec(text: string | undefined, env: NodeJS.ProcessEnv, cwd: string): StoreSpec {
+  const value = text ?? env['CANARY_ROLLOUT_STORE'];
+  if (value === undefined || value === '') return { kind: 'file', dir: defaultStoreDir(env) };
+  const path = (rest: string) =>
+    resolve(cwd, rest.startsWith('~/') ? join(env['HOME'] ?? homedir(), rest.slice(2)) : rest);
+  if (value.startsWith('file:') && value.length > 'file:'.length) {
+    return { kind: 'file', dir: path(value.slice('file:'.length)) };
+  }
+  if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
+    const rest = value.slice('sqlite:'.length);
+    return { kind: 'sqlite', path: rest === ':memory:' ? rest : path(rest) };
+  }
+  if (/^rediss?:\/\/./.test(value)) return { kind: 'redis', url: value };
+  throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
+}
+
+/** How a store is named in messages: never with a password. */
+export function describeStore(spec: StoreSpec): string {
+  if (spec.kind === 'file') return `file store at ${spec.dir}`;
+  if (spec.kind === 'sqlite') return `SQLite store at ${spec.path}`;
+  return `Redis store at ${redact(spec.url)}`;
+}
+
+/** The short form shown in `status`. */
+export function storeLabel(spec: StoreSpec): string {
+  if (spec.kind === 'file') return `file:${spec.dir}`;
+  if (spec.kind === 'sqlite') return `sqlite:${spec.path}`;
+  return redact(spec.url);
+}
+
+function redact(url: string): string {
+  return url.replace(/^(rediss?:\/\/)[^@/]*@/, '$1***@');
+}
+
+/** True when the store has never been written, so a read-only command need not create it. */
+export function storeIsMissing(spec: StoreSpec): boolean {
+  if (spec.kind === 'file')
+    return !existsSync(join(spec.dir, 'rollout-config.json')) && !existsSync(spec.dir);
+  if (spec.kind === 'sqlite') return spec.path !== ':memory:' && !existsSync(spec.path);
+  return false;
+}
+
+/**
+ * Creates and opens the store named by `spec`, importing only its package: the SQLite and Redis
+ * drivers are optional peers, and loading them would slow every command down.
+ */
+export async function openStore(spec: StoreSpec): Promise<RolloutStore> {
+  const store = await createStore(spec);
+  try {
+    await store.open();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new CliFailure(`cannot open the ${describeStore(spec)}: ${messageOf(error)}`);
+  }
+  return store;
+}
+
+async function createStore(spec: StoreSpec): Promise<RolloutStore> {
+  try {
+    if (spec.kind === 'file') {
+      const { FileStore } = await import('@canary-rollout/storage-file');
+      // A short-lived command needs no change notifications: no watcher, no polling timer.
+      return new FileStore({ dir: spec.dir, pollIntervalMs: 0, watch: false });
+    }
+    if (spec.kind === 'sqlite') {
+      const { SqliteStore } = await importOptional(
+        () => import('@canary-rollout/storage-sqlite'),
+        '@canary-rollout/storage-sqlite better-sqlite3',
+        spec,
+      );
+      return new SqliteStore({ path: spec.path, pollIntervalMs: 60_000 });
+    }
+    const { RedisStore } = await importOptional(
+      () => import('@canary-rollout/storage-redis'),
+      '@canary-rollout/storage-redis ioredis',
+      spec,
+    );
+    return new RedisStore({ url: spec.url, connectTimeoutMs: 3000, pollIntervalMs: 0 });
+  } catch (error) {
+    if (error instanceof CliFailure) throw error;
+    throw new CliFailure(`cannot open the ${describeStore(spec)}: ${messageOf(error)}`);
+  }
+}
+
+async function importOptional<T>(load: () => Promise<T>, packages: string, spec: StoreSpec): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new CliFailure(
+        `cannot open the ${describeStore(spec)}: its package is not installed (npm install ${packages})`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The message of an error without the stack. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
