@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url';
+import { runDemo } from './demo/scenario';
+
+// `npm start` at the repository root. The store goes to examples/document-sorter/.demo-data/ (git
+// ignores it), so the CLI can look at it afterwards.
+const storeDir = fileURLToPath(new URL('../.demo-data', import.meta.url));
+const started = performance.now();
+await runDemo({ storeDir, out: process.stdout });
+process.stdout.write(
+  `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Look around yourself:\n` +
+    '  cd examples/document-sorter\n' +
+    '  node scripts/rollout-manager.js status --store file:.demo-data\n' +
+    '  node scripts/rollout-manager.js explain ana@company.com aiExtraction --store file:.demo-data\n',
+);
