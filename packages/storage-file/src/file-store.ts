@@ -42,6 +42,7 @@ import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } 
 import { FileLock } from './internal/lock';
 import { LogFile } from './internal/log-files';
 import { MetricShards } from './internal/metric-shards';
+import { TrustedFiles } from './internal/trusted-files';
 import { ChangeWatcher } from './internal/watcher';
 import { type FileStoreLayout, layoutOf } from './layout';
 import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveOptions } from './options';
@@ -64,6 +65,7 @@ export class FileStore implements RolloutStore {
   private readonly watcher: ChangeWatcher;
   private readonly logFiles: Record<LogKind, LogFile>;
   private readonly metrics: MetricShards;
+  private readonly trusted = new TrustedFiles();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly tornWarned = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -99,6 +101,7 @@ export class FileStore implements RolloutStore {
       shardMs: o.metricsShardMs,
       retentionMs: o.metricsRetentionMs,
       now: o.now,
+      trusted: this.trusted,
     });
   }
 
@@ -136,7 +139,7 @@ export class FileStore implements RolloutStore {
 
   async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       const found = doc.features[feature.name]?.version ?? null;
       if (found !== expectedVersion) {
         throw new ConflictError(
@@ -157,7 +160,7 @@ export class FileStore implements RolloutStore {
 
   async deleteFeature(name: string): Promise<boolean> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.features[name] === undefined) return false;
       delete doc.features[name];
       delete doc.beta[name];
@@ -169,7 +172,7 @@ export class FileStore implements RolloutStore {
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
     const valid = parseStored(betaUserSchema, user, STORE, 'registerUser argument');
     return this.serialized('write', async () => {
-      const doc = await readUsers(this.layout.users);
+      const doc = await readUsers(this.layout.users, this.trusted);
       const wanted = normalizeEmail(valid.email);
       const existing = doc.users.find((u) => normalizeEmail(u.email) === wanted);
       if (existing !== undefined) return { user: existing, created: false };
@@ -199,10 +202,10 @@ export class FileStore implements RolloutStore {
   async removeUser(id: string): Promise<boolean> {
     return this.serialized('write', async () => {
       const { config, users, feedback } = this.layout;
-      const usersDoc = await readUsers(users);
+      const usersDoc = await readUsers(users, this.trusted);
       const remaining = usersDoc.users.filter((u) => u.id !== id);
       if (remaining.length === usersDoc.users.length) return false;
-      const configDoc = await readConfig(config);
+      const configDoc = await readConfig(config, this.trusted);
       const writes: FileWrite[] = [];
       let configChanged = false;
       for (const [feature, members] of Object.entries(configDoc.beta)) {
@@ -223,7 +226,7 @@ export class FileStore implements RolloutStore {
         path: users,
         data: serialize({ ...usersDoc, users: remaining, revision: usersDoc.revision + 1 }),
       });
-      await commitFiles(this.layout.root, writes);
+      await this.commit(writes);
       // The previous copy still holds the removed user's personal data: the new one is the good copy.
       await backupCurrent(users);
       if (configChanged) this.watcher.wrote(config, configDoc.version);
@@ -235,7 +238,7 @@ export class FileStore implements RolloutStore {
   async addBetaMember(feature: string, userId: string): Promise<boolean> {
     checkUserId(userId);
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.features[feature] === undefined)
         throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
       const members = doc.beta[feature] ?? [];
@@ -248,7 +251,7 @@ export class FileStore implements RolloutStore {
 
   async removeBetaMember(feature: string, userId: string): Promise<boolean> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       const members = doc.beta[feature];
       if (members === undefined || !members.includes(userId)) return false;
       const rest = members.filter((m) => m !== userId);
@@ -262,7 +265,7 @@ export class FileStore implements RolloutStore {
   async addToBlacklist(userId: string): Promise<boolean> {
     checkUserId(userId);
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.blacklist.includes(userId)) return false;
       doc.blacklist.push(userId);
       await this.writeConfig(doc);
@@ -272,7 +275,7 @@ export class FileStore implements RolloutStore {
 
   async removeFromBlacklist(userId: string): Promise<boolean> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       if (!doc.blacklist.includes(userId)) return false;
       doc.blacklist = doc.blacklist.filter((m) => m !== userId);
       await this.writeConfig(doc);
@@ -327,7 +330,7 @@ export class FileStore implements RolloutStore {
 
   async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config);
+      const doc = await readConfig(this.layout.config, this.trusted);
       const current = doc.features[feature];
       if (current === undefined) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
       const plan = planRollback(current, doc.beta[feature]?.length ?? 0, request);
@@ -340,7 +343,7 @@ export class FileStore implements RolloutStore {
       delete doc.beta[feature];
       doc.version += 1;
       const texts = [...lines.lines.map((l) => l.text), JSON.stringify(plan.record)];
-      await commitFiles(this.layout.root, [
+      await this.commit([
         { path: this.layout.config, data: serialize(doc), backup: true },
         { path: rollbacks, data: joinLines(texts) },
       ]);
@@ -396,6 +399,12 @@ export class FileStore implements RolloutStore {
     return result;
   }
 
+  /** Commits writes; the documents written (from validated data) need no validation when read back. */
+  private async commit(writes: readonly FileWrite[]): Promise<void> {
+    await commitFiles(this.layout.root, writes);
+    for (const write of writes) await this.trusted.trustCurrent(write.path);
+  }
+
   private folders(): string[] {
     const { root, betaDir, logsDir, metricsDir } = this.layout;
     return [root, betaDir, logsDir, metricsDir];
@@ -407,24 +416,24 @@ export class FileStore implements RolloutStore {
   }
 
   private async writeConfig(doc: ConfigDoc): Promise<void> {
-    await commitFiles(this.layout.root, [this.configWrite(doc)]);
+    await this.commit([this.configWrite(doc)]);
     this.watcher.wrote(this.layout.config, doc.version);
   }
 
   private async writeUsers(doc: UsersDoc): Promise<void> {
     doc.revision += 1;
-    await commitFiles(this.layout.root, [{ path: this.layout.users, data: serialize(doc), backup: true }]);
+    await this.commit([{ path: this.layout.users, data: serialize(doc), backup: true }]);
     this.watcher.wrote(this.layout.users, doc.revision);
   }
 
   private async readConfigDoc(): Promise<ConfigDoc> {
     this.assertOpen();
-    return readConfig(this.layout.config);
+    return readConfig(this.layout.config, this.trusted);
   }
 
   private async readUsersDoc(): Promise<UsersDoc> {
     this.assertOpen();
-    return readUsers(this.layout.users);
+    return readUsers(this.layout.users, this.trusted);
   }
 
   private async readLines(path: string): Promise<JsonlContent> {

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import {
   type BetaUser,
   betaUserSchema,
@@ -12,7 +12,8 @@ import {
 } from '@canary-rollout/core';
 import { z } from 'zod';
 import { FORMAT_VERSION } from '../format';
-import { errnoOf, PKG, storeError } from './fs-utils';
+import { PKG, storeError } from './fs-utils';
+import type { TrustedFiles } from './trusted-files';
 
 const userId = z.string().min(1).max(256);
 const counter = z.number().int().nonnegative();
@@ -71,12 +72,13 @@ export function emptyMetrics(): MetricsDoc {
   return { formatVersion: FORMAT_VERSION, buckets: [] };
 }
 
-export async function readConfig(path: string): Promise<ConfigDoc> {
-  const raw = await readDocument(path);
+export async function readConfig(path: string, trusted: TrustedFiles): Promise<ConfigDoc> {
+  const raw = await readDocument(path, trusted);
   if (raw === undefined) return emptyConfig();
-  const doc = await checked(path, () => {
-    const shape = parseStored(configShape, raw, 'storage-file', path);
-    const features: Record<string, FeatureRecord> = Object.create(null);
+  if (raw.trusted) return withoutPrototypes(raw.value as ConfigDoc);
+  const doc = await checked(path, raw, trusted, () => {
+    const shape = parseStored(configShape, raw.value, 'storage-file', path);
+    const features: Record<string, FeatureRecord> = {};
     for (const [name, value] of Object.entries(shape.features)) {
       const feature = parseStored(featureRecordSchema, value, 'storage-file', `${path} (features.${name})`);
       if (feature.name !== name) {
@@ -86,16 +88,26 @@ export async function readConfig(path: string): Promise<ConfigDoc> {
       }
       features[name] = feature;
     }
-    return { ...shape, features, beta: { ...shape.beta } };
+    return { ...shape, features, beta: shape.beta };
   });
-  return doc;
+  return withoutPrototypes(doc);
 }
 
-export async function readUsers(path: string): Promise<UsersDoc> {
-  const raw = await readDocument(path);
+/** Maps keyed by feature name must not answer for "constructor" or "toString". */
+function withoutPrototypes(doc: ConfigDoc): ConfigDoc {
+  return {
+    ...doc,
+    features: Object.assign(Object.create(null), doc.features),
+    beta: Object.assign(Object.create(null), doc.beta),
+  };
+}
+
+export async function readUsers(path: string, trusted: TrustedFiles): Promise<UsersDoc> {
+  const raw = await readDocument(path, trusted);
   if (raw === undefined) return emptyUsers();
-  return checked(path, () => {
-    const shape = parseStored(usersShape, raw, 'storage-file', path);
+  if (raw.trusted) return raw.value as UsersDoc;
+  return checked(path, raw, trusted, () => {
+    const shape = parseStored(usersShape, raw.value, 'storage-file', path);
     const users = shape.users.map((u, i) =>
       parseStored(betaUserSchema, u, 'storage-file', `${path} (users.${i})`),
     );
@@ -103,11 +115,12 @@ export async function readUsers(path: string): Promise<UsersDoc> {
   });
 }
 
-export async function readMetrics(path: string): Promise<MetricsDoc> {
-  const raw = await readDocument(path);
+export async function readMetrics(path: string, trusted: TrustedFiles): Promise<MetricsDoc> {
+  const raw = await readDocument(path, trusted);
   if (raw === undefined) return emptyMetrics();
-  return checked(path, () => {
-    const shape = parseStored(metricsShape, raw, 'storage-file', path);
+  if (raw.trusted) return raw.value as MetricsDoc;
+  return checked(path, raw, trusted, () => {
+    const shape = parseStored(metricsShape, raw.value, 'storage-file', path);
     const buckets = shape.buckets.map((b, i) =>
       parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`),
     );
@@ -129,17 +142,17 @@ export function serializeCompact(doc: object): string {
  * Reads and JSON-parses a document; `undefined` when it does not exist. A document written by a
  * newer layout version is refused before its shape is looked at.
  */
-async function readDocument(path: string): Promise<unknown> {
-  let text: string;
+async function readDocument(path: string, trusted: TrustedFiles): Promise<RawDocument | undefined> {
+  let file: Awaited<ReturnType<TrustedFiles['read']>>;
   try {
-    text = await readFile(path, 'utf8');
+    file = await trusted.read(path);
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
     throw storeError('read', path, error);
   }
+  if (file === undefined) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(file.text);
   } catch (error) {
     // JSON.parse quotes the input in its message, which may hold personal data: keep only the position.
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
@@ -153,13 +166,25 @@ async function readDocument(path: string): Promise<unknown> {
       `has formatVersion ${format}, written by a newer ${PKG}; this version reads up to ${FORMAT_VERSION}, upgrade it`,
     );
   }
-  return value;
+  return { value, trusted: file.trusted, signature: file.signature };
 }
 
-/** Runs a shape check, adding where the file and its last good copy are to the error. */
-async function checked<T>(path: string, parse: () => T): Promise<T> {
+/** A parsed document, and whether this very version was validated before. */
+interface RawDocument {
+  readonly value: unknown;
+  readonly trusted: boolean;
+  readonly signature: string;
+}
+
+/**
+ * Runs a shape check, adding where the file and its last good copy are to the error; remembers
+ * the version as validated when it passes.
+ */
+async function checked<T>(path: string, raw: RawDocument, trusted: TrustedFiles, parse: () => T): Promise<T> {
   try {
-    return parse();
+    const result = parse();
+    trusted.trust(path, raw.signature);
+    return result;
   } catch (error) {
     if (!(error instanceof StoreDataCorruptedError)) throw error;
     throw new StoreDataCorruptedError(`${error.message}${await untouchedNote(path)}`, { cause: error });

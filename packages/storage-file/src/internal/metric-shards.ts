@@ -5,6 +5,7 @@ import { commitFiles, type FileWrite } from './atomic-write';
 import { readMetrics, serializeCompact } from './documents';
 import { errnoOf, storeError } from './fs-utils';
 import { mergeBuckets } from './metrics';
+import type { TrustedFiles } from './trusted-files';
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
 
@@ -15,6 +16,7 @@ export interface MetricShardOptions {
   readonly shardMs: number;
   readonly retentionMs: number;
   readonly now: () => number;
+  readonly trusted: TrustedFiles;
 }
 
 /**
@@ -45,11 +47,12 @@ export class MetricShards {
     for (const [shard, group] of groups) {
       if (shard + shardMs <= cutoff) continue;
       const path = this.path(shard);
-      const doc = await readMetrics(path);
+      const doc = await readMetrics(path, this.options.trusted);
       const buckets = mergeBuckets(doc.buckets, group).filter((b) => b.bucketStart >= cutoff);
       writes.push({ path, data: serializeCompact({ ...doc, buckets }), backup: true });
     }
     if (writes.length > 0) await commitFiles(root, writes);
+    for (const write of writes) await this.options.trusted.trustCurrent(write.path);
     for (const shard of existing) {
       if (shard + shardMs > cutoff) continue;
       for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
@@ -67,7 +70,7 @@ export class MetricShards {
     for (const shard of await this.list()) {
       if (shard + this.options.shardMs <= since) continue;
       // A shard pruned by another process since the listing reads as empty.
-      const doc = await readMetrics(this.path(shard));
+      const doc = await readMetrics(this.path(shard), this.options.trusted);
       for (const b of doc.buckets) {
         if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) out.push(b);
       }
