@@ -4,6 +4,7 @@
 // Build it first (`npm run build` at the repository root).
 import { pathToFileURL } from 'node:url';
 
+// #region script
 let cli;
 try {
   cli = await import('@canary-rollout/cli');
@@ -12,6 +13,7 @@ try {
   cli = await fromSources(error);
 }
 process.exitCode = await cli.main(process.argv.slice(2));
+// #endregion script
 
 /**
  * In a checkout whose packages are not built or not linked into node_modules yet, runs the CLI

@@ -46,3 +46,22 @@ export async function runLine(home: Home, line: string, now?: () => number) {
   });
   return { code, stdout, stderr };
 }
+
+/** The guide's command lines, verbatim, section by section. */
+export const GUIDE = {
+  gettingStarted: ['node scripts/rollout-manager.js status'],
+  userManagement: [
+    'node scripts/rollout-manager.js add-user john@example.com "John Doe" aiExtraction ocrFallback',
+    'node scripts/rollout-manager.js list-users',
+  ],
+  featureRollout: ['node scripts/rollout-manager.js update-rollout aiExtraction 25'],
+  monitoring: ['node scripts/rollout-manager.js status'],
+  rollback: ['node scripts/rollout-manager.js rollback aiExtraction'],
+  cliExamples: [
+    'node scripts/rollout-manager.js add-user jane@company.com "Jane Smith" aiExtraction ocrFallback tableExtraction',
+    'node scripts/rollout-manager.js update-rollout aiExtraction 50',
+    'node scripts/rollout-manager.js status',
+    'node scripts/rollout-manager.js rollback aiExtraction',
+  ],
+  debug: ['node scripts/rollout-manager.js status'],
+};
