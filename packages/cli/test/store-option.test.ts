@@ -113,6 +113,15 @@ describe.skipIf(!hasRedis)('--store redis://', () => {
   it('runs the same commands against Redis', async () => {
     await roundTrip(url);
   });
+
+  it("keeps namespaces apart: ?namespace= selects the app's", async () => {
+    await roundTrip(`${url}/0?namespace=document-sorter`);
+    const other = JSON.parse(
+      (await run(box, ['status', '--json', '--store', `${url}?namespace=elsewhere`])).stdout,
+    );
+    expect(other.features.aiExtraction).toMatchObject({ stored: false, betaUsers: 0 });
+    expect(other.store).toBe(`${url}?namespace=elsewhere`);
+  });
 });
 
 async function freePort(): Promise<number> {

@@ -8,7 +8,7 @@ import { CliFailure, UsageError } from './errors';
 export type StoreSpec =
   | { readonly kind: 'file'; readonly dir: string }
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'redis'; readonly url: string };
+  | { readonly kind: 'redis'; readonly url: string; readonly namespace?: string };
 
 const FORMS = 'file:<dir>, sqlite:<path> or redis://host:port';
 
@@ -36,22 +36,37 @@ export function parseStoreSpec(text: string | undefined, env: NodeJS.ProcessEnv,
     const rest = value.slice('sqlite:'.length);
     return { kind: 'sqlite', path: rest === ':memory:' ? rest : path(rest) };
   }
-  if (/^rediss?:\/\/./.test(value)) return { kind: 'redis', url: value };
+  if (/^rediss?:\/\/./.test(value)) return redisSpec(value);
   throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
+}
+
+/** `redis://host:6379/0?namespace=document-sorter`: the namespace is the store's, the rest ioredis's. */
+function redisSpec(value: string): StoreSpec {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
+  }
+  const namespace = url.searchParams.get('namespace');
+  if (namespace === null) return { kind: 'redis', url: value };
+  if (namespace === '') throw new UsageError('--store: the namespace of a Redis store cannot be empty');
+  url.searchParams.delete('namespace');
+  return { kind: 'redis', url: url.toString().replace(/\?$/, ''), namespace };
 }
 
 /** How a store is named in messages: never with a password. */
 export function describeStore(spec: StoreSpec): string {
   if (spec.kind === 'file') return `file store at ${spec.dir}`;
   if (spec.kind === 'sqlite') return `SQLite store at ${spec.path}`;
-  return `Redis store at ${redact(spec.url)}`;
+  return `Redis store at ${redact(spec.url)}${spec.namespace === undefined ? '' : ` (namespace ${spec.namespace})`}`;
 }
 
 /** The short form shown in `status`. */
 export function storeLabel(spec: StoreSpec): string {
   if (spec.kind === 'file') return `file:${spec.dir}`;
   if (spec.kind === 'sqlite') return `sqlite:${spec.path}`;
-  return redact(spec.url);
+  return `${redact(spec.url)}${spec.namespace === undefined ? '' : `?namespace=${spec.namespace}`}`;
 }
 
 function redact(url: string): string {
@@ -101,7 +116,12 @@ async function createStore(spec: StoreSpec): Promise<RolloutStore> {
       '@canary-rollout/storage-redis ioredis',
       spec,
     );
-    return new RedisStore({ url: spec.url, connectTimeoutMs: 3000, pollIntervalMs: 0 });
+    return new RedisStore({
+      url: spec.url,
+      ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
+      connectTimeoutMs: 3000,
+      pollIntervalMs: 0,
+    });
   } catch (error) {
     if (error instanceof CliFailure) throw error;
     throw new CliFailure(`cannot open the ${describeStore(spec)}: ${messageOf(error)}`);
