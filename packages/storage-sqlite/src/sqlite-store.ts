@@ -15,6 +15,7 @@ import {
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import { retryWhileBusy } from './internal/busy';
 import { openConnection } from './internal/connection';
 import { PREFIX } from './internal/constants';
 import { toStoreError } from './internal/errors';
@@ -154,7 +155,7 @@ export class SqliteStore implements RolloutStore {
       throw new StoreUnavailableError(`${PREFIX}: ${operation} called while the store is not open`);
     }
     try {
-      return fn(session);
+      return retryWhileBusy(() => fn(session), this.options.busyTimeoutMs);
     } catch (error) {
       throw toStoreError(error, operation, session.where);
     }

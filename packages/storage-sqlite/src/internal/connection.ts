@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, StoreUnavailableError } from '@canary-rollout/core';
 import Database from 'better-sqlite3';
+import { BUSY_SLICE_MS, retryWhileBusy } from './busy';
 import { PREFIX } from './constants';
 import { toStoreError } from './errors';
 import { checkInfo, inspectFile, readInfo } from './inspect';
@@ -46,7 +47,7 @@ export function openConnection(
   if (!inMemory) prepareFile(path, where, settings.busyTimeoutMs);
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: settings.busyTimeoutMs, fileMustExist: !inMemory });
+    db = new Database(path, { timeout: busySlice(settings), fileMustExist: !inMemory });
   } catch (error) {
     throw toStoreError(error, 'opening', where);
   }
@@ -72,28 +73,38 @@ function prepareFile(path: string, where: string, timeout: number): void {
   }
 }
 
+/** SQLite's busy timeout per attempt; `retryWhileBusy` makes up the rest of `busyTimeoutMs`. */
+function busySlice(settings: ConnectionSettings): number {
+  return Math.min(settings.busyTimeoutMs, BUSY_SLICE_MS);
+}
+
 function configure(db: Database.Database, where: string, settings: ConnectionSettings): void {
   try {
-    db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
-    db.pragma('foreign_keys = ON');
-    // Switching to WAL writes the header, so a foreign database must be refused before it.
-    checkInfo(readInfo(db), where, SCHEMA_VERSION);
-    if (!db.memory) {
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal') {
-        throw new StoreUnavailableError(
-          `${PREFIX}: ${where} could not be switched to WAL mode (journal_mode is "${String(mode)}")`,
-        );
-      }
-    }
-    db.pragma(`synchronous = ${settings.synchronous.toUpperCase()}`);
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-    // The store checkpoints itself after its writes (see Session): SQLite's automatic PASSIVE
-    // checkpoints, run by every process after its commits, hold the checkpoint lock so often
-    // that the store's RESTART checkpoints find it taken, and the WAL grows without bound.
-    db.pragma('wal_autocheckpoint = 0');
-    migrate(db, where);
+    db.pragma(`busy_timeout = ${busySlice(settings)}`);
+    // Every step is idempotent and each write is one transaction: safe to run again when busy.
+    retryWhileBusy(() => setUp(db, where, settings), settings.busyTimeoutMs);
   } catch (error) {
     throw toStoreError(error, 'opening', where);
   }
+}
+
+function setUp(db: Database.Database, where: string, settings: ConnectionSettings): void {
+  db.pragma('foreign_keys = ON');
+  // Switching to WAL writes the header, so a foreign database must be refused before it.
+  checkInfo(readInfo(db), where, SCHEMA_VERSION);
+  if (!db.memory) {
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') {
+      throw new StoreUnavailableError(
+        `${PREFIX}: ${where} could not be switched to WAL mode (journal_mode is "${String(mode)}")`,
+      );
+    }
+  }
+  db.pragma(`synchronous = ${settings.synchronous.toUpperCase()}`);
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+  // The store checkpoints itself after its writes (see Transactor): SQLite's automatic PASSIVE
+  // checkpoints, run by every process after its commits, hold the checkpoint lock so often
+  // that the store's RESTART checkpoints find it taken, and the WAL grows without bound.
+  db.pragma('wal_autocheckpoint = 0');
+  migrate(db, where);
 }

@@ -12,13 +12,17 @@ export interface DatabaseInfo {
   readonly objects: number;
 }
 
-/** Reads the marker, version and object count without writing anything. */
+/**
+ * Reads the marker, version and object count without writing anything, from one snapshot: read
+ * one by one, another process's migration could commit in between and make our own database
+ * look foreign.
+ */
 export function readInfo(db: Database.Database): DatabaseInfo {
-  return {
+  return db.transaction(() => ({
     applicationId: Number(db.pragma('application_id', { simple: true })),
     userVersion: Number(db.pragma('user_version', { simple: true })),
     objects: Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get()),
-  };
+  }))();
 }
 
 /**

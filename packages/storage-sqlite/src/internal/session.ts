@@ -1,5 +1,3 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   type BetaUser,
   betaUserSchema,
@@ -26,14 +24,12 @@ import {
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
 import type Database from 'better-sqlite3';
-import { type Connection, WAL_SIZE_LIMIT } from './connection';
+import type { Connection } from './connection';
 import { PREFIX } from './constants';
 import { MetricWriter } from './metric-writer';
 import { readRecord, validArgument } from './records';
 import { prepareStatements, type RecordRow, type Statements } from './statements';
-
-/** Write transactions between two looks at the WAL file's size. */
-const WAL_CHECK_EVERY = 16;
+import { Transactor } from './transactor';
 
 /** Settings a session needs from the store's options. */
 export interface SessionSettings {
@@ -44,8 +40,7 @@ export interface SessionSettings {
 
 /**
  * One open connection and the store's operations on it, synchronous as better-sqlite3 is.
- * Every write runs in a BEGIN IMMEDIATE transaction: a deferred one that reads first can fail
- * with SQLITE_BUSY_SNAPSHOT at once instead of waiting for the busy timeout.
+ * Every write is one BEGIN IMMEDIATE transaction (see `Transactor`).
  */
 export class Session {
   readonly db: Database.Database;
@@ -53,15 +48,7 @@ export class Session {
   private readonly owned: boolean;
   private readonly st: Statements;
   private readonly metrics: MetricWriter;
-  /** State version this handle has seen or written; others' changes are reported by `poll`. */
-  private knownVersion: number;
-  private dataVersion: number;
-  /** Set by `bump` inside a transaction, applied once it has committed. */
-  private written: number | undefined;
-  /** One transaction function for all: it runs the callback it is given. */
-  private readonly tx: Database.Transaction<(fn: () => unknown) => unknown>;
-  private readonly walPath: string | undefined;
-  private writesSinceWalCheck = 0;
+  private readonly t: Transactor;
 
   constructor(
     connection: Connection,
@@ -70,12 +57,9 @@ export class Session {
     this.db = connection.db;
     this.where = connection.where;
     this.owned = connection.owned;
-    this.walPath = this.db.memory ? undefined : `${resolve(this.db.name)}-wal`;
     this.st = prepareStatements(this.db);
-    this.tx = this.db.transaction((fn: () => unknown) => fn());
+    this.t = new Transactor(this.db, this.st);
     this.metrics = new MetricWriter(this.st, settings);
-    this.knownVersion = this.st.stateVersion.get() ?? 0;
-    this.dataVersion = this.st.dataVersion.get() ?? 0;
   }
 
   close(): void {
@@ -84,17 +68,11 @@ export class Session {
 
   /** The state version if another connection changed the state since the last call. */
   poll(): number | undefined {
-    const dataVersion = this.st.dataVersion.get() ?? 0;
-    if (dataVersion === this.dataVersion) return undefined;
-    this.dataVersion = dataVersion;
-    const version = this.st.stateVersion.get() ?? 0;
-    if (version === this.knownVersion) return undefined;
-    this.knownVersion = version;
-    return version;
+    return this.t.poll();
   }
 
   readState(): RolloutState {
-    return this.read(() => this.readStateIn());
+    return this.t.read(() => this.readStateIn());
   }
 
   private readStateIn(): RolloutState {
@@ -123,13 +101,13 @@ export class Session {
     }
     const json = JSON.stringify(next);
     const name = next.name;
-    this.write(() => {
+    this.t.write(() => {
       const changes =
         expectedVersion === null
           ? this.st.insertFeature.run(name, json).changes
           : this.st.updateFeature.run(version, json, name, expectedVersion).changes;
       if (changes === 0) this.assertVersion(name, expectedVersion, true);
-      this.bump();
+      this.t.bump();
     });
     return next;
   }
@@ -145,20 +123,20 @@ export class Session {
 
   deleteFeature(name: string): boolean {
     // Beta members go with it (ON DELETE CASCADE).
-    return this.write(() => this.changed(this.st.deleteFeature.run(name).changes));
+    return this.t.write(() => this.changed(this.st.deleteFeature.run(name).changes));
   }
 
   registerUser(user: BetaUser): { user: BetaUser; created: boolean } {
     const valid = validArgument(betaUserSchema, user, 'registerUser');
     const email = normalizeEmail(valid.email);
-    return this.write(() => {
+    return this.t.write(() => {
       const existing = this.st.userByEmail.get(email);
       if (existing !== undefined) return { user: this.userFrom(existing), created: false };
       if (this.st.userById.get(valid.id) !== undefined) {
         throw new ConflictError(`${PREFIX}: user id "${valid.id}" is already taken`);
       }
       this.st.insertUser.run(valid.id, email, valid.createdAt, JSON.stringify(valid));
-      this.bump();
+      this.t.bump();
       return { user: valid, created: true };
     });
   }
@@ -178,18 +156,18 @@ export class Session {
   }
 
   removeUser(id: string): boolean {
-    return this.write(() => {
+    return this.t.write(() => {
       if (this.st.deleteUser.run(id).changes === 0) return false;
       this.st.removeUserBeta.run(id);
       this.st.removeBlacklist.run(id);
       this.st.removeUserFeedback.run(id);
-      this.bump();
+      this.t.bump();
       return true;
     });
   }
 
   addBetaMember(feature: string, userId: string): boolean {
-    return this.write(() => {
+    return this.t.write(() => {
       if (this.st.featureVersion.get(feature) === undefined) {
         throw new NotFoundError(`${PREFIX}: unknown feature "${feature}"`);
       }
@@ -198,21 +176,21 @@ export class Session {
   }
 
   removeBetaMember(feature: string, userId: string): boolean {
-    return this.write(() => this.changed(this.st.removeBeta.run(feature, userId).changes));
+    return this.t.write(() => this.changed(this.st.removeBeta.run(feature, userId).changes));
   }
 
   addToBlacklist(userId: string): boolean {
-    return this.write(() => this.changed(this.st.addBlacklist.run(userId).changes));
+    return this.t.write(() => this.changed(this.st.addBlacklist.run(userId).changes));
   }
 
   removeFromBlacklist(userId: string): boolean {
-    return this.write(() => this.changed(this.st.removeBlacklist.run(userId).changes));
+    return this.t.write(() => this.changed(this.st.removeBlacklist.run(userId).changes));
   }
 
   appendFeedback(entry: Feedback): void {
     const valid = validArgument(feedbackSchema, entry, 'appendFeedback');
     const json = JSON.stringify(valid);
-    this.write(() => this.st.insertFeedback.run(valid.userId, valid.feature, json));
+    this.t.write(() => this.st.insertFeedback.run(valid.userId, valid.feature, json));
   }
 
   listFeedback(feature?: string): Feedback[] {
@@ -222,7 +200,7 @@ export class Session {
 
   addMetrics(deltas: readonly MetricBucket[]): void {
     const valid = this.metrics.validate(deltas);
-    this.write(() => this.metrics.apply(valid));
+    this.t.write(() => this.metrics.apply(valid));
   }
 
   readMetrics(since: number, features?: readonly string[]): MetricBucket[] {
@@ -234,7 +212,7 @@ export class Session {
     const valid = validArgument(logEntrySchema, entry, 'appendLog');
     const json = JSON.stringify(valid);
     const keep = this.settings.maxLogEntries;
-    this.write(() => {
+    this.t.write(() => {
       const seq = Number(log.insert.run(valid.at, json).lastInsertRowid);
       // Kept rows have consecutive seq values (only the oldest are ever deleted).
       if (seq > keep) log.trim.run(seq - keep);
@@ -252,7 +230,7 @@ export class Session {
   }
 
   rollback(feature: string, request: RollbackRequest): RollbackResult {
-    return this.write(() => this.rollbackIn(feature, request));
+    return this.t.write(() => this.rollbackIn(feature, request));
   }
 
   private rollbackIn(feature: string, request: RollbackRequest): RollbackResult {
@@ -272,7 +250,7 @@ export class Session {
     }
     this.st.clearBeta.run(feature);
     this.st.insertRollback.run(feature, record.at, JSON.stringify(record));
-    this.bump();
+    this.t.bump();
     return { performed: true, feature: next, record };
   }
 
@@ -294,49 +272,8 @@ export class Session {
 
   private changed(changes: number): boolean {
     if (changes === 0) return false;
-    this.bump();
+    this.t.bump();
     return true;
-  }
-
-  /** Counts a change to features, beta lists, blacklist or users. Last statement of a write. */
-  private bump(): void {
-    this.written = this.st.bumpState.get();
-  }
-
-  /** Runs `fn` in a BEGIN IMMEDIATE transaction and notes the state version it committed. */
-  private write<R>(fn: () => R): R {
-    this.written = undefined;
-    const result = this.tx.immediate(fn) as R;
-    const written = this.written as number | undefined;
-    // One step past what we knew means no other handle wrote in between; otherwise the gap is
-    // left for `poll`, so their change is still reported.
-    if (written !== undefined && written - 1 === this.knownVersion) this.knownVersion = written;
-    if (++this.writesSinceWalCheck >= WAL_CHECK_EVERY) this.checkpointIfLarge();
-    return result;
-  }
-
-  /**
-   * A PASSIVE checkpoint copies the WAL back but the WAL only starts over once every frame is
-   * copied and no reader still uses it; with several busy processes one always does, and the
-   * WAL grows without bound. Past the limit, a RESTART checkpoint holds new writers off, waits
-   * (busy timeout) until readers are on the newest snapshot and copies everything back, so the
-   * next write starts the WAL over (and `journal_size_limit` trims the file). RESTART rather
-   * than TRUNCATE: a truncated WAL has to be grown again, which costs more than reusing it.
-   */
-  private checkpointIfLarge(): void {
-    this.writesSinceWalCheck = 0;
-    if (this.walPath === undefined) return;
-    try {
-      if (statSync(this.walPath).size <= WAL_SIZE_LIMIT) return;
-      this.db.pragma('wal_checkpoint(RESTART)');
-    } catch {
-      // The write has committed; a busy or failed checkpoint is tried again after later writes.
-    }
-  }
-
-  /** Runs `fn` in a deferred transaction: several reads from one snapshot, no write lock. */
-  private read<R>(fn: () => R): R {
-    return this.tx.deferred(fn) as R;
   }
 }
 
