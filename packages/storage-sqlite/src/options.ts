@@ -5,8 +5,9 @@ import { PREFIX } from './internal/constants';
 /** Settings shared by both ways of pointing the store at a database. */
 export interface SqliteStoreSettings {
   /**
-   * How long a statement waits for another connection's lock before failing with
-   * `StoreUnavailableError` (ms). SQLite waits synchronously, blocking the event loop meanwhile.
+   * How long an operation waits in all for other connections' locks before failing with
+   * `StoreUnavailableError` (ms). It waits in short slices so that busy processes take turns,
+   * synchronously, as SQLite does: the event loop is blocked meanwhile.
    * @default 5000
    */
   busyTimeoutMs?: number;
