@@ -27,23 +27,18 @@ import {
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core';
-import {
-  backupCurrent,
-  commitFiles,
-  type FileWrite,
-  recoverJournal,
-  removeLeftoverTemps,
-} from './internal/atomic-write';
+import { backupCurrent, type FileWrite } from './internal/atomic-write';
 import { type ConfigDoc, readConfig, readUsers, serialize, type UsersDoc } from './internal/documents';
 import { ensureFolders } from './internal/folders';
-import { PKG, storeError } from './internal/fs-utils';
+import { PKG } from './internal/fs-utils';
 import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } from './internal/jsonl';
-
 import { FileLock } from './internal/lock';
 import { LogFile } from './internal/log-files';
 import { MetricShards } from './internal/metric-shards';
+import { planUserRemoval } from './internal/remove-user';
 import { TrustedFiles } from './internal/trusted-files';
 import { ChangeWatcher } from './internal/watcher';
+import { Writer } from './internal/writer';
 import { type FileStoreLayout, layoutOf } from './layout';
 import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveOptions } from './options';
 
@@ -61,25 +56,25 @@ export class FileStore implements RolloutStore {
   readonly options: ResolvedFileStoreOptions;
   /** Absolute paths of every file of the store. */
   readonly layout: FileStoreLayout;
-  private readonly lock: FileLock;
+  private readonly writer: Writer;
   private readonly watcher: ChangeWatcher;
   private readonly logFiles: Record<LogKind, LogFile>;
   private readonly metrics: MetricShards;
   private readonly trusted = new TrustedFiles();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly tornWarned = new Set<string>();
-  private queue: Promise<unknown> = Promise.resolve();
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: FileStoreOptions = {}) {
     this.options = resolveOptions(options);
     const o = this.options;
     this.layout = layoutOf(o.dir);
-    this.lock = new FileLock(this.layout.lock, {
+    const lock = new FileLock(this.layout.lock, {
       staleMs: o.lockStaleMs,
       timeoutMs: o.lockTimeoutMs,
       onWarning: o.onWarning,
     });
+    this.writer = new Writer(this.layout, lock, this.trusted);
     this.watcher = new ChangeWatcher(
       [
         { path: this.layout.config, counter: 'version', isStateVersion: true },
@@ -107,12 +102,9 @@ export class FileStore implements RolloutStore {
 
   async open(): Promise<void> {
     if (this.state === 'open') return;
-    await ensureFolders(this.folders(), this.options.onWarning);
+    await ensureFolders(this.writer.folders(), this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
-    await this.serialized('open', async () => {
-      await removeLeftoverTemps(this.folders());
-      await this.lock.removeStaleCandidates();
-    });
+    await this.serialized('open', () => this.writer.clearLeftovers());
     await this.watcher.prime();
     this.state = 'open';
     if (this.listeners.size > 0) this.watcher.start();
@@ -125,7 +117,7 @@ export class FileStore implements RolloutStore {
     }
     this.state = 'closed';
     this.listeners.clear();
-    await this.queue;
+    await this.writer.idle();
     await this.watcher.stop();
   }
 
@@ -203,33 +195,20 @@ export class FileStore implements RolloutStore {
     return this.serialized('write', async () => {
       const { config, users, feedback } = this.layout;
       const usersDoc = await readUsers(users, this.trusted);
-      const remaining = usersDoc.users.filter((u) => u.id !== id);
-      if (remaining.length === usersDoc.users.length) return false;
+      if (!usersDoc.users.some((u) => u.id === id)) return false;
       const configDoc = await readConfig(config, this.trusted);
-      const writes: FileWrite[] = [];
-      let configChanged = false;
-      for (const [feature, members] of Object.entries(configDoc.beta)) {
-        if (!members.includes(id)) continue;
-        configDoc.beta[feature] = members.filter((m) => m !== id);
-        configChanged = true;
-      }
-      if (configDoc.blacklist.includes(id)) {
-        configDoc.blacklist = configDoc.blacklist.filter((m) => m !== id);
-        configChanged = true;
-      }
-      if (configChanged) writes.push(this.configWrite(configDoc));
       const lines = await this.readLines(feedback);
-      const entries = parseLines(feedback, lines, feedbackSchema);
-      const kept = lines.lines.filter((_, i) => entries[i]?.userId !== id).map((l) => l.text);
-      if (kept.length !== lines.lines.length) writes.push({ path: feedback, data: joinLines(kept) });
-      writes.push({
-        path: users,
-        data: serialize({ ...usersDoc, users: remaining, revision: usersDoc.revision + 1 }),
-      });
-      await this.commit(writes);
+      const plan = planUserRemoval(id, { users, feedback }, usersDoc, configDoc, lines, serialize);
+      if (plan === undefined) return false;
+      const writes: FileWrite[] = [plan.users];
+      if (plan.config !== undefined) writes.push(this.configWrite(plan.config));
+      if (plan.feedback !== undefined) writes.push(plan.feedback);
+      // One commit (journalled): a crash leaves the user either fully there or fully gone.
+      await this.writer.commit(writes);
       // The previous copy still holds the removed user's personal data: the new one is the good copy.
       await backupCurrent(users);
-      if (configChanged) this.watcher.wrote(config, configDoc.version);
+      await this.trusted.trustCurrent(users);
+      if (plan.config !== undefined) this.watcher.wrote(config, plan.config.version);
       this.watcher.wrote(users, usersDoc.revision + 1);
       return true;
     });
@@ -343,7 +322,7 @@ export class FileStore implements RolloutStore {
       delete doc.beta[feature];
       doc.version += 1;
       const texts = [...lines.lines.map((l) => l.text), JSON.stringify(plan.record)];
-      await this.commit([
+      await this.writer.commit([
         { path: this.layout.config, data: serialize(doc), backup: true },
         { path: rollbacks, data: joinLines(texts) },
       ]);
@@ -368,46 +347,10 @@ export class FileStore implements RolloutStore {
     };
   }
 
-  /**
-   * Runs a write: in order with this handle's other writes, holding the cross-process lock, after
-   * finishing any commit a crashed writer left half done.
-   */
+  /** Runs a write under the lock, in order with this handle's other writes. */
   private serialized<T>(action: string, fn: () => Promise<T>): Promise<T> {
     if (action !== 'open') this.assertOpen();
-    const run = async (): Promise<T> => {
-      let tookOver: boolean;
-      try {
-        ({ tookOver } = await this.lock.acquire());
-      } catch (error) {
-        throw storeError('lock', this.layout.lock, error);
-      }
-      try {
-        await recoverJournal(this.layout.root);
-        if (tookOver) {
-          await removeLeftoverTemps(this.folders());
-          await this.lock.removeStaleCandidates();
-        }
-        return await fn();
-      } catch (error) {
-        throw storeError(action, this.layout.root, error);
-      } finally {
-        await this.lock.release();
-      }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Commits writes; the documents written (from validated data) need no validation when read back. */
-  private async commit(writes: readonly FileWrite[]): Promise<void> {
-    await commitFiles(this.layout.root, writes);
-    for (const write of writes) await this.trusted.trustCurrent(write.path);
-  }
-
-  private folders(): string[] {
-    const { root, betaDir, logsDir, metricsDir } = this.layout;
-    return [root, betaDir, logsDir, metricsDir];
+    return this.writer.run(action, fn);
   }
 
   private configWrite(doc: ConfigDoc): FileWrite {
@@ -416,13 +359,13 @@ export class FileStore implements RolloutStore {
   }
 
   private async writeConfig(doc: ConfigDoc): Promise<void> {
-    await this.commit([this.configWrite(doc)]);
+    await this.writer.commit([this.configWrite(doc)]);
     this.watcher.wrote(this.layout.config, doc.version);
   }
 
   private async writeUsers(doc: UsersDoc): Promise<void> {
     doc.revision += 1;
-    await this.commit([{ path: this.layout.users, data: serialize(doc), backup: true }]);
+    await this.writer.commit([{ path: this.layout.users, data: serialize(doc), backup: true }]);
     this.watcher.wrote(this.layout.users, doc.revision);
   }
 
