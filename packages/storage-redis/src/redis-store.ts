@@ -73,7 +73,7 @@ export class RedisStore implements RolloutStore {
     this.options = options;
     this.keys = new KeyLayout(this.settings.namespace);
     this.users = new UsersOps(this.keys, this.origin);
-    this.metrics = new MetricsOps(this.keys, this.settings);
+    this.metrics = new MetricsOps(this.keys, this.settings, this.origin);
   }
 
   /** Commands of this handle waiting for a reply (0 when closed). */
@@ -95,6 +95,8 @@ export class RedisStore implements RolloutStore {
     this.session = undefined;
     this.listeners.clear();
     if (session === undefined) return;
+    // Flushes whose outcome was unknown get one more chance (they are skipped if applied).
+    await this.metrics.add(session.gate, [], this.settings.commandTimeoutMs).catch(() => {});
     await session.feed.stop();
     if (session.owned) {
       const client = session.client;
@@ -237,7 +239,13 @@ export class RedisStore implements RolloutStore {
   async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
     const valid = deltas.map((d) => validateArgument(metricBucketSchema, d, 'addMetrics argument'));
     if (valid.length === 0) return;
-    await this.run('addMetrics', (gate) => this.metrics.add(gate, valid));
+    // Bounded by MetricsOps itself: a deadline here could reject a flush that MetricsOps holds
+    // for delivery, and the caller would send it a second time.
+    await this.run(
+      'addMetrics',
+      (gate) => this.metrics.add(gate, valid, this.settings.commandTimeoutMs),
+      false,
+    );
   }
 
   async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
@@ -373,7 +381,7 @@ export class RedisStore implements RolloutStore {
   }
 
   /** Runs one store call: fails fast when not open, settles within the command timeout. */
-  private run<T>(op: string, body: (gate: CommandGate) => Promise<T>): Promise<T> {
+  private run<T>(op: string, body: (gate: CommandGate) => Promise<T>, deadline = true): Promise<T> {
     const session = this.session;
     if (session === undefined) {
       return Promise.reject(
@@ -381,9 +389,11 @@ export class RedisStore implements RolloutStore {
       );
     }
     const call = (async () => body(session.gate))();
-    return withDeadline(call, this.settings.commandTimeoutMs, op).catch((error: unknown) => {
-      throw toStoreError(error, op);
-    });
+    return (deadline ? withDeadline(call, this.settings.commandTimeoutMs, op) : call).catch(
+      (error: unknown) => {
+        throw toStoreError(error, op);
+      },
+    );
   }
 
   private async setMember(

@@ -18,11 +18,10 @@ describeWithRedis(
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
-    /** One call of each kind, all started at once. */
+    /** One call of each kind but addMetrics (see below), all started at once. */
     const everyKindOfCall = (store: RedisStore) => [
       store.readState(),
       store.putFeature(feature({ rolloutPercentage: 50 }), 1),
-      store.addMetrics([bucket()]),
       store.readMetrics(0),
       store.rollback('search', { reason: 'test', source: 'manual', at: Date.now() }),
       store.registerUser(user()),
@@ -61,6 +60,61 @@ describeWithRedis(
       });
     });
 
+    it('holds a flush that got no answer and applies it exactly once, even when Redis runs it late', async () => {
+      const server = target().server!;
+      const store = new RedisStore({
+        url: server.url,
+        namespace: freshNamespace('held'),
+        commandTimeoutMs: BOUND,
+      });
+      cleanups.push(() => store.close());
+      await store.open();
+      await store.addMetrics([bucket({ calls: 10 })]);
+
+      server.pause();
+      // Sent, then no answer: the outcome is unknown, so the store keeps the flush and resolves
+      // (rejecting would make the caller send it again).
+      for (const calls of [1, 2]) {
+        const started = performance.now();
+        expect(await codeOf(store.addMetrics([bucket({ calls })]))).toBe('resolved');
+        expect(performance.now() - started).toBeLessThan(BOUND + SLACK);
+      }
+      // Redis wakes up and runs both calls it had received: the first flush, then both again.
+      server.resume();
+      await store.addMetrics([bucket({ calls: 100 })]);
+      expect((await store.readMetrics(0)).map((b) => b.calls)).toEqual([113]);
+    });
+
+    it('applies a flush once when Redis ran it but the reply was lost with the connection', async () => {
+      const server = target().server!;
+      const proxy = await new TcpProxy(server.host, server.port).start();
+      cleanups.push(() => proxy.close());
+      const namespace = freshNamespace('lost-reply');
+      const store = new RedisStore({ url: proxy.url, namespace, commandTimeoutMs: 2000 });
+      const observer = new RedisStore({ url: server.url, namespace });
+      cleanups.push(
+        () => store.close(),
+        () => observer.close(),
+      );
+      await store.open();
+      await observer.open();
+      await store.addMetrics([bucket({ calls: 10 })]);
+      const total = async () => (await observer.readMetrics(0)).reduce((n, b) => n + b.calls, 0);
+
+      proxy.dropReplies();
+      const flushing = store.addMetrics([bucket({ calls: 1 })]);
+      await vi.waitFor(async () => expect(await total()).toBe(11), { timeout: 2000, interval: 10 });
+      proxy.down(); // the connection closes with the reply still owed
+      expect(await codeOf(flushing)).toBe('resolved');
+
+      proxy.up();
+      await vi.waitFor(async () => expect(await codeOf(store.readState())).toBe('resolved'), {
+        timeout: 5000,
+      });
+      await store.addMetrics([bucket({ calls: 100 })]);
+      expect(await total()).toBe(111);
+    });
+
     it('rejects within the bound on a connection that silently stops delivering, and recovers', async () => {
       const server = target().server!;
       const proxy = await new TcpProxy(server.host, server.port).start();
@@ -80,11 +134,15 @@ describeWithRedis(
       expect(new Set(codes)).toEqual(new Set(['STORE_UNAVAILABLE']));
       expect(elapsed).toBeLessThan(BOUND + SLACK);
 
+      // Unanswered flushes are held, not failed, and land once when the path comes back.
+      expect(await codeOf(store.addMetrics([bucket({ calls: 5 })]))).toBe('resolved');
       proxy.up();
       await vi.waitFor(async () => expect((await store.readState()).features).toHaveLength(1), {
         timeout: 5000,
         interval: 50,
       });
+      await store.addMetrics([bucket({ calls: 1 })]);
+      expect((await store.readMetrics(0)).map((b) => b.calls)).toEqual([6]);
     });
 
     it('bounds an app-supplied client too, and fails fast beyond maxPendingCommands', async () => {

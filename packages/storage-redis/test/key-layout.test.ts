@@ -27,6 +27,7 @@ function allKeys(layout: KeyLayout): string[] {
     layout.beta('search'),
     layout.beta('a}b{c:d'),
     layout.metricBucket(layout.metricMember('search', 'variant:x', T0)),
+    layout.metricsFlushed('handle:{1}'),
   ];
 }
 

@@ -1,9 +1,11 @@
+import { CanaryRolloutService } from '@canary-rollout/core';
 import { afterEach, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index';
 import { bucket, codeOf, feature, sleep, user } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 
 const OUTAGE_MS = 5000;
+const USERS = Array.from({ length: 50 }, (_, i) => `user-${i}`);
 
 describeWithRedis(
   'redis-server stopped for 5 seconds and restarted with its data',
@@ -13,33 +15,79 @@ describeWithRedis(
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
-    it('fails fast with StoreUnavailableError during the outage, then serves the same data and changes again', async () => {
+    /*
+     * One outage, two observers: store calls made directly (fail fast, then the same data and
+     * changes again), and a CanaryRolloutService evaluating and tracking under steady traffic
+     * (no exception to callers, the same answers, every counted call stored exactly once).
+     */
+    it('fails store calls fast, keeps the service answering, and loses or doubles no counted call', async () => {
       const server = target().server!;
       const namespace = freshNamespace('outage');
       const store = new RedisStore({ url: server.url, namespace, commandTimeoutMs: 1000 });
       const peer = new RedisStore({ url: server.url, namespace, commandTimeoutMs: 1000, pollIntervalMs: 0 });
+      const serviceStore = new RedisStore({ url: server.url, namespace, commandTimeoutMs: 1000 });
       cleanups.push(
         () => store.close(),
         () => peer.close(),
+        () => serviceStore.close(),
       );
       await store.open();
       await peer.open();
       const created = await store.putFeature(feature(), null);
       const registered = user();
       await store.registerUser(registered);
-      await store.addMetrics([bucket()]);
+      await store.addMetrics([bucket({ feature: 'direct' })]);
       const heard: number[] = [];
       peer.subscribe((change) => heard.push(change.version ?? -1));
+
+      const service = await CanaryRolloutService.create({
+        store: serviceStore,
+        flushIntervalMs: 100,
+        refreshIntervalMs: 500,
+        config: {
+          canaryRollout: {
+            features: { aiExtraction: { enabled: true, rolloutPercentage: 50, rolloutStrategy: 'gradual' } },
+          },
+        },
+      });
+      cleanups.push(() => service.close());
+      const serviceErrors = new Set<string>();
+      service.events.on('error', (error) => serviceErrors.add(error.code));
+      const answers = USERS.map((u) => service.isFeatureEnabledForUser(u, 'aiExtraction'));
+      let tracked = 0;
+      let exceptions = 0;
+      let changedAnswers = 0;
+      let running = true;
+      const traffic = (async () => {
+        while (running) {
+          try {
+            for (const [i, userId] of USERS.entries()) {
+              if (service.isFeatureEnabledForUser(userId, 'aiExtraction') !== answers[i]) changedAnswers += 1;
+              service.trackFeatureUsage(userId, 'aiExtraction', {
+                calls: 1,
+                successfulCalls: 1,
+                latency: 20,
+              });
+              tracked += 1;
+            }
+          } catch {
+            exceptions += 1;
+          }
+          await sleep(10);
+        }
+      })();
+      await sleep(300);
 
       await server.stop();
       const outageStarted = Date.now();
       const codes = new Set<string>();
       let calls = 0;
       let slowest = 0;
+      const trackedBefore = tracked;
       while (Date.now() - outageStarted < OUTAGE_MS) {
         for (const call of [
           () => store.readState(),
-          () => store.addMetrics([bucket({ calls: 1 })]),
+          () => store.addMetrics([bucket({ feature: 'direct', calls: 1 })]),
           () => peer.putFeature(feature({ rolloutPercentage: 90 }), created.version),
         ]) {
           const started = performance.now();
@@ -53,15 +101,18 @@ describeWithRedis(
       expect(calls).toBeGreaterThan(60);
       // Fail fast: nothing waits for the timeout while the server is known to be gone.
       expect(slowest).toBeLessThan(200);
+      expect(tracked - trackedBefore).toBeGreaterThan(USERS.length * 100);
 
       await server.restart();
-      await vi.waitFor(async () => expect((await store.readState()).features).toEqual([created]), {
+      // The service seeded its config feature too: `search` must be exactly as written.
+      const search = async () => (await store.readState()).features.find((f) => f.name === 'search');
+      await vi.waitFor(async () => expect(await search()).toEqual(created), {
         timeout: 5000,
         interval: 50,
       });
       expect(await store.getUserByEmail(registered.email)).toEqual(registered);
-      // Only the flush made before the outage counts: none of the failed ones was applied later.
-      expect((await store.readMetrics(0)).map((b) => b.calls)).toEqual([10]);
+      // Only the direct flush made before the outage counts: no refused one was applied later.
+      expect((await store.readMetrics(0, ['direct'])).map((b) => b.calls)).toEqual([10]);
 
       // The peer's subscription came back with the server.
       await vi.waitFor(async () => expect(await codeOf(peer.readState())).toBe('resolved'), {
@@ -69,11 +120,24 @@ describeWithRedis(
       });
       await store.putFeature(feature({ rolloutPercentage: 40 }), created.version);
       const version = (await store.readState()).version;
-      await vi.waitFor(() => expect(heard).toContain(version), {
-        timeout: 5000,
-        interval: 10,
-      });
-    }, 30_000);
+      await vi.waitFor(() => expect(heard).toContain(version), { timeout: 5000, interval: 10 });
+
+      await sleep(500);
+      running = false;
+      await traffic;
+      expect(exceptions).toBe(0);
+      expect(changedAnswers).toBe(0);
+      expect(serviceErrors).toEqual(new Set(['STORE_UNAVAILABLE']));
+      // Every counted call reaches Redis exactly once when the buffered flushes go through.
+      await vi.waitFor(
+        async () => {
+          await service.flush();
+          const stored = (await store.readMetrics(0, ['aiExtraction'])).reduce((n, b) => n + b.calls, 0);
+          expect(stored).toBe(tracked);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+    }, 40_000);
   },
   { ownServer: true, server: { persistent: true } },
 );

@@ -8,6 +8,29 @@ export type RedisClient = Redis | Cluster;
 /** Text every message of this package starts with. */
 export const PKG = '@canary-rollout/storage-redis';
 
+/** Errors of commands that certainly never reached Redis. */
+const unsent = new WeakSet<object>();
+
+/** Marks an error as one of a command that certainly never reached Redis. */
+export function notSent(error: Error): Error {
+  unsent.add(error);
+  return error;
+}
+
+/**
+ * True when a failed command certainly had no effect: it was refused before being sent, or Redis
+ * answered with an error. Anything else (a timeout, a connection closed while waiting for the
+ * reply) leaves its outcome unknown: Redis may have run it.
+ */
+export function certainlyNotApplied(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if (unsent.has(error)) return true;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  if (name === 'ReplyError') return true;
+  // ioredis refuses at once when the offline queue is off and the connection is not writable.
+  return typeof message === 'string' && message.startsWith("Stream isn't writeable");
+}
+
 /**
  * Sends commands on one client, failing fast instead of letting ioredis queue them: when the
  * connection is not ready, or when `maxPending` commands are already waiting for a reply.
@@ -29,13 +52,15 @@ export class CommandGate {
   send<T>(op: string, send: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') {
       return Promise.reject(
-        new StoreUnavailableError(`${PKG}: ${op} failed: Redis connection is ${this.client.status}`),
+        notSent(new StoreUnavailableError(`${PKG}: ${op} failed: Redis connection is ${this.client.status}`)),
       );
     }
     if (this.inFlight >= this.maxPending) {
       return Promise.reject(
-        new StoreUnavailableError(
-          `${PKG}: ${op} failed: ${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
+        notSent(
+          new StoreUnavailableError(
+            `${PKG}: ${op} failed: ${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
+          ),
         ),
       );
     }
@@ -45,7 +70,7 @@ export class CommandGate {
       promise = send(this.client);
     } catch (error) {
       this.inFlight -= 1;
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? notSent(error) : error);
     }
     const done = () => {
       this.inFlight -= 1;

@@ -79,6 +79,11 @@ export class KeyLayout {
     return `${encodeKeyPart(feature)}:${encodeKeyPart(arm)}:${bucketStart}`;
   }
 
+  /** The number of the last metrics segment applied from one store handle. */
+  metricsFlushed(handle: string): string {
+    return `${this.prefix}metrics:flushed:${encodeKeyPart(handle)}`;
+  }
+
   /** The hash holding one bucket's counters. */
   metricBucket(member: string): string {
     return this.metricPrefix + member;

@@ -1,34 +1,109 @@
-import type { MetricBucket } from '@canary-rollout/core';
+import { type MetricBucket, StoreUnavailableError } from '@canary-rollout/core';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
-import type { CommandGate } from './commands';
+import { type CommandGate, certainlyNotApplied, notSent, PKG } from './commands';
 import { encodeKeyPart, type KeyLayout } from './keys';
 import { ADD_METRICS, READ_METRICS } from './scripts';
+
+/** One addMetrics call, numbered per handle so that sending it twice applies it once. */
+interface Segment {
+  readonly seq: number;
+  readonly deltas: readonly MetricBucket[];
+}
+
+/** Flushes with an unknown outcome held for delivery; beyond it flushes are refused up front. */
+const MAX_HELD = 32;
 
 /**
  * Metric buckets: one hash per (feature, arm, bucket start) with a field per counter, histogram
  * bin (`h:<bin>`) and distinct-user register (`u:<register>`), expiring `metricsRetentionMs`
  * after its last write; a sorted set indexes the buckets by start time.
+ *
+ * Exactly once: a flush whose reply never came (timeout, connection lost after sending) may or
+ * may not have been applied. Rejecting it would make the caller send the deltas again and count
+ * them twice when they had been applied. Instead the handle keeps such a flush and sends it again,
+ * with its number, together with the next one; the script skips numbers it has applied already.
+ * Flushes of one handle go out one after another so the numbers reach Redis in order.
  */
 export class MetricsOps {
   private readonly ttlSeconds: number;
+  private readonly flushedKey: string;
+  private seq = 0;
+  private held: Segment[] = [];
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly keys: KeyLayout,
     settings: ResolvedOptions,
+    handle: string,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(settings.metricsRetentionMs / 1000));
+    this.flushedKey = keys.metricsFlushed(handle);
   }
 
-  /** One script call, so one round trip and atomic, whatever the number of buckets. */
-  async add(gate: CommandGate, deltas: readonly MetricBucket[]): Promise<void> {
+  /** Flushes whose outcome was unknown, waiting to be sent again. */
+  get heldFlushes(): number {
+    return this.held.length;
+  }
+
+  /**
+   * One script call (one round trip, atomic) for the held flushes and `deltas`. Settles within
+   * `budgetMs`: resolves once the deltas are applied or held for delivery; rejects only when
+   * they certainly were not applied, so the caller may keep and resend them.
+   */
+  add(gate: CommandGate, deltas: readonly MetricBucket[], budgetMs: number): Promise<void> {
+    const started = performance.now();
+    const previous = this.tail;
+    let release = () => {};
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The next flush waits for this one and for everything before it.
+    this.tail = previous.then(() => mine);
+    return (async () => {
+      try {
+        if (!(await within(previous, budgetMs))) {
+          throw notSent(
+            new StoreUnavailableError(`${PKG}: addMetrics failed: an earlier flush still waits for Redis`),
+          );
+        }
+        if (deltas.length > 0 && this.held.length >= MAX_HELD) {
+          throw notSent(
+            new StoreUnavailableError(
+              `${PKG}: addMetrics failed: ${this.held.length} earlier flushes with no answer from Redis wait to be delivered`,
+            ),
+          );
+        }
+        const segments = deltas.length > 0 ? [...this.held, { seq: ++this.seq, deltas }] : [...this.held];
+        if (segments.length === 0) return;
+        const sending = this.send(gate, segments);
+        sending.catch(() => {});
+        let outcome: unknown;
+        try {
+          outcome = await within(sending, budgetMs - (performance.now() - started));
+        } catch (error) {
+          if (certainlyNotApplied(error)) throw error;
+          outcome = false;
+        }
+        // Held until a later call confirms them (a late reply to this one is not waited for).
+        this.held = outcome === true ? [] : segments;
+      } finally {
+        release();
+      }
+    })();
+  }
+
+  private async send(gate: CommandGate, segments: readonly Segment[]): Promise<void> {
     const k = this.keys;
-    const keys = [k.metricsIndex];
-    const args: (string | number)[] = [this.ttlSeconds, k.metricPrefix];
-    for (const delta of deltas) {
-      const member = k.metricMember(delta.feature, delta.arm, delta.bucketStart);
-      keys.push(k.metricBucket(member));
-      args.push(member, delta.bucketStart, ...encodeMetricDelta(delta));
+    const keys = [k.metricsIndex, this.flushedKey];
+    const args: (string | number)[] = [this.ttlSeconds, k.metricPrefix, segments.length];
+    for (const segment of segments) {
+      args.push(segment.seq, segment.deltas.length);
+      for (const delta of segment.deltas) {
+        const member = k.metricMember(delta.feature, delta.arm, delta.bucketStart);
+        keys.push(k.metricBucket(member));
+        args.push(member, delta.bucketStart, ...encodeMetricDelta(delta));
+      }
     }
     await gate.eval('addMetrics', ADD_METRICS, keys, args);
   }
@@ -51,6 +126,28 @@ export class MetricsOps {
       (a, b) => a.bucketStart - b.bucketStart || compare(a.feature, b.feature) || compare(a.arm, b.arm),
     );
   }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; rejects with its error. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    if (ms <= 0) {
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref?.();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** ZRANGEBYSCORE bound for `since`; NaN compares false in JavaScript, so it keeps everything. */

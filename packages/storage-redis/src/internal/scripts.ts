@@ -174,16 +174,28 @@ return changed(KEYS[2], ARGV[6], ARGV[7])
 );
 
 /**
- * Adds metric deltas in one atomic step. KEYS: index, then one bucket hash per delta.
- * ARGV: ttl seconds, bucket prefix, then per bucket: index member, bucket start, n, n x (field, integer
- * increment), latency sum increment, m, m x (register field, rank).
- * Registers take the maximum. Before writing, every bucket key is checked to be a hash (or
- * missing) so a foreign key fails the whole call instead of leaving half of it applied.
+ * Adds metric deltas in one atomic step. Deltas come in numbered segments (one per addMetrics
+ * call of a handle); a segment whose number is not above the handle's last applied one was
+ * applied before and is skipped, so a segment sent again after an unanswered call counts once.
+ * KEYS: index, the handle's last applied segment number, then one bucket hash per delta.
+ * ARGV: bucket ttl seconds, bucket prefix, segment count, then per segment: number, bucket count,
+ * then per bucket: index member, bucket start, n, n x (field, integer increment), latency sum
+ * increment, m, m x (register field, rank). Registers take the maximum. Before writing, every key
+ * is checked, so a foreign key fails the whole call instead of leaving half of it applied.
+ * Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
   'addMetrics',
   `
-for k = 2, #KEYS do
+local seqType = redis.call('TYPE', KEYS[2]).ok
+if seqType ~= 'string' and seqType ~= 'none' then
+  return redis.error_reply('WRONGTYPE flush counter ' .. KEYS[2] .. ' is a ' .. seqType)
+end
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if last == nil then
+  return redis.error_reply('WRONGTYPE flush counter ' .. KEYS[2] .. ' is not a number')
+end
+for k = 3, #KEYS do
   local t = redis.call('TYPE', KEYS[k]).ok
   if t ~= 'hash' and t ~= 'none' then
     return redis.error_reply('WRONGTYPE metric bucket ' .. KEYS[k] .. ' is a ' .. t)
@@ -194,53 +206,68 @@ for k = 2, #KEYS do
   end
 end
 local ttl = ARGV[1]
-local a = 3
-for k = 2, #KEYS do
-  local key = KEYS[k]
-  local member, start, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  a = a + 3
-  for _ = 1, n do
-    redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
-    a = a + 2
-  end
-  if ARGV[a] ~= '0' then
-    -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
-    -- written with 17 digits so the exact double comes back.
-    local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0')
-    redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum + tonumber(ARGV[a])))
-  end
-  local m = tonumber(ARGV[a + 1])
+local a = 4
+local k = 3
+local applied = 0
+for _ = 1, tonumber(ARGV[3]) do
+  local seq, buckets = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
-  -- Registers in chunks: one HMGET and at most one HSET per chunk (unpack has a stack limit).
-  for first = 0, m - 1, 500 do
-    local count = math.min(500, m - first)
-    local fields, ranks = {}, {}
-    for i = 1, count do
-      fields[i] = ARGV[a + (first + i - 1) * 2]
-      ranks[i] = ARGV[a + (first + i - 1) * 2 + 1]
-    end
-    local stored = redis.call('HMGET', key, unpack(fields))
-    local updates = {}
-    for i = 1, count do
-      local current = 0
-      if stored[i] then current = tonumber(stored[i]) end
-      -- A register that does not parse is left for readMetrics to report, never overwritten.
-      if current ~= nil and tonumber(ranks[i]) > current then
-        updates[#updates + 1] = fields[i]
-        updates[#updates + 1] = ranks[i]
-      end
-    end
-    if #updates > 0 then redis.call('HSET', key, unpack(updates)) end
+  local apply = seq > last
+  if apply then
+    last = seq
+    applied = applied + 1
   end
-  a = a + m * 2
-  redis.call('EXPIRE', key, ttl)
-  redis.call('ZADD', KEYS[1], start, member)
+  for _ = 1, buckets do
+    local key = KEYS[k]
+    k = k + 1
+    local member, start, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+    a = a + 3
+    if apply then
+      for i = 0, n - 1 do redis.call('HINCRBY', key, ARGV[a + i * 2], ARGV[a + i * 2 + 1]) end
+    end
+    a = a + n * 2
+    if apply and ARGV[a] ~= '0' then
+      -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
+      -- written with 17 digits so the exact double comes back.
+      local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0')
+      redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum + tonumber(ARGV[a])))
+    end
+    local m = tonumber(ARGV[a + 1])
+    a = a + 2
+    -- Registers in chunks: one HMGET and at most one HSET per chunk (unpack has a stack limit).
+    for first = 0, (apply and m or 0) - 1, 500 do
+      local count = math.min(500, m - first)
+      local fields, ranks = {}, {}
+      for i = 1, count do
+        fields[i] = ARGV[a + (first + i - 1) * 2]
+        ranks[i] = ARGV[a + (first + i - 1) * 2 + 1]
+      end
+      local stored = redis.call('HMGET', key, unpack(fields))
+      local updates = {}
+      for i = 1, count do
+        local current = 0
+        if stored[i] then current = tonumber(stored[i]) end
+        -- A register that does not parse is left for readMetrics to report, never overwritten.
+        if current ~= nil and tonumber(ranks[i]) > current then
+          updates[#updates + 1] = fields[i]
+          updates[#updates + 1] = ranks[i]
+        end
+      end
+      if #updates > 0 then redis.call('HSET', key, unpack(updates)) end
+    end
+    a = a + m * 2
+    if apply then
+      redis.call('EXPIRE', key, ttl)
+      redis.call('ZADD', KEYS[1], start, member)
+    end
+  end
 end
+redis.call('SET', KEYS[2], last, 'EX', ttl)
 -- Index entries of expired buckets are dropped a few at a time, oldest first.
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, 15)) do
   if redis.call('EXISTS', ARGV[2] .. member) == 0 then redis.call('ZREM', KEYS[1], member) end
 end
-return #KEYS - 1
+return applied
 `,
 );
 

@@ -9,7 +9,7 @@ import { createServer, type Server, Socket } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private mode: 'up' | 'down' | 'stall' = 'up';
+  private mode: 'up' | 'down' | 'stall' | 'drop-replies' = 'up';
   private readonly held: (() => void)[] = [];
   port = 0;
 
@@ -42,6 +42,11 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
+  /** Requests still reach the server; its replies are thrown away (a reply lost on the way back). */
+  dropReplies(): void {
+    this.mode = 'drop-replies';
+  }
+
   stall(): void {
     this.mode = 'stall';
   }
@@ -67,7 +72,7 @@ export class TcpProxy {
     this.sockets.add(upstream);
     const forward = (from: Socket, to: Socket) => {
       from.on('data', (chunk) => {
-        if (this.mode === 'up') {
+        if (this.mode === 'up' || (this.mode === 'drop-replies' && from === client)) {
           if (!to.destroyed) to.write(chunk);
         } else if (this.mode === 'stall') {
           this.held.push(() => {

@@ -42,12 +42,12 @@ export class WorkerProcess {
     this.child.stdin?.write(`${JSON.stringify(command)}\n`);
   }
 
-  /** Waits for the first event named `name` (at most `timeoutMs`). */
+  /** Takes the oldest event named `name`, waiting for it at most `timeoutMs`. */
   async next(name: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.events.find((e) => e['event'] === name);
-      if (found !== undefined) return found;
+      const index = this.events.findIndex((e) => e['event'] === name);
+      if (index >= 0) return this.events.splice(index, 1)[0]!;
       const failed = this.events.find((e) => e['event'] === 'error');
       if (failed !== undefined) throw new Error(`worker failed: ${String(failed['message'])}`);
       if (this.child.exitCode !== null)
