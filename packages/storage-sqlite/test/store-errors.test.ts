@@ -78,3 +78,27 @@ describe('errors', () => {
     }
   });
 });
+
+describe('invalid writes', () => {
+  const temp = useTempDir('invalid');
+
+  it('reports a stale version before the faults of the record, and the faults otherwise', async () => {
+    const store = new SqliteStore({ path: temp.file('invalid.db') });
+    await store.open();
+    try {
+      await store.putFeature(feature(), null);
+      const invalid = feature({ rolloutPercentage: 101 });
+      await expect(store.putFeature(invalid, 7)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await expect(store.putFeature(invalid, 1)).rejects.toMatchObject({
+        code: 'STORE_DATA_CORRUPTED',
+        message: expect.stringMatching(/putFeature argument: rolloutPercentage/),
+      });
+      await expect(store.putFeature({} as never, null)).rejects.toMatchObject({
+        code: 'STORE_DATA_CORRUPTED',
+      });
+      expect((await store.readState()).features.map((f) => f.version)).toEqual([1]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -96,7 +96,7 @@ export class Session {
       next = validArgument(featureRecordSchema, { ...feature, version }, 'putFeature');
     } catch (error) {
       // A stale version is reported as the conflict it is, before the argument's faults.
-      this.assertVersion(feature.name, expectedVersion);
+      if (typeof feature?.name === 'string') this.assertVersion(feature.name, expectedVersion);
       throw error;
     }
     const json = JSON.stringify(next);
