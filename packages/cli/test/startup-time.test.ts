@@ -19,9 +19,15 @@ let entry: { file: string; what: string };
  */
 async function entryPoint(): Promise<{ file: string; what: string }> {
   const built = join(cliDir, 'dist', 'bin.js');
-  if (existsSync(built) && spawnSync(process.execPath, [built, '--version']).status === 0) {
-    return { file: built, what: 'dist/bin.js' };
-  }
+  // The built bin counts only when it and the packages it loads are built from the current sources.
+  const probe = existsSync(built)
+    ? spawnSync(process.execPath, [built, 'status'], {
+        cwd: box.app,
+        env: { PATH: process.env['PATH'] ?? '', HOME: box.home },
+        encoding: 'utf8',
+      })
+    : undefined;
+  if (probe?.status === 0 && probe.stderr === '') return { file: built, what: 'dist/bin.js' };
   const { build } = await import('esbuild');
   mkdirSync(scratch, { recursive: true });
   await build({
@@ -40,10 +46,10 @@ async function entryPoint(): Promise<{ file: string; what: string }> {
 
 beforeAll(async () => {
   box = sandbox();
-  entry = await entryPoint();
   // A store with some state, as after the guide's examples.
   await run(box, ['add-user', 'jane@company.com', 'Jane Smith', 'aiExtraction', 'ocrFallback']);
   await run(box, ['update-rollout', 'aiExtraction', '25']);
+  entry = await entryPoint();
 }, 60_000);
 afterAll(() => {
   box.cleanup();
