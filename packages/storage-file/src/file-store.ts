@@ -23,7 +23,6 @@ import {
   type RollbackResult,
   type RolloutState,
   type RolloutStore,
-  rollbackRecordSchema,
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core';
@@ -35,6 +34,7 @@ import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } 
 import { FileLock } from './internal/lock';
 import { LogFile } from './internal/log-files';
 import { MetricShards } from './internal/metric-shards';
+import { lineOf } from './internal/records';
 import { planUserRemoval } from './internal/remove-user';
 import { TrustedFiles } from './internal/trusted-files';
 import { ChangeWatcher } from './internal/watcher';
@@ -271,7 +271,7 @@ export class FileStore implements RolloutStore {
 
   async listFeedback(feature?: string): Promise<Feedback[]> {
     this.assertOpen();
-    const all = parseLines(this.layout.feedback, await this.readLines(this.layout.feedback), feedbackSchema);
+    const all = parseLines(this.layout.feedback, await this.readLines(this.layout.feedback), lineOf.feedback);
     return feature === undefined ? all : all.filter((f) => f.feature === feature);
   }
 
@@ -317,7 +317,7 @@ export class FileStore implements RolloutStore {
       const { rollbacks } = this.layout;
       const lines = await this.readLines(rollbacks);
       // Validated before it is rewritten: foreign content is never overwritten.
-      parseLines(rollbacks, lines, rollbackRecordSchema);
+      parseLines(rollbacks, lines, lineOf.rollback);
       doc.features[feature] = plan.next;
       delete doc.beta[feature];
       doc.version += 1;
@@ -334,7 +334,7 @@ export class FileStore implements RolloutStore {
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
     this.assertOpen();
     const { rollbacks } = this.layout;
-    const all = parseLines(rollbacks, await this.readLines(rollbacks), rollbackRecordSchema);
+    const all = parseLines(rollbacks, await this.readLines(rollbacks), lineOf.rollback);
     return feature === undefined ? all : all.filter((r) => r.feature === feature);
   }
 

@@ -3,37 +3,16 @@ import {
   type BetaUser,
   betaUserSchema,
   type FeatureRecord,
-  featureNameSchema,
   featureRecordSchema,
   type MetricBucket,
   metricBucketSchema,
   parseStored,
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
-import { z } from 'zod';
 import { FORMAT_VERSION } from '../format';
 import { PKG, storeError } from './fs-utils';
+import { ShapeCheck } from './shapes';
 import type { TrustedFiles } from './trusted-files';
-
-const userId = z.string().min(1).max(256);
-const counter = z.number().int().nonnegative();
-
-const configShape = z.looseObject({
-  formatVersion: z.literal(FORMAT_VERSION),
-  version: counter,
-  features: z.record(featureNameSchema, z.unknown()),
-  beta: z.record(featureNameSchema, z.array(userId)),
-  blacklist: z.array(userId),
-});
-const usersShape = z.looseObject({
-  formatVersion: z.literal(FORMAT_VERSION),
-  revision: counter,
-  users: z.array(z.unknown()),
-});
-const metricsShape = z.looseObject({
-  formatVersion: z.literal(FORMAT_VERSION),
-  buckets: z.array(z.unknown()),
-});
 
 /** `rollout-config.json`: features, beta lists, blacklist and the state version. */
 export interface ConfigDoc {
@@ -77,9 +56,19 @@ export async function readConfig(path: string, trusted: TrustedFiles): Promise<C
   if (raw === undefined) return emptyConfig();
   if (raw.trusted) return withoutPrototypes(raw.value as ConfigDoc);
   const doc = await checked(path, raw, trusted, () => {
-    const shape = parseStored(configShape, raw.value, 'storage-file', path);
+    const check = new ShapeCheck(path);
+    const shape = check.object(raw.value, '(root)');
+    check.formatVersion(shape);
+    const version = check.counter(shape['version'], 'version');
+    const beta: Record<string, string[]> = {};
+    for (const [name, ids] of Object.entries(check.object(shape['beta'], 'beta'))) {
+      check.featureName(name, `beta.${name}`);
+      beta[name] = check.userIds(ids, `beta.${name}`);
+    }
+    const blacklist = check.userIds(shape['blacklist'], 'blacklist');
     const features: Record<string, FeatureRecord> = {};
-    for (const [name, value] of Object.entries(shape.features)) {
+    for (const [name, value] of Object.entries(check.object(shape['features'], 'features'))) {
+      check.featureName(name, `features.${name}`);
       const feature = parseStored(featureRecordSchema, value, 'storage-file', `${path} (features.${name})`);
       if (feature.name !== name) {
         throw new StoreDataCorruptedError(
@@ -88,7 +77,7 @@ export async function readConfig(path: string, trusted: TrustedFiles): Promise<C
       }
       features[name] = feature;
     }
-    return { ...shape, features, beta: shape.beta };
+    return { ...shape, formatVersion: FORMAT_VERSION, version, features, beta, blacklist };
   });
   return withoutPrototypes(doc);
 }
@@ -107,11 +96,14 @@ export async function readUsers(path: string, trusted: TrustedFiles): Promise<Us
   if (raw === undefined) return emptyUsers();
   if (raw.trusted) return raw.value as UsersDoc;
   return checked(path, raw, trusted, () => {
-    const shape = parseStored(usersShape, raw.value, 'storage-file', path);
-    const users = shape.users.map((u, i) =>
-      parseStored(betaUserSchema, u, 'storage-file', `${path} (users.${i})`),
-    );
-    return { ...shape, users };
+    const check = new ShapeCheck(path);
+    const shape = check.object(raw.value, '(root)');
+    check.formatVersion(shape);
+    const revision = check.counter(shape['revision'], 'revision');
+    const users = check
+      .array(shape['users'], 'users')
+      .map((u, i) => parseStored(betaUserSchema, u, 'storage-file', `${path} (users.${i})`));
+    return { ...shape, formatVersion: FORMAT_VERSION, revision, users };
   });
 }
 
@@ -120,11 +112,13 @@ export async function readMetrics(path: string, trusted: TrustedFiles): Promise<
   if (raw === undefined) return emptyMetrics();
   if (raw.trusted) return raw.value as MetricsDoc;
   return checked(path, raw, trusted, () => {
-    const shape = parseStored(metricsShape, raw.value, 'storage-file', path);
-    const buckets = shape.buckets.map((b, i) =>
-      parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`),
-    );
-    return { ...shape, buckets };
+    const check = new ShapeCheck(path);
+    const shape = check.object(raw.value, '(root)');
+    check.formatVersion(shape);
+    const buckets = check
+      .array(shape['buckets'], 'buckets')
+      .map((b, i) => parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`));
+    return { ...shape, formatVersion: FORMAT_VERSION, buckets };
   });
 }
 

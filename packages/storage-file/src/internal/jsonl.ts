@@ -1,7 +1,6 @@
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseStored, StoreDataCorruptedError } from '@canary-rollout/core';
-import type { z } from 'zod';
+import { StoreDataCorruptedError } from '@canary-rollout/core';
 import { errnoOf, FILE_MODE, fsyncDir, PKG, storeError } from './fs-utils';
 
 /** The complete lines of a JSONL file and what was skipped. */
@@ -43,12 +42,12 @@ export async function readJsonlLines(path: string): Promise<JsonlContent> {
   return { lines, tornBytes, size: buffer.length };
 }
 
-/** Parses and validates every complete line; a line that does not is reported by number. */
-export function parseLines<S extends z.ZodType>(
+/** Parses every complete line and validates it with `parse`; a line that fails is reported by number. */
+export function parseLines<T>(
   path: string,
   content: JsonlContent,
-  schema: S,
-): z.infer<S>[] {
+  parse: (value: unknown, location: string) => T,
+): T[] {
   return content.lines.map(({ text, line }) => {
     let value: unknown;
     try {
@@ -58,7 +57,7 @@ export function parseLines<S extends z.ZodType>(
         `${PKG}: ${path} line ${line} is not valid JSON. The file was left untouched`,
       );
     }
-    return parseStored(schema, value, 'storage-file', `${path} line ${line}`);
+    return parse(value, `${path} line ${line}`);
   });
 }
 

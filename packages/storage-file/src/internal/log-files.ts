@@ -1,8 +1,9 @@
 import { Buffer } from 'node:buffer';
-import { type LogEntry, logEntrySchema } from '@canary-rollout/core';
+import type { LogEntry } from '@canary-rollout/core';
 import { commitFiles } from './atomic-write';
 import { PKG } from './fs-utils';
 import { appendLine, type JsonlContent, joinLines, parseLines, readJsonlLines } from './jsonl';
+import { lineOf } from './records';
 
 /** Retention of one log. */
 export interface LogRetention {
@@ -49,14 +50,14 @@ export class LogFile {
   async list(warnTorn: (path: string, content: JsonlContent) => void): Promise<LogEntry[]> {
     const content = await readJsonlLines(this.path);
     warnTorn(this.path, content);
-    const entries = parseLines(this.path, content, logEntrySchema);
+    const entries = parseLines(this.path, content, lineOf.log);
     return entries.slice(Math.max(0, entries.length - this.retention.maxEntries));
   }
 
   private async compact(): Promise<void> {
     const content = await readJsonlLines(this.path);
     // Validates every line first: a log holding foreign content is never rewritten.
-    parseLines(this.path, content, logEntrySchema);
+    parseLines(this.path, content, lineOf.log);
     const budget = Math.floor(this.retention.maxBytes * 0.8);
     const kept: string[] = [];
     let bytes = 0;

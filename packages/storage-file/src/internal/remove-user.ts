@@ -1,7 +1,7 @@
-import { feedbackSchema } from '@canary-rollout/core';
 import type { FileWrite } from './atomic-write';
 import type { ConfigDoc, UsersDoc } from './documents';
 import { type JsonlContent, joinLines, parseLines } from './jsonl';
+import { lineOf } from './records';
 
 /** The files to rewrite to remove a user, everywhere at once. */
 export interface UserRemoval {
@@ -44,7 +44,7 @@ export function planUserRemoval(
     configChanged = true;
   }
 
-  const entries = parseLines(paths.feedback, feedback, feedbackSchema);
+  const entries = parseLines(paths.feedback, feedback, lineOf.feedback);
   const kept = feedback.lines.filter((_, i) => entries[i]?.userId !== id).map((l) => l.text);
   const feedbackWrite =
     kept.length === feedback.lines.length ? undefined : { path: paths.feedback, data: joinLines(kept) };
