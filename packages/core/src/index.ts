@@ -112,3 +112,20 @@ export type {
   StoreChange,
 } from './storage/types';
 export { parseStored } from './storage/validate';
+export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
+export {
+  type HealthMarks,
+  type RaiseAllowance,
+  raiseAllowance,
+  readHealthMarks,
+  withHealthMark,
+} from './thresholds/stability';
+export type {
+  DegradationSettings,
+  Finding,
+  FindingType,
+  HealthInput,
+  HealthLevel,
+  HealthThresholds,
+  HealthVerdict,
+} from './thresholds/types';

@@ -20,6 +20,7 @@ import type { FeatureRecord, FeatureWrite, MetricBucket, RollbackRecord } from '
 import { MemoryStore } from '../storage/memory-store';
 import { mergeMetricBuckets } from '../storage/semantics';
 import type { RolloutState, RolloutStore } from '../storage/types';
+import { raiseAllowance } from '../thresholds/stability';
 import { buildStatus, type RolloutStatus } from './status';
 
 /** Usage figures reported by the app, as in the guide. */
@@ -422,8 +423,9 @@ export class CanaryRolloutService {
 
   /**
    * Sets a feature's percentage. A raise is refused with `RolloutGuardError` when it exceeds the
-   * configured `maxStep`, or when `minStableTime` has not passed since the current stage began
-   * (a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
+   * configured `maxStep`, or before the feature has run healthy for `minStableTime` at its current
+   * percentage (since the stage began or, where a monitor marked it unhealthy, since it
+   * recovered; a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
    */
   async updateRolloutPercentage(
     feature: string,
@@ -522,11 +524,18 @@ export class CanaryRolloutService {
       );
     }
     const minStableTime = settings?.minStableTime ?? thresholds.minStableTime;
-    if (minStableTime === undefined || current.rolloutPercentage === 0) return;
-    const allowedAt = current.stageStartedAt + minStableTime;
+    const allowance = raiseAllowance(current, minStableTime, this.clock.now());
+    if (allowance === null) return;
+    const { allowedAt, healthySince, unhealthySince } = allowance;
+    if (unhealthySince !== undefined) {
+      throw new RolloutGuardError(
+        `@canary-rollout/core: "${current.name}" at ${current.rolloutPercentage} % has been unhealthy since ${new Date(unhealthySince).toISOString()}; minStableTime allows a raise once it has run healthy for ${minStableTime} ms, ${new Date(allowedAt).toISOString()} at the earliest (or force)`,
+        allowedAt,
+      );
+    }
     if (this.clock.now() < allowedAt) {
       throw new RolloutGuardError(
-        `@canary-rollout/core: "${current.name}" has been at ${current.rolloutPercentage} % since ${new Date(current.stageStartedAt).toISOString()}; minStableTime allows a raise from ${new Date(allowedAt).toISOString()} (or force)`,
+        `@canary-rollout/core: "${current.name}" has been at ${current.rolloutPercentage} % and healthy since ${new Date(healthySince ?? current.stageStartedAt).toISOString()}; minStableTime allows a raise from ${new Date(allowedAt).toISOString()} (or force)`,
         allowedAt,
       );
     }

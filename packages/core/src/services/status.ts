@@ -4,6 +4,7 @@ import { type MetricsSummary, mergeAll, summarize } from '../metrics/summary';
 import type { CanaryConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
 import type { MetricBucket } from '../schemas/records';
+import { raiseAllowance } from '../thresholds/stability';
 
 /** One feature in `getRolloutStatus()`. */
 export interface FeatureStatus {
@@ -16,7 +17,10 @@ export interface FeatureStatus {
   readonly version: number;
   /** When the current percentage and strategy took effect (epoch ms). */
   readonly stageStartedAt: number;
-  /** When a raise is allowed by minStableTime (epoch ms); null when no guard applies. */
+  /**
+   * When a raise is allowed by minStableTime (epoch ms); null when no guard applies. While a
+   * monitor judges the feature unhealthy, the earliest it could be (now + minStableTime).
+   */
   readonly nextRaiseAllowedAt: number | null;
   readonly lastRollbackAt: number | null;
   /** Usage over the window (the feature's own calls, all processes). */
@@ -68,10 +72,7 @@ export function buildStatus(input: {
       betaUsers: f.beta?.size ?? 0,
       version: record.version,
       stageStartedAt: record.stageStartedAt,
-      nextRaiseAllowedAt:
-        minStableTime === undefined || record.rolloutPercentage === 0
-          ? null
-          : record.stageStartedAt + minStableTime,
+      nextRaiseAllowedAt: raiseAllowance(record, minStableTime, now)?.allowedAt ?? null,
       lastRollbackAt: record.lastRollbackAt ?? null,
       metrics: summarize(mergeAll(byFeature.get(name) ?? [], name, TREATMENT_ARM)),
     };
