@@ -1,0 +1,37 @@
+import {
+  type CanaryRolloutError,
+  CanaryRolloutService,
+  type Finding,
+  type RollbackRecord,
+  type RolloutChange,
+} from '@canary-rollout/core';
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  type Alert,
+  type HealthReport,
+  type MonitoringEvents,
+  type MonitoringStatus,
+  type RollbackEvent,
+  RolloutMonitoringService,
+  readMonitoringStatus,
+} from '../src/index';
+
+describe('public API types', () => {
+  it('types every event payload and the status', async () => {
+    const monitor = new RolloutMonitoringService({ rollout: new CanaryRolloutService() });
+    expectTypeOf(monitor.tick).returns.toEqualTypeOf<Promise<HealthReport>>();
+    expectTypeOf(monitor.getStatus).returns.toEqualTypeOf<MonitoringStatus>();
+    expectTypeOf(readMonitoringStatus).returns.toEqualTypeOf<Promise<MonitoringStatus>>();
+    monitor.events.on('alert', (alert) => expectTypeOf(alert).toEqualTypeOf<Alert>());
+    monitor.events.on('rollback', (event) => expectTypeOf(event).toEqualTypeOf<RollbackEvent>());
+    monitor.events.on('health', (report) => expectTypeOf(report).toEqualTypeOf<HealthReport>());
+    monitor.events.on('rollout-changed', (change) => expectTypeOf(change).toEqualTypeOf<RolloutChange>());
+    monitor.events.on('error', (error) => expectTypeOf(error).toEqualTypeOf<CanaryRolloutError>());
+    expectTypeOf<keyof MonitoringEvents>().toEqualTypeOf<
+      'alert' | 'rollback' | 'health' | 'rollout-changed' | 'error'
+    >();
+    expectTypeOf<Alert['findings']>().toEqualTypeOf<readonly Finding[]>();
+    expectTypeOf<RollbackEvent['record']>().toEqualTypeOf<RollbackRecord>();
+    await monitor.stop();
+  });
+});
