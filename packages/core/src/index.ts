@@ -27,6 +27,42 @@ export {
   isOnReason,
 } from './evaluation/evaluate';
 export { type EventMap, SafeEventEmitter } from './events';
+export {
+  type ArmComparison,
+  type ArmRate,
+  armOf,
+  armOfUser,
+  assignVariant,
+  type BucketRange,
+  CONTROL_ARM,
+  type ComparisonArm,
+  type ComparisonOptions,
+  type ComparisonVerdict,
+  checkSampleRatio,
+  compareArms,
+  compareErrorRates,
+  compareLatency,
+  compareRates,
+  compareSuccessRates,
+  controlRange,
+  type ErrorCounts,
+  expectedArmShares,
+  type LatencyComparison,
+  type LatencyHistogram,
+  type QuantileComparison,
+  type RateComparison,
+  type RateCounts,
+  type RateDirection,
+  type SampleRatioCheck,
+  type SampleRatioOptions,
+  type SuccessCounts,
+  USER_ESTIMATE_RELATIVE_ERROR,
+  VARIANT_ARM_PREFIX,
+  VARIANT_NAME_PATTERN,
+  VariantAssigner,
+  type VariantWeight,
+  variantArm,
+} from './experiments';
 export { TREATMENT_ARM } from './metrics/aggregator';
 export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
 export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
