@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BetaUser,
-  ConflictError,
   type FeatureRecord,
   type FeatureWrite,
   type Feedback,
-  featureRecordSchema,
   feedbackSchema,
   InvalidArgumentError,
   type LogEntry,
@@ -15,7 +13,6 @@ import {
   type MetricBucket,
   metricBucketSchema,
   NotFoundError,
-  planRollback,
   type RollbackRecord,
   type RollbackRequest,
   type RollbackResult,
@@ -30,17 +27,13 @@ import { ChangeFeed, waitReady } from './internal/change-feed';
 import { decodeStored, decodeVersion, validateArgument } from './internal/codec';
 import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from './internal/commands';
 import { createOwnClient, createSubscriber, describeTarget } from './internal/connect';
+import { FeaturesOps } from './internal/features-ops';
 import { KeyLayout } from './internal/keys';
 import { MetricsOps } from './internal/metrics-ops';
-import { APPLY_ROLLBACK, DELETE_FEATURE, PUT_FEATURE, READ_STATE, SET_MEMBER } from './internal/scripts';
 import { UsersOps } from './internal/users-ops';
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options';
 
 const LOG_KINDS: ReadonlySet<string> = new Set<LogKind>(['alerts', 'health-reports']);
-/** Rounds a compare-and-set may take when the stored text changes without a version change. */
-const PUT_ATTEMPTS = 5;
-/** Rounds a rollback may take when other writers keep changing the feature under it. */
-const ROLLBACK_ATTEMPTS = 10;
 
 /** What an open store holds. */
 interface Session {
@@ -65,6 +58,7 @@ export class RedisStore implements RolloutStore {
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private session: Session | undefined;
   private opening: Promise<void> | undefined;
+  private readonly features: FeaturesOps;
   private readonly users: UsersOps;
   private readonly metrics: MetricsOps;
 
@@ -72,6 +66,7 @@ export class RedisStore implements RolloutStore {
     this.settings = resolveOptions(options);
     this.options = options;
     this.keys = new KeyLayout(this.settings.namespace);
+    this.features = new FeaturesOps(this.keys, this.origin);
     this.users = new UsersOps(this.keys, this.origin);
     this.metrics = new MetricsOps(this.keys, this.settings, this.origin);
   }
@@ -107,83 +102,15 @@ export class RedisStore implements RolloutStore {
   }
 
   async readState(): Promise<RolloutState> {
-    const k = this.keys;
-    return this.run('readState', async (gate) => {
-      const reply = await gate.eval(
-        'readState',
-        READ_STATE,
-        [k.version, k.features, k.blacklist],
-        [k.betaPrefix],
-      );
-      const [version, features, blacklist, beta] = expectArray(reply, 4, 'readState') as [
-        unknown,
-        unknown,
-        unknown,
-        unknown,
-      ];
-      const records = pairs(features, k.features).map(([name, text]) => this.decodeFeature(name, text));
-      records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const betaLists: Record<string, string[]> = Object.create(null);
-      for (const [name, members] of pairs(beta, k.betaPrefix))
-        betaLists[name] = stringList(members, k.beta(name));
-      return {
-        version: decodeVersion(version, k.version),
-        features: records,
-        beta: betaLists,
-        blacklist: stringList(blacklist, k.blacklist),
-      };
-    });
+    return this.run('readState', (gate) => this.features.readState(gate));
   }
 
   async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
-    const k = this.keys;
-    return this.run('putFeature', async (gate) => {
-      const name = validateArgument(
-        featureRecordSchema,
-        { ...feature, version: 1 },
-        'putFeature argument',
-      ).name;
-      // The CAS compares the exact stored text, so the record validated here is the one replaced.
-      for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt += 1) {
-        const text = await gate.send('putFeature', (c) => c.hget(k.features, name));
-        const found = text === null ? null : this.decodeFeature(name, text).version;
-        if (found !== expectedVersion) {
-          throw new ConflictError(
-            `${PKG}: feature "${name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
-          );
-        }
-        const next = validateArgument(
-          featureRecordSchema,
-          { ...structuredClone(feature), version: (found ?? 0) + 1 },
-          'putFeature argument',
-        );
-        const args = [
-          name,
-          text ?? '',
-          text === null ? '0' : '1',
-          JSON.stringify(next),
-          k.changes,
-          this.origin,
-        ];
-        const result = await gate.eval('putFeature', PUT_FEATURE, [k.features, k.version], args);
-        if (result !== -1) return next;
-      }
-      throw new ConflictError(`${PKG}: feature "${name}" kept changing during the write; read it again`);
-    });
+    return this.run('putFeature', (gate) => this.features.put(gate, feature, expectedVersion));
   }
 
   async deleteFeature(name: string): Promise<boolean> {
-    const k = this.keys;
-    return this.run('deleteFeature', async (gate) => {
-      const args = [name, k.changes, this.origin];
-      const result = await gate.eval(
-        'deleteFeature',
-        DELETE_FEATURE,
-        [k.features, k.version, k.beta(name)],
-        args,
-      );
-      return result !== 0;
-    });
+    return this.run('deleteFeature', (gate) => this.features.delete(gate, name));
   }
 
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
@@ -274,45 +201,7 @@ export class RedisStore implements RolloutStore {
   }
 
   async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
-    const k = this.keys;
-    const betaKey = k.beta(feature);
-    return this.run('rollback', async (gate) => {
-      for (let attempt = 0; attempt < ROLLBACK_ATTEMPTS; attempt += 1) {
-        const results = await gate.send('rollback', (c) =>
-          c.multi().hget(k.features, feature).scard(betaKey).exec(),
-        );
-        const [[readError, text], [countError, count]] = expectArray(results, 2, 'rollback') as [
-          [Error | null, unknown],
-          [Error | null, unknown],
-        ];
-        if (readError) throw readError;
-        if (countError) throw countError;
-        if (text === null) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
-        const current = this.decodeFeature(feature, text);
-        const betaMembers = typeof count === 'number' ? count : 0;
-        // Decided by core's planRollback like every store; the script applies it only if the
-        // feature and its beta list are still what the plan was made from.
-        const plan = planRollback(current, betaMembers, request);
-        if (!plan.performed) return { performed: false, feature: current };
-        const args = [
-          feature,
-          text as string,
-          betaMembers,
-          JSON.stringify(plan.next),
-          JSON.stringify(plan.record),
-          k.changes,
-          this.origin,
-        ];
-        const result = await gate.eval(
-          'rollback',
-          APPLY_ROLLBACK,
-          [k.features, k.version, betaKey, k.rollbacks],
-          args,
-        );
-        if (result !== -1) return { performed: true, feature: plan.next, record: plan.record };
-      }
-      throw new ConflictError(`${PKG}: feature "${feature}" kept changing during rollback; try again`);
-    });
+    return this.run('rollback', (gate) => this.features.rollback(gate, feature, request));
   }
 
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
@@ -396,19 +285,14 @@ export class RedisStore implements RolloutStore {
     );
   }
 
-  private async setMember(
+  private setMember(
     op: string,
     key: string,
     action: 'add' | 'remove',
     userId: string,
     feature: string,
   ): Promise<number> {
-    const k = this.keys;
-    return this.run(op, async (gate) => {
-      const args = [action, userId, feature, k.changes, this.origin];
-      const result = await gate.eval(op, SET_MEMBER, [key, k.version, k.features], args);
-      return typeof result === 'number' ? result : 0;
-    });
+    return this.run(op, (gate) => this.features.setMember(gate, op, key, action, userId, feature));
   }
 
   private async readList<S extends Parameters<typeof decodeStored>[0]>(
@@ -421,16 +305,6 @@ export class RedisStore implements RolloutStore {
     return texts.map(
       (text, i) => decodeStored(schema, text, `${what} #${i} in ${key}`) as ReturnType<S['parse']>,
     );
-  }
-
-  private decodeFeature(name: string, text: unknown): FeatureRecord {
-    const record = decodeStored(featureRecordSchema, text, `feature "${name}" in ${this.keys.features}`);
-    if (record.name !== name) {
-      throw new StoreDataCorruptedError(
-        `${PKG}: corrupted data in feature "${name}" in ${this.keys.features}: the record is named "${record.name}"`,
-      );
-    }
-    return record;
   }
 
   private logKey(kind: LogKind): string {
@@ -453,25 +327,4 @@ export class RedisStore implements RolloutStore {
 function isTimeout(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
   return message.includes('timed out') || message.includes('no answer from Redis');
-}
-
-/** Checks a reply is an array of `length` items. */
-function expectArray(value: unknown, length: number, op: string): unknown[] {
-  if (!Array.isArray(value) || value.length !== length) {
-    throw new StoreUnavailableError(`${PKG}: ${op} failed: unexpected reply from Redis`);
-  }
-  return value;
-}
-
-/** Splits a flat field/value reply into pairs with string fields. */
-function pairs(value: unknown, location: string): [string, unknown][] {
-  if (!Array.isArray(value)) throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}`);
-  const out: [string, unknown][] = [];
-  for (let i = 0; i + 1 < value.length; i += 2) out.push([String(value[i]), value[i + 1]]);
-  return out;
-}
-
-function stringList(value: unknown, location: string): string[] {
-  if (!Array.isArray(value)) throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}`);
-  return value.map(String);
 }
