@@ -2,24 +2,21 @@ import {
   type CanaryRolloutError,
   type CanaryRolloutService,
   type Clock,
-  ConflictError,
   type DegradationSettings,
   evaluateHealth,
-  type FeatureRecord,
   type Finding,
   type HealthVerdict,
   InvalidArgumentError,
   isCanaryRolloutError,
   isOffForEveryone,
-  type MetricsSummary,
   newId,
   SafeEventEmitter,
   StoreUnavailableError,
   thresholdsFor,
-  withHealthMark,
 } from '@canary-rollout/core';
 import { rollbackFigures, rollbackReason, toMb } from './internal/figures';
 import { latestByKey } from './internal/fleet-alerts';
+import { markHealth } from './internal/health-marks';
 import {
   type Condition,
   describe,
@@ -28,23 +25,18 @@ import {
   incidentKey,
   type Transition,
 } from './internal/incidents';
+import type { Judged } from './internal/judged';
+import { buildReport } from './internal/report';
 import { mergeWindows, splitWindows } from './internal/windows';
-import { latestRollbackAt, worst } from './status';
+import { latestRollbackAt } from './status';
 import type {
   Alert,
-  FeatureHealth,
   HealthReport,
   MonitoringEvents,
   MonitoringStatus,
   RollbackEvent,
   RolloutMonitoringServiceOptions,
 } from './types';
-
-interface Judged {
-  readonly record: FeatureRecord;
-  readonly window: MetricsSummary;
-  readonly verdict: HealthVerdict;
-}
 
 /**
  * The guide's health loop. Each tick it flushes the rollout service, reads the fleet-wide windows
@@ -195,38 +187,19 @@ export class RolloutMonitoringService {
     }
 
     const rolledBack = this.autoRollback ? await this.rollBack(judged, global, windowMs) : new Set<string>();
-    await this.markHealth(judged, rolledBack, now);
+    await markHealth(rollout, judged, rolledBack, now, (error, during) => this.fault(error, during));
 
-    const features: Record<string, FeatureHealth> = Object.create(null);
-    for (const [name, { record, window, verdict }] of judged) {
-      features[name] = {
-        level: verdict.level,
-        enabled: record.enabled,
-        rolloutPercentage: record.rolloutPercentage,
-        rolloutStrategy: record.rolloutStrategy,
-        calls: window.calls,
-        errorRate: window.errorRate,
-        successRate: window.successRate,
-        p95Latency: window.p95Latency,
-        findings: verdict.findings,
-      };
-    }
-    const report: HealthReport = {
+    const report = buildReport({
       at: now,
-      level: worst([global.level, ...[...judged.values()].map((j) => j.verdict.level)]),
       windowMs,
-      global: {
-        level: global.level,
-        calls: fleetWide.calls,
-        errorRate: fleetWide.errorRate,
-        memoryMb,
-        findings: global.findings,
-      },
-      features,
+      judged,
+      global,
+      fleetWide,
+      memoryMb,
       activeAlerts: this.tracker.active(),
-      rolledBack: [...rolledBack],
+      rolledBack,
       monitor: this.monitorId,
-    };
+    });
     await rollout.store.appendLog('health-reports', report).catch((error: unknown) => {
       this.fault(error, 'append a health report');
     });
@@ -336,29 +309,6 @@ export class RolloutMonitoringService {
       this.fault(error, `roll back "${record.name}"`);
       return false;
     }
-  }
-
-  /**
-   * Keeps `unhealthySince`/`healthySince` on records of features guarded by minStableTime, so a
-   * raise waits until the feature has run healthy that long. Compare-and-set on the version
-   * judged; a record changed meanwhile is judged again next tick.
-   */
-  private async markHealth(judged: Map<string, Judged>, rolledBack: Set<string>, now: number): Promise<void> {
-    const { features, thresholds } = this.rollout.config.canaryRollout;
-    let wrote = false;
-    for (const [name, { record, verdict }] of judged) {
-      if (rolledBack.has(name) || record.rolloutPercentage === 0) continue;
-      if ((features[name]?.minStableTime ?? thresholds.minStableTime) === undefined) continue;
-      const next = withHealthMark(record, verdict.level === 'healthy', now);
-      if (next === null) continue;
-      try {
-        await this.rollout.store.putFeature(next, record.version);
-        wrote = true;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) this.fault(error, `mark the health of "${name}"`);
-      }
-    }
-    if (wrote) await this.rollout.refresh();
   }
 
   /** Reports a fault as an `error` event and returns it. */
