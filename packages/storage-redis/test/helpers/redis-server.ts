@@ -26,6 +26,20 @@ export function hasRedisServer(): boolean {
   return binaryChecked;
 }
 
+/** Servers still running; killed if this process exits without stopping them (a crash, EPIPE). */
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const server of running) server.kill('SIGKILL');
+    });
+  }
+}
+
 /** A redis-server process of the test's own. */
 export interface RedisServer {
   readonly host: string;
@@ -96,6 +110,7 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
 
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    track(child);
     await waitForPing(port, child);
   };
   const stop = async () => {
