@@ -5,7 +5,8 @@ import { runDemo } from './demo/scenario';
 // ignores it), so the CLI can look at it afterwards.
 const storeDir = fileURLToPath(new URL('../.demo-data', import.meta.url));
 const started = performance.now();
-await runDemo({ storeDir, out: process.stdout });
+// On a terminal the story pauses between chapters so it can be followed; piped, it runs straight through.
+await runDemo({ storeDir, out: process.stdout, pauseMs: process.stdout.isTTY ? 800 : 0 });
 process.stdout.write(
   `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Look around yourself:\n` +
     '  cd examples/document-sorter\n' +

@@ -23,6 +23,8 @@ export interface DemoOptions {
   readonly requestsPerTick?: number;
   /** Seed of the simulation, so a run can be repeated exactly. @default 7 */
   readonly seed?: number;
+  /** Pause between the chapters of the story, so a person can follow it (ms). @default 0 */
+  readonly pauseMs?: number;
 }
 
 /** What happened, for tests. */
@@ -41,6 +43,7 @@ export interface DemoSummary {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const print = (line = '') => options.out.write(`${line}\n`);
+  const pause = () => new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 0));
   rmSync(options.storeDir, { recursive: true, force: true });
   // Two weeks back, so the story ends about now and `rollout-manager status` afterwards reads naturally.
   const start = Math.floor(Date.now() / MINUTE) * MINUTE - 14 * DAY - 20 * MINUTE;
@@ -106,6 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       [7, 10],
       [14, 25],
     ] as const) {
+      await pause();
       clock.set(start + day * DAY);
       if (day === 7) await tryEarlyRaise(app, clock, print, stamp);
       print();
@@ -116,6 +120,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       print(`${' '.repeat(16)}monitor: ${describeHealth(report)}`);
     }
 
+    await pause();
     print();
     print(
       `[${stamp()}] the AI service starts failing: a bad model deployment answers 503 to 35 % of requests`,
@@ -124,12 +129,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const incident = await serve(5, () => rolledBackAt !== undefined);
     print(`[${stamp()}] ${traffic.summary()}`);
     print(`${' '.repeat(16)}monitor: ${describeHealth(incident)}`);
+    await pause();
     print();
     print(`[${stamp()}] after the rollback users keep sorting documents through OCR:`);
     await serve(3);
     print(`[${stamp()}] ${traffic.summary()}`);
     await app.canaryService.flush();
 
+    await pause();
     print();
     print('Final status (node scripts/rollout-manager.js status):');
     print();

@@ -99,7 +99,11 @@ export async function openStore(spec: StoreSpec): Promise<RolloutStore> {
 async function createStore(spec: StoreSpec): Promise<RolloutStore> {
   try {
     if (spec.kind === 'file') {
-      const { FileStore } = await import('@canary-rollout/storage-file');
+      const { FileStore } = await importOptional(
+        () => import('@canary-rollout/storage-file'),
+        '@canary-rollout/storage-file',
+        spec,
+      );
       // A short-lived command needs no change notifications: no watcher, no polling timer.
       return new FileStore({ dir: spec.dir, pollIntervalMs: 0, watch: false });
     }
@@ -135,7 +139,7 @@ async function importOptional<T>(load: () => Promise<T>, packages: string, spec:
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw new CliFailure(
-        `cannot open the ${describeStore(spec)}: its package is not installed (npm install ${packages})`,
+        `cannot open the ${describeStore(spec)}: its package cannot be loaded (npm install ${packages}; in a checkout of canary-rollout, npm run build)`,
       );
     }
     throw error;
