@@ -163,5 +163,5 @@ describe('crash safety', () => {
     const killedWithAcks = await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i)));
     // Nearly every kill landed after writes had begun (13 in 14 wait for at least one ack).
     expect(killedWithAcks.reduce((a, b) => a + b, 0)).toBeGreaterThan(KILLS / 2);
-  }, 120_000);
+  }, 180_000);
 });
