@@ -253,6 +253,7 @@ describe('changing rollouts', () => {
     await service.updateRolloutPercentage('aiExtraction', 1); // lowering is always allowed
     clock.advance(7 * DAY);
     await expect(service.updateRolloutPercentage('aiExtraction', 50)).rejects.toThrow(/exceeds maxStep 25/);
+    await expect(service.setRolloutStrategy('aiExtraction', 'stable')).rejects.toThrow(/exceeds maxStep 25/);
     await service.updateRolloutPercentage('aiExtraction', 26);
     await service.updateRolloutPercentage('aiExtraction', 100, { force: true });
     expect(service.getFeature('aiExtraction')!.rolloutPercentage).toBe(100);

@@ -36,3 +36,14 @@ export function show(value: unknown): string {
     return String(value);
   return typeof value;
 }
+
+const GENERATED_ID = /^usr_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A user id as it may appear in a message: ids this SDK generated are shown; an app's own ids
+ * may be emails or names, so only their length is.
+ */
+export function describeUserId(id: unknown): string {
+  if (typeof id !== 'string') return show(id);
+  return GENERATED_ID.test(id) ? `"${id}"` : `(an id of ${id.length} characters)`;
+}

@@ -21,6 +21,10 @@ export const featureRecordSchema = z.looseObject({
   /** When the current percentage and strategy took effect (for minStableTime). */
   stageStartedAt: epochMs,
   lastRollbackAt: epochMs.optional(),
+  /** Set by a monitor while the feature is judged unhealthy (for minStableTime). */
+  unhealthySince: epochMs.optional(),
+  /** Set by a monitor when the feature recovered (for minStableTime). */
+  healthySince: epochMs.optional(),
 });
 /** A feature's live state as stored. */
 export type FeatureRecord = z.infer<typeof featureRecordSchema>;

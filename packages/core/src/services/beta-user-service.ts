@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '../clock';
 import { InvalidArgumentError, NotFoundError } from '../errors';
-import { assertFeatureName, assertUserId, show } from '../internal/args';
+import { assertFeatureName, assertUserId, describeUserId, show } from '../internal/args';
 import { isValidFeatureName } from '../schemas/names';
 import type { BetaUser, Feedback } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
@@ -221,7 +221,9 @@ export class BetaUserService {
     await this.open();
     const user = await this.store.getUser(userId);
     if (user === undefined)
-      throw new NotFoundError(`@canary-rollout/core: ${where}: no registered user with id ${show(userId)}`);
+      throw new NotFoundError(
+        `@canary-rollout/core: ${where}: no registered user with id ${describeUserId(userId)}`,
+      );
     return user;
   }
 

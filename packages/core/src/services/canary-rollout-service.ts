@@ -440,16 +440,26 @@ export class CanaryRolloutService {
     });
   }
 
-  /** Sets a feature's strategy (gradual, beta-only or stable). */
-  async setRolloutStrategy(feature: string, strategy: RolloutStrategy): Promise<FeatureRecord> {
+  /**
+   * Sets a feature's strategy (gradual, beta-only or stable). Going `stable` counts as a raise to
+   * 100 % for the maxStep and minStableTime guards, unless `force`.
+   */
+  async setRolloutStrategy(
+    feature: string,
+    strategy: RolloutStrategy,
+    options: UpdateRolloutOptions = {},
+  ): Promise<FeatureRecord> {
     if (strategy !== 'gradual' && strategy !== 'beta-only' && strategy !== 'stable') {
       throw new InvalidArgumentError(
         `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
       );
     }
-    return this.changeFeature(feature, 'setRolloutStrategy', (current) =>
-      current.rolloutStrategy === strategy ? null : { rolloutStrategy: strategy },
-    );
+    return this.changeFeature(feature, 'setRolloutStrategy', (current) => {
+      if (current.rolloutStrategy === strategy) return null;
+      // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
+      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100);
+      return { rolloutStrategy: strategy };
+    });
   }
 
   /** Turns a feature on (its strategy and percentage apply again). */

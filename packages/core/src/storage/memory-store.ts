@@ -1,4 +1,5 @@
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
+import { describeUserId } from '../internal/args';
 import {
   type BetaUser,
   betaUserSchema,
@@ -143,7 +144,7 @@ export class MemoryStore implements RolloutStore {
     const existing = this.findUserByEmail(valid.email);
     if (existing !== undefined) return { user: existing, created: false };
     if (this.data.users.has(valid.id)) {
-      throw new ConflictError(`@canary-rollout/core: user id "${valid.id}" is already taken`);
+      throw new ConflictError(`@canary-rollout/core: user id ${describeUserId(valid.id)} is already taken`);
     }
     this.data.users.set(valid.id, clone(valid));
     this.changed();
@@ -152,7 +153,9 @@ export class MemoryStore implements RolloutStore {
 
   async getUser(id: string): Promise<BetaUser | undefined> {
     const value = this.data.users.get(id);
-    return value === undefined ? undefined : clone(parseStored(betaUserSchema, value, NAME, `user "${id}"`));
+    return value === undefined
+      ? undefined
+      : clone(parseStored(betaUserSchema, value, NAME, `user ${describeUserId(id)}`));
   }
 
   async getUserByEmail(email: string): Promise<BetaUser | undefined> {
@@ -162,7 +165,7 @@ export class MemoryStore implements RolloutStore {
   private findUserByEmail(email: string): BetaUser | undefined {
     const wanted = normalizeEmail(email);
     for (const [id, value] of this.data.users) {
-      const user = parseStored(betaUserSchema, value, NAME, `user "${id}"`);
+      const user = parseStored(betaUserSchema, value, NAME, `user ${describeUserId(id)}`);
       if (normalizeEmail(user.email) === wanted) return clone(user);
     }
     return undefined;
@@ -170,7 +173,7 @@ export class MemoryStore implements RolloutStore {
 
   async listUsers(): Promise<BetaUser[]> {
     const users = [...this.data.users].map(([id, value]) =>
-      parseStored(betaUserSchema, value, NAME, `user "${id}"`),
+      parseStored(betaUserSchema, value, NAME, `user ${describeUserId(id)}`),
     );
     return clone(users.sort((a, b) => a.createdAt - b.createdAt));
   }
