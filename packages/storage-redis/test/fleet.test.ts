@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { mergeMetricBuckets } from '@canary-rollout/core';
+import { type FeatureRecord, mergeMetricBuckets } from '@canary-rollout/core';
 import { afterEach, expect, it } from 'vitest';
 import { RedisStore } from '../src/index';
 import { fleetDelta } from './fixtures/fleet-data';
+import { INCIDENT_FEATURE, wallNow } from './fixtures/fleet-monitor';
 import { feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 import { WorkerProcess } from './helpers/worker-process';
@@ -10,6 +11,22 @@ import { WorkerProcess } from './helpers/worker-process';
 const WORKERS = 4;
 const FLUSHES = 30;
 const WORKER_FILE = fileURLToPath(new URL('./fixtures/fleet-worker.ts', import.meta.url));
+/** Rounds of the monitor race; each re-arms the feature and injects the incident again. */
+const ROUNDS = 5;
+/** Users each process serves per round: about a quarter get the feature at 25 %. */
+const USERS = 800;
+/** Every tenth call of the feature fails: 10 %, twice the default maxErrorRate. */
+const FAIL_EVERY = 10;
+
+/** Takes every queued event named `name` (those a worker sent before its last awaited event). */
+function take(worker: WorkerProcess, name: string): Record<string, unknown>[] {
+  const taken = worker.events.filter((e) => e['event'] === name);
+  worker.events.splice(0, worker.events.length, ...worker.events.filter((e) => e['event'] !== name));
+  return taken;
+}
+
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 describeWithRedis('a fleet of four processes on one Redis', (target) => {
   const workers: WorkerProcess[] = [];
@@ -80,4 +97,124 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
     for (const worker of fleet) worker.send({ cmd: 'exit' });
     expect(await Promise.all(fleet.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
   }, 60_000);
+
+  /*
+   * Four monitors judge the same fleet-wide incident and tick at once, round after round. The
+   * processes' clocks are set by the test (rounds a minute apart, stage starts on bucket bounds),
+   * so every monitor judges exactly the calls of the current round.
+   */
+  it('lets four racing monitors record one rollback per incident, seen by every process within a second', async () => {
+    const namespace = freshNamespace('fleet-monitor');
+    const admin = new RedisStore({ url: target().url, namespace });
+    stores.push(admin);
+    await admin.open();
+    const base = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+    let armed: FeatureRecord = await admin.putFeature(
+      feature({ name: INCIDENT_FEATURE, updatedAt: base, stageStartedAt: base }),
+      null,
+    );
+    const fleet = await startFleet(namespace, base);
+    for (const worker of fleet) worker.send({ cmd: 'monitor-start', now: base });
+    await Promise.all(fleet.map((w) => w.next('monitor-ready', 30_000)));
+
+    const latencies: number[] = [];
+    const winners: number[] = [];
+    const contenders: number[] = [];
+    const opened: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const stageStart = base + round * 60_000;
+      const tickAt = stageStart + 5_000;
+      if (round > 0) {
+        const { version, ...write } = armed;
+        const rearm = { ...write, rolloutPercentage: 25, rolloutStrategy: 'gradual' as const };
+        armed = await admin.putFeature(
+          { ...rearm, updatedAt: stageStart, stageStartedAt: stageStart },
+          version,
+        );
+      }
+
+      for (const worker of fleet) {
+        worker.send({
+          cmd: 'incident',
+          round,
+          now: stageStart + 1_000,
+          version: armed.version,
+          users: USERS,
+          failEvery: FAIL_EVERY,
+        });
+      }
+      const incidents = await Promise.all(fleet.map((w) => w.next('incident')));
+      const calls = incidents.reduce((sum, e) => sum + Number(e['calls']), 0);
+      const failures = incidents.reduce((sum, e) => sum + Number(e['failures']), 0);
+      expect(calls).toBeGreaterThanOrEqual(4 * 100);
+      expect(failures / calls).toBeGreaterThan(0.09);
+
+      for (const worker of fleet) worker.send({ cmd: 'flush' });
+      for (const flushed of await Promise.all(fleet.map((w) => w.next('flushed'))))
+        expect(flushed['pending']).toBe(0);
+      const stored = (await admin.readMetrics(stageStart, [INCIDENT_FEATURE])).filter(
+        (b) => b.arm === 'treatment',
+      );
+      expect(stored.map((b) => [b.bucketStart, b.calls, b.failures])).toEqual([
+        [stageStart, calls, failures],
+      ]);
+
+      const sentAt = wallNow();
+      for (const worker of fleet) worker.send({ cmd: 'tick', now: tickAt });
+      const ticks = await Promise.all(fleet.map((w) => w.next('ticked')));
+      const zeros = await Promise.all(fleet.map((w) => w.next('zero', 5_000)));
+      // A monitor judges the version its snapshot holds: the armed one (critical, so it races
+      // for the rollback), or, when the winner's change reached it first, the new stage (no calls).
+      for (const [i, tick] of ticks.entries()) {
+        expect(tick['faults']).toEqual([]);
+        if (tick['level'] === 'critical') expect(tick['calls']).toBe(calls);
+        else {
+          expect([tick['level'], tick['calls']]).toEqual(['healthy', 0]);
+          expect(Number(zeros[i]!['at'])).toBeLessThan(Number(tick['endedAt']));
+        }
+      }
+      contenders.push(ticks.filter((t) => t['level'] === 'critical').length);
+      for (const zero of zeros) {
+        expect(zero['round']).toBe(round);
+        latencies.push(Number(zero['at']) - sentAt);
+      }
+
+      // One rollback in the store, performed (and reported) by exactly one of the four.
+      const records = await admin.listRollbacks(INCIDENT_FEATURE);
+      expect(records).toHaveLength(round + 1);
+      const record = records.at(-1)!;
+      expect([record.at, record.source, record.previous]).toEqual([
+        tickAt,
+        'automatic',
+        { rolloutPercentage: 25, rolloutStrategy: 'gradual', betaUsers: 0 },
+      ]);
+      const performed = fleet.flatMap((w) => take(w, 'performed'));
+      expect(performed.map((e) => [e['round'], e['id']])).toEqual([[round, record.id]]);
+      expect(ticks.filter((t) => t['performed'] === 1)).toHaveLength(1);
+      expect(ticks.flatMap((t) => t['rolledBack'] as string[])).toEqual([INCIDENT_FEATURE]);
+      winners.push(Number(performed[0]!['worker']));
+
+      const judgedVersion = armed.version;
+      armed = (await admin.readState()).features.find((f) => f.name === INCIDENT_FEATURE)!;
+      expect([armed.rolloutPercentage, armed.version]).toEqual([0, judgedVersion + 1]);
+      for (const worker of fleet) worker.send({ cmd: 'snapshot' });
+      for (const snapshot of await Promise.all(fleet.map((w) => w.next('snapshot')))) {
+        expect(snapshot).toMatchObject({ version: armed.version, percentage: 0, beta: 0, enabledFor: 0 });
+      }
+      const alerts = await admin.listLogs('alerts', { since: tickAt });
+      opened.push(alerts.filter((a) => a['resolved'] === false && a['repeat'] === false).length);
+    }
+
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      `fleet monitors, ${ROUNDS} rounds: monitors judging critical ${contenders.join(', ')}; one rollback each ` +
+        `(won by workers ${winners.join(', ')}); percentage 0 in every process after the ticks were sent: ` +
+        `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
+        `alerts opened per round: ${opened.join(', ')}`,
+    );
+    expect(sorted.at(-1)!).toBeLessThan(1000);
+
+    for (const worker of fleet) worker.send({ cmd: 'exit' });
+    expect(await Promise.all(fleet.map((w) => w.exited))).toEqual([0, 0, 0, 0]);
+  }, 30_000);
 });
