@@ -1,10 +1,65 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigInvalidError } from '../errors';
+import { VARIANT_NAME_PATTERN } from '../experiments/variants';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema } from './names';
 
 const rate = z.number().min(0).max(1);
 const positiveMs = z.number().int().positive();
+
+/** One weighted variant of a feature (A/B/n). */
+export const variantConfigSchema = z.strictObject({
+  /** Letters, digits, `_`, `.`, `-`; at most 72 characters (it names the metrics arm `variant:<name>`). */
+  name: z.string().regex(VARIANT_NAME_PATTERN, {
+    error: (issue) =>
+      `must be a variant name (letters, digits, "_", "." or "-", 1 to 72), got ${JSON.stringify(issue.input)}`,
+  }),
+  /** Relative weight, > 0. */
+  weight: z.number().positive().finite(),
+});
+
+const variantsSchema = z
+  .array(variantConfigSchema)
+  .min(1)
+  .superRefine((variants, ctx) => {
+    const seen = new Set<string>();
+    variants.forEach((v, i) => {
+      if (seen.has(v.name)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `appears twice, got "${v.name}"` });
+      }
+      seen.add(v.name);
+    });
+  });
+
+/** One step of a progressive rollout plan. */
+export const planStepConfigSchema = z.strictObject({
+  /** The rollout percentage of this step, > 0. */
+  percentage: percentageSchema.refine((p) => p > 0, { error: 'must be > 0' }),
+  /** How long the step must run healthy before the next (ms). */
+  minDurationMs: z.number().int().nonnegative(),
+  /** Treatment calls the step must have seen before the next. @default none */
+  minSamples: z.number().int().nonnegative().optional(),
+});
+
+/** A progressive rollout plan: steps of percentage and minimum duration, driven by the monitor. */
+export const planConfigSchema = z.strictObject({
+  steps: z
+    .array(planStepConfigSchema)
+    .min(1)
+    .superRefine((steps, ctx) => {
+      for (let i = 1; i < steps.length; i++) {
+        if (steps[i]!.percentage <= steps[i - 1]!.percentage) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'percentage'],
+            message: `must be above the step before (${steps[i - 1]!.percentage}), got ${steps[i]!.percentage}`,
+          });
+        }
+      }
+    }),
+  /** On a critical verdict: roll back, or go one step down and pause the plan. */
+  onCritical: z.enum(['rollback', 'step-down']).default('rollback'),
+});
 
 /** Per-feature settings of `config/canary-rollout.json`. */
 export const featureConfigSchema = z.strictObject({
@@ -26,6 +81,10 @@ export const featureConfigSchema = z.strictObject({
     .max(128)
     .regex(/^[^\0]+$/)
     .optional(),
+  /** Weighted variants (A/B/n), assigned by `getVariant` and passed to `runFeature`. @default none */
+  variants: variantsSchema.optional(),
+  /** A progressive rollout plan the monitor walks. @default none */
+  plan: planConfigSchema.optional(),
 });
 
 /** Thresholds for every feature, and the global ones. */
@@ -55,17 +114,69 @@ export const monitoringConfigSchema = z.strictObject({
   alertCooldownMs: z.number().int().nonnegative().default(600_000),
 });
 
+/** Treatment against control: how the monitor compares and what it does with the verdict. */
+export const experimentsConfigSchema = z.strictObject({
+  /**
+   * `off`: no comparison; `alert`: alert when the treatment is worse; `hold`: also keep plans from
+   * advancing while worse or inconclusive; `rollback`: roll back when worse.
+   */
+  comparison: z.enum(['off', 'alert', 'hold', 'rollback']).default('alert'),
+  /** Chance of ever calling equal arms different, over a whole stage and every metric. */
+  alpha: z.number().gt(0).lt(1).default(0.05),
+  /** Below this many calls in an arm the comparison is inconclusive. */
+  minSamples: z.number().int().nonnegative().default(100),
+  /** P-value below which the split of users between the arms is called broken. */
+  sampleRatioAlpha: z.number().gt(0).lt(1).default(0.001),
+});
+
 const featuresSchema = z.record(featureNameSchema, featureConfigSchema);
 
 /** Schema of the guide's `config/canary-rollout.json`. */
 export const canaryConfigSchema = z.strictObject({
-  canaryRollout: z.strictObject({
-    enabled: z.boolean().default(true),
-    features: featuresSchema.default({}),
-    thresholds: thresholdsConfigSchema.default(thresholdsConfigSchema.parse({})),
-    monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
-  }),
+  canaryRollout: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      features: featuresSchema.default({}),
+      thresholds: thresholdsConfigSchema.default(thresholdsConfigSchema.parse({})),
+      monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
+      experiments: experimentsConfigSchema.default(experimentsConfigSchema.parse({})),
+    })
+    .superRefine(checkPlanSteps),
 });
+
+/** A plan's raises go through the maxStep guard: refuse a plan that could never be walked. */
+function checkPlanSteps(
+  root: {
+    features: Record<string, z.infer<typeof featureConfigSchema>>;
+    thresholds: z.infer<typeof thresholdsConfigSchema>;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, feature] of Object.entries(root.features)) {
+    const plan = feature.plan;
+    if (plan === undefined) continue;
+    if (feature.rolloutStrategy !== 'gradual') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['features', name, 'plan'],
+        message: `needs rolloutStrategy "gradual", got "${feature.rolloutStrategy}"`,
+      });
+    }
+    const maxStep = feature.maxStep ?? root.thresholds.maxStep;
+    if (maxStep === undefined) continue;
+    let from = 0;
+    plan.steps.forEach((step, i) => {
+      if (step.percentage - from > maxStep + 1e-9) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', name, 'plan', 'steps', i, 'percentage'],
+          message: `raises from ${from} % by more than maxStep ${maxStep}, got ${step.percentage}`,
+        });
+      }
+      from = step.percentage;
+    });
+  }
+}
 
 /** A parsed configuration with every default filled in. */
 export type CanaryConfig = z.infer<typeof canaryConfigSchema>;
@@ -75,6 +186,14 @@ export type CanaryConfigInput = z.input<typeof canaryConfigSchema>;
 export type FeatureConfig = z.infer<typeof featureConfigSchema>;
 /** Parsed thresholds. */
 export type ThresholdsConfig = z.infer<typeof thresholdsConfigSchema>;
+/** A parsed progressive rollout plan. */
+export type PlanConfig = z.infer<typeof planConfigSchema>;
+/** One step of a plan. */
+export type PlanStepConfig = z.infer<typeof planStepConfigSchema>;
+/** One weighted variant. */
+export type VariantConfig = z.infer<typeof variantConfigSchema>;
+/** Parsed `canaryRollout.experiments`. */
+export type ExperimentsConfig = z.infer<typeof experimentsConfigSchema>;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -4,6 +4,22 @@ import { featureNameSchema, percentageSchema, rolloutStrategySchema, userIdSchem
 const epochMs = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
 
+/** Where a feature is in its progressive rollout plan; kept on the feature record. */
+export const planStateSchema = z.looseObject({
+  /** `running`: the monitor moves it; `paused`: held by hand or after a step down; `completed`: at its last step; `stopped`. */
+  status: z.enum(['running', 'paused', 'completed', 'stopped']),
+  /** Index of the current step in the configured plan. */
+  stepIndex: count,
+  /** When the current step began (epoch ms). */
+  stepStartedAt: epochMs,
+  /** Why the plan is paused or stopped, for people. */
+  reason: z.string().max(1000).optional(),
+  /** The feature's `lastRollbackAt` when the plan last moved: a later rollback stops the plan. */
+  lastRollbackAt: epochMs.optional(),
+});
+/** A feature's place in its plan, as stored. */
+export type PlanState = z.infer<typeof planStateSchema>;
+
 /**
  * The live state of one feature as a store keeps it. Loose objects: a field written by a newer
  * version survives a read and write by this one.
@@ -25,6 +41,8 @@ export const featureRecordSchema = z.looseObject({
   unhealthySince: epochMs.optional(),
   /** Set by a monitor when the feature recovered (for minStableTime). */
   healthySince: epochMs.optional(),
+  /** Progress of the feature's progressive rollout plan, when it has one. */
+  plan: planStateSchema.optional(),
 });
 /** A feature's live state as stored. */
 export type FeatureRecord = z.infer<typeof featureRecordSchema>;
