@@ -72,11 +72,17 @@ export {
   type CanaryConfigInput,
   canaryConfigSchema,
   defaultConfig,
+  type ExperimentsConfig,
+  experimentsConfigSchema,
   type FeatureConfig,
   featureConfigSchema,
   loadConfigFile,
+  type PlanConfig,
+  type PlanStepConfig,
   parseConfig,
+  planConfigSchema,
   type ThresholdsConfig,
+  type VariantConfig,
 } from './schemas/config';
 export {
   FEATURE_NAME_PATTERN,
@@ -100,9 +106,12 @@ export {
   logEntrySchema,
   type MetricBucket,
   metricBucketSchema,
+  type PlanState,
+  planStateSchema,
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export { BETA_ARM, type FeaturePaths } from './services/arm-recording';
 export {
   BetaUserService,
   type BetaUserServiceOptions,
@@ -118,9 +127,11 @@ export {
   CanaryRolloutService,
   type CanaryRolloutServiceOptions,
   type FeatureUsage,
+  type PlanMoveOptions,
   type RolloutChange,
   type UpdateRolloutOptions,
 } from './services/canary-rollout-service';
+export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
 export type { FeatureStatus, RolloutStatus } from './services/status';
 export {
   createMemoryStoreData,
@@ -147,7 +158,7 @@ export type {
   RolloutStore,
   StoreChange,
 } from './storage/types';
-export { parseStored } from './storage/validate';
+export { parseArgument, parseStored } from './storage/validate';
 export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
 export {
   type HealthMarks,

@@ -2,7 +2,9 @@ import type {
   BetaUser,
   CanaryRolloutEvents,
   Evaluation,
+  FeaturePaths,
   FeatureStatus,
+  PlanStatus,
   RolloutStatus,
   RolloutStore,
 } from '@canary-rollout/core';
@@ -30,5 +32,18 @@ describe('public API types', () => {
     expectTypeOf(new BetaUserService().registerUser).returns.toEqualTypeOf<Promise<BetaUser>>();
     expectTypeOf<CanaryRolloutEvents['rollback']>().toMatchTypeOf<[unknown]>();
     expectTypeOf(new MemoryStore()).toMatchTypeOf<RolloutStore>();
+  });
+
+  it('offers variants and plans without breaking runFeature callers', () => {
+    const service = new CanaryRolloutService();
+    expectTypeOf(service.getVariant).toEqualTypeOf<(userId: string, feature: string) => string | null>();
+    // An `enabled` that takes no variant still fits.
+    expectTypeOf<{ enabled: () => string; fallback: () => string }>().toMatchTypeOf<FeaturePaths<string>>();
+    expectTypeOf(service.runFeature<string>)
+      .parameter(2)
+      .toEqualTypeOf<FeaturePaths<string>>();
+    expectTypeOf(service.getPlanStatus('f')).toEqualTypeOf<PlanStatus | null>();
+    expectTypeOf(service.pausePlan).returns.toEqualTypeOf<Promise<PlanStatus>>();
+    expectTypeOf(service.movePlan).returns.toEqualTypeOf<Promise<PlanStatus | undefined>>();
   });
 });

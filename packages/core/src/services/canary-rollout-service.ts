@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '../clock';
 import {
   type CanaryRolloutError,
-  ConflictError,
   InvalidArgumentError,
   isCanaryRolloutError,
   NotFoundError,
@@ -21,6 +20,10 @@ import { MemoryStore } from '../storage/memory-store';
 import { mergeMetricBuckets } from '../storage/semantics';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { raiseAllowance } from '../thresholds/stability';
+import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
+import { type FeatureWriteContext, writeFeature } from './feature-writes';
+import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
+import { configState, seedFeatures } from './seeding';
 import { buildStatus, type RolloutStatus } from './status';
 
 /** Usage figures reported by the app, as in the guide. */
@@ -82,7 +85,13 @@ export interface UpdateRolloutOptions {
   readonly force?: boolean;
 }
 
-const MAX_CAS_ATTEMPTS = 8;
+/** Options of a plan move. */
+export interface PlanMoveOptions extends UpdateRolloutOptions {
+  /** Move only if the feature is still at this version (what a monitor judged). @default any version */
+  readonly expectedVersion?: number;
+  /** Why, kept with a paused plan. */
+  readonly reason?: string;
+}
 /** Refresh period of the coarse clock used to bucket usage (ms). */
 const COARSE_CLOCK_MS = 100;
 
@@ -103,6 +112,8 @@ export class CanaryRolloutService {
   private readonly refreshIntervalMs: number;
   private readonly maxPendingBuckets: number;
   private readonly initialState: RolloutState | undefined;
+  private readonly variants: VariantTable;
+  private readonly writes: FeatureWriteContext;
   private snapshot: Snapshot;
   private pending: MetricBucket[] = [];
   private fleet: MetricBucket[] = [];
@@ -133,11 +144,19 @@ export class CanaryRolloutService {
     this.maxPendingBuckets = positive(options.maxPendingBuckets, 10_000, 'maxPendingBuckets');
     this.aggregator = new UsageAggregator(positive(options.metricsBucketMs, 10_000, 'metricsBucketMs'));
     this.initialState = options.initialState;
+    this.variants = new VariantTable(this.config.canaryRollout.features);
+    this.writes = {
+      store: this.store,
+      now: () => this.clock.now(),
+      read: (feature) => this.snapshot.features.get(feature)?.record,
+      refresh: () => this.refresh(),
+    };
     // Until the store is read, evaluation answers from the config file alone.
     this.snapshot = compileSnapshot(
-      options.initialState ?? this.configState(),
+      options.initialState ?? configState(this.config.canaryRollout.features, this.clock.now()),
       this.config.canaryRollout.enabled,
     );
+    this.variants.update(this.snapshot);
   }
 
   /** Creates a service and waits for `start()`. */
@@ -160,7 +179,7 @@ export class CanaryRolloutService {
     this.closed = false;
     try {
       await this.store.open();
-      await this.seedFeatures();
+      await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
       this.apply(await this.store.readState(), 'store');
     } catch (error) {
       if (this.initialState === undefined) {
@@ -279,37 +298,33 @@ export class CanaryRolloutService {
   /**
    * Runs `enabled` when the feature is on for the user and `fallback` otherwise, measuring
    * latency and recording success or failure. When `enabled` throws, the failure is recorded and
-   * the fallback's result returned; an error of the fallback reaches the caller.
+   * the fallback's result returned; an error of the fallback reaches the caller. For the control
+   * group of a gradual rollout the fallback's outcome is recorded under the arm `control`; with
+   * variants, `enabled` gets the user's variant and outcomes are also recorded under
+   * `variant:<name>`.
    */
-  async runFeature<T>(
-    userId: string,
-    feature: string,
-    paths: { readonly enabled: () => T | Promise<T>; readonly fallback: () => T | Promise<T> },
-  ): Promise<T> {
-    if (!this.isFeatureEnabledForUser(userId, feature)) return paths.fallback();
-    const started = performance.now();
-    try {
-      const result = await paths.enabled();
-      this.recordOutcome(userId, feature, true, performance.now() - started);
-      return result;
-    } catch {
-      this.recordOutcome(userId, feature, false, performance.now() - started);
-      return paths.fallback();
-    }
+  runFeature<T>(userId: string, feature: string, paths: FeaturePaths<T>): Promise<T> {
+    return runInstrumented(this.snapshot, this.variants, this.recordOutcome, userId, feature, paths);
   }
 
-  private recordOutcome(userId: string, feature: string, ok: boolean, latencyMs: number): void {
-    this.aggregator.record(
-      this.coarse ? this.coarseNow : this.clock.now(),
-      feature,
-      TREATMENT_ARM,
-      userId,
-      1,
-      ok ? 1 : 0,
-      ok ? 0 : 1,
-      latencyMs,
-    );
+  /**
+   * The user's variant of a feature configured with `variants` (deterministic, weighted); null
+   * when the feature is off for the user or has no variants.
+   */
+  getVariant(userId: string, feature: string): string | null {
+    return variantFor(this.snapshot, this.variants, userId, feature);
   }
+
+  private readonly recordOutcome = (
+    userId: string,
+    feature: string,
+    arm: string,
+    ok: boolean,
+    latencyMs: number,
+  ): void => {
+    const now = this.coarse ? this.coarseNow : this.clock.now();
+    this.aggregator.record(now, feature, arm, userId, 1, ok ? 1 : 0, ok ? 0 : 1, latencyMs);
+  };
 
   /** Sends buffered usage to the store, then re-reads the fleet-wide window for the status. */
   flush(): Promise<void> {
@@ -371,7 +386,7 @@ export class CanaryRolloutService {
         try {
           if (this.needsSeed) {
             await this.store.open();
-            await this.seedFeatures();
+            await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
             this.needsSeed = false;
           }
           this.apply(await this.store.readState(), 'store');
@@ -504,6 +519,65 @@ export class CanaryRolloutService {
     return result.record;
   }
 
+  /** Where a feature stands in its configured plan; null when it has none (or is unknown). */
+  getPlanStatus(feature: string): PlanStatus | null {
+    const plan = this.config.canaryRollout.features[feature]?.plan;
+    const record = this.getFeature(feature);
+    return plan === undefined || record === undefined ? null : planStatus(record, plan);
+  }
+
+  /** Holds a running plan where it is: the monitor stops advancing it until `resumePlan`. */
+  async pausePlan(feature: string, reason?: string): Promise<PlanStatus> {
+    return (await this.movePlan(feature, 'pause', reason === undefined ? {} : { reason }))!;
+  }
+
+  /**
+   * Lets a paused plan run again. A plan that was stopped by a rollback, has not started, or whose
+   * feature was changed by hand rejoins at the last step at or below the current percentage (or
+   * starts at its first step), subject to the raise guards unless `force`.
+   */
+  async resumePlan(feature: string, options: UpdateRolloutOptions = {}): Promise<PlanStatus> {
+    return (await this.movePlan(feature, 'resume', options))!;
+  }
+
+  /** Moves to the plan's next step now, subject to the raise guards unless `force`. */
+  async skipPlanStep(feature: string, options: UpdateRolloutOptions = {}): Promise<PlanStatus> {
+    return (await this.movePlan(feature, 'skip', options))!;
+  }
+
+  /**
+   * One move of a feature's plan, through compare-and-set. Monitors pass `advance` or `step-down`
+   * with the `expectedVersion` they judged: undefined when the feature moved on meanwhile, so a
+   * fleet moves a plan once. Throws `NotFoundError` when the feature has no plan.
+   */
+  async movePlan(
+    feature: string,
+    move: PlanMove,
+    options: PlanMoveOptions = {},
+  ): Promise<PlanStatus | undefined> {
+    const where = `${move} plan`;
+    const current = await this.requireFeature(feature, where);
+    const plan = this.config.canaryRollout.features[feature]?.plan;
+    if (plan === undefined)
+      throw new NotFoundError(
+        `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
+      );
+    const written = await writeFeature(
+      this.writes,
+      current,
+      where,
+      (record) => {
+        const next = planMove(record, plan, move, this.clock.now(), options.reason);
+        if (next === null) return null;
+        if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
+          this.checkRaise(record, next.raiseTo);
+        return next.patch;
+      },
+      options.expectedVersion,
+    );
+    return written === undefined ? undefined : planStatus(written, plan);
+  }
+
   /**
    * The guide's status: per feature its rollout and metrics over the window (fleet-wide as of the
    * last flush, plus this process's unflushed usage). Synchronous; `await flush()` first for
@@ -566,85 +640,15 @@ export class CanaryRolloutService {
     where: string,
     change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
   ): Promise<FeatureRecord> {
-    let current = await this.requireFeature(feature, where);
-    for (let attempt = 1; ; attempt++) {
-      const patch = change(current);
-      if (patch === null) return current;
-      const now = this.clock.now();
-      const stageChanged =
-        (patch.rolloutPercentage !== undefined && patch.rolloutPercentage !== current.rolloutPercentage) ||
-        (patch.rolloutStrategy !== undefined && patch.rolloutStrategy !== current.rolloutStrategy);
-      const { version, ...rest } = current;
-      const next: FeatureWrite = {
-        ...rest,
-        ...patch,
-        updatedAt: now,
-        ...(stageChanged ? { stageStartedAt: now } : {}),
-      };
-      try {
-        const stored = await this.store.putFeature(next, version);
-        await this.refresh();
-        return stored;
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= MAX_CAS_ATTEMPTS) throw error;
-        await this.refresh();
-        const reread = this.snapshot.features.get(feature)?.record;
-        if (reread === undefined)
-          throw new NotFoundError(`@canary-rollout/core: ${where}: feature "${feature}" was deleted`);
-        current = reread;
-      }
-    }
-  }
-
-  private configState(): RolloutState {
-    const now = this.clock.now();
-    return {
-      version: 0,
-      features: Object.entries(this.config.canaryRollout.features).map(([name, settings]) => ({
-        ...this.featureFromConfig(name, settings, now),
-        version: 1,
-      })),
-      beta: {},
-      blacklist: [],
-    };
-  }
-
-  private featureFromConfig(
-    name: string,
-    settings: CanaryConfig['canaryRollout']['features'][string],
-    now: number,
-  ): FeatureWrite {
-    return {
-      name,
-      enabled: settings.enabled,
-      rolloutPercentage: settings.rolloutPercentage,
-      rolloutStrategy: settings.rolloutStrategy,
-      salt: settings.salt ?? name,
-      updatedAt: now,
-      stageStartedAt: now,
-    };
-  }
-
-  /** Adds the config's features the store lacks; features already stored keep their live state. */
-  private async seedFeatures(): Promise<void> {
-    const state = await this.store.readState();
-    const stored = new Set(state.features.map((f) => f.name));
-    const now = this.clock.now();
-    for (const [name, settings] of Object.entries(this.config.canaryRollout.features)) {
-      if (stored.has(name)) continue;
-      try {
-        await this.store.putFeature(this.featureFromConfig(name, settings, now), null);
-      } catch (error) {
-        // Another process seeded it first; its record stands.
-        if (!(error instanceof ConflictError)) throw error;
-      }
-    }
+    const current = await this.requireFeature(feature, where);
+    return (await writeFeature(this.writes, current, where, change))!;
   }
 
   private apply(state: RolloutState, source: 'local' | 'store'): void {
     const previous = this.snapshot;
     const next = compileSnapshot(state, this.config.canaryRollout.enabled);
     this.snapshot = next;
+    this.variants.update(next);
     this.aggregator.retain(new Set(next.features.keys()));
     if (this.loaded && previous.version === next.version) return;
     this.loaded = true;

@@ -1,0 +1,111 @@
+import { bucketFromPrefix } from '../bucketing';
+import { decide, isOnReason } from '../evaluation/evaluate';
+import { GRADUAL, type Snapshot } from '../evaluation/snapshot';
+import { armOf, CONTROL_ARM } from '../experiments/arms';
+import { VariantAssigner, variantArm } from '../experiments/variants';
+import { TREATMENT_ARM } from '../metrics/aggregator';
+import type { CanaryConfig } from '../schemas/config';
+
+/**
+ * Metrics arm of beta members' calls to a gradual feature, recorded beside `treatment`: the
+ * comparison takes them out of the treatment, as only bucket-decided users are compared.
+ */
+export const BETA_ARM = 'beta';
+
+/** The two paths of `runFeature`; `enabled` is given the user's variant when the feature has variants. */
+export interface FeaturePaths<T> {
+  readonly enabled: (variant?: string) => T | Promise<T>;
+  readonly fallback: () => T | Promise<T>;
+}
+
+/** Records one call's outcome under an arm: (userId, feature, arm, ok, latency ms). */
+export type OutcomeRecorder = (userId: string, feature: string, arm: string, ok: boolean, ms: number) => void;
+
+/**
+ * The variant assigner of every feature configured with variants, compiled for the salt the
+ * snapshot holds: once per snapshot change of salt, never per call.
+ */
+export class VariantTable {
+  private readonly assigners = new Map<string, { salt: string; assigner: VariantAssigner }>();
+
+  constructor(private readonly features: CanaryConfig['canaryRollout']['features']) {}
+
+  /** Follows a new snapshot (a salt may have changed in the store). */
+  update(snapshot: Snapshot): void {
+    for (const [name, settings] of Object.entries(this.features)) {
+      if (settings.variants === undefined) continue;
+      const salt = snapshot.features.get(name)?.record.salt;
+      if (salt === undefined) {
+        this.assigners.delete(name);
+        continue;
+      }
+      const known = this.assigners.get(name);
+      if (known === undefined || known.salt !== salt) {
+        this.assigners.set(name, { salt, assigner: new VariantAssigner(salt, settings.variants) });
+      }
+    }
+  }
+
+  /** The user's variant of `feature`; null when the feature has no variants. */
+  assign(feature: string, userId: string): string | null {
+    return this.assigners.get(feature)?.assigner.assign(userId) ?? null;
+  }
+}
+
+/**
+ * `runFeature`: the feature for users it is on for, the fallback for everyone else, recording
+ * outcomes under `treatment` (and `variant:<name>`, and `beta` for beta members of a gradual
+ * feature), and the fallback's outcomes under `control` for the control group (users outside the
+ * rollout whose bucket is in the control range). A fallback error reaches the caller, recorded
+ * first as a control failure where it ran for the control group.
+ */
+export async function runInstrumented<T>(
+  snapshot: Snapshot,
+  variants: VariantTable,
+  record: OutcomeRecorder,
+  userId: string,
+  feature: string,
+  paths: FeaturePaths<T>,
+): Promise<T> {
+  const reason = decide(snapshot, userId, feature);
+  if (!isOnReason(reason)) {
+    if (reason !== 'outside-rollout') return paths.fallback();
+    const f = snapshot.features.get(feature)!;
+    if (armOf(bucketFromPrefix(f.prefix, userId), f.threshold) !== 'control') return paths.fallback();
+    const started = performance.now();
+    try {
+      const result = await paths.fallback();
+      record(userId, feature, CONTROL_ARM, true, performance.now() - started);
+      return result;
+    } catch (error) {
+      record(userId, feature, CONTROL_ARM, false, performance.now() - started);
+      throw error;
+    }
+  }
+  const variant = variants.assign(feature, userId);
+  const beta = reason === 'beta-member' && snapshot.features.get(feature)!.strategy === GRADUAL;
+  const outcome = (ok: boolean, ms: number) => {
+    record(userId, feature, TREATMENT_ARM, ok, ms);
+    if (variant !== null) record(userId, feature, variantArm(variant), ok, ms);
+    if (beta) record(userId, feature, BETA_ARM, ok, ms);
+  };
+  const started = performance.now();
+  try {
+    const result = await (variant === null ? paths.enabled() : paths.enabled(variant));
+    outcome(true, performance.now() - started);
+    return result;
+  } catch {
+    outcome(false, performance.now() - started);
+    return paths.fallback();
+  }
+}
+
+/** `getVariant`: the user's variant when the feature is on for them and has variants, else null. */
+export function variantFor(
+  snapshot: Snapshot,
+  variants: VariantTable,
+  userId: string,
+  feature: string,
+): string | null {
+  return isOnReason(decide(snapshot, userId, feature)) ? variants.assign(feature, userId) : null;
+}
