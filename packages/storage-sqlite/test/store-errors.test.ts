@@ -90,13 +90,53 @@ describe('invalid writes', () => {
       const invalid = feature({ rolloutPercentage: 101 });
       await expect(store.putFeature(invalid, 7)).rejects.toMatchObject({ code: 'CONFLICT' });
       await expect(store.putFeature(invalid, 1)).rejects.toMatchObject({
-        code: 'STORE_DATA_CORRUPTED',
-        message: expect.stringMatching(/putFeature argument: rolloutPercentage/),
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/invalid putFeature argument: rolloutPercentage/),
       });
-      await expect(store.putFeature({} as never, null)).rejects.toMatchObject({
-        code: 'STORE_DATA_CORRUPTED',
+      await expect(store.putFeature({} as never, null)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(
+        store.addMetrics([{ feature: 'search', arm: 'treatment', bucketStart: -1 } as never]),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/invalid addMetrics argument: bucketStart/),
       });
       expect((await store.readState()).features.map((f) => f.version)).toEqual([1]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('user ids in messages', () => {
+  const temp = useTempDir('ids');
+
+  it("shows ids the SDK generated, and only the length of an app's own ids", async () => {
+    const path = temp.file('ids.db');
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      const own = {
+        id: 'jane.doe@example.com',
+        email: 'a@example.com',
+        name: 'A',
+        interests: [],
+        createdAt: 1,
+      };
+      await store.registerUser(own);
+      await expect(store.registerUser({ ...own, email: 'b@example.com' })).rejects.toMatchObject({
+        code: 'CONFLICT',
+        message: expect.not.stringContaining('jane.doe'),
+      });
+      const generated = 'usr_0123abcd-0000-4000-8000-0123456789ab';
+      await store.registerUser({ ...own, id: generated, email: 'c@example.com' });
+      const raw = new Database(path);
+      raw.exec("UPDATE users SET record = '{}'");
+      raw.close();
+      const ownError = (await store.getUser(own.id).catch((e: unknown) => e)) as Error;
+      expect(ownError.message).toMatch(/user \(an id of 20 characters\)/);
+      expect(ownError.message).not.toContain('jane.doe');
+      const generatedError = (await store.getUser(generated).catch((e: unknown) => e)) as Error;
+      expect(generatedError.message).toContain(`user "${generated}"`);
     } finally {
       await store.close();
     }

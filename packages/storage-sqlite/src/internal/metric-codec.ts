@@ -68,7 +68,7 @@ export function isMetricBucket(value: unknown): value is MetricBucket {
   );
 }
 
-/** Validates a metric bucket (fast path first); throws `StoreDataCorruptedError` naming `location`. */
+/** Validates a stored metric bucket (fast path first); throws `StoreDataCorruptedError` naming `location`. */
 export function validMetricBucket(value: unknown, location: string): MetricBucket {
   return isMetricBucket(value) ? value : parseStored(metricBucketSchema, value, STORE_NAME, location);
 }

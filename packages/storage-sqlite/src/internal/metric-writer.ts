@@ -1,12 +1,14 @@
-import { type MetricBucket, StoreDataCorruptedError } from '@canary-rollout/core';
+import { type MetricBucket, metricBucketSchema, StoreDataCorruptedError } from '@canary-rollout/core';
 import { PREFIX } from './constants';
 import {
   isHistogram,
+  isMetricBucket,
   mergeHistogram,
   mergeRegisters,
   sparseRegisters,
   validMetricBucket,
 } from './metric-codec';
+import { validArgument } from './records';
 import type { MetricRow, Statements } from './statements';
 
 /** How often, at most, buckets past retention are deleted (ms of the store's clock). */
@@ -29,7 +31,10 @@ export class MetricWriter {
   /** Validates a batch before any of it is written. */
   validate(deltas: readonly MetricBucket[]): MetricBucket[] {
     const valid: MetricBucket[] = new Array(deltas.length);
-    for (let i = 0; i < deltas.length; i++) valid[i] = validMetricBucket(deltas[i], 'addMetrics argument');
+    for (let i = 0; i < deltas.length; i++) {
+      const delta = deltas[i];
+      valid[i] = isMetricBucket(delta) ? delta : validArgument(metricBucketSchema, delta, 'addMetrics');
+    }
     return valid;
   }
 

@@ -30,6 +30,7 @@ import { MetricWriter } from './metric-writer';
 import { readRecord, validArgument } from './records';
 import { prepareStatements, type RecordRow, type Statements } from './statements';
 import { Transactor } from './transactor';
+import { describeUserId } from './user-ids';
 
 /** Settings a session needs from the store's options. */
 export interface SessionSettings {
@@ -133,7 +134,7 @@ export class Session {
       const existing = this.st.userByEmail.get(email);
       if (existing !== undefined) return { user: this.userFrom(existing), created: false };
       if (this.st.userById.get(valid.id) !== undefined) {
-        throw new ConflictError(`${PREFIX}: user id "${valid.id}" is already taken`);
+        throw new ConflictError(`${PREFIX}: user id ${describeUserId(valid.id)} is already taken`);
       }
       this.st.insertUser.run(valid.id, email, valid.createdAt, JSON.stringify(valid));
       this.t.bump();
@@ -143,7 +144,9 @@ export class Session {
 
   getUser(id: string): BetaUser | undefined {
     const record = this.st.userById.get(id);
-    return record === undefined ? undefined : readRecord(betaUserSchema, record, `user "${id}"`);
+    return record === undefined
+      ? undefined
+      : readRecord(betaUserSchema, record, `user ${describeUserId(id)}`);
   }
 
   getUserByEmail(email: string): BetaUser | undefined {
@@ -260,7 +263,7 @@ export class Session {
   }
 
   private userFrom(row: RecordRow): BetaUser {
-    return readRecord(betaUserSchema, row.record, `user "${row.key}"`);
+    return readRecord(betaUserSchema, row.record, `user ${describeUserId(row.key)}`);
   }
 
   private log(kind: LogKind): Statements['logs'][LogKind] {
