@@ -16,6 +16,7 @@ import {
   metricBucketSchema,
   NotFoundError,
   normalizeEmail,
+  parseArgument,
   parseStored,
   planRollback,
   type RollbackRecord,
@@ -138,11 +139,11 @@ export class FileStore implements RolloutStore {
           `${PKG}: feature "${feature.name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
         );
       }
-      const next = parseStored(
+      const next = parseArgument(
         featureRecordSchema,
         { ...feature, version: (found ?? 0) + 1 },
         STORE,
-        'write',
+        'putFeature',
       );
       doc.features[next.name] = next;
       await this.writeConfig(doc);
@@ -162,7 +163,7 @@ export class FileStore implements RolloutStore {
   }
 
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
-    const valid = parseStored(betaUserSchema, user, STORE, 'registerUser argument');
+    const valid = parseArgument(betaUserSchema, user, STORE, 'registerUser');
     return this.serialized('write', async () => {
       const doc = await readUsers(this.layout.users, this.trusted);
       const wanted = normalizeEmail(valid.email);
@@ -263,7 +264,7 @@ export class FileStore implements RolloutStore {
   }
 
   async appendFeedback(entry: Feedback): Promise<void> {
-    const valid = parseStored(feedbackSchema, entry, STORE, 'appendFeedback argument');
+    const valid = parseArgument(feedbackSchema, entry, STORE, 'appendFeedback');
     await this.serialized('write', async () => {
       await appendLine(this.layout.feedback, JSON.stringify(valid), this.options.onWarning);
     });
@@ -276,7 +277,7 @@ export class FileStore implements RolloutStore {
   }
 
   async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
-    const valid = deltas.map((d) => parseStored(metricBucketSchema, d, STORE, 'addMetrics argument'));
+    const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, STORE, 'addMetrics'));
     if (valid.length === 0) {
       this.assertOpen();
       return;
@@ -291,7 +292,7 @@ export class FileStore implements RolloutStore {
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
     const log = this.logFile(kind);
-    const valid = parseStored(logEntrySchema, entry, STORE, 'appendLog argument');
+    const valid = parseArgument(logEntrySchema, entry, STORE, 'appendLog');
     await this.serialized('write', () => log.append(valid));
   }
 

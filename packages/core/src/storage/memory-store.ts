@@ -25,7 +25,7 @@ import type {
   RolloutStore,
   StoreChange,
 } from './types';
-import { parseStored } from './validate';
+import { parseArgument, parseStored } from './validate';
 
 /**
  * The data behind one or more `MemoryStore` handles. Share one between handles to simulate
@@ -120,11 +120,11 @@ export class MemoryStore implements RolloutStore {
         `@canary-rollout/core: feature "${feature.name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
       );
     }
-    const next = parseStored(
+    const next = parseArgument(
       featureRecordSchema,
       { ...clone(feature), version: (found ?? 0) + 1 },
       NAME,
-      'write',
+      'putFeature',
     );
     this.data.features.set(next.name, clone(next));
     this.changed();
@@ -139,7 +139,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
-    const valid = parseStored(betaUserSchema, user, NAME, 'registerUser argument');
+    const valid = parseArgument(betaUserSchema, user, NAME, 'registerUser');
     // Check and insert with no await between them, so concurrent registrations of one email make one user.
     const existing = this.findUserByEmail(valid.email);
     if (existing !== undefined) return { user: existing, created: false };
@@ -221,7 +221,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async appendFeedback(entry: Feedback): Promise<void> {
-    this.data.feedback.push(clone(parseStored(feedbackSchema, entry, NAME, 'appendFeedback argument')));
+    this.data.feedback.push(clone(parseArgument(feedbackSchema, entry, NAME, 'appendFeedback')));
   }
 
   async listFeedback(feature?: string): Promise<Feedback[]> {
@@ -232,7 +232,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
-    const valid = deltas.map((d) => parseStored(metricBucketSchema, d, NAME, 'addMetrics argument'));
+    const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, NAME, 'addMetrics'));
     for (const delta of valid) {
       const key = metricKey(delta);
       let bucket = this.data.metrics.get(key);
@@ -259,7 +259,7 @@ export class MemoryStore implements RolloutStore {
     const log = this.data.logs[kind];
     if (log === undefined)
       throw new InvalidArgumentError(`@canary-rollout/core: unknown log kind "${String(kind)}"`);
-    log.push(clone(parseStored(logEntrySchema, entry, NAME, 'appendLog argument')));
+    log.push(clone(parseArgument(logEntrySchema, entry, NAME, 'appendLog')));
     if (log.length > this.maxLogEntries) log.splice(0, log.length - this.maxLogEntries);
   }
 

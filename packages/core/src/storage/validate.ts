@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { StoreDataCorruptedError } from '../errors';
+import { InvalidArgumentError, StoreDataCorruptedError } from '../errors';
 
 /**
  * Parses data read from a store; on failure throws `StoreDataCorruptedError` naming the store,
@@ -14,9 +14,31 @@ export function parseStored<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues
+  throw new StoreDataCorruptedError(
+    `@canary-rollout/${store}: corrupted data in ${location}: ${problems(result.error)}`,
+  );
+}
+
+/**
+ * Validates what a caller asks a store to write, with the schema reads use, so nothing invalid is
+ * stored. Throws `InvalidArgumentError` naming the operation and the problems by path.
+ */
+export function parseArgument<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  store: string,
+  operation: string,
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new InvalidArgumentError(
+    `@canary-rollout/${store}: invalid ${operation} argument: ${problems(result.error)}`,
+  );
+}
+
+function problems(error: z.ZodError): string {
+  return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
     .join('; ');
-  throw new StoreDataCorruptedError(`@canary-rollout/${store}: corrupted data in ${location}: ${problems}`);
 }

@@ -10,7 +10,9 @@ export type FindingType =
   | 'high-latency'
   | 'high-memory'
   | 'degradation'
-  | 'global-error-rate';
+  | 'global-error-rate'
+  | 'treatment-worse'
+  | 'sample-ratio-mismatch';
 
 /** One threshold crossed, with the figure measured and the limit it crossed. */
 export interface Finding {
@@ -22,9 +24,17 @@ export interface Finding {
   readonly threshold: number;
   /** Calls behind the figure (absent for memory). */
   readonly calls?: number;
-  /** For `degradation`: which figure got worse, and its value in the previous window. */
-  readonly metric?: 'error-rate' | 'p95-latency';
+  /**
+   * For `degradation`: which figure got worse, and `previous` its value in the previous window.
+   * For `treatment-worse`: the metric compared (`value` is then the effect, treatment minus
+   * control, and `threshold` 0).
+   */
+  readonly metric?: 'error-rate' | 'success-rate' | 'latency' | 'p50-latency' | 'p95-latency';
   readonly previous?: number;
+  /** For `treatment-worse`: the control's figure, the always-valid interval of the effect, and the control's calls. */
+  readonly control?: number;
+  readonly interval?: readonly [number, number];
+  readonly controlCalls?: number;
   /** False when the figure rests on fewer calls than `minSampleSize`: reported, never critical. */
   readonly conclusive: boolean;
   /** One line for people, without personal data. */

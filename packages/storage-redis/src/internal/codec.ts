@@ -1,6 +1,7 @@
 import {
   type MetricBucket,
   metricBucketSchema,
+  parseArgument,
   parseStored,
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
@@ -29,9 +30,9 @@ export function decodeStored<S extends z.ZodType>(schema: S, text: unknown, loca
 export function validateArgument<S extends z.ZodType>(
   schema: S,
   value: unknown,
-  location: string,
+  operation: string,
 ): z.infer<S> {
-  return parseStored(schema, value, STORE, location);
+  return parseArgument(schema, value, STORE, operation.replace(/ argument$/, ''));
 }
 
 /** Parses the state version stored under `key` (absent: 0). */

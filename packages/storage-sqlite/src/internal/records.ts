@@ -1,4 +1,4 @@
-import { parseStored, StoreDataCorruptedError } from '@canary-rollout/core';
+import { parseArgument, parseStored, StoreDataCorruptedError } from '@canary-rollout/core';
 import { PREFIX, STORE_NAME } from './constants';
 
 type Schema = Parameters<typeof parseStored>[0];
@@ -21,5 +21,5 @@ export function readRecord<S extends Schema>(schema: S, text: unknown, location:
 
 /** Validates what a caller passed before it is stored (the same check as on reads). */
 export function validArgument<S extends Schema>(schema: S, value: unknown, operation: string): Parsed<S> {
-  return parseStored(schema, value, STORE_NAME, `${operation} argument`);
+  return parseArgument(schema, value, STORE_NAME, operation);
 }
