@@ -3,18 +3,21 @@ import {
   type CanaryRolloutService,
   type Clock,
   type DegradationSettings,
+  type ExperimentsConfig,
   evaluateHealth,
+  type FeatureRecord,
   type Finding,
   type HealthVerdict,
   InvalidArgumentError,
   isCanaryRolloutError,
-  isOffForEveryone,
   newId,
   SafeEventEmitter,
   StoreUnavailableError,
   thresholdsFor,
 } from '@canary-rollout/core';
-import { rollbackFigures, rollbackReason, toMb } from './internal/figures';
+import { judgeComparison } from './internal/comparison';
+import { type ArmTotals, CumulativeArms } from './internal/cumulative';
+import { toMb } from './internal/figures';
 import { latestByKey } from './internal/fleet-alerts';
 import { markHealth } from './internal/health-marks';
 import {
@@ -26,7 +29,9 @@ import {
   type Transition,
 } from './internal/incidents';
 import type { Judged } from './internal/judged';
+import { drivePlans, type PlanContext } from './internal/plans';
 import { buildReport } from './internal/report';
+import { rollBack } from './internal/rollbacks';
 import { mergeWindows, splitWindows } from './internal/windows';
 import { latestRollbackAt } from './status';
 import type {
@@ -34,7 +39,6 @@ import type {
   HealthReport,
   MonitoringEvents,
   MonitoringStatus,
-  RollbackEvent,
   RolloutMonitoringServiceOptions,
 } from './types';
 
@@ -59,10 +63,13 @@ export class RolloutMonitoringService {
   readonly alertCooldownMs: number;
   /** Names this monitor in log entries. */
   readonly monitorId: string;
+  /** What a treatment worse than its control leads to: off, alert, hold or rollback. */
+  readonly comparison: ExperimentsConfig['comparison'];
   private readonly clock: Clock;
   private readonly memoryUsage: () => number;
   private readonly degradation: DegradationSettings | undefined;
   private readonly tracker: IncidentTracker;
+  private readonly cumulative: CumulativeArms;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<HealthReport> | undefined;
   private lastReport: HealthReport | undefined;
@@ -85,6 +92,9 @@ export class RolloutMonitoringService {
     this.degradation = options.degradation;
     this.monitorId = options.monitorId ?? newId('mon');
     this.tracker = new IncidentTracker(this.alertCooldownMs, () => newId('alert'));
+    this.comparison = options.comparison ?? rollout.config.canaryRollout.experiments.comparison;
+    // Buckets this old are final: every process has flushed them (or dropped them).
+    this.cumulative = new CumulativeArms(2 * rollout.config.canaryRollout.thresholds.windowMs);
     this.attach();
   }
 
@@ -162,14 +172,29 @@ export class RolloutMonitoringService {
 
     const judged = new Map<string, Judged>();
     const conditions: Condition[] = [];
+    const experiments = { ...config.experiments, comparison: this.comparison };
+    this.cumulative.retain(new Set(records.map((r) => r.name)));
     for (const record of records) {
       const w = windows.get(record.name)!;
-      const verdict = evaluateHealth({
+      const own = evaluateHealth({
         window: w.current,
         previous: w.previous,
         thresholds: { ...thresholdsFor(rollout.config, record.name), degradation: this.degradation },
       });
-      judged.set(record.name, { record, window: w.current, verdict });
+      const arms = await this.readArms(record, now);
+      const outcome =
+        arms === undefined
+          ? undefined
+          : judgeComparison(record, arms, experiments, config.features[record.name]?.variants);
+      const verdict = withFindings(own, outcome?.findings ?? []);
+      judged.set(record.name, {
+        record,
+        window: w.current,
+        verdict,
+        thresholdCritical: own.rollbackRequired,
+        comparison: outcome?.comparison,
+        arms,
+      });
       addConditions(conditions, record.name, verdict.findings);
     }
     // A feature critical on its own figures is rolled back on its own; counted in the global rate
@@ -186,8 +211,31 @@ export class RolloutMonitoringService {
       await this.raise(this.alertOf(transition, now));
     }
 
-    const rolledBack = this.autoRollback ? await this.rollBack(judged, global, windowMs) : new Set<string>();
-    await markHealth(rollout, judged, rolledBack, now, (error, during) => this.fault(error, during));
+    const plans = this.planContext(now);
+    const moved = new Set<string>();
+    const rolledBack = this.autoRollback
+      ? await rollBack(
+          {
+            rollout,
+            plans,
+            emit: (event) => this.events.emit('rollback', event),
+            fault: (error, during) => this.fault(error, during),
+          },
+          judged,
+          global,
+          windowMs,
+          moved,
+        )
+      : new Set<string>();
+    const planned = new Map(
+      Object.entries(config.features).flatMap(([name, f]) =>
+        f.plan === undefined ? [] : ([[name, f.plan]] as const),
+      ),
+    );
+    const planReports = await drivePlans(judged, planned, new Set([...rolledBack, ...moved]), moved, plans);
+    await markHealth(rollout, judged, new Set([...rolledBack, ...moved]), now, (error, during) =>
+      this.fault(error, during),
+    );
 
     const report = buildReport({
       at: now,
@@ -198,6 +246,7 @@ export class RolloutMonitoringService {
       memoryMb,
       activeAlerts: this.tracker.active(),
       rolledBack,
+      plans: planReports,
       monitor: this.monitorId,
     });
     await rollout.store.appendLog('health-reports', report).catch((error: unknown) => {
@@ -252,63 +301,36 @@ export class RolloutMonitoringService {
   }
 
   /**
-   * Rolls back features with a critical verdict, then, when the global error rate is critical,
-   * every other feature not on the stable strategy. Returns the features rolled back here.
+   * The feature's metrics per arm since its stage began, for the comparison and the plan; undefined
+   * when neither needs them (or they cannot be read: reported as an `error` event).
    */
-  private async rollBack(
-    judged: Map<string, Judged>,
-    global: HealthVerdict,
-    windowMs: number,
-  ): Promise<Set<string>> {
-    const done = new Set<string>();
-    const tried = new Set<string>();
-    for (const [name, j] of judged) {
-      if (!j.verdict.rollbackRequired) continue;
-      tried.add(name);
-      if (await this.rollBackOne(j, 'feature', j.verdict.findings, windowMs)) done.add(name);
+  private async readArms(record: FeatureRecord, now: number): Promise<ArmTotals | undefined> {
+    const settings = this.rollout.config.canaryRollout.features[record.name];
+    const compared =
+      this.comparison !== 'off' &&
+      ((record.rolloutStrategy === 'gradual' &&
+        record.rolloutPercentage > 0 &&
+        record.rolloutPercentage < 100) ||
+        settings?.variants !== undefined);
+    if (!record.enabled || !(compared || settings?.plan !== undefined)) return undefined;
+    try {
+      return await this.cumulative.read(this.rollout.store, record, now);
+    } catch (error) {
+      this.fault(error, `read the metrics of "${record.name}" since its stage began`);
+      return undefined;
     }
-    if (global.rollbackRequired) {
-      for (const [name, j] of judged) {
-        if (tried.has(name) || j.record.rolloutStrategy === 'stable') continue;
-        if (await this.rollBackOne(j, 'global-error-rate', global.findings, windowMs)) done.add(name);
-      }
-    }
-    return done;
   }
 
-  private async rollBackOne(
-    judged: Judged,
-    cause: RollbackEvent['cause'],
-    findings: readonly Finding[],
-    windowMs: number,
-  ): Promise<boolean> {
-    const { record, window } = judged;
-    if (isOffForEveryone(record, this.rollout.getBetaUsers(record.name).length)) return false;
-    const reason = rollbackReason(findings);
-    const figures = rollbackFigures(window, findings, windowMs);
-    try {
-      // The version judged: if anyone (another monitor, an operator) changed the feature since,
-      // this is not performed and the next tick judges the feature afresh.
-      const performed = await this.rollout.rollback(record.name, reason, {
-        source: 'automatic',
-        expectedVersion: record.version,
-        figures,
-      });
-      if (performed === undefined) return false;
-      const critical = findings.filter((f) => f.severity === 'critical');
-      this.events.emit('rollback', {
-        feature: record.name,
-        cause,
-        reason,
-        findings: critical,
-        figures,
-        record: performed,
-      });
-      return true;
-    } catch (error) {
-      this.fault(error, `roll back "${record.name}"`);
-      return false;
-    }
+  private planContext(now: number): PlanContext {
+    const experiments = this.rollout.config.canaryRollout.experiments;
+    return {
+      rollout: this.rollout,
+      now,
+      comparison: this.comparison,
+      minSamples: experiments.minSamples,
+      emit: (event) => this.events.emit('plan', event),
+      fault: (error, during) => this.fault(error, during),
+    };
   }
 
   /** Reports a fault as an `error` event and returns it. */
@@ -322,6 +344,16 @@ export class RolloutMonitoringService {
     this.events.emit('error', reported);
     return reported;
   }
+}
+
+/** A verdict with more findings (the comparison's), critical first, level and rollback recomputed. */
+function withFindings(verdict: HealthVerdict, extra: readonly Finding[]): HealthVerdict {
+  if (extra.length === 0) return verdict;
+  const findings = [...verdict.findings, ...extra].sort((a, b) =>
+    a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1,
+  );
+  const rollbackRequired = findings.some((f) => f.severity === 'critical');
+  return { level: rollbackRequired ? 'critical' : 'warning', findings, rollbackRequired };
 }
 
 /** One condition per level present among the findings. */

@@ -2,10 +2,13 @@ import type {
   CanaryRolloutError,
   CanaryRolloutService,
   Clock,
+  ComparisonVerdict,
   DegradationSettings,
+  ExperimentsConfig,
   Finding,
   FindingType,
   HealthLevel,
+  PlanStatusValue,
   RollbackRecord,
   RolloutChange,
   RolloutStrategy,
@@ -29,6 +32,12 @@ export interface RolloutMonitoringServiceOptions {
   readonly degradation?: DegradationSettings;
   /** Names this monitor in log entries. @default a random id */
   readonly monitorId?: string;
+  /**
+   * What a treatment significantly worse than its control leads to: `off` (no comparison),
+   * `alert`, `hold` (plans also wait while worse or inconclusive) or `rollback`.
+   * @default experiments.comparison ('alert')
+   */
+  readonly comparison?: ExperimentsConfig['comparison'];
 }
 
 /** What an alert is about: one feature, or the fleet as a whole (`null`). */
@@ -71,8 +80,12 @@ export type Alert = {
 /** The `rollback` event: a rollback this monitor performed. */
 export interface RollbackEvent {
   readonly feature: string;
-  /** `feature` when the feature's own figures were critical; `global-error-rate` for the fleet. */
-  readonly cause: 'feature' | 'global-error-rate';
+  /**
+   * `feature` when the feature's own figures were critical; `global-error-rate` for the fleet;
+   * `treatment-worse` when the treatment was significantly worse than its control (with
+   * `comparison: 'rollback'`).
+   */
+  readonly cause: 'feature' | 'global-error-rate' | 'treatment-worse';
   /** The reason stored with the rollback record. */
   readonly reason: string;
   readonly findings: readonly Finding[];
@@ -93,6 +106,108 @@ export interface FeatureHealth {
   readonly successRate: number | null;
   readonly p95Latency: number | null;
   readonly findings: readonly Finding[];
+  /** Treatment against control (and variants) since the stage began; absent when nothing is compared. */
+  readonly comparison?: FeatureComparison;
+  /** Where the feature's plan stands; absent without a plan. */
+  readonly plan?: PlanReport;
+}
+
+/** One arm's side of a comparison. */
+export interface ArmFigures {
+  /** `treatment`, `control` or `variant:<name>`. */
+  readonly arm: string;
+  readonly calls: number;
+  readonly failures: number;
+  readonly errorRate: number | null;
+  /** Estimated distinct users (about ±2.3 %). */
+  readonly users: number;
+}
+
+/** One metric of a comparison. */
+export interface MetricComparison {
+  readonly metric: 'error-rate' | 'success-rate' | 'latency' | 'p50-latency' | 'p95-latency';
+  readonly verdict: ComparisonVerdict;
+  /**
+   * The treatment's figure: a rate, a latency in ms (p50, p95), or for `latency` the chance that a
+   * treatment call is slower than a control call (0.5: no shift). Null when an arm is empty.
+   */
+  readonly treatment: number | null;
+  readonly control: number | null;
+  /** Treatment minus control (rate points as a fraction, ms, or chance − 0.5). */
+  readonly effect: number | null;
+  /** Always-valid interval of the effect; null where unbounded. */
+  readonly interval: readonly [number | null, number | null];
+  /** Always-valid p-value of this look. */
+  readonly pValue: number;
+}
+
+/** Two arms compared on every metric. */
+export interface ArmsComparison {
+  /** `worse` when any metric is worse, else `better` when any is better, else by the error rate. */
+  readonly verdict: ComparisonVerdict;
+  readonly treatment: ArmFigures;
+  readonly control: ArmFigures;
+  readonly metrics: readonly MetricComparison[];
+}
+
+/** A sample-ratio-mismatch check on distinct users per arm. */
+export interface SampleRatioSummary {
+  /** True when the split is broken: do not trust the comparison. */
+  readonly mismatch: boolean;
+  /** False while too few users to judge. */
+  readonly sufficient: boolean;
+  readonly pValue: number;
+  /** Estimated distinct users per arm (or variant). */
+  readonly users: Readonly<Record<string, number>>;
+  readonly expectedShares: Readonly<Record<string, number>>;
+  readonly observedShares: Readonly<Record<string, number>>;
+}
+
+/** A feature's comparisons in a health report, on every call since its stage began. */
+export interface FeatureComparison {
+  /** Start of the data compared: the feature's stage start (epoch ms). */
+  readonly since: number;
+  /** Treatment against control; null where no control exists (100 %, stable, beta-only). */
+  readonly verdict: ComparisonVerdict | null;
+  readonly treatmentVsControl: ArmsComparison | null;
+  /** The split of users between treatment and control. */
+  readonly sampleRatio: SampleRatioSummary | null;
+  /** Each variant against the first one configured, and their split. */
+  readonly variants?: {
+    readonly baseline: string;
+    readonly comparisons: readonly ArmsComparison[];
+    readonly sampleRatio: SampleRatioSummary;
+  };
+}
+
+/** A feature's plan in a health report. */
+export interface PlanReport {
+  readonly status: PlanStatusValue;
+  /** Why paused or stopped. */
+  readonly reason: string | null;
+  /** 0-based index of the current step, and the number of steps. */
+  readonly stepIndex: number;
+  readonly steps: number;
+  readonly stepPercentage: number;
+  readonly nextPercentage: number | null;
+  /** The earliest the next step may come (epoch ms); null when not running. */
+  readonly nextStepAt: number | null;
+  /** Why the monitor held the plan this tick (a running plan that did not advance). */
+  readonly holding: string | null;
+  /** Treatment calls since the step began, against the step's `minSamples`. */
+  readonly treatmentCalls: number;
+}
+
+/** The `plan` event: a monitor moved a feature's plan. */
+export interface PlanEvent {
+  readonly feature: string;
+  /** `advance` (to the next step; the last completes the plan) or `step-down` (after a critical verdict). */
+  readonly move: 'advance' | 'step-down';
+  readonly fromPercentage: number;
+  readonly toPercentage: number;
+  readonly stepIndex: number;
+  readonly status: PlanStatusValue;
+  readonly reason: string;
 }
 
 /**
@@ -154,6 +269,8 @@ export type MonitoringEvents = {
   alert: [alert: Alert];
   /** This monitor rolled a feature back. */
   rollback: [event: RollbackEvent];
+  /** This monitor moved a feature's plan (a `rollout-changed` is emitted as well). */
+  plan: [event: PlanEvent];
   /** A health report, once per tick. */
   health: [report: HealthReport];
   /** A feature's percentage, strategy or switch changed (forwarded from the rollout service). */

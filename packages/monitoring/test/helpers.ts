@@ -32,7 +32,15 @@ export async function setup(
   const rollout = await CanaryRolloutService.create({ store, clock, config });
   open.push(rollout);
   const { data: _data, store: _store, ...rest } = options;
-  const monitor = new RolloutMonitoringService({ memoryUsage: () => 100 * MB, ...rest, rollout });
+  // The threshold tests fail the feature against a fallback that never fails: the comparison with
+  // the control group would (rightly) add its own findings, so it is off unless the config sets it.
+  const compared = config.canaryRollout.experiments?.comparison !== undefined;
+  const monitor = new RolloutMonitoringService({
+    memoryUsage: () => 100 * MB,
+    ...(compared ? {} : { comparison: 'off' as const }),
+    ...rest,
+    rollout,
+  });
   open.push(monitor);
   return { clock, store, rollout, monitor, events: record(monitor) };
 }
@@ -44,7 +52,7 @@ export type Recorded = {
 
 export function record(monitor: RolloutMonitoringService): Recorded[] {
   const out: Recorded[] = [];
-  for (const event of ['alert', 'rollback', 'health', 'rollout-changed', 'error'] as const) {
+  for (const event of ['alert', 'rollback', 'plan', 'health', 'rollout-changed', 'error'] as const) {
     monitor.events.on(event, (payload: unknown) => out.push({ event, payload } as Recorded));
   }
   return out;

@@ -8,9 +8,11 @@ import {
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   type Alert,
+  type FeatureComparison,
   type HealthReport,
   type MonitoringEvents,
   type MonitoringStatus,
+  type PlanEvent,
   type RollbackEvent,
   RolloutMonitoringService,
   readMonitoringStatus,
@@ -27,8 +29,15 @@ describe('public API types', () => {
     monitor.events.on('health', (report) => expectTypeOf(report).toEqualTypeOf<HealthReport>());
     monitor.events.on('rollout-changed', (change) => expectTypeOf(change).toEqualTypeOf<RolloutChange>());
     monitor.events.on('error', (error) => expectTypeOf(error).toEqualTypeOf<CanaryRolloutError>());
+    monitor.events.on('plan', (event) => expectTypeOf(event).toEqualTypeOf<PlanEvent>());
     expectTypeOf<keyof MonitoringEvents>().toEqualTypeOf<
-      'alert' | 'rollback' | 'health' | 'rollout-changed' | 'error'
+      'alert' | 'rollback' | 'plan' | 'health' | 'rollout-changed' | 'error'
+    >();
+    expectTypeOf<HealthReport['features'][string]['comparison']>().toEqualTypeOf<
+      FeatureComparison | undefined
+    >();
+    expectTypeOf<RollbackEvent['cause']>().toEqualTypeOf<
+      'feature' | 'global-error-rate' | 'treatment-worse'
     >();
     expectTypeOf<Alert['findings']>().toEqualTypeOf<readonly Finding[]>();
     expectTypeOf<RollbackEvent['record']>().toEqualTypeOf<RollbackRecord>();

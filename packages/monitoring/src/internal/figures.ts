@@ -28,6 +28,17 @@ export function rollbackFigures(
     if (finding.severity !== 'critical') continue;
     if (finding.type === 'high-error-rate') figures.maxErrorRate = finding.threshold;
     if (finding.type === 'low-success-rate') figures.minSuccessRate = finding.threshold;
+    if (finding.type === 'treatment-worse' && figures.effect === undefined) {
+      // The leading metric's effect, its interval and both arms' sizes (finite values only).
+      figures.effect = finding.value;
+      const [low, high] = finding.interval ?? [Number.NaN, Number.NaN];
+      if (Number.isFinite(low)) figures.effectLow = low;
+      if (Number.isFinite(high)) figures.effectHigh = high;
+      if (finding.control !== undefined && Number.isFinite(finding.control))
+        figures.control = finding.control;
+      if (finding.calls !== undefined) figures.treatmentCalls = finding.calls;
+      if (finding.controlCalls !== undefined) figures.controlCalls = finding.controlCalls;
+    }
     if (finding.type === 'global-error-rate') {
       figures.globalErrorRate = finding.value;
       figures.globalErrorRateThreshold = finding.threshold;

@@ -1,8 +1,17 @@
 import type { FeatureRecord, HealthVerdict, MetricsSummary } from '@canary-rollout/core';
+import type { FeatureComparison } from '../types';
+import type { ArmTotals } from './cumulative';
 
 /** A feature as judged in one tick: the record (and version) judged, its window and the verdict. */
 export interface Judged {
   readonly record: FeatureRecord;
   readonly window: MetricsSummary;
+  /** The thresholds' verdict with the comparison's findings added. */
   readonly verdict: HealthVerdict;
+  /** True when the thresholds alone were critical (the rollback's cause is then `feature`). */
+  readonly thresholdCritical: boolean;
+  /** Treatment against control since the stage began, when compared. */
+  readonly comparison?: FeatureComparison | undefined;
+  /** The arms since the stage began, when read. */
+  readonly arms?: ArmTotals | undefined;
 }

@@ -1,6 +1,6 @@
 import type { HealthVerdict, MetricsSummary } from '@canary-rollout/core';
 import { worst } from '../status';
-import type { ActiveAlert, FeatureHealth, HealthReport } from '../types';
+import type { ActiveAlert, FeatureHealth, HealthReport, PlanReport } from '../types';
 import type { Judged } from './judged';
 
 /** The health report of one tick. */
@@ -13,11 +13,13 @@ export function buildReport(input: {
   memoryMb: number;
   activeAlerts: ActiveAlert[];
   rolledBack: Iterable<string>;
+  plans: ReadonlyMap<string, PlanReport>;
   monitor: string;
 }): HealthReport {
   const { judged, global, fleetWide } = input;
   const features: Record<string, FeatureHealth> = Object.create(null);
-  for (const [name, { record, window, verdict }] of judged) {
+  for (const [name, { record, window, verdict, comparison }] of judged) {
+    const plan = input.plans.get(name);
     features[name] = {
       level: verdict.level,
       enabled: record.enabled,
@@ -28,6 +30,8 @@ export function buildReport(input: {
       successRate: window.successRate,
       p95Latency: window.p95Latency,
       findings: verdict.findings,
+      ...(comparison === undefined ? {} : { comparison }),
+      ...(plan === undefined ? {} : { plan }),
     };
   }
   return {

@@ -1,0 +1,167 @@
+import {
+  BETA_ARM,
+  CONTROL_ARM,
+  type ComparisonVerdict,
+  checkSampleRatio,
+  compareArms,
+  type ExperimentsConfig,
+  emptyMetricBucket,
+  expectedArmShares,
+  type FeatureRecord,
+  type Finding,
+  hllEstimate,
+  type MetricBucket,
+  percentageToThreshold,
+  TREATMENT_ARM,
+  USER_ESTIMATE_RELATIVE_ERROR,
+  type VariantConfig,
+  variantArm,
+} from '@canary-rollout/core';
+import type { ArmsComparison, FeatureComparison, SampleRatioSummary } from '../types';
+import { mismatchFinding, summarize, worseFindings } from './comparison-report';
+import type { ArmTotals } from './cumulative';
+
+/** Metrics `compareArms` judges; alpha is shared among them. */
+const METRICS = 5;
+
+/** What the comparison of one feature found this tick. */
+export interface ComparisonOutcome {
+  readonly comparison: FeatureComparison;
+  /** `treatment-worse` (warning, or critical under `rollback`) and `sample-ratio-mismatch` (warning). */
+  readonly findings: readonly Finding[];
+}
+
+/**
+ * Compares a feature's treatment with its control (and its variants with the first one) on the
+ * metrics since the stage began. Each of the five metrics is tested at alpha / 5, so the chance of
+ * a false 'worse' or 'better' on any of them over the stage is at most alpha. Beta members' calls
+ * are taken out of the treatment: only users the bucket decided are compared. Undefined when
+ * there is nothing to compare.
+ */
+export function judgeComparison(
+  record: FeatureRecord,
+  arms: ArmTotals,
+  settings: ExperimentsConfig,
+  variants: readonly VariantConfig[] | undefined,
+): ComparisonOutcome | undefined {
+  if (settings.comparison === 'off' || !record.enabled) return undefined;
+  const options = { alpha: settings.alpha / METRICS, minSamples: settings.minSamples };
+  const findings: Finding[] = [];
+  const threshold = percentageToThreshold(record.rolloutPercentage);
+  const shares = record.rolloutStrategy === 'gradual' ? expectedArmShares(threshold) : null;
+  let control: ArmsComparison | null = null;
+  let sampleRatio: SampleRatioSummary | null = null;
+  if (shares !== null) {
+    const beta = arms.get(BETA_ARM);
+    const treatment = withoutBeta(armOf(arms, TREATMENT_ARM, record.name), beta);
+    const controlArm = armOf(arms, CONTROL_ARM, record.name);
+    const result = compareArms(treatment, controlArm, options);
+    control = summarize(result, TREATMENT_ARM, CONTROL_ARM, treatment, controlArm);
+    // Users, not calls: a user is assigned once. Beta members' users cannot be taken out of the
+    // estimate exactly; the check is loosened by their share instead.
+    const betaUsers = beta === undefined ? 0 : hllEstimate(beta.users);
+    const treatmentUsers = Math.max(0, hllEstimate(arms.get(TREATMENT_ARM)?.users ?? {}) - betaUsers);
+    sampleRatio = sampleRatioOf(
+      { [TREATMENT_ARM]: treatmentUsers, [CONTROL_ARM]: control.control.users },
+      { [TREATMENT_ARM]: shares.treatment, [CONTROL_ARM]: shares.control },
+      settings,
+      treatmentUsers > 0 ? 1 + betaUsers / treatmentUsers : 1,
+    );
+    if (sampleRatio.mismatch) {
+      findings.push(mismatchFinding(sampleRatio, 'treatment and control'));
+    } else if (result.verdict === 'worse') {
+      findings.push(...worseFindings(control, settings.comparison === 'rollback' ? 'critical' : 'warning'));
+    }
+  }
+  const variantsComparison = compareVariants(record, arms, settings, variants, options);
+  if (variantsComparison?.sampleRatio.mismatch === true) {
+    findings.push(mismatchFinding(variantsComparison.sampleRatio, 'variants'));
+  }
+  if (control === null && variantsComparison === undefined) return undefined;
+  return {
+    comparison: {
+      since: record.stageStartedAt,
+      verdict: control?.verdict ?? null,
+      treatmentVsControl: control,
+      sampleRatio,
+      ...(variantsComparison === undefined ? {} : { variants: variantsComparison }),
+    },
+    findings,
+  };
+}
+
+function compareVariants(
+  record: FeatureRecord,
+  arms: ArmTotals,
+  settings: ExperimentsConfig,
+  variants: readonly VariantConfig[] | undefined,
+  options: { alpha: number; minSamples: number },
+): FeatureComparison['variants'] | undefined {
+  if (variants === undefined || variants.length < 2) return undefined;
+  const [baseline, ...others] = variants as [VariantConfig, ...VariantConfig[]];
+  const baseArm = armOf(arms, variantArm(baseline.name), record.name);
+  if (baseArm.calls === 0 && others.every((v) => (arms.get(variantArm(v.name))?.calls ?? 0) === 0)) {
+    return undefined;
+  }
+  const comparisons = others.map((v) => {
+    const arm = armOf(arms, variantArm(v.name), record.name);
+    const result = compareArms(arm, baseArm, options);
+    return summarize(result, variantArm(v.name), variantArm(baseline.name), arm, baseArm);
+  });
+  const observed: Record<string, number> = {};
+  const weights: Record<string, number> = {};
+  for (const v of variants) {
+    observed[v.name] = hllEstimate(arms.get(variantArm(v.name))?.users ?? {});
+    weights[v.name] = v.weight;
+  }
+  return { baseline: baseline.name, comparisons, sampleRatio: sampleRatioOf(observed, weights, settings, 1) };
+}
+
+function armOf(arms: ArmTotals, arm: string, feature: string): MetricBucket {
+  return arms.get(arm) ?? emptyMetricBucket(feature, arm, 0);
+}
+
+/** The treatment without beta members' calls (counts and latency bins; users are estimated apart). */
+function withoutBeta(treatment: MetricBucket, beta: MetricBucket | undefined): MetricBucket {
+  if (beta === undefined) return treatment;
+  const histogram: Record<string, number> = { ...treatment.histogram };
+  for (const bin in beta.histogram) {
+    const left = (histogram[bin] ?? 0) - (beta.histogram[bin] ?? 0);
+    if (left > 0) histogram[bin] = left;
+    else delete histogram[bin];
+  }
+  return {
+    ...treatment,
+    calls: Math.max(0, treatment.calls - beta.calls),
+    successes: Math.max(0, treatment.successes - beta.successes),
+    failures: Math.max(0, treatment.failures - beta.failures),
+    latencyCount: Math.max(0, treatment.latencyCount - beta.latencyCount),
+    latencySumMs: Math.max(0, treatment.latencySumMs - beta.latencySumMs),
+    histogram,
+  };
+}
+
+function sampleRatioOf(
+  observed: Record<string, number>,
+  weights: Record<string, number>,
+  settings: ExperimentsConfig,
+  looseness: number,
+): SampleRatioSummary {
+  const check = checkSampleRatio(observed, weights, {
+    alpha: settings.sampleRatioAlpha,
+    relativeError: USER_ESTIMATE_RELATIVE_ERROR * looseness,
+  });
+  return {
+    mismatch: check.mismatch,
+    sufficient: check.sufficient,
+    pValue: check.pValue,
+    users: Object.fromEntries(Object.entries(observed).map(([k, v]) => [k, Math.round(v)])),
+    expectedShares: check.expectedShares,
+    observedShares: check.observedShares,
+  };
+}
+
+/** The verdict that matters for plans: treatment against control; null when none is possible. */
+export function controlVerdict(outcome: ComparisonOutcome | undefined): ComparisonVerdict | null {
+  return outcome?.comparison.treatmentVsControl?.verdict ?? null;
+}

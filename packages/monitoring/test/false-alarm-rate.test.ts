@@ -1,0 +1,103 @@
+import {
+  type ExperimentsConfig,
+  emptyMetricBucket,
+  type FeatureRecord,
+  latencyBin,
+  type MetricBucket,
+} from '@canary-rollout/core';
+import { describe, expect, it } from 'vitest';
+import { judgeComparison } from '../src/internal/comparison';
+import type { ArmTotals } from '../src/internal/cumulative';
+import { normal, type Random, seededRandom } from './synthetic';
+
+const settings: ExperimentsConfig = {
+  comparison: 'rollback',
+  alpha: 0.05,
+  minSamples: 100,
+  sampleRatioAlpha: 0.001,
+};
+const record: FeatureRecord = {
+  name: 'aiExtraction',
+  enabled: true,
+  rolloutPercentage: 10,
+  rolloutStrategy: 'gradual',
+  salt: 'aiExtraction',
+  version: 3,
+  updatedAt: 0,
+  stageStartedAt: 0,
+};
+
+/** Adds `calls` calls failing with probability `errorRate`, latencies log-normal around `medianMs`. */
+function addCalls(
+  arm: MetricBucket,
+  random: Random,
+  calls: number,
+  errorRate: number,
+  medianMs: number,
+): void {
+  for (let i = 0; i < calls; i++) {
+    const failed = random() < errorRate;
+    arm.calls++;
+    if (failed) arm.failures++;
+    else arm.successes++;
+    const bin = latencyBin(medianMs * Math.exp(0.5 * normal(random)));
+    arm.histogram[bin] = (arm.histogram[bin] ?? 0) + 1;
+    arm.latencyCount++;
+  }
+}
+
+/**
+ * One simulated stage: `looks` ticks of `perLook` calls per arm, judged at every tick as the monitor
+ * does. Returns the first tick whose verdict was `worse` or `better`, or null.
+ */
+function simulate(
+  seed: number,
+  looks: number,
+  perLook: number,
+  treatment: { errorRate: number; medianMs: number },
+  control: { errorRate: number; medianMs: number },
+): { tick: number; verdict: string } | null {
+  const random = seededRandom(seed);
+  const t = emptyMetricBucket(record.name, 'treatment', 0);
+  const c = emptyMetricBucket(record.name, 'control', 0);
+  const arms: ArmTotals = new Map([
+    ['treatment', t],
+    ['control', c],
+  ]);
+  for (let tick = 1; tick <= looks; tick++) {
+    addCalls(t, random, perLook, treatment.errorRate, treatment.medianMs);
+    addCalls(c, random, perLook, control.errorRate, control.medianMs);
+    const verdict = judgeComparison(record, arms, settings, undefined)?.comparison.verdict;
+    if (verdict === 'worse' || verdict === 'better') return { tick, verdict };
+  }
+  return null;
+}
+
+describe('false alarms and detection of the comparison the monitor runs', () => {
+  it('flags an equal treatment in no more of 200 stages of 300 looks than alpha = 5 % allows', () => {
+    const same = { errorRate: 0.02, medianMs: 800 };
+    let flagged = 0;
+    for (let run = 0; run < 200; run++) if (simulate(1000 + run, 300, 20, same, same) !== null) flagged++;
+    // With a true rate of 5 %, 19 or more of 200 happens less than 1 time in 100.
+    expect(flagged).toBeLessThan(19);
+  });
+
+  it('flags a treatment at 3 % errors against 1 % in every stage, after about 1,000 calls per arm', () => {
+    const ticks: number[] = [];
+    for (let run = 0; run < 20; run++) {
+      const found = simulate(
+        5000 + run,
+        400,
+        20,
+        { errorRate: 0.03, medianMs: 800 },
+        { errorRate: 0.01, medianMs: 800 },
+      );
+      expect(found?.verdict).toBe('worse');
+      ticks.push(found!.tick);
+    }
+    ticks.sort((a, b) => a - b);
+    const median = ticks[ticks.length / 2]!;
+    expect(median * 20).toBeGreaterThan(500);
+    expect(median * 20).toBeLessThan(2_500);
+  });
+});
