@@ -18,6 +18,9 @@ export function isOffForEveryone(feature: FeatureRecord, betaMembers: number): b
   return feature.rolloutStrategy !== 'stable' && feature.rolloutPercentage === 0 && betaMembers === 0;
 }
 
+/** Longest rollback reason a record keeps (the schema's limit). */
+const MAX_REASON = 1000;
+
 /** What a rollback does to a feature, decided the same way by every store. */
 export type RollbackPlan =
   | { readonly performed: false }
@@ -49,7 +52,8 @@ export function planRollback(
     id: newId('rb'),
     feature: current.name,
     at: request.at,
-    reason: request.reason,
+    // Stored reasons are bounded; a monitor's reason lists every finding and can run long.
+    reason: request.reason.length > MAX_REASON ? `${request.reason.slice(0, MAX_REASON - 3)}...` : request.reason,
     source: request.source,
     previous: {
       rolloutPercentage: current.rolloutPercentage,
