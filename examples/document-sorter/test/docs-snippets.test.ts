@@ -14,9 +14,12 @@ import { EXAMPLE_DIR, GUIDE, REPO_ROOT, temporaryHome } from './helpers';
  * run). JSON blocks must be valid configuration; shell blocks may only run the CLI with commands
  * and options it has, and a `<!-- doc-test: run -->` block is run line by line.
  */
-const pages = readdirSync(join(REPO_ROOT, 'docs'))
-  .filter((f) => f.endsWith('.md'))
-  .map((f) => `docs/${f}`);
+const pages = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const blocks = pages.flatMap(blocksOf);
 const isScript = (b: DocBlock) => ['ts', 'typescript', 'js', 'javascript'].includes(b.lang);
 const docTests = blocks.filter((b) => isScript(b) && b.code.startsWith('// doc-test'));
