@@ -122,17 +122,17 @@ export {
   type RegisterUserInput,
   type UserGroup,
 } from './services/beta-user-service';
-export {
-  type CanaryRolloutEvents,
-  CanaryRolloutService,
-  type CanaryRolloutServiceOptions,
-  type FeatureUsage,
-  type PlanMoveOptions,
-  type RolloutChange,
-  type UpdateRolloutOptions,
-} from './services/canary-rollout-service';
+export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
 export type { FeatureStatus, RolloutStatus } from './services/status';
+export type {
+  CanaryRolloutEvents,
+  CanaryRolloutServiceOptions,
+  FeatureUsage,
+  PlanMoveOptions,
+  RolloutChange,
+  UpdateRolloutOptions,
+} from './services/types';
 export {
   createMemoryStoreData,
   MemoryStore,

@@ -1,97 +1,32 @@
 import { type Clock, systemClock } from '../clock';
-import {
-  type CanaryRolloutError,
-  InvalidArgumentError,
-  isCanaryRolloutError,
-  NotFoundError,
-  RolloutGuardError,
-  StoreUnavailableError,
-} from '../errors';
+import { type CanaryRolloutError, InvalidArgumentError, NotFoundError } from '../errors';
 import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
 import { compileSnapshot, type Snapshot } from '../evaluation/snapshot';
 import { SafeEventEmitter } from '../events';
 import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
 import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
-import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
+import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
-import type { FeatureRecord, FeatureWrite, MetricBucket, RollbackRecord } from '../schemas/records';
+import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
-import { mergeMetricBuckets } from '../storage/semantics';
 import type { RolloutState, RolloutStore } from '../storage/types';
-import { raiseAllowance } from '../thresholds/stability';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
 import { type FeatureWriteContext, writeFeature } from './feature-writes';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
+import { checkRaise } from './raise-guards';
 import { configState, seedFeatures } from './seeding';
 import { buildStatus, type RolloutStatus } from './status';
+import { asStoreError, isCount, positive, rolloutChanges } from './support';
+import type {
+  CanaryRolloutEvents,
+  CanaryRolloutServiceOptions,
+  FeatureUsage,
+  PlanMoveOptions,
+  UpdateRolloutOptions,
+} from './types';
+import { UsagePipeline } from './usage-pipeline';
 
-/** Usage figures reported by the app, as in the guide. */
-export interface FeatureUsage {
-  /** Calls made. @default successfulCalls + failedCalls */
-  readonly calls?: number;
-  /** @default calls - failedCalls */
-  readonly successfulCalls?: number;
-  /** @default calls - successfulCalls */
-  readonly failedCalls?: number;
-  /** Mean latency of these calls (ms); omit when not measured. */
-  readonly latency?: number;
-}
-
-/** What changed in a feature's rollout. */
-export interface RolloutChange {
-  readonly feature: string;
-  readonly previous: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'> | null;
-  readonly current: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'>;
-  /** Where the change came from. */
-  readonly source: 'local' | 'store';
-}
-
-/** Events of `CanaryRolloutService`. */
-export type CanaryRolloutEvents = {
-  /** The snapshot was replaced (argument: the store's state version). */
-  change: [version: number];
-  /** A feature's percentage, strategy or switch changed, here or in another process. */
-  'rollout-changed': [change: RolloutChange];
-  /** This service performed a rollback. */
-  rollback: [record: RollbackRecord];
-  /** A store fault; evaluation kept serving the last snapshot. */
-  error: [error: CanaryRolloutError];
-};
-
-/** Options of `CanaryRolloutService`. */
-export interface CanaryRolloutServiceOptions {
-  /** Where live state and metrics live. @default a new MemoryStore */
-  readonly store?: RolloutStore;
-  /** Parsed config, a config object as in the file, or a path to `canary-rollout.json`. @default no features */
-  readonly config?: CanaryConfig | CanaryConfigInput | string;
-  /** @default the wall clock */
-  readonly clock?: Clock;
-  /** How often usage is flushed to the store (ms). @default 5000 */
-  readonly flushIntervalMs?: number;
-  /** Width of a metrics time bucket (ms). @default 10000 */
-  readonly metricsBucketMs?: number;
-  /** Metric buckets held while the store is failing; beyond it the oldest are dropped and reported. @default 10000 */
-  readonly maxPendingBuckets?: number;
-  /** Full re-read of the store as a safety net beside change notifications (ms). @default 30000 */
-  readonly refreshIntervalMs?: number;
-  /** State to serve when the store cannot be read at start; without it `start()` fails. */
-  readonly initialState?: RolloutState;
-}
-
-/** Options of a percentage change. */
-export interface UpdateRolloutOptions {
-  /** Override the minStableTime and maxStep guards. @default false */
-  readonly force?: boolean;
-}
-
-/** Options of a plan move. */
-export interface PlanMoveOptions extends UpdateRolloutOptions {
-  /** Move only if the feature is still at this version (what a monitor judged). @default any version */
-  readonly expectedVersion?: number;
-  /** Why, kept with a paused plan. */
-  readonly reason?: string;
-}
 /** Refresh period of the coarse clock used to bucket usage (ms). */
 const COARSE_CLOCK_MS = 100;
 
@@ -110,19 +45,16 @@ export class CanaryRolloutService {
   private readonly aggregator: UsageAggregator;
   private readonly flushIntervalMs: number;
   private readonly refreshIntervalMs: number;
-  private readonly maxPendingBuckets: number;
   private readonly initialState: RolloutState | undefined;
   private readonly variants: VariantTable;
   private readonly writes: FeatureWriteContext;
   private snapshot: Snapshot;
-  private pending: MetricBucket[] = [];
-  private fleet: MetricBucket[] = [];
   private starting: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
-  private flushing: Promise<void> | undefined;
+  private readonly usage: UsagePipeline;
   private closed = false;
   /** Wall-clock time refreshed by a timer: usage needs its 10 s bucket, not a clock read per call. */
   private coarseNow = 0;
@@ -141,8 +73,13 @@ export class CanaryRolloutService {
     this.clock = options.clock ?? systemClock;
     this.flushIntervalMs = positive(options.flushIntervalMs, 5000, 'flushIntervalMs');
     this.refreshIntervalMs = positive(options.refreshIntervalMs, 30_000, 'refreshIntervalMs');
-    this.maxPendingBuckets = positive(options.maxPendingBuckets, 10_000, 'maxPendingBuckets');
     this.aggregator = new UsageAggregator(positive(options.metricsBucketMs, 10_000, 'metricsBucketMs'));
+    this.usage = new UsagePipeline(this.store, this.aggregator, {
+      maxPendingBuckets: positive(options.maxPendingBuckets, 10_000, 'maxPendingBuckets'),
+      windowMs: this.config.canaryRollout.thresholds.windowMs,
+      now: () => this.clock.now(),
+      reportError: (error) => this.reportError(error),
+    });
     this.initialState = options.initialState;
     this.variants = new VariantTable(this.config.canaryRollout.features);
     this.writes = {
@@ -328,50 +265,12 @@ export class CanaryRolloutService {
 
   /** Sends buffered usage to the store, then re-reads the fleet-wide window for the status. */
   flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
-  }
-
-  private async doFlush(): Promise<void> {
-    const drained = this.aggregator.drain();
-    const batch = this.pending.length === 0 ? drained : mergeMetricBuckets([...this.pending, ...drained]);
-    this.pending = [];
-    if (batch.length > 0) {
-      try {
-        await this.store.addMetrics(batch);
-      } catch (error) {
-        this.keepPending(batch);
-        this.reportError(asStoreError(error, 'flush metrics'));
-        return;
-      }
-    }
-    try {
-      const since = this.clock.now() - this.config.canaryRollout.thresholds.windowMs;
-      this.fleet = await this.store.readMetrics(since);
-    } catch (error) {
-      this.reportError(asStoreError(error, 'read metrics'));
-    }
-  }
-
-  private keepPending(batch: MetricBucket[]): void {
-    batch.sort((a, b) => a.bucketStart - b.bucketStart);
-    const dropped = batch.length - this.maxPendingBuckets;
-    this.pending = dropped > 0 ? batch.slice(dropped) : batch;
-    if (dropped > 0) {
-      const calls = batch.slice(0, dropped).reduce((sum, b) => sum + b.calls, 0);
-      this.reportError(
-        new StoreUnavailableError(
-          `@canary-rollout/core: store unavailable too long: dropped ${dropped} metric buckets (${calls} calls) beyond maxPendingBuckets ${this.maxPendingBuckets}`,
-        ),
-      );
-    }
+    return this.usage.flush();
   }
 
   /** Metric buckets waiting for the store (after failed flushes). */
   pendingMetricBuckets(): number {
-    return this.pending.length;
+    return this.usage.pendingCount();
   }
 
   /** Re-reads features, beta lists and blacklist from the store. Store faults are reported as events. */
@@ -584,10 +483,9 @@ export class CanaryRolloutService {
    * up-to-the-moment fleet figures.
    */
   getRolloutStatus(): RolloutStatus {
-    const local = this.aggregator.peek();
     return buildStatus({
       snapshot: this.snapshot,
-      buckets: [...this.fleet, ...this.pending, ...local],
+      buckets: this.usage.buckets(),
       now: this.clock.now(),
       config: this.config,
     });
@@ -599,30 +497,7 @@ export class CanaryRolloutService {
   }
 
   private checkRaise(current: FeatureRecord, percentage: number): void {
-    const settings = this.config.canaryRollout.features[current.name];
-    const thresholds = this.config.canaryRollout.thresholds;
-    const maxStep = settings?.maxStep ?? thresholds.maxStep;
-    if (maxStep !== undefined && percentage - current.rolloutPercentage > maxStep + 1e-9) {
-      throw new RolloutGuardError(
-        `@canary-rollout/core: raise of "${current.name}" from ${current.rolloutPercentage} % to ${percentage} % exceeds maxStep ${maxStep}; raise in smaller steps or force`,
-      );
-    }
-    const minStableTime = settings?.minStableTime ?? thresholds.minStableTime;
-    const allowance = raiseAllowance(current, minStableTime, this.clock.now());
-    if (allowance === null) return;
-    const { allowedAt, healthySince, unhealthySince } = allowance;
-    if (unhealthySince !== undefined) {
-      throw new RolloutGuardError(
-        `@canary-rollout/core: "${current.name}" at ${current.rolloutPercentage} % has been unhealthy since ${new Date(unhealthySince).toISOString()}; minStableTime allows a raise once it has run healthy for ${minStableTime} ms, ${new Date(allowedAt).toISOString()} at the earliest (or force)`,
-        allowedAt,
-      );
-    }
-    if (this.clock.now() < allowedAt) {
-      throw new RolloutGuardError(
-        `@canary-rollout/core: "${current.name}" has been at ${current.rolloutPercentage} % and healthy since ${new Date(healthySince ?? current.stageStartedAt).toISOString()}; minStableTime allows a raise from ${new Date(allowedAt).toISOString()} (or force)`,
-        allowedAt,
-      );
-    }
+    checkRaise(this.config, current, percentage, this.clock.now());
   }
 
   private async requireFeature(feature: string, where: string): Promise<FeatureRecord> {
@@ -653,58 +528,10 @@ export class CanaryRolloutService {
     if (this.loaded && previous.version === next.version) return;
     this.loaded = true;
     this.events.emit('change', next.version);
-    for (const [name, f] of next.features) {
-      const before = previous.features.get(name)?.record;
-      const after = f.record;
-      if (
-        before === undefined ||
-        before.enabled !== after.enabled ||
-        before.rolloutPercentage !== after.rolloutPercentage ||
-        before.rolloutStrategy !== after.rolloutStrategy
-      ) {
-        this.events.emit('rollout-changed', {
-          feature: name,
-          previous: before === undefined ? null : pickRollout(before),
-          current: pickRollout(after),
-          source,
-        });
-      }
-    }
+    for (const change of rolloutChanges(previous, next, source)) this.events.emit('rollout-changed', change);
   }
 
   private reportError(error: CanaryRolloutError): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
   }
-}
-
-function pickRollout(
-  record: FeatureRecord,
-): Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'> {
-  return {
-    enabled: record.enabled,
-    rolloutPercentage: record.rolloutPercentage,
-    rolloutStrategy: record.rolloutStrategy,
-  };
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/core: option ${name} must be a positive number, got ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-function asStoreError(error: unknown, during: string): CanaryRolloutError {
-  if (isCanaryRolloutError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`@canary-rollout/core: store failed during ${during}: ${message}`, {
-    cause: error,
-  });
 }

@@ -1,0 +1,72 @@
+import type { Clock } from '../clock';
+import type { CanaryRolloutError } from '../errors';
+import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
+import type { FeatureRecord, RollbackRecord } from '../schemas/records';
+import type { RolloutState, RolloutStore } from '../storage/types';
+
+/** Usage figures reported by the app, as in the guide. */
+export interface FeatureUsage {
+  /** Calls made. @default successfulCalls + failedCalls */
+  readonly calls?: number;
+  /** @default calls - failedCalls */
+  readonly successfulCalls?: number;
+  /** @default calls - successfulCalls */
+  readonly failedCalls?: number;
+  /** Mean latency of these calls (ms); omit when not measured. */
+  readonly latency?: number;
+}
+
+/** What changed in a feature's rollout. */
+export interface RolloutChange {
+  readonly feature: string;
+  readonly previous: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'> | null;
+  readonly current: Pick<FeatureRecord, 'enabled' | 'rolloutPercentage' | 'rolloutStrategy'>;
+  /** Where the change came from. */
+  readonly source: 'local' | 'store';
+}
+
+/** Events of `CanaryRolloutService`. */
+export type CanaryRolloutEvents = {
+  /** The snapshot was replaced (argument: the store's state version). */
+  change: [version: number];
+  /** A feature's percentage, strategy or switch changed, here or in another process. */
+  'rollout-changed': [change: RolloutChange];
+  /** This service performed a rollback. */
+  rollback: [record: RollbackRecord];
+  /** A store fault; evaluation kept serving the last snapshot. */
+  error: [error: CanaryRolloutError];
+};
+
+/** Options of `CanaryRolloutService`. */
+export interface CanaryRolloutServiceOptions {
+  /** Where live state and metrics live. @default a new MemoryStore */
+  readonly store?: RolloutStore;
+  /** Parsed config, a config object as in the file, or a path to `canary-rollout.json`. @default no features */
+  readonly config?: CanaryConfig | CanaryConfigInput | string;
+  /** @default the wall clock */
+  readonly clock?: Clock;
+  /** How often usage is flushed to the store (ms). @default 5000 */
+  readonly flushIntervalMs?: number;
+  /** Width of a metrics time bucket (ms). @default 10000 */
+  readonly metricsBucketMs?: number;
+  /** Metric buckets held while the store is failing; beyond it the oldest are dropped and reported. @default 10000 */
+  readonly maxPendingBuckets?: number;
+  /** Full re-read of the store as a safety net beside change notifications (ms). @default 30000 */
+  readonly refreshIntervalMs?: number;
+  /** State to serve when the store cannot be read at start; without it `start()` fails. */
+  readonly initialState?: RolloutState;
+}
+
+/** Options of a percentage change. */
+export interface UpdateRolloutOptions {
+  /** Override the minStableTime and maxStep guards. @default false */
+  readonly force?: boolean;
+}
+
+/** Options of a plan move. */
+export interface PlanMoveOptions extends UpdateRolloutOptions {
+  /** Move only if the feature is still at this version (what a monitor judged). @default any version */
+  readonly expectedVersion?: number;
+  /** Why, kept with a paused plan. */
+  readonly reason?: string;
+}
