@@ -53,7 +53,8 @@ export function planRollback(
     feature: current.name,
     at: request.at,
     // Stored reasons are bounded; a monitor's reason lists every finding and can run long.
-    reason: request.reason.length > MAX_REASON ? `${request.reason.slice(0, MAX_REASON - 3)}...` : request.reason,
+    reason:
+      request.reason.length > MAX_REASON ? `${request.reason.slice(0, MAX_REASON - 3)}...` : request.reason,
     source: request.source,
     previous: {
       rolloutPercentage: current.rolloutPercentage,
