@@ -38,6 +38,7 @@ describe('config: variants, plans and experiments', () => {
     expect(feature.plan).toEqual({ steps, onCritical: 'rollback' });
     expect(config.canaryRollout.experiments).toEqual({
       comparison: 'alert',
+      metrics: ['error-rate', 'success-rate'],
       alpha: 0.05,
       minSamples: 100,
       sampleRatioAlpha: 0.001,

@@ -12,9 +12,14 @@ import { normal, type Random, seededRandom } from './synthetic';
 
 const settings: ExperimentsConfig = {
   comparison: 'rollback',
+  metrics: ['error-rate', 'success-rate'],
   alpha: 0.05,
   minSamples: 100,
   sampleRatioAlpha: 0.001,
+};
+const everyMetric: ExperimentsConfig = {
+  ...settings,
+  metrics: ['error-rate', 'success-rate', 'latency', 'p50-latency', 'p95-latency'],
 };
 const record: FeatureRecord = {
   name: 'aiExtraction',
@@ -51,6 +56,7 @@ function addCalls(
  * does. Returns the first tick whose verdict was `worse` or `better`, or null.
  */
 function simulate(
+  settings: ExperimentsConfig,
   seed: number,
   looks: number,
   perLook: number,
@@ -74,18 +80,26 @@ function simulate(
 }
 
 describe('false alarms and detection of the comparison the monitor runs', () => {
-  it('flags an equal treatment in no more of 200 stages of 300 looks than alpha = 5 % allows', () => {
-    const same = { errorRate: 0.02, medianMs: 800 };
-    let flagged = 0;
-    for (let run = 0; run < 200; run++) if (simulate(1000 + run, 300, 20, same, same) !== null) flagged++;
-    // With a true rate of 5 %, 19 or more of 200 happens less than 1 time in 100.
-    expect(flagged).toBeLessThan(19);
-  });
+  it.each([
+    ['error and success rates (the default)', settings],
+    ['every metric, latency too', everyMetric],
+  ])(
+    'flags an equal treatment in no more of 200 stages of 300 looks than alpha = 0.05 allows, counting %s',
+    (_, which) => {
+      const same = { errorRate: 0.02, medianMs: 800 };
+      let flagged = 0;
+      for (let run = 0; run < 200; run++)
+        if (simulate(which, 1000 + run, 300, 20, same, same) !== null) flagged++;
+      // With a true rate of 5 %, 19 or more of 200 happens less than 1 time in 100.
+      expect(flagged).toBeLessThan(19);
+    },
+  );
 
   it('flags a treatment at 3 % errors against 1 % in every stage, after about 1,000 calls per arm', () => {
     const ticks: number[] = [];
     for (let run = 0; run < 20; run++) {
       const found = simulate(
+        settings,
         5000 + run,
         400,
         20,

@@ -121,7 +121,15 @@ export const experimentsConfigSchema = z.strictObject({
    * advancing while worse or inconclusive; `rollback`: roll back when worse.
    */
   comparison: z.enum(['off', 'alert', 'hold', 'rollback']).default('alert'),
-  /** Chance of ever calling equal arms different, over a whole stage and every metric. */
+  /**
+   * The metrics whose verdict counts: a treatment worse on one of them is `worse`. The others
+   * are compared and reported only (a new path may be slower by design).
+   */
+  metrics: z
+    .array(z.enum(['error-rate', 'success-rate', 'latency', 'p50-latency', 'p95-latency']))
+    .min(1)
+    .default(['error-rate', 'success-rate']),
+  /** Chance of ever calling equal arms different, over a whole stage and every metric that counts. */
   alpha: z.number().gt(0).lt(1).default(0.05),
   /** Below this many calls in an arm the comparison is inconclusive. */
   minSamples: z.number().int().nonnegative().default(100),

@@ -1,4 +1,10 @@
-import { type ArmComparison, type Finding, hllEstimate, type MetricBucket } from '@canary-rollout/core';
+import {
+  type ArmComparison,
+  type ComparisonVerdict,
+  type Finding,
+  hllEstimate,
+  type MetricBucket,
+} from '@canary-rollout/core';
 import type { ArmFigures, ArmsComparison, MetricComparison, SampleRatioSummary } from '../types';
 
 function finite(value: number | null): number | null {
@@ -22,6 +28,7 @@ function figures(arm: string, bucket: MetricBucket): ArmFigures {
 /** The comparison of two arms as reports carry it: plain, finite figures. */
 export function summarize(
   result: ArmComparison,
+  counted: ReadonlySet<string>,
   treatmentArm: string,
   controlArm: string,
   treatment: MetricBucket,
@@ -46,26 +53,39 @@ export function summarize(
     interval: interval(q.interval),
     pValue: q.pValue,
   });
+  const metrics: MetricComparison[] = [
+    rate(errorRate, 'error-rate'),
+    rate(successRate, 'success-rate'),
+    {
+      metric: 'latency',
+      verdict: latency.verdict,
+      treatment: latency.probabilitySlower,
+      control: 0.5,
+      effect: latency.probabilitySlower === null ? null : latency.probabilitySlower - 0.5,
+      interval: [latency.interval[0] - 0.5, latency.interval[1] - 0.5],
+      pValue: latency.pValue,
+    },
+    quantile(latency.p50, 'p50-latency'),
+    quantile(latency.p95, 'p95-latency'),
+  ];
   return {
-    verdict: result.verdict,
+    verdict: verdictOf(metrics, counted, errorRate.verdict),
     treatment: figures(treatmentArm, treatment),
     control: figures(controlArm, control),
-    metrics: [
-      rate(errorRate, 'error-rate'),
-      rate(successRate, 'success-rate'),
-      {
-        metric: 'latency',
-        verdict: latency.verdict,
-        treatment: latency.probabilitySlower,
-        control: 0.5,
-        effect: latency.probabilitySlower === null ? null : latency.probabilitySlower - 0.5,
-        interval: [latency.interval[0] - 0.5, latency.interval[1] - 0.5],
-        pValue: latency.pValue,
-      },
-      quantile(latency.p50, 'p50-latency'),
-      quantile(latency.p95, 'p95-latency'),
-    ],
+    metrics,
   };
+}
+
+/** 'worse' when a counted metric is worse, else 'better' when one is better, else by the error rate. */
+function verdictOf(
+  metrics: readonly MetricComparison[],
+  counted: ReadonlySet<string>,
+  errorRate: ComparisonVerdict,
+): ComparisonVerdict {
+  const verdicts = metrics.filter((m) => counted.has(m.metric)).map((m) => m.verdict);
+  if (verdicts.includes('worse')) return 'worse';
+  if (verdicts.includes('better')) return 'better';
+  return errorRate === 'inconclusive' ? 'inconclusive' : 'no-detectable-difference';
 }
 
 const points = (rate: number) => `${(rate * 100).toFixed(1)} %`;
@@ -75,12 +95,16 @@ const signedMs = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(Math.round(d)
 const bound = (value: number | null, f: (v: number) => string) => (value === null ? '∞' : f(value));
 
 /** One `treatment-worse` finding per metric the treatment is worse on, the error rate first. */
-export function worseFindings(c: ArmsComparison, severity: Finding['severity']): Finding[] {
+export function worseFindings(
+  c: ArmsComparison,
+  counted: ReadonlySet<string>,
+  severity: Finding['severity'],
+): Finding[] {
   const out: Finding[] = [];
   const sizes = `${c.treatment.calls} treatment / ${c.control.calls} control calls`;
   const errorRateWorse = c.metrics.some((m) => m.metric === 'error-rate' && m.verdict === 'worse');
   for (const m of c.metrics) {
-    if (m.verdict !== 'worse' || m.effect === null) continue;
+    if (m.verdict !== 'worse' || m.effect === null || !counted.has(m.metric)) continue;
     // Where every call either fails or succeeds, a worse success rate repeats the error rate.
     if (m.metric === 'success-rate' && errorRateWorse) continue;
     const isRate = m.metric === 'error-rate' || m.metric === 'success-rate';

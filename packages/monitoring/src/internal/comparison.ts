@@ -21,9 +21,6 @@ import type { ArmsComparison, FeatureComparison, SampleRatioSummary } from '../t
 import { mismatchFinding, summarize, worseFindings } from './comparison-report';
 import type { ArmTotals } from './cumulative';
 
-/** Metrics `compareArms` judges; alpha is shared among them. */
-const METRICS = 5;
-
 /** What the comparison of one feature found this tick. */
 export interface ComparisonOutcome {
   readonly comparison: FeatureComparison;
@@ -33,8 +30,9 @@ export interface ComparisonOutcome {
 
 /**
  * Compares a feature's treatment with its control (and its variants with the first one) on the
- * metrics since the stage began. Each of the five metrics is tested at alpha / 5, so the chance of
- * a false 'worse' or 'better' on any of them over the stage is at most alpha. Beta members' calls
+ * metrics since the stage began. The verdict counts the metrics in `settings.metrics`, each tested
+ * at alpha / their number, so the chance of a false 'worse' or 'better' over the stage is at most
+ * alpha; the other metrics are reported with their own verdicts at the same level. Beta members' calls
  * are taken out of the treatment: only users the bucket decided are compared. Undefined when
  * there is nothing to compare.
  */
@@ -45,7 +43,8 @@ export function judgeComparison(
   variants: readonly VariantConfig[] | undefined,
 ): ComparisonOutcome | undefined {
   if (settings.comparison === 'off' || !record.enabled) return undefined;
-  const options = { alpha: settings.alpha / METRICS, minSamples: settings.minSamples };
+  const counted = new Set(settings.metrics);
+  const options = { alpha: settings.alpha / counted.size, minSamples: settings.minSamples };
   const findings: Finding[] = [];
   const threshold = percentageToThreshold(record.rolloutPercentage);
   const shares = record.rolloutStrategy === 'gradual' ? expectedArmShares(threshold) : null;
@@ -56,24 +55,30 @@ export function judgeComparison(
     const treatment = withoutBeta(armOf(arms, TREATMENT_ARM, record.name), beta);
     const controlArm = armOf(arms, CONTROL_ARM, record.name);
     const result = compareArms(treatment, controlArm, options);
-    control = summarize(result, TREATMENT_ARM, CONTROL_ARM, treatment, controlArm);
+    control = summarize(result, counted, TREATMENT_ARM, CONTROL_ARM, treatment, controlArm);
     // Users, not calls: a user is assigned once. Beta members' users cannot be taken out of the
-    // estimate exactly; the check is loosened by their share instead.
+    // estimate exactly; the check is loosened by their share instead. No control calls at all
+    // means the app records no control (trackFeatureUsage alone), not a broken split.
     const betaUsers = beta === undefined ? 0 : hllEstimate(beta.users);
     const treatmentUsers = Math.max(0, hllEstimate(arms.get(TREATMENT_ARM)?.users ?? {}) - betaUsers);
-    sampleRatio = sampleRatioOf(
-      { [TREATMENT_ARM]: treatmentUsers, [CONTROL_ARM]: control.control.users },
-      { [TREATMENT_ARM]: shares.treatment, [CONTROL_ARM]: shares.control },
-      settings,
-      treatmentUsers > 0 ? 1 + betaUsers / treatmentUsers : 1,
-    );
-    if (sampleRatio.mismatch) {
+    sampleRatio =
+      controlArm.calls === 0
+        ? null
+        : sampleRatioOf(
+            { [TREATMENT_ARM]: treatmentUsers, [CONTROL_ARM]: control.control.users },
+            { [TREATMENT_ARM]: shares.treatment, [CONTROL_ARM]: shares.control },
+            settings,
+            treatmentUsers > 0 ? 1 + betaUsers / treatmentUsers : 1,
+          );
+    if (sampleRatio?.mismatch === true) {
       findings.push(mismatchFinding(sampleRatio, 'treatment and control'));
-    } else if (result.verdict === 'worse') {
-      findings.push(...worseFindings(control, settings.comparison === 'rollback' ? 'critical' : 'warning'));
+    } else if (control.verdict === 'worse') {
+      findings.push(
+        ...worseFindings(control, counted, settings.comparison === 'rollback' ? 'critical' : 'warning'),
+      );
     }
   }
-  const variantsComparison = compareVariants(record, arms, settings, variants, options);
+  const variantsComparison = compareVariants(record, arms, settings, variants, options, counted);
   if (variantsComparison?.sampleRatio.mismatch === true) {
     findings.push(mismatchFinding(variantsComparison.sampleRatio, 'variants'));
   }
@@ -96,6 +101,7 @@ function compareVariants(
   settings: ExperimentsConfig,
   variants: readonly VariantConfig[] | undefined,
   options: { alpha: number; minSamples: number },
+  counted: ReadonlySet<string>,
 ): FeatureComparison['variants'] | undefined {
   if (variants === undefined || variants.length < 2) return undefined;
   const [baseline, ...others] = variants as [VariantConfig, ...VariantConfig[]];
@@ -106,7 +112,7 @@ function compareVariants(
   const comparisons = others.map((v) => {
     const arm = armOf(arms, variantArm(v.name), record.name);
     const result = compareArms(arm, baseArm, options);
-    return summarize(result, variantArm(v.name), variantArm(baseline.name), arm, baseArm);
+    return summarize(result, counted, variantArm(v.name), variantArm(baseline.name), arm, baseArm);
   });
   const observed: Record<string, number> = {};
   const weights: Record<string, number> = {};
