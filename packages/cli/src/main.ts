@@ -84,8 +84,8 @@ function checkArity(command: Command, args: readonly string[]): void {
 }
 
 function checkOptions(command: Command, options: GlobalOptions): void {
-  if (options.force && command.name !== 'update-rollout') {
-    throw new UsageError(`${command.name}: --force only applies to update-rollout`);
+  if (options.force && !(command.options ?? []).some((o) => o.startsWith('--force'))) {
+    throw new UsageError(`${command.name}: --force only applies to update-rollout and plan resume|skip`);
   }
 }
 

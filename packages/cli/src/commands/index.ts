@@ -1,5 +1,6 @@
 import type { Command } from './command';
 import { explain } from './explain';
+import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
 import { addUser, blacklist, deleteUser, listUsers, removeUser, unblacklist } from './users';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   enableFeature,
   disableFeature,
   setStrategy,
+  plan,
   explain,
 ];
 

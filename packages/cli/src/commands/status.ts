@@ -1,7 +1,8 @@
-import type { FeatureStatus, RollbackRecord } from '@canary-rollout/core';
+import type { FeatureStatus, PlanStatus, RollbackRecord } from '@canary-rollout/core';
 import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
 import { duration, latency, percent, percentage, type Style, table, when } from '../internal/output';
 import { storeLabel } from '../internal/store-spec';
+import { comparisonLine } from '../internal/verdicts';
 import type { Command } from './command';
 
 export const status: Command = {
@@ -29,6 +30,7 @@ export const status: Command = {
       for (const record of rollbacks) lastRollback.set(record.feature, record);
       const stored = new Set(session.state.features.map((f) => f.name));
       const features = Object.values(rollout.features);
+      const plans = new Map(features.map((f) => [f.name, service.getPlanStatus(f.name)]));
 
       if (ctx.options.json) {
         ctx.printJson({
@@ -53,6 +55,8 @@ export const status: Command = {
                 stored: stored.has(f.name),
                 health: health.features[f.name] ?? null,
                 lastRollback: lastRollback.get(f.name) ?? null,
+                plan: plans.get(f.name) ?? null,
+                comparison: health.reported[f.name]?.comparison ?? null,
               },
             ]),
           ),
@@ -74,7 +78,13 @@ export const status: Command = {
       } else {
         lines.push(...featureTable(features, health, lastRollback, now, s));
       }
-      lines.push('', ...alertLines(health, now, s), '', ...noteLines(features, stored, lastRollback, now));
+      lines.push(
+        '',
+        ...alertLines(health, now, s),
+        '',
+        ...noteLines(features, stored, lastRollback, now),
+        ...experimentLines(features, plans, health, now),
+      );
       ctx.print(...trimTrailingBlank(lines));
     });
   },
@@ -176,6 +186,35 @@ function noteLines(
       lines.push(`${f.name}: next raise allowed from ${when(f.nextRaiseAllowedAt, now)} (minStableTime)`);
     }
     if (!stored.has(f.name)) lines.push(`${f.name}: from the config; the store gets it when the app starts`);
+  }
+  return lines;
+}
+
+/** Per feature its plan step and the latest comparison with its control, where there are. */
+function experimentLines(
+  features: readonly FeatureStatus[],
+  plans: ReadonlyMap<string, PlanStatus | null>,
+  health: HealthView,
+  now: number,
+): string[] {
+  const lines: string[] = [];
+  for (const f of features) {
+    const plan = plans.get(f.name);
+    if (plan != null) {
+      const step = plan.steps[plan.stepIndex]!;
+      const next =
+        plan.nextPercentage !== null && plan.nextStepAt !== null
+          ? `; next ${percentage(plan.nextPercentage)} ${plan.nextStepAt > now ? `from ${when(plan.nextStepAt, now)}` : 'when healthy'}`
+          : '';
+      const why = plan.reason === null ? '' : ` (${plan.reason})`;
+      lines.push(
+        `${f.name}: plan ${plan.status}${why}, step ${plan.stepIndex + 1} of ${plan.steps.length} (${percentage(step.percentage)})${next}`,
+      );
+    }
+    const reported = health.reported[f.name];
+    if (reported?.comparison != null) {
+      lines.push(`${f.name}: ${comparisonLine(reported.comparison, reported.at, now)}`);
+    }
   }
   return lines;
 }

@@ -8,6 +8,11 @@ import {
   type RolloutStore,
   thresholdsFor,
 } from '@canary-rollout/core';
+import type {
+  FeatureComparison,
+  FeatureHealth as MonitoredFeature,
+  PlanReport,
+} from '@canary-rollout/monitoring';
 
 /** A feature's health as `status` shows it. */
 export interface FeatureHealth {
@@ -35,6 +40,8 @@ export interface HealthView {
   readonly lastReportAt: number | null;
   /** True when that report is within the metrics window, so its verdicts are current. */
   readonly reportIsFresh: boolean;
+  /** Per feature, the latest report's plan and comparison (of the current stage). */
+  readonly reported: Readonly<Record<string, ReportedFeature>>;
 }
 
 /**
@@ -54,8 +61,10 @@ export async function loadHealth(
   const monitoring = await readMonitoringStatus(store);
   const fresh = monitoring.lastTickAt !== null && now - monitoring.lastTickAt <= status.windowMs;
   const features: Record<string, FeatureHealth> = Object.create(null);
+  const reportedFeatures: Record<string, ReportedFeature> = Object.create(null);
   for (const f of Object.values(status.features)) {
     const reported = monitoring.features[f.name];
+    reportedFeatures[f.name] = reportedOf(monitoring.lastTickAt, reported, f.stageStartedAt);
     if (fresh && reported !== undefined) {
       features[f.name] = {
         level: reported.calls === 0 && reported.level === 'healthy' ? 'no-data' : reported.level,
@@ -87,6 +96,40 @@ export async function loadHealth(
     })),
     lastReportAt: monitoring.lastTickAt,
     reportIsFresh: fresh,
+    reported: reportedFeatures,
+  };
+}
+
+/** What the latest health report says of one feature's plan and comparison. */
+export interface ReportedFeature {
+  /** When the report was made (epoch ms); null when no monitor reported yet. */
+  readonly at: number | null;
+  readonly plan: PlanReport | null;
+  /** The comparison, when the report judged the feature's current stage. */
+  readonly comparison: FeatureComparison | null;
+}
+
+/** The latest health report's view of `feature`'s plan and comparison. */
+export async function reportedFeature(
+  store: RolloutStore,
+  feature: string,
+  stageStartedAt: number,
+): Promise<ReportedFeature> {
+  const { readMonitoringStatus } = await import('@canary-rollout/monitoring');
+  const monitoring = await readMonitoringStatus(store);
+  return reportedOf(monitoring.lastTickAt, monitoring.features[feature], stageStartedAt);
+}
+
+function reportedOf(
+  at: number | null,
+  reported: MonitoredFeature | undefined,
+  stageStartedAt: number,
+): ReportedFeature {
+  const comparison = reported?.comparison;
+  return {
+    at,
+    plan: reported?.plan ?? null,
+    comparison: comparison !== undefined && comparison.since === stageStartedAt ? comparison : null,
   };
 }
 
