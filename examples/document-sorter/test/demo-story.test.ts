@@ -21,11 +21,16 @@ it('ramps aiExtraction 5 % -> 10 % -> 25 % while healthy, then alerts and rolls 
     'rollout   aiExtraction: 5 % -> 10 %',
     'rollout   aiExtraction: 10 % -> 25 %',
     expect.stringMatching(/^ALERT {5}critical aiExtraction: error rate \d+\.\d % > 5\.0 %/),
+    // The comparison with the users who kept OCR (the control group) says the same, with evidence.
+    expect.stringMatching(
+      /^ALERT {5}warning aiExtraction: treatment worse than control: error rate \d+\.\d % vs control \d\.\d % \(\+\d+\.\d pts, always-valid interval/,
+    ),
     'rollout   aiExtraction: 25 % -> 0 %',
     expect.stringMatching(
       /^ROLLBACK {2}aiExtraction -> 0 %, beta list cleared \(error rate \d+\.\d % over \d+ calls\)$/,
     ),
     'resolved  aiExtraction: high-error-rate is over',
+    'resolved  aiExtraction: treatment-worse is over',
   ]);
   expect(summary.finalPercentage).toBe(0);
   expect(summary.userFacingErrors).toBe(0);
