@@ -31,7 +31,7 @@ describe('plan', () => {
     expect(lines[0]).toBe(
       'aiExtraction: plan running, step 1 of 6 (1 %), rollout now 1 %, since 2025-01-27 09:00 UTC (0 s ago)',
     );
-    expect(result.stdout).toMatch(/^>\s+1\s+1 %\s+1 h\s+500$/m);
+    expect(result.stdout).toMatch(/^ > 1\s+1 %\s+1 h\s+500$/m);
     expect(result.stdout).toMatch(/^\s+6\s+100 %\s+1 h\s+500$/m);
     expect(result.stdout).toContain('Next: 5 % from 2025-01-27 10:00 UTC (in 1 h), once the step is healthy');
     expect(result.stdout).toContain('On critical: roll back');

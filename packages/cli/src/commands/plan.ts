@@ -107,15 +107,13 @@ function planLines(ctx: Context, status: PlanStatus, reported: ReportedFeature):
     '',
     ...table(
       [
-        { header: '' },
         { header: 'STEP', align: 'right' },
         { header: 'ROLLOUT', align: 'right' },
         { header: 'MIN DURATION', align: 'right' },
         { header: 'MIN CALLS', align: 'right' },
       ],
       status.steps.map((x, i) => [
-        i === status.stepIndex ? '>' : '',
-        String(i + 1),
+        i === status.stepIndex ? `> ${i + 1}` : String(i + 1),
         percentage(x.percentage),
         duration(x.minDurationMs),
         x.minSamples === undefined ? '-' : String(x.minSamples),
