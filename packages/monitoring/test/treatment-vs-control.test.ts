@@ -141,4 +141,49 @@ describe('treatment against control in the monitor', () => {
     expect(comparison.verdict).toBe('worse');
     expect(of(env.events, 'rollback')).toEqual([]);
   });
+
+  it('compares variants with the first one listed and reports their split', async () => {
+    const env = await setup({
+      canaryRollout: {
+        features: {
+          aiExtraction: {
+            enabled: true,
+            rolloutPercentage: 50,
+            variants: [
+              { name: 'gpt-extract', weight: 50 },
+              { name: 'local-extract', weight: 50 },
+            ],
+          },
+        },
+        experiments: { comparison: 'alert' },
+      },
+    });
+    const random = seededRandom(9);
+    for (let tick = 0; tick < 10; tick++) {
+      env.clock.advance(TICK);
+      for (const id of users.treatment
+        .concat(users.control, users.outside)
+        .slice(tick * 300, tick * 300 + 300)) {
+        await env.rollout.runFeature(id, 'aiExtraction', {
+          // The local model fails 8 % of calls, the hosted one 1 %.
+          enabled: (variant) => {
+            if (random() < (variant === 'local-extract' ? 0.08 : 0.01)) throw new Error('extraction failed');
+            return variant;
+          },
+          fallback: () => 'ocr',
+        });
+      }
+      await env.monitor.tick();
+    }
+    const variants = env.monitor.getStatus().features.aiExtraction!.comparison!.variants!;
+    expect(variants.baseline).toBe('gpt-extract');
+    expect(variants.comparisons).toHaveLength(1);
+    expect(variants.comparisons[0]).toMatchObject({
+      verdict: 'worse',
+      treatment: { arm: 'variant:local-extract' },
+      control: { arm: 'variant:gpt-extract' },
+    });
+    expect(variants.sampleRatio).toMatchObject({ mismatch: false, sufficient: true });
+    expect(variants.sampleRatio.expectedShares).toEqual({ 'gpt-extract': 0.5, 'local-extract': 0.5 });
+  });
 });
