@@ -15,15 +15,15 @@ import {
   StoreUnavailableError,
   thresholdsFor,
 } from '@canary-rollout/core';
+import { settleIncidents } from './internal/claims';
 import { judgeComparison } from './internal/comparison';
 import { type ArmTotals, CumulativeArms } from './internal/cumulative';
 import { toMb } from './internal/figures';
-import { latestByKey } from './internal/fleet-alerts';
 import { markHealth } from './internal/health-marks';
+import type { Marker } from './internal/incident-markers';
 import {
   type Condition,
   describe,
-  type FleetEntry,
   IncidentTracker,
   incidentKey,
   type Transition,
@@ -47,8 +47,9 @@ import type {
  * from the store, judges every feature and the global error rate, writes alerts and a health report
  * to the store's logs, and on a critical verdict rolls the feature back through core.
  *
- * Several processes may each run one over the same store: a rollback names the feature version it
- * judged, so the fleet records one rollback per incident.
+ * Several processes may each run one over the same store: an incident is claimed through
+ * compare-and-set on a feature record before it is alerted, and a rollback names the feature
+ * version judged, so the fleet gives one alert and records one rollback per incident.
  */
 export class RolloutMonitoringService {
   /** Typed events: `alert`, `rollback`, `health`, `rollout-changed`, `error`. A throwing listener does not stop the others. */
@@ -69,6 +70,8 @@ export class RolloutMonitoringService {
   private readonly memoryUsage: () => number;
   private readonly degradation: DegradationSettings | undefined;
   private readonly tracker: IncidentTracker;
+  /** Markers of fleet-wide incidents while the store holds no feature to anchor them on. */
+  private readonly unanchored = new Map<string, Marker>();
   private readonly cumulative: CumulativeArms;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<HealthReport> | undefined;
@@ -206,9 +209,20 @@ export class RolloutMonitoringService {
     const global = evaluateHealth({ global: fleetWide, memoryMb, thresholds: thresholdsFor(rollout.config) });
     addConditions(conditions, null, global.findings);
 
-    const fleet = this.tracker.due(conditions, now) ? await this.fleetAlerts(now, windowMs) : new Map();
-    for (const transition of this.tracker.update(conditions, now, fleet)) {
-      await this.raise(this.alertOf(transition, now));
+    const settled = await settleIncidents(conditions, new Map([...judged].map(([n, j]) => [n, j.record])), {
+      store: rollout.store,
+      tracker: this.tracker,
+      unanchored: this.unanchored,
+      now,
+      // Older markers are an incident nobody reminded of for that long: a new one, not a rejoin.
+      horizonMs: 2 * Math.max(this.alertCooldownMs, windowMs),
+      fault: (error, during) => this.fault(error, during),
+    });
+    for (const transition of settled.transitions) await this.raise(this.alertOf(transition, now));
+    if (settled.written.size > 0) {
+      // Later writes of this tick (rollback, plan, health marks) name the version claimed.
+      for (const [name, record] of settled.written) judged.set(name, { ...judged.get(name)!, record });
+      await rollout.refresh();
     }
 
     const plans = this.planContext(now);
@@ -220,6 +234,10 @@ export class RolloutMonitoringService {
             plans,
             emit: (event) => this.events.emit('rollback', event),
             fault: (error, during) => this.fault(error, during),
+            mayAct: (subject) => {
+              const role = settled.roles.get(incidentKey(subject, 'critical'));
+              return role === 'claimed' || role === 'continuing';
+            },
           },
           judged,
           global,
@@ -255,17 +273,6 @@ export class RolloutMonitoringService {
     this.lastReport = report;
     this.events.emit('health', report);
     return report;
-  }
-
-  /** The shared alert log's latest entry per key; empty (alerting locally) when it cannot be read. */
-  private async fleetAlerts(now: number, windowMs: number): Promise<Map<string, FleetEntry>> {
-    try {
-      const since = now - 2 * Math.max(this.alertCooldownMs, windowMs);
-      return latestByKey(await this.rollout.store.listLogs('alerts', { since }));
-    } catch (error) {
-      this.fault(error, 'read the alerts log');
-      return new Map();
-    }
   }
 
   private alertOf(transition: Transition, now: number): Alert {

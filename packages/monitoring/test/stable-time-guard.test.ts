@@ -53,12 +53,16 @@ describe('minStableTime with a monitor: healthy for this long at the current per
       { canaryRollout: { features: { aiExtraction: { enabled: true, rolloutPercentage: 10 } } } },
       { autoRollback: false },
     );
-    const version = rollout.getFeature('aiExtraction')!.version;
+    const before = rollout.getFeature('aiExtraction')!;
     clock.advance(1_000);
     usage(rollout, 'aiExtraction', 200, 0, 9_000);
     clock.advance(30_000);
     await monitor.tick();
-    expect(rollout.getFeature('aiExtraction')!.version).toBe(version);
+    // The record holds the latency warning's incident marker, and nothing else new.
+    const { version: _v, incidents, ...after } = rollout.getFeature('aiExtraction')!;
+    const { version: _w, ...unchanged } = before;
+    expect(after).toEqual(unchanged);
+    expect(Object.keys(incidents as object)).toEqual(['aiExtraction|warning']);
     await rollout.updateRolloutPercentage('aiExtraction', 100);
   });
 });

@@ -3,7 +3,7 @@ import { type FeatureRecord, mergeMetricBuckets } from '@canary-rollout/core';
 import { afterEach, expect, it } from 'vitest';
 import { RedisStore } from '../src/index';
 import { fleetDelta } from './fixtures/fleet-data';
-import { INCIDENT_FEATURE, wallNow } from './fixtures/fleet-monitor';
+import { ALERT_COOLDOWN_MS, INCIDENT_FEATURE, wallNow } from './fixtures/fleet-monitor';
 import { feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 import { WorkerProcess } from './helpers/worker-process';
@@ -101,9 +101,11 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
   /*
    * Four monitors judge the same fleet-wide incident and tick at once, round after round. The
    * processes' clocks are set by the test (rounds a minute apart, stage starts on bucket bounds),
-   * so every monitor judges exactly the calls of the current round.
+   * so every monitor judges exactly the calls of the current round. A second tick of the round
+   * sees the feature off and healthy: the incident ends. Rounds are further apart than the alert
+   * cooldown, so each round is an incident of its own.
    */
-  it('lets four racing monitors record one rollback per incident, seen by every process within a second', async () => {
+  it('lets four racing monitors give one alert, one rollback and one resolution per incident, the rollback seen by every process within a second', async () => {
     const namespace = freshNamespace('fleet-monitor');
     const admin = new RedisStore({ url: target().url, namespace });
     stores.push(admin);
@@ -120,7 +122,24 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
     const latencies: number[] = [];
     const winners: number[] = [];
     const contenders: number[] = [];
-    const opened: number[] = [];
+    const critical = `${INCIDENT_FEATURE}|critical`;
+    /** The alerts the fleet's monitors emitted since last asked, of the incident's key. */
+    const alerted = () =>
+      fleet
+        .flatMap((w) => take(w, 'alerted'))
+        .filter((e) => e['key'] === critical)
+        .map((e) => ({
+          round: e['round'],
+          worker: e['worker'],
+          id: e['id'],
+          repeat: e['repeat'],
+          resolved: e['resolved'],
+        }));
+    const loggedSince = async (since: number) =>
+      (await admin.listLogs('alerts', { since }))
+        .filter((e) => e['key'] === critical)
+        .map((e) => [e['id'], e['repeat'], e['resolved']]);
+    expect(ALERT_COOLDOWN_MS).toBeLessThan(60_000 - 15_000);
     for (let round = 0; round < ROUNDS; round++) {
       const stageStart = base + round * 60_000;
       const tickAt = stageStart + 5_000;
@@ -194,15 +213,48 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
       expect(ticks.flatMap((t) => t['rolledBack'] as string[])).toEqual([INCIDENT_FEATURE]);
       winners.push(Number(performed[0]!['worker']));
 
+      // One alert across the fleet, from the monitor whose claim on the record won: the same
+      // monitor performed the rollback.
+      const [opened, ...duplicates] = alerted();
+      expect(duplicates).toEqual([]);
+      expect(opened).toMatchObject({
+        round,
+        worker: performed[0]!['worker'],
+        repeat: false,
+        resolved: false,
+      });
+      expect(await loggedSince(tickAt)).toEqual([[opened!.id, false, false]]);
+
+      // The claim (marker on the record) and the rollback: two versions on from the one judged.
       const judgedVersion = armed.version;
       armed = (await admin.readState()).features.find((f) => f.name === INCIDENT_FEATURE)!;
-      expect([armed.rolloutPercentage, armed.version]).toEqual([0, judgedVersion + 1]);
+      expect([armed.rolloutPercentage, armed.version]).toEqual([0, judgedVersion + 2]);
+      expect(armed['incidents']).toMatchObject({ [critical]: { id: opened!.id, lastAlertAt: tickAt } });
       for (const worker of fleet) worker.send({ cmd: 'snapshot' });
       for (const snapshot of await Promise.all(fleet.map((w) => w.next('snapshot')))) {
         expect(snapshot).toMatchObject({ version: armed.version, percentage: 0, beta: 0, enabledFor: 0 });
       }
-      const alerts = await admin.listLogs('alerts', { since: tickAt });
-      opened.push(alerts.filter((a) => a['resolved'] === false && a['repeat'] === false).length);
+
+      // All four tick again at once: the feature is off, the incident over, resolved once.
+      const endAt = tickAt + 15_000;
+      for (const worker of fleet) worker.send({ cmd: 'tick', now: endAt });
+      for (const tick of await Promise.all(fleet.map((w) => w.next('ticked')))) {
+        expect([tick['faults'], tick['level'], tick['calls'], tick['rolledBack']]).toEqual([
+          [],
+          'healthy',
+          0,
+          [],
+        ]);
+      }
+      const [resolved, ...again] = alerted();
+      expect(again).toEqual([]);
+      expect(resolved).toMatchObject({ round, id: opened!.id, resolved: true });
+      expect(await loggedSince(tickAt)).toEqual([
+        [opened!.id, false, false],
+        [opened!.id, false, true],
+      ]);
+      expect(await admin.listRollbacks(INCIDENT_FEATURE)).toHaveLength(round + 1);
+      armed = (await admin.readState()).features.find((f) => f.name === INCIDENT_FEATURE)!;
     }
 
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -210,7 +262,7 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
       `fleet monitors, ${ROUNDS} rounds: monitors judging critical ${contenders.join(', ')}; one rollback each ` +
         `(won by workers ${winners.join(', ')}); percentage 0 in every process after the ticks were sent: ` +
         `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
-        `alerts opened per round: ${opened.join(', ')}`,
+        'one alert and one resolution per round',
     );
     expect(sorted.at(-1)!).toBeLessThan(1000);
 

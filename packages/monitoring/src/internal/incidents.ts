@@ -1,5 +1,6 @@
 import type { Finding } from '@canary-rollout/core';
 import type { ActiveAlert, AlertSubject } from '../types';
+import type { Marker } from './incident-markers';
 
 /** A condition seen this tick: a subject (feature or fleet) with findings of one level. */
 export interface Condition {
@@ -10,32 +11,42 @@ export interface Condition {
   readonly findings: readonly Finding[];
 }
 
-/** The latest alert of a key in the shared log, as another monitor may have written it. */
-export interface FleetEntry {
+/** What to report this tick. */
+export interface Transition {
+  readonly kind: 'open' | 'remind' | 'resolve';
   readonly id: string;
-  readonly at: number;
   readonly since: number;
-  readonly resolved: boolean;
+  readonly condition: Condition;
 }
 
-/** What to report this tick. */
-export type Transition =
-  | {
-      readonly kind: 'open' | 'remind';
-      readonly id: string;
-      readonly since: number;
-      readonly condition: Condition;
-    }
-  | { readonly kind: 'resolve'; readonly id: string; readonly since: number; readonly condition: Condition };
+/**
+ * How this monitor stands to a present condition after this tick: it `claimed` the incident's
+ * alert (it alerted), `joined` one another monitor alerted, or was `continuing` one it already
+ * held. Only a monitor that claimed or continued acts on it (rolls back), so a fleet racing on a
+ * new incident leaves the rollback to the monitor whose claim won.
+ */
+export type Role = 'claimed' | 'joined' | 'continuing';
 
+/** An incident this monitor holds open. */
 interface Incident {
-  id: string;
-  since: number;
-  lastAlertAt: number;
-  open: boolean;
-  /** An alert went out since the last resolution: a resolution is owed when it ends. */
-  notified: boolean;
-  condition: Condition;
+  readonly id: string;
+  readonly since: number;
+  readonly lastAlertAt: number;
+  readonly condition: Condition;
+  /** This monitor itself alerted it: it owes the resolution even when the marker went missing. */
+  readonly notified: boolean;
+}
+
+/** What one key comes to this tick, given the shared marker. */
+export interface Decision {
+  readonly key: string;
+  /** The marker to store first; the decision holds only if that compare-and-set wins. */
+  readonly write?: Marker;
+  readonly transition?: Transition;
+  /** The incident held open afterwards, or undefined (closed). */
+  readonly next: Incident | undefined;
+  /** Set for present conditions. */
+  readonly role?: Role;
 }
 
 /** Key of a subject at a level. */
@@ -47,8 +58,8 @@ export function incidentKey(feature: AlertSubject, level: 'critical' | 'warning'
  * Turns conditions seen tick by tick into alerts: one per incident, a reminder at most once per
  * cooldown while it lasts, and a resolution when it ends. A condition that comes back within the
  * cooldown of its last alert reopens the same incident silently, so a figure hovering around a
- * threshold does not page on every tick. Incidents another monitor already alerted on (seen in the
- * shared log) are joined without a second alert.
+ * threshold does not page on every tick. The fleet's view of each incident is a marker stored on
+ * a feature record (see claims.ts); this tracker decides from it and holds what this monitor saw.
  */
 export class IncidentTracker {
   private readonly incidents = new Map<string, Incident>();
@@ -58,104 +69,96 @@ export class IncidentTracker {
     private readonly newId: () => string,
   ) {}
 
-  /** True when this tick may alert, remind or resolve: then the shared log is worth reading. */
-  due(conditions: readonly Condition[], now: number): boolean {
-    const present = new Set<string>();
-    for (const condition of conditions) {
-      present.add(condition.key);
-      const incident = this.incidents.get(condition.key);
-      if (incident === undefined || !incident.open || now - incident.lastAlertAt >= this.cooldownMs)
-        return true;
-    }
-    for (const [key, incident] of this.incidents) {
-      if (incident.open && incident.notified && !present.has(key)) return true;
-    }
-    return false;
+  /** The incidents this monitor holds open: key and subject. */
+  held(): Array<readonly [key: string, subject: AlertSubject]> {
+    return [...this.incidents].map(([key, incident]) => [key, incident.condition.feature] as const);
   }
 
-  /** Applies this tick's conditions; `fleet` holds the shared log's latest entry per key. */
-  update(
-    conditions: readonly Condition[],
-    now: number,
-    fleet: ReadonlyMap<string, FleetEntry>,
-  ): Transition[] {
-    const out: Transition[] = [];
-    const present = new Set<string>();
-    for (const condition of conditions) {
-      present.add(condition.key);
-      const seen = fleet.get(condition.key);
-      let incident = this.incidents.get(condition.key);
-      if (incident === undefined || !incident.open) {
-        if (seen !== undefined && !seen.resolved) {
-          const own = incident?.id === seen.id ? incident.lastAlertAt : 0;
-          incident = {
-            id: seen.id,
-            since: seen.since,
-            lastAlertAt: Math.max(seen.at, own),
-            open: true,
-            notified: false,
-            condition,
-          };
-          this.incidents.set(condition.key, incident);
-        } else if (incident !== undefined && now - incident.lastAlertAt < this.cooldownMs) {
-          incident.open = true;
-        } else {
-          incident = {
-            id: this.newId(),
-            since: now,
-            lastAlertAt: now,
-            open: true,
-            notified: true,
-            condition,
-          };
-          this.incidents.set(condition.key, incident);
-          out.push({ kind: 'open', id: incident.id, since: now, condition });
-          continue;
-        }
-      }
-      incident.condition = condition;
-      // Another monitor's reminder of the same incident counts as ours.
-      if (seen !== undefined && seen.id === incident.id && !seen.resolved && seen.at > incident.lastAlertAt) {
-        incident.lastAlertAt = seen.at;
-      }
-      if (now - incident.lastAlertAt >= this.cooldownMs) {
-        incident.lastAlertAt = now;
-        incident.notified = true;
-        out.push({ kind: 'remind', id: incident.id, since: incident.since, condition });
-      }
+  /** What `key` comes to at `now`: `condition` present or not (undefined), `marker` as stored. */
+  decide(key: string, condition: Condition | undefined, marker: Marker | undefined, now: number): Decision {
+    const local = this.incidents.get(key);
+    if (condition === undefined) return this.ending(key, local, marker, now);
+    const same = local !== undefined && marker !== undefined && local.id === marker.id;
+    if (marker !== undefined && (marker.resolvedAt === undefined || same)) {
+      const last = Math.max(marker.lastAlertAt, same ? local.lastAlertAt : 0);
+      if (now - last >= this.cooldownMs) return this.remind(key, marker.id, marker.since, condition, now);
+      const next = {
+        id: marker.id,
+        since: marker.since,
+        lastAlertAt: last,
+        condition,
+        notified: same && local.notified,
+      };
+      // An open marker another monitor wrote is joined; a resolved one is the same incident back.
+      const role = same || marker.resolvedAt !== undefined ? 'continuing' : 'joined';
+      return { key, next, role };
     }
-    for (const [key, incident] of this.incidents) {
-      if (!incident.open || present.has(key)) continue;
-      incident.open = false;
-      const seen = fleet.get(key);
-      const resolvedElsewhere = seen !== undefined && seen.id === incident.id && seen.resolved;
-      if (incident.notified && !resolvedElsewhere) {
-        out.push({ kind: 'resolve', id: incident.id, since: incident.since, condition: incident.condition });
-      }
-      incident.notified = false;
+    if (marker !== undefined && now - marker.lastAlertAt < this.cooldownMs) {
+      const next = {
+        id: marker.id,
+        since: marker.since,
+        lastAlertAt: marker.lastAlertAt,
+        condition,
+        notified: false,
+      };
+      return { key, next, role: 'continuing' };
     }
-    for (const [key, incident] of this.incidents) {
-      if (!incident.open && now - incident.lastAlertAt >= this.cooldownMs) this.incidents.delete(key);
+    if (marker === undefined && local !== undefined) {
+      // The marker is missing (never stored, after a store fault): put it back, or remind.
+      if (now - local.lastAlertAt >= this.cooldownMs)
+        return this.remind(key, local.id, local.since, condition, now);
+      const write = { id: local.id, since: local.since, lastAlertAt: local.lastAlertAt };
+      return { key, write, next: { ...local, condition }, role: 'continuing' };
     }
-    return out;
+    const id = this.newId();
+    const write = { id, since: now, lastAlertAt: now };
+    const transition = { kind: 'open', id, since: now, condition } as const;
+    return { key, write, transition, next: { ...write, condition, notified: true }, role: 'claimed' };
+  }
+
+  /** Makes a decision this monitor's own (after its marker was stored, if it had one). */
+  commit(decision: Decision): void {
+    if (decision.next === undefined) this.incidents.delete(decision.key);
+    else this.incidents.set(decision.key, decision.next);
   }
 
   /** Open incidents, critical first, then by age. */
   active(): ActiveAlert[] {
     const out: ActiveAlert[] = [];
-    for (const incident of this.incidents.values()) {
-      if (!incident.open) continue;
-      const { condition } = incident;
+    for (const { id, since, condition } of this.incidents.values()) {
       out.push({
-        id: incident.id,
+        id,
         level: condition.level,
         type: condition.findings[0]!.type,
         feature: condition.feature,
-        since: incident.since,
+        since,
         message: describe(condition),
       });
     }
     return out.sort((a, b) => (a.level === b.level ? a.since - b.since : a.level === 'critical' ? -1 : 1));
+  }
+
+  private remind(key: string, id: string, since: number, condition: Condition, now: number): Decision {
+    const write = { id, since, lastAlertAt: now };
+    const transition = { kind: 'remind', id, since, condition } as const;
+    return { key, write, transition, next: { ...write, condition, notified: true }, role: 'claimed' };
+  }
+
+  /** A held incident whose condition is gone: resolved once by the fleet, or closed silently. */
+  private ending(
+    key: string,
+    local: Incident | undefined,
+    marker: Marker | undefined,
+    now: number,
+  ): Decision {
+    if (local === undefined) return { key, next: undefined };
+    const owed =
+      marker === undefined ? local.notified : marker.id === local.id && marker.resolvedAt === undefined;
+    if (!owed) return { key, next: undefined };
+    const { id, since } = marker ?? local;
+    const write = { id, since, lastAlertAt: marker?.lastAlertAt ?? local.lastAlertAt, resolvedAt: now };
+    const transition = { kind: 'resolve', id, since, condition: local.condition } as const;
+    return { key, write, transition, next: undefined };
   }
 }
 

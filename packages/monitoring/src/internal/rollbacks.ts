@@ -15,6 +15,12 @@ export interface RollbackContext {
   readonly plans: PlanContext;
   readonly emit: (event: RollbackEvent) => void;
   readonly fault: (error: unknown, during: string) => void;
+  /**
+   * Whether this monitor acts on the critical incident of a feature (or of the fleet: null): it
+   * claimed its alert, or held it already. A monitor that just joined an incident another one
+   * claimed leaves the rollback to that one.
+   */
+  readonly mayAct: (subject: string | null) => boolean;
 }
 
 /**
@@ -34,6 +40,7 @@ export async function rollBack(
   for (const [name, j] of judged) {
     if (!j.verdict.rollbackRequired) continue;
     tried.add(name);
+    if (!ctx.mayAct(name)) continue;
     const plan = ctx.rollout.config.canaryRollout.features[name]?.plan;
     try {
       const reason = rollbackReason(j.verdict.findings).replace(/^automatic rollback/, 'stepped down');
@@ -47,7 +54,7 @@ export async function rollBack(
     const cause = j.thresholdCritical ? 'feature' : 'treatment-worse';
     if (await rollBackOne(ctx, j, cause, j.verdict.findings, windowMs)) done.add(name);
   }
-  if (global.rollbackRequired) {
+  if (global.rollbackRequired && ctx.mayAct(null)) {
     for (const [name, j] of judged) {
       if (tried.has(name) || j.record.rolloutStrategy === 'stable') continue;
       if (await rollBackOne(ctx, j, 'global-error-rate', global.findings, windowMs)) done.add(name);
