@@ -5,7 +5,16 @@
  * CJS. Third-party dependencies are linked from the root node_modules, so nothing is downloaded.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +35,9 @@ const expected = {
   cli: 'main',
 };
 
-const dirs = readdirSync(join(root, 'packages')).filter((d) => existsSync(join(root, 'packages', d, 'package.json')));
+const dirs = readdirSync(join(root, 'packages')).filter((d) =>
+  existsSync(join(root, 'packages', d, 'package.json')),
+);
 const failures = [];
 
 async function check(label, fn) {
@@ -35,7 +46,9 @@ async function check(label, fn) {
     console.log(`ok   ${label}`);
   } catch (error) {
     failures.push(label);
-    console.log(`FAIL ${label}\n${String(error.stdout ?? '')}${String(error.stderr ?? '')}${error.stdout ? '' : error.message}`);
+    console.log(
+      `FAIL ${label}\n${String(error.stdout ?? '')}${String(error.stderr ?? '')}${error.stdout ? '' : error.message}`,
+    );
   }
 }
 
@@ -46,7 +59,9 @@ await Promise.all(
     for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
       const path = join(root, 'packages', dir);
       await check(`publint ${dir}`, () => run(bin('publint'), ['--strict', path], { cwd: root }));
-      await check(`attw --pack ${dir}`, () => run(bin('attw'), ['--pack', path, '--profile', 'node16', '--format', 'ascii'], { cwd: root }));
+      await check(`attw --pack ${dir}`, () =>
+        run(bin('attw'), ['--pack', path, '--profile', 'node16', '--format', 'ascii'], { cwd: root }),
+      );
     }
   }),
 );
@@ -57,13 +72,20 @@ try {
   mkdirSync(join(modules, '@canary-rollout'), { recursive: true });
   const thirdParty = new Set();
   for (const dir of dirs) {
-    const { stdout } = await run('npm', ['pack', join(root, 'packages', dir), '--pack-destination', scratch, '--json', '--silent'], { cwd: root });
+    const { stdout } = await run(
+      'npm',
+      ['pack', join(root, 'packages', dir), '--pack-destination', scratch, '--json', '--silent'],
+      { cwd: root },
+    );
     const [{ filename }] = JSON.parse(stdout);
     const target = join(modules, '@canary-rollout', dir);
     mkdirSync(target, { recursive: true });
     await run('tar', ['-xzf', join(scratch, filename), '-C', target, '--strip-components=1']);
     const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
-    for (const name of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]) {
+    for (const name of [
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {}),
+    ]) {
       if (!name.startsWith('@canary-rollout/')) thirdParty.add(name);
     }
   }
@@ -82,8 +104,12 @@ try {
     const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
     writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
     writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
-    await check(`import ${name} (ESM, from the tarball)`, () => run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }));
-    await check(`require ${name} (CJS, from the tarball)`, () => run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }));
+    await check(`import ${name} (ESM, from the tarball)`, () =>
+      run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }),
+    );
+    await check(`require ${name} (CJS, from the tarball)`, () =>
+      run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
+    );
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });

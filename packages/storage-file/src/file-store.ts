@@ -17,7 +17,6 @@ import {
   NotFoundError,
   normalizeEmail,
   parseArgument,
-  parseStored,
   planRollback,
   type RollbackRecord,
   type RollbackRequest,

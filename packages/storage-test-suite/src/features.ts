@@ -39,10 +39,19 @@ export function describeFeatures(ctx: SuiteContext): void {
     it('rejects invalid writes with InvalidArgumentError and stores nothing', async () => {
       const { store } = ctx;
       const v1 = await store.putFeature(makeFeature(), null);
-      await expectCode(store.putFeature(makeFeature({ rolloutPercentage: 150 }), v1.version), 'INVALID_ARGUMENT');
+      await expectCode(
+        store.putFeature(makeFeature({ rolloutPercentage: 150 }), v1.version),
+        'INVALID_ARGUMENT',
+      );
       await expectCode(store.putFeature(makeFeature({ name: 'bad name' }), null), 'INVALID_ARGUMENT');
       await expectCode(
-        store.registerUser({ id: 'usr_x', email: 'x@example.com', name: 'X', interests: ['bad name'], createdAt: T0 }),
+        store.registerUser({
+          id: 'usr_x',
+          email: 'x@example.com',
+          name: 'X',
+          interests: ['bad name'],
+          createdAt: T0,
+        }),
         'INVALID_ARGUMENT',
       );
       expect((await store.readState()).features).toEqual([v1]);
