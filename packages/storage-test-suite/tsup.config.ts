@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { base } from '../../tsup.base';
 
-export default defineConfig({ ...base, entry: { index: 'src/index.ts' } });
+// ESM only: the suite runs inside vitest, which cannot be loaded with require().
+export default defineConfig({ ...base, format: ['esm'], entry: { index: 'src/index.ts' } });
