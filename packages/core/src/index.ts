@@ -147,6 +147,7 @@ export {
   metricKey,
   newId,
   normalizeEmail,
+  notifyListeners,
   planRollback,
   type RollbackPlan,
 } from './storage/semantics';

@@ -16,6 +16,7 @@ import {
   metricBucketSchema,
   NotFoundError,
   normalizeEmail,
+  notifyListeners,
   parseArgument,
   planRollback,
   type RollbackRecord,
@@ -411,13 +412,7 @@ export class FileStore implements RolloutStore {
   }
 
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and other listeners carry on.
-      }
-    }
+    notifyListeners(this.listeners, change);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type MetricBucket,
   metricBucketSchema,
   NotFoundError,
+  notifyListeners,
   type RollbackRecord,
   type RollbackRequest,
   type RollbackResult,
@@ -313,13 +314,7 @@ export class RedisStore implements RolloutStore {
   }
 
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and other listeners carry on.
-      }
-    }
+    notifyListeners(this.listeners, change);
   }
 }
 

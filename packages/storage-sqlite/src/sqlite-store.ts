@@ -7,6 +7,7 @@ import {
   type LogKind,
   type LogQuery,
   type MetricBucket,
+  notifyListeners,
   type RollbackRecord,
   type RollbackRequest,
   type RollbackResult,
@@ -170,13 +171,6 @@ export class SqliteStore implements RolloutStore {
       return;
     }
     if (version === undefined) return;
-    const change: StoreChange = { version };
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and the other listeners carry on.
-      }
-    }
+    notifyListeners(this.listeners, { version });
   }
 }

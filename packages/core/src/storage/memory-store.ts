@@ -16,7 +16,14 @@ import {
   type RollbackRecord,
   rollbackRecordSchema,
 } from '../schemas/records';
-import { emptyMetricBucket, mergeMetricBucket, metricKey, normalizeEmail, planRollback } from './semantics';
+import {
+  emptyMetricBucket,
+  mergeMetricBucket,
+  metricKey,
+  normalizeEmail,
+  notifyListeners,
+  planRollback,
+} from './semantics';
 import type {
   LogQuery,
   RollbackRequest,
@@ -318,13 +325,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and other listeners carry on.
-      }
-    }
+    notifyListeners(this.listeners, change);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FeatureRecord, MetricBucket, RollbackRecord } from '../schemas/records';
-import type { RollbackRequest } from './types';
+import type { RollbackRequest, StoreChange } from './types';
 
 /** Ids for stored records: a prefix and a random UUID. */
 export function newId(prefix: string): string {
@@ -87,8 +87,15 @@ export function emptyMetricBucket(feature: string, arm: string, bucketStart: num
   };
 }
 
-/** Adds `delta` into `into` (mutating it): counts summed, histogram bins summed, registers maxed. */
-export function mergeMetricBucket(into: MetricBucket, delta: MetricBucket): MetricBucket {
+/**
+ * Adds `delta` into `into` (mutating it): counts summed, histogram bins summed, user registers
+ * maxed. With `users: false` the registers are skipped (they are most of a bucket's size).
+ */
+export function mergeMetricBucket(
+  into: MetricBucket,
+  delta: MetricBucket,
+  options: { readonly users?: boolean } = {},
+): MetricBucket {
   into.calls += delta.calls;
   into.successes += delta.successes;
   into.failures += delta.failures;
@@ -97,6 +104,7 @@ export function mergeMetricBucket(into: MetricBucket, delta: MetricBucket): Metr
   for (const bin in delta.histogram) {
     into.histogram[bin] = (into.histogram[bin] ?? 0) + (delta.histogram[bin] ?? 0);
   }
+  if (options.users === false) return into;
   for (const reg in delta.users) {
     const rank = delta.users[reg] ?? 0;
     if (rank > (into.users[reg] ?? 0)) into.users[reg] = rank;
@@ -117,4 +125,18 @@ export function mergeMetricBuckets(buckets: Iterable<MetricBucket>): MetricBucke
     mergeMetricBucket(target, b);
   }
   return [...byKey.values()];
+}
+
+/** Calls every listener with a change; a listener that throws does not stop the others. */
+export function notifyListeners(
+  listeners: Iterable<(change: StoreChange) => void>,
+  change: StoreChange,
+): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(change);
+    } catch {
+      // A listener's failure is its own; the store and the other listeners carry on.
+    }
+  }
 }

@@ -3,6 +3,7 @@ import {
   type FeatureRecord,
   type MetricBucket,
   type MetricsSummary,
+  mergeMetricBucket,
   summarize,
   TREATMENT_ARM,
 } from '@canary-rollout/core';
@@ -67,17 +68,7 @@ export function mergeWindows(windows: Iterable<FeatureWindows>): MetricsSummary 
   return summarize(total);
 }
 
-/**
- * Adds counts and latency bins. User registers are skipped: the verdict does not use them, and
- * they are most of a bucket's size.
- */
+/** Counts and latency bins; the verdict does not use the user registers, most of a bucket's size. */
 function addCounts(into: MetricBucket, bucket: MetricBucket): void {
-  into.calls += bucket.calls;
-  into.successes += bucket.successes;
-  into.failures += bucket.failures;
-  into.latencyCount += bucket.latencyCount;
-  into.latencySumMs += bucket.latencySumMs;
-  for (const bin in bucket.histogram) {
-    into.histogram[bin] = (into.histogram[bin] ?? 0) + (bucket.histogram[bin] ?? 0);
-  }
+  mergeMetricBucket(into, bucket, { users: false });
 }
