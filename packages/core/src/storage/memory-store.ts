@@ -257,7 +257,8 @@ export class MemoryStore implements RolloutStore {
     for (const bucket of this.data.metrics.values()) {
       if (bucket.bucketStart < since) continue;
       if (wanted !== undefined && !wanted.has(bucket.feature)) continue;
-      out.push(clone(bucket));
+      // A bucket is flat but for two maps of numbers: copying them is enough, and far cheaper than a deep clone.
+      out.push({ ...bucket, histogram: { ...bucket.histogram }, users: { ...bucket.users } });
     }
     return out.sort((a, b) => a.bucketStart - b.bucketStart);
   }
