@@ -50,7 +50,10 @@ export function createSubscriber(client: RedisClient, settings: ResolvedOptions)
   return client.duplicate({
     ...ownConnectionOptions(settings),
     connectionName: `${name === undefined || name === '' ? 'canary-rollout' : name}:changes`,
-    autoResubscribe: true,
+    // The change feed subscribes again itself after a reconnect and waits for the reply. ioredis's
+    // own resubscribe sends SUBSCRIBE with no handler: a connection that drops before the reply
+    // then leaves an unhandled rejection, which ends a Node process by default.
+    autoResubscribe: false,
     // The subscription must come back even when the app's client was told not to reconnect.
     retryStrategy,
   });
