@@ -79,10 +79,10 @@ async function tickCase(): Promise<void> {
   const { store, rollout, monitor, buckets } = await build(clock, features);
   let readMs = 0;
   const read = store.readMetrics.bind(store);
-  store.readMetrics = async (since, only) => {
+  store.readMetrics = async (since, only, options) => {
     const start = performance.now();
     try {
-      return await read(since, only);
+      return await read(since, only, options);
     } finally {
       readMs += performance.now() - start;
     }

@@ -153,6 +153,7 @@ export {
 } from './storage/semantics';
 export type {
   LogQuery,
+  MetricsReadOptions,
   RollbackRequest,
   RollbackResult,
   RolloutState,

@@ -167,8 +167,9 @@ export class RolloutMonitoringService {
     const now = this.clock.now();
     const config = rollout.config.canaryRollout;
     const windowMs = config.thresholds.windowMs;
+    // The windows need counts and latency only; the comparison reads distinct users on its own.
     const buckets = await rollout.store
-      .readMetrics(now - 2 * windowMs)
+      .readMetrics(now - 2 * windowMs, undefined, { users: false })
       .catch((error: unknown) => Promise.reject(this.fault(error, 'read metrics')));
     const records = rollout.featureNames().flatMap((name) => rollout.getFeature(name) ?? []);
     const windows = splitWindows(buckets, records, now, windowMs);

@@ -26,6 +26,7 @@ import {
 } from './semantics';
 import type {
   LogQuery,
+  MetricsReadOptions,
   RollbackRequest,
   RollbackResult,
   RolloutState,
@@ -251,14 +252,19 @@ export class MemoryStore implements RolloutStore {
     }
   }
 
-  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
+    const users = options.users !== false;
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
     for (const bucket of this.data.metrics.values()) {
       if (bucket.bucketStart < since) continue;
       if (wanted !== undefined && !wanted.has(bucket.feature)) continue;
       // A bucket is flat but for two maps of numbers: copying them is enough, and far cheaper than a deep clone.
-      out.push({ ...bucket, histogram: { ...bucket.histogram }, users: { ...bucket.users } });
+      out.push({ ...bucket, histogram: { ...bucket.histogram }, users: users ? { ...bucket.users } : {} });
     }
     return out.sort((a, b) => a.bucketStart - b.bucketStart);
   }

@@ -40,6 +40,12 @@ export interface RollbackResult {
   readonly record?: RollbackRecord;
 }
 
+/** Options of `readMetrics`. */
+export interface MetricsReadOptions {
+  /** Whether the distinct-user registers are needed. @default true */
+  readonly users?: boolean;
+}
+
 /** Filters for reading logs. */
 export interface LogQuery {
   /** Only entries with `at >= since`. */
@@ -119,9 +125,15 @@ export interface RolloutStore {
   addMetrics(deltas: readonly MetricBucket[]): Promise<void>;
   /**
    * Merged buckets with `bucketStart >= since`, fleet-wide, sorted by `bucketStart`; with
-   * `features`, of those features only (an empty list selects none).
+   * `features`, of those features only (an empty list selects none). With `{ users: false }` the
+   * caller does not need distinct users: a store may leave `users` empty, which is much cheaper to
+   * read (a store that ignores the option is still correct).
    */
-  readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]>;
+  readMetrics(
+    since: number,
+    features?: readonly string[],
+    options?: MetricsReadOptions,
+  ): Promise<MetricBucket[]>;
 
   /** Appends to a log; retention keeps each log bounded (store option). */
   appendLog(kind: LogKind, entry: LogEntry): Promise<void>;
