@@ -6,6 +6,7 @@ export type {
   AlertSubject,
   ArmFigures,
   ArmsComparison,
+  CallRatioSummary,
   FeatureComparison,
   FeatureHealth,
   GlobalHealth,

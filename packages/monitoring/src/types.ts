@@ -161,6 +161,23 @@ export interface SampleRatioSummary {
   readonly users: Readonly<Record<string, number>>;
   readonly expectedShares: Readonly<Record<string, number>>;
   readonly observedShares: Readonly<Record<string, number>>;
+  /** Treatment against control only: the same split checked on calls, which are counted exactly. */
+  readonly calls?: CallRatioSummary;
+}
+
+/**
+ * The split of calls between treatment and control. Exact counts see small skews (50.5/49.5) that
+ * the ±2.3 % of the user estimates hide; a mismatch raises a warning but, since a treatment can
+ * change how often users call, does not keep the monitor from acting on a worse verdict.
+ */
+export interface CallRatioSummary {
+  readonly mismatch: boolean;
+  readonly pValue: number;
+  readonly calls: Readonly<Record<string, number>>;
+  /** Variance of the calls over a coin toss's: 1 + calls per user. */
+  readonly dispersion: number;
+  readonly expectedShares: Readonly<Record<string, number>>;
+  readonly observedShares: Readonly<Record<string, number>>;
 }
 
 /** A feature's comparisons in a health report, on every call since its stage began. */

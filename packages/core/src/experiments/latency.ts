@@ -8,7 +8,12 @@ import {
   type LatencyHistogram,
   rankStatistics,
 } from './histogram-ranks';
-import { mixtureHalfWidth, mixtureLogLikelihoodRatio, pValueFromLogLikelihoodRatio } from './mixture';
+import {
+  halfNormalLowerBound,
+  halfNormalMixtureLogLikelihoodRatio,
+  mixtureHalfWidth,
+  pValueFromLogLikelihoodRatio,
+} from './mixture';
 import {
   type ComparisonOptions,
   type ComparisonVerdict,
@@ -53,7 +58,7 @@ export interface LatencyComparison {
   readonly z: number | null;
   /** P(a treatment call is slower than a control call) + P(same bin) / 2; 0.5 means no shift. */
   readonly probabilitySlower: number | null;
-  /** Always-valid (1 − alpha) interval of probabilitySlower. */
+  /** Always-valid bounds of probabilitySlower, each holding with 1 − alpha (one per one-sided test). */
   readonly interval: readonly [number, number];
   readonly likelihoodRatio: number;
   /** Always-valid p-value of this look: min(1, 1 / likelihoodRatio). */
@@ -125,7 +130,8 @@ function compareQuantile(
     {
       alpha: opts.alpha,
       minSamples: opts.minSamples,
-      rateMixtureSd: Math.min(0.5, opts.quantileMixtureSd * Math.sqrt(q * (1 - q))),
+      // The same mixture scale as the quantile intervals, relative to the 1 − q of calls above the cut.
+      rateRatioMixtureSd: (opts.quantileMixtureSd * Math.sqrt(q * (1 - q))) / (1 - q),
     },
   );
   return {
@@ -142,8 +148,9 @@ function compareQuantile(
 /**
  * Compares latency of treatment and control from their merged histograms. The overall verdict
  * comes from the Mann-Whitney statistic computed on the bins (values in one bin tie), turned
- * into an always-valid test by the same normal-mixture likelihood ratio as the rate comparison,
- * applied to P(treatment slower) with DeLong's variance. Median and p95 each get an always-valid
+ * into an always-valid test by a one-sided normal-mixture likelihood ratio in each direction,
+ * applied to P(treatment slower) with DeLong's variance: 'worse' (slower) and 'better' each at
+ * alpha. Median and p95 each get an always-valid
  * interval of their difference built from order statistics.
  */
 export function compareLatency(
@@ -175,14 +182,34 @@ export function compareLatency(
     };
   }
   const ranks = rankStatistics(h);
-  const tau2 = opts.rankMixtureSd * opts.rankMixtureSd;
-  const logLr = mixtureLogLikelihoodRatio(ranks.probabilitySlower, 0.5, ranks.variance, tau2);
-  const half = mixtureHalfWidth(ranks.variance, tau2, opts.alpha);
-  const low = Math.max(0, ranks.probabilitySlower - half);
-  const high = Math.min(1, ranks.probabilitySlower + half);
+  const p = ranks.probabilitySlower;
+  // Each bound inverts the one-sided test of its side, so 'worse' is exactly "low above 0.5".
+  const low = Math.max(0, halfNormalLowerBound(p, ranks.variance, opts.rankMixtureSd, opts.alpha));
+  const high = Math.min(1, -halfNormalLowerBound(-p, ranks.variance, opts.rankMixtureSd, opts.alpha));
+  // One-sided in each direction, as for rates: 'worse' (slower) is what a monitor acts on.
+  const shift = ranks.probabilitySlower - 0.5;
+  let slower = shift > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  let faster = -slower;
+  if (ranks.variance > 0) {
+    slower = halfNormalMixtureLogLikelihoodRatio(
+      shift / ranks.variance,
+      1 / ranks.variance,
+      opts.rankMixtureSd,
+    );
+    faster = halfNormalMixtureLogLikelihoodRatio(
+      -shift / ranks.variance,
+      1 / ranks.variance,
+      opts.rankMixtureSd,
+    );
+  } else if (shift === 0) {
+    slower = faster = 0;
+  }
+  const logLr = Math.max(slower, faster, 0);
+  const threshold = Math.log(1 / opts.alpha);
   let verdict: ComparisonVerdict = 'no-detectable-difference';
   if (h.treatmentTotal < opts.minSamples || h.controlTotal < opts.minSamples) verdict = 'inconclusive';
-  else if (logLr >= Math.log(1 / opts.alpha)) verdict = ranks.probabilitySlower > 0.5 ? 'worse' : 'better';
+  else if (slower >= threshold) verdict = 'worse';
+  else if (faster >= threshold) verdict = 'better';
   return {
     ...base,
     verdict,

@@ -1,3 +1,5 @@
+import { erfc } from './math';
+
 /**
  * The normal-mixture sequential probability ratio test (mSPRT, Johari, Koomen, Pekelis and Walsh,
  * "Always valid inference", 2017) for an estimate that is approximately normal around the true
@@ -29,4 +31,51 @@ export function mixtureHalfWidth(v: number, tau2: number, alpha: number): number
 /** Always-valid p-value of one look: min(1, 1/Λ). */
 export function pValueFromLogLikelihoodRatio(logLr: number): number {
   return logLr <= 0 ? 1 : Math.exp(-logLr);
+}
+
+/**
+ * ln of the one-sided (half-normal) mixture likelihood ratio for a score `s` with information `v`:
+ * the mixture over θ ≥ 0, θ ~ |N(0, sd²)|, of exp(θ s − θ² v / 2). When exp(θ s − θ² v / 2) is a
+ * supermartingale for every θ ≥ 0 (s sub-Gaussian on the right with variance proxy v), so is the
+ * mixture, and P(it ever reaches 1/α) ≤ α by Ville's inequality. It only grows with evidence in
+ * the positive direction: a one-sided test needs no share of alpha for the other side.
+ */
+export function halfNormalMixtureLogLikelihoodRatio(s: number, v: number, sd: number): number {
+  const a = 1 + sd * sd * Math.max(0, v);
+  const z = (sd * s) / Math.sqrt(a);
+  return Math.LN2 - 0.5 * Math.log(a) + (z * z) / 2 + logNormalCdf(z);
+}
+
+/** ln Φ(z), accurate in the far left tail (where Φ itself underflows). */
+function logNormalCdf(z: number): number {
+  if (z > -5) return Math.log(0.5 * erfc(-z / Math.SQRT2));
+  // Mills ratio: Φ(z) ≈ φ(z) / |z| · (1 − 1/z² + 3/z⁴ − 15/z⁶).
+  const z2 = z * z;
+  return (
+    -z2 / 2 -
+    Math.log(-z * Math.sqrt(2 * Math.PI)) +
+    Math.log(1 - 1 / z2 + 3 / (z2 * z2) - 15 / (z2 * z2 * z2))
+  );
+}
+
+/**
+ * The always-valid lower bound of θ from an estimate `d` with variance `v`: the smallest θ0 the
+ * one-sided mixture test of "θ > θ0" (half-normal, `sd` on the scale of θ) does not reject at
+ * `alpha`. `d − bound` for the upper bound is the same computation on `−d`.
+ */
+export function halfNormalLowerBound(d: number, v: number, sd: number, alpha: number): number {
+  if (!(v > 0)) return d;
+  const target = Math.log(1 / alpha);
+  const reject = (theta0: number) =>
+    halfNormalMixtureLogLikelihoodRatio((d - theta0) / v, 1 / v, sd) >= target;
+  // The one-sided ratio is at most twice the two-sided one, so the bound lies within its width at 2α.
+  let low = d - mixtureHalfWidth(v, sd * sd, Math.min(0.5, 2 * alpha)) - Math.sqrt(v);
+  let high = d;
+  while (!reject(low)) low -= high - low;
+  for (let i = 0; i < 60 && high - low > 1e-12 * Math.max(1, Math.abs(d)); i++) {
+    const mid = (low + high) / 2;
+    if (reject(mid)) low = mid;
+    else high = mid;
+  }
+  return high;
 }

@@ -6,18 +6,22 @@ export type ComparisonVerdict = 'worse' | 'no-detectable-difference' | 'better' 
 /** Settings shared by the comparisons. */
 export interface ComparisonOptions {
   /**
-   * Chance of a false verdict ('worse' or 'better' when the arms are equal) over the whole
-   * life of the comparison, however often it is looked at.
+   * Chance of a false 'worse' when the arms are equal, over the whole life of the comparison,
+   * however often it is looked at. Each direction is tested on its own at this level: 'worse' is
+   * what a monitor acts on, 'better' is a report (its own false-alarm chance is also at most alpha).
    * @default 0.05
    */
   readonly alpha?: number;
   /** Below this many samples in either arm the verdict is 'inconclusive'. @default 100 */
   readonly minSamples?: number;
   /**
-   * Standard deviation of the normal mixture over the difference of rates: the size of
-   * difference found fastest (any size is found eventually). @default 0.02
+   * Standard deviation of the half-normal mixture over the log of the rate ratio (treatment rate
+   * over control rate): the relative size of difference found fastest, whatever the base rate
+   * (any size is found eventually). 0.7 is tuned for ratios of 1.5 to 3: 2 × 0.1 % is found as
+   * fast, in events, as 2 × 5 %. Replaces the absolute `rateMixtureSd` of earlier versions.
+   * @default 0.7
    */
-  readonly rateMixtureSd?: number;
+  readonly rateRatioMixtureSd?: number;
   /**
    * Mixture standard deviation on the scale of P(treatment slower than control), 0.5 meaning no
    * shift. @default 0.05
@@ -34,7 +38,7 @@ export interface ComparisonOptions {
 export interface ResolvedComparisonOptions {
   readonly alpha: number;
   readonly minSamples: number;
-  readonly rateMixtureSd: number;
+  readonly rateRatioMixtureSd: number;
   readonly rankMixtureSd: number;
   readonly quantileMixtureSd: number;
 }
@@ -56,10 +60,16 @@ export function resolveComparisonOptions(options: ComparisonOptions = {}): Resol
       `@canary-rollout/core: comparison option minSamples must be a whole number >= 0, got ${String(minSamples)}`,
     );
   }
+  if ('rateMixtureSd' in options) {
+    // An absolute mixture scale was slow on rare errors; refuse it rather than ignore it silently.
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: comparison option rateMixtureSd was replaced by rateRatioMixtureSd (relative to the base rate, default 0.7), got rateMixtureSd ${String((options as { rateMixtureSd?: unknown }).rateMixtureSd)}`,
+    );
+  }
   return {
     alpha: positive('alpha', options.alpha ?? 0.05, 1),
     minSamples,
-    rateMixtureSd: positive('rateMixtureSd', options.rateMixtureSd ?? 0.02, 1),
+    rateRatioMixtureSd: positive('rateRatioMixtureSd', options.rateRatioMixtureSd ?? 0.7),
     rankMixtureSd: positive('rankMixtureSd', options.rankMixtureSd ?? 0.05, 1),
     quantileMixtureSd: positive('quantileMixtureSd', options.quantileMixtureSd ?? 0.1),
   };

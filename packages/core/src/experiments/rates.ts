@@ -1,5 +1,9 @@
 import { InvalidArgumentError } from '../errors';
-import { mixtureHalfWidth, mixtureLogLikelihoodRatio, pValueFromLogLikelihoodRatio } from './mixture';
+import {
+  halfNormalMixtureLogLikelihoodRatio,
+  mixtureHalfWidth,
+  pValueFromLogLikelihoodRatio,
+} from './mixture';
 import {
   type ComparisonOptions,
   type ComparisonVerdict,
@@ -31,9 +35,12 @@ export interface RateComparison {
   readonly effect: number | null;
   /** Always-valid (1 − alpha) confidence interval of the difference, clipped to [-1, 1]. */
   readonly interval: readonly [number, number];
-  /** Mixture likelihood ratio against "no difference"; the verdict is decided when it reaches 1/alpha. */
+  /**
+   * One-sided mixture likelihood ratio against "no difference", in the direction the data lean
+   * (at least 1); the verdict is decided when it reaches 1/alpha.
+   */
   readonly likelihoodRatio: number;
-  /** Always-valid p-value of this look: min(1, 1 / likelihoodRatio). */
+  /** Always-valid one-sided p-value of this look: min(1, 1 / likelihoodRatio). */
   readonly pValue: number;
   readonly alpha: number;
 }
@@ -57,12 +64,37 @@ function armRate(where: string, side: string, counts: RateCounts): ArmRate {
 }
 
 /**
- * Compares a rate between two arms with the normal-mixture sequential probability ratio test
- * (mSPRT) on the difference of proportions. The estimate and its variance use the Agresti-Caffo
- * adjustment (one event and one non-event added to each arm), which keeps the normal
- * approximation honest on small counts and rare events. The verdict is 'worse' or 'better' only
- * when the always-valid interval excludes 0, so the chance of ever declaring a difference between
- * equal arms stays below `alpha` however often this is called on the growing data.
+ * Right-tail variance proxy of one event's arm label, per unit of ρ(1 − ρ), where ρ is the share
+ * of trials in the arm the label points to. A label that lands in the larger arm (ρ ≥ 1/2) moves
+ * the score up by 1 − ρ ≤ 1/2 at most, and its right tail is no heavier than a normal one of the
+ * same variance; towards a smaller arm the jumps are large, and the optimal sub-Gaussian constant
+ * of a Bernoulli variable (Kearns and Saul, 1998) takes over.
+ */
+function rightTailFactor(rho: number): number {
+  if (rho >= 0.5) return 1;
+  if (!(rho > 0)) return Number.POSITIVE_INFINITY;
+  return (1 - 2 * rho) / (2 * Math.log((1 - rho) / rho)) / (rho * (1 - rho));
+}
+
+/**
+ * Compares a rate between two arms with a one-sided mixture sequential probability ratio test in
+ * each direction, built on the score of "no difference" (see docs/experiments.md):
+ *
+ * - Under equal rates, and given the trials of each arm, every event falls into the treatment with
+ *   chance ρ = treatment trials / all trials whatever the common rate, so the score
+ *   S = treatment events − ρ · events has mean 0 and variance E ρ (1 − ρ) (N − E) / N (the pooled
+ *   variance: it does not shrink when the smaller arm happens to see few events). The rarer of
+ *   events and non-events is the one counted, so error rate and success rate are the same test.
+ * - The mixture is over the log of the rate ratio (half-normal, sd `rateRatioMixtureSd`): the
+ *   evidence an event carries about a ratio does not depend on the base rate, so 2 × 0.1 % is found
+ *   after as many events as 2 × 5 %.
+ * - 'worse' when the mixture likelihood ratio towards "treatment worse" reaches 1/alpha; the chance
+ *   of that ever happening to equal arms is at most alpha however often this is called on the
+ *   growing data. 'better' is tested the same way in the other direction and is a report.
+ *
+ * `interval` is an always-valid interval of the difference (Agresti–Caffo estimate, normal mixture
+ * scaled to the pooled rate); it is reported, the verdict comes from the test above, so near the
+ * edge the interval may still touch 0 when the verdict is already 'worse'.
  */
 export function compareRates(
   treatment: RateCounts,
@@ -75,20 +107,45 @@ export function compareRates(
   const opts = resolveComparisonOptions(options);
   const t = armRate(where, 'treatment', treatment);
   const c = armRate(where, 'control', control);
+  const trials = t.trials + c.trials;
+  const events = t.events + c.events;
+  const sd = opts.rateRatioMixtureSd;
+  // ln Λ towards a higher and towards a lower treatment rate.
+  let up = Number.NEGATIVE_INFINITY;
+  let down = Number.NEGATIVE_INFINITY;
+  if (t.trials > 0 && c.trials > 0) {
+    const rho = t.trials / trials;
+    // Count the rarer outcome: its labels are the nearly independent draws the proxy is about.
+    const flip = 2 * events > trials;
+    const rare = flip ? trials - events : events;
+    const score = flip ? t.trials - t.events - rho * rare : t.events - rho * rare;
+    const variance = (rare * rho * (1 - rho) * (trials - rare)) / trials;
+    // Towards the treatment the labels point into an arm of share ρ, away from it into 1 − ρ.
+    const toTreatment = variance * rightTailFactor(rho);
+    const toControl = variance * rightTailFactor(1 - rho);
+    const higher = flip ? -score : score;
+    up = halfNormalMixtureLogLikelihoodRatio(higher, flip ? toControl : toTreatment, sd);
+    down = halfNormalMixtureLogLikelihoodRatio(-higher, flip ? toTreatment : toControl, sd);
+  }
   const pt = (t.events + 1) / (t.trials + 2);
   const pc = (c.events + 1) / (c.trials + 2);
   const diff = pt - pc;
   const variance = (pt * (1 - pt)) / (t.trials + 2) + (pc * (1 - pc)) / (c.trials + 2);
-  const tau2 = opts.rateMixtureSd * opts.rateMixtureSd;
-  const logLr = mixtureLogLikelihoodRatio(diff, 0, variance, tau2);
-  const half = mixtureHalfWidth(variance, tau2, opts.alpha);
+  const pooled = (events + 1) / (trials + 2);
+  const scale = sd * Math.min(pooled, 1 - pooled);
+  const half = mixtureHalfWidth(variance, scale * scale, opts.alpha);
   const low = Math.max(-1, diff - half);
   const high = Math.min(1, diff + half);
+  const threshold = Math.log(1 / opts.alpha);
+  const worseLog = direction === 'higher-is-worse' ? up : down;
+  const betterLog = direction === 'higher-is-worse' ? down : up;
   let verdict: ComparisonVerdict;
-  if (t.trials < opts.minSamples || c.trials < opts.minSamples) verdict = 'inconclusive';
-  else if (low > 0) verdict = direction === 'higher-is-worse' ? 'worse' : 'better';
-  else if (high < 0) verdict = direction === 'higher-is-worse' ? 'better' : 'worse';
+  if (t.trials < opts.minSamples || c.trials < opts.minSamples || t.trials === 0 || c.trials === 0)
+    verdict = 'inconclusive';
+  else if (worseLog >= threshold) verdict = 'worse';
+  else if (betterLog >= threshold) verdict = 'better';
   else verdict = 'no-detectable-difference';
+  const logLr = Math.max(up, down, 0);
   return {
     metric,
     verdict,

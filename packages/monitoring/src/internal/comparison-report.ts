@@ -5,7 +5,13 @@ import {
   hllEstimate,
   type MetricBucket,
 } from '@canary-rollout/core';
-import type { ArmFigures, ArmsComparison, MetricComparison, SampleRatioSummary } from '../types';
+import type {
+  ArmFigures,
+  ArmsComparison,
+  CallRatioSummary,
+  MetricComparison,
+  SampleRatioSummary,
+} from '../types';
 
 function finite(value: number | null): number | null {
   return value !== null && Number.isFinite(value) ? value : null;
@@ -160,5 +166,21 @@ export function mismatchFinding(check: SampleRatioSummary, between: string): Fin
     calls: total,
     conclusive: true,
     message: `sample ratio mismatch between ${between}: ${arm} has ${points(share)} of about ${total} users, expected ${points(expected)} (p = ${check.pValue.toExponential(1)}); do not trust the comparison until the cause is found`,
+  };
+}
+
+/** The `sample-ratio-mismatch` warning of a skew in calls while the split of users looks fine. */
+export function callMismatchFinding(check: CallRatioSummary): Finding {
+  const total = Object.values(check.calls).reduce((a, b) => a + b, 0);
+  const share = check.observedShares.treatment ?? 0;
+  const expected = check.expectedShares.treatment ?? 0;
+  return {
+    type: 'sample-ratio-mismatch',
+    severity: 'warning',
+    value: share,
+    threshold: expected,
+    calls: total,
+    conclusive: true,
+    message: `sample ratio mismatch in calls between treatment and control: treatment has ${points(share)} of ${total} calls, expected ${points(expected)} (p = ${check.pValue.toExponential(1)}); the split of users looks fine, so check what changes how often users call (retries, errors, caching)`,
   };
 }

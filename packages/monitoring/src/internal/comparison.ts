@@ -17,8 +17,8 @@ import {
   type VariantConfig,
   variantArm,
 } from '@canary-rollout/core';
-import type { ArmsComparison, FeatureComparison, SampleRatioSummary } from '../types';
-import { mismatchFinding, summarize, worseFindings } from './comparison-report';
+import type { ArmsComparison, CallRatioSummary, FeatureComparison, SampleRatioSummary } from '../types';
+import { callMismatchFinding, mismatchFinding, summarize, worseFindings } from './comparison-report';
 import type { ArmTotals } from './cumulative';
 
 /** What the comparison of one feature found this tick. */
@@ -30,9 +30,10 @@ export interface ComparisonOutcome {
 
 /**
  * Compares a feature's treatment with its control (and its variants with the first one) on the
- * metrics since the stage began. The verdict counts the metrics in `settings.metrics`, each tested
- * at alpha / their number, so the chance of a false 'worse' or 'better' over the stage is at most
- * alpha; the other metrics are reported with their own verdicts at the same level. Beta members' calls
+ * metrics since the stage began. The verdict counts the metrics in `settings.metrics`, each
+ * distinct test one-sided at alpha / their number (error and success rate are one test where every
+ * call failed or succeeded), so the chance of a false 'worse' over the stage is at most alpha;
+ * 'better' is a report. The other metrics are reported with their own verdicts at the same level. Beta members' calls
  * are taken out of the treatment: only users the bucket decided are compared. Undefined when
  * there is nothing to compare.
  */
@@ -44,7 +45,7 @@ export function judgeComparison(
 ): ComparisonOutcome | undefined {
   if (settings.comparison === 'off' || !record.enabled) return undefined;
   const counted = new Set(settings.metrics);
-  const options = { alpha: settings.alpha / counted.size, minSamples: settings.minSamples };
+  const options = { alpha: settings.alpha / distinctSignals(counted, arms), minSamples: settings.minSamples };
   const findings: Finding[] = [];
   const threshold = percentageToThreshold(record.rolloutPercentage);
   const shares = record.rolloutStrategy === 'gradual' ? expectedArmShares(threshold) : null;
@@ -61,21 +62,36 @@ export function judgeComparison(
     // means the app records no control (trackFeatureUsage alone), not a broken split.
     const betaUsers = beta === undefined ? 0 : hllEstimate(beta.users);
     const treatmentUsers = Math.max(0, hllEstimate(arms.get(TREATMENT_ARM)?.users ?? {}) - betaUsers);
+    const weights = { [TREATMENT_ARM]: shares.treatment, [CONTROL_ARM]: shares.control };
     sampleRatio =
       controlArm.calls === 0
         ? null
-        : sampleRatioOf(
-            { [TREATMENT_ARM]: treatmentUsers, [CONTROL_ARM]: control.control.users },
-            { [TREATMENT_ARM]: shares.treatment, [CONTROL_ARM]: shares.control },
-            settings,
-            treatmentUsers > 0 ? 1 + betaUsers / treatmentUsers : 1,
-          );
+        : {
+            ...sampleRatioOf(
+              { [TREATMENT_ARM]: treatmentUsers, [CONTROL_ARM]: control.control.users },
+              weights,
+              settings,
+              treatmentUsers > 0 ? 1 + betaUsers / treatmentUsers : 1,
+            ),
+            calls: callRatioOf(
+              treatment,
+              controlArm,
+              treatmentUsers + control.control.users,
+              weights,
+              settings,
+            ),
+          };
     if (sampleRatio?.mismatch === true) {
       findings.push(mismatchFinding(sampleRatio, 'treatment and control'));
-    } else if (control.verdict === 'worse') {
-      findings.push(
-        ...worseFindings(control, counted, settings.comparison === 'rollback' ? 'critical' : 'warning'),
-      );
+    } else {
+      if (control.verdict === 'worse') {
+        findings.push(
+          ...worseFindings(control, counted, settings.comparison === 'rollback' ? 'critical' : 'warning'),
+        );
+      }
+      // Calls can shift because of the treatment itself (retries, users giving up), so a skew of
+      // calls is reported but does not keep the monitor from acting on a worse verdict.
+      if (sampleRatio?.calls?.mismatch === true) findings.push(callMismatchFinding(sampleRatio.calls));
     }
   }
   const variantsComparison = compareVariants(record, arms, settings, variants, options, counted);
@@ -121,6 +137,45 @@ function compareVariants(
     weights[v.name] = v.weight;
   }
   return { baseline: baseline.name, comparisons, sampleRatio: sampleRatioOf(observed, weights, settings, 1) };
+}
+
+/**
+ * The number of distinct tests among the counted metrics: where every call of every arm either
+ * failed or succeeded (as with `runFeature`), the success rate is one minus the error rate and
+ * `compareRates` gives both the same verdict, so they share one test and alpha is not split.
+ */
+function distinctSignals(counted: ReadonlySet<string>, arms: ArmTotals): number {
+  if (!(counted.has('error-rate') && counted.has('success-rate'))) return counted.size;
+  for (const bucket of arms.values()) {
+    if (bucket.successes + bucket.failures !== bucket.calls) return counted.size;
+  }
+  return counted.size - 1;
+}
+
+/**
+ * The split of calls, counted exactly. Calls are not single draws: a user makes several, so the
+ * variance is widened by the dispersion of calls per user, estimated as 1 + calls per user (users
+ * calling at random times around a common rate); a few very heavy users spread calls wider.
+ */
+function callRatioOf(
+  treatment: MetricBucket,
+  control: MetricBucket,
+  users: number,
+  weights: Record<string, number>,
+  settings: ExperimentsConfig,
+): CallRatioSummary {
+  const calls = { [TREATMENT_ARM]: treatment.calls, [CONTROL_ARM]: control.calls };
+  const total = treatment.calls + control.calls;
+  const dispersion = 1 + (users > 0 ? Math.max(0, total / users) : 0);
+  const check = checkSampleRatio(calls, weights, { alpha: settings.sampleRatioAlpha, dispersion });
+  return {
+    mismatch: check.mismatch,
+    pValue: check.pValue,
+    calls,
+    dispersion,
+    expectedShares: check.expectedShares,
+    observedShares: check.observedShares,
+  };
 }
 
 function armOf(arms: ArmTotals, arm: string, feature: string): MetricBucket {
