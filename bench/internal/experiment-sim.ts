@@ -188,7 +188,7 @@ export function wilson(k: number, n: number): [number, number] {
   return [Math.max(0, center - half), Math.min(1, center + half)];
 }
 
-/** Largest k with P(Binomial(n, p) ≥ k) ≥ tail: more than that many hits refutes a rate of p. */
+/** Smallest k with P(Binomial(n, p) > k) < tail: more hits than k refute a rate of p. */
 export function binomialUpperBound(n: number, p: number, tail: number): number {
   let cdf = 0;
   for (let k = 0; k <= n; k++) {
@@ -200,7 +200,7 @@ export function binomialUpperBound(n: number, p: number, tail: number): number {
   return n;
 }
 
-/** Smallest k with P(Binomial(n, p) < k) < tail: fewer hits than that refutes a rate of p. */
+/** Smallest k with P(Binomial(n, p) ≤ k) ≥ tail: fewer hits than k refute a rate of p. */
 export function binomialLowerBound(n: number, p: number, tail: number): number {
   let cdf = 0;
   for (let k = 0; k <= n; k++) {

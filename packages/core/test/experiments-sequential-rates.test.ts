@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/errors';
 import { compareErrorRates, compareSuccessRates, type RateComparison } from '../src/experiments';
 import { chiSquareUpperTail, erfc, logGamma, normalUpperTail } from '../src/experiments/math';
-import { mixtureHalfWidth, mixtureLogLikelihoodRatio } from '../src/experiments/mixture';
+import {
+  halfNormalLowerBound,
+  halfNormalMixtureLogLikelihoodRatio,
+  mixtureHalfWidth,
+  mixtureLogLikelihoodRatio,
+} from '../src/experiments/mixture';
 import { binomial, seededRandom } from '../src/experiments/random';
 
 /** Smallest k with P(Binomial(n, p) > k) < tail: more than k flagged runs would refute rate p. */
@@ -86,6 +91,47 @@ describe('numerical helpers', () => {
     );
   });
 
+  it('computes the one-sided mixture as the integral over positive effects it stands for', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -40, max: 40, noNaN: true }),
+        fc.double({ min: 0.5, max: 400, noNaN: true }),
+        fc.double({ min: 0.1, max: 2, noNaN: true }),
+        (s, v, sd) => {
+          // ln ∫_0^∞ exp(θ s − θ² v / 2) · 2 φ(θ / sd) / sd dθ by the midpoint rule, in log space.
+          const steps = 20_000;
+          const top = Math.max(0, s / v) + 12 * Math.min(sd, 1 / Math.sqrt(v)) + 10 * sd;
+          const width = top / steps;
+          const logs = Array.from({ length: steps }, (_, i) => {
+            const theta = (i + 0.5) * width;
+            return theta * s - (theta * theta * v) / 2 - (theta * theta) / (2 * sd * sd) + Math.log(2 / (sd * Math.sqrt(2 * Math.PI)));
+          });
+          const max = Math.max(...logs);
+          const expected = max + Math.log(logs.reduce((sum, x) => sum + Math.exp(x - max), 0) * width);
+          const actual = halfNormalMixtureLogLikelihoodRatio(s, v, sd);
+          expect(Math.abs(actual - expected)).toBeLessThan(1e-3 * Math.max(1, Math.abs(expected)));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('puts the one-sided bound where the one-sided test stops rejecting', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1, max: 1, noNaN: true }),
+        fc.double({ min: 1e-8, max: 1e-1, noNaN: true }),
+        fc.double({ min: 1e-4, max: 1, noNaN: true }),
+        (d, v, sd) => {
+          const bound = halfNormalLowerBound(d, v, sd, 0.05);
+          const logLr = halfNormalMixtureLogLikelihoodRatio((d - bound) / v, 1 / v, sd);
+          expect(logLr).toBeCloseTo(Math.log(20), 6);
+          expect(bound).toBeLessThan(d);
+        },
+      ),
+    );
+  });
+
   it('makes the interval exactly the values the test does not reject', () => {
     fc.assert(
       fc.property(
@@ -125,6 +171,81 @@ describe('error-rate comparison', () => {
     const successes = compareSuccessRates({ calls: 2400, successes: 2328 }, { calls: 2350, successes: 2326 });
     expect(successes.verdict).toBe('worse');
     expect(successes.metric).toBe('success-rate');
+  });
+
+  it('calls worse exactly when the lower bound of the difference is above 0', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 200_000 }),
+        fc.integer({ min: 100, max: 200_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (nt, nc, ft, fc_) => {
+          const r = compareErrorRates(
+            { calls: nt, failures: Math.floor(nt * ft * ft) },
+            { calls: nc, failures: Math.floor(nc * fc_ * fc_) },
+          );
+          if (Math.abs(Math.log(r.likelihoodRatio) - Math.log(20)) < 1e-6) return;
+          expect(r.verdict === 'worse').toBe(r.interval[0] > 0);
+          expect(r.verdict === 'better').toBe(r.interval[1] < 0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the success rate the verdict of the error rate when every call failed or succeeded', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 50_000 }),
+        fc.integer({ min: 0, max: 50_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (nt, nc, ft, fc_) => {
+          const t = { calls: nt, failures: Math.floor(nt * ft) };
+          const c = { calls: nc, failures: Math.floor(nc * fc_) };
+          const errors = compareErrorRates(t, c);
+          const successes = compareSuccessRates(
+            { calls: nt, successes: nt - t.failures },
+            { calls: nc, successes: nc - c.failures },
+          );
+          expect(successes.verdict).toBe(errors.verdict);
+          expect(successes.likelihoodRatio).toBeCloseTo(errors.likelihoodRatio, 6);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('scales the mixture to the base rate: 2 × 0.1 % takes about as many errors as 2 × 5 %', () => {
+    // Median control errors at detection, 40 stages each, 2 expected control errors per look.
+    const medianErrors = (base: number) => {
+      const errors: number[] = [];
+      for (let seed = 1; seed <= 40; seed++) {
+        const per = Math.round(2 / base);
+        const decided = firstDecision(
+          { treatmentRate: 2 * base, controlRate: base, treatmentCalls: per, controlCalls: per, ticks: 1000 },
+          30_000 + seed,
+        );
+        expect(decided?.result.verdict).toBe('worse');
+        errors.push(decided!.result.control.trials * base);
+      }
+      return errors.sort((a, b) => a - b)[20]!;
+    };
+    const rare = medianErrors(0.001);
+    const common = medianErrors(0.05);
+    expect(rare / common).toBeGreaterThan(0.6);
+    expect(rare / common).toBeLessThan(1.6);
+    // An absolute mixture of 2 points, as before, needed several times more at 0.1 %.
+    expect(rare).toBeLessThan(40);
+  });
+
+  it('refuses the absolute rateMixtureSd of earlier versions instead of ignoring it', () => {
+    expect(() =>
+      compareErrorRates({ calls: 10, failures: 0 }, { calls: 10, failures: 0 }, {
+        rateMixtureSd: 0.02,
+      } as never),
+    ).toThrow(/rateMixtureSd was replaced by rateRatioMixtureSd/);
   });
 
   it('rejects invalid counts and options with the field named', () => {

@@ -61,21 +61,24 @@ function logNormalCdf(z: number): number {
 /**
  * The always-valid lower bound of θ from an estimate `d` with variance `v`: the smallest θ0 the
  * one-sided mixture test of "θ > θ0" (half-normal, `sd` on the scale of θ) does not reject at
- * `alpha`. `d − bound` for the upper bound is the same computation on `−d`.
+ * `alpha`. `−halfNormalLowerBound(−d, ...)` is the upper bound. `proxy` widens the variance proxy
+ * of the score (its information 1 / v becomes proxy / v) where the tail is heavier than normal.
  */
-export function halfNormalLowerBound(d: number, v: number, sd: number, alpha: number): number {
+export function halfNormalLowerBound(d: number, v: number, sd: number, alpha: number, proxy = 1): number {
   if (!(v > 0)) return d;
-  const target = Math.log(1 / alpha);
-  const reject = (theta0: number) =>
-    halfNormalMixtureLogLikelihoodRatio((d - theta0) / v, 1 / v, sd) >= target;
-  // The one-sided ratio is at most twice the two-sided one, so the bound lies within its width at 2α.
-  let low = d - mixtureHalfWidth(v, sd * sd, Math.min(0.5, 2 * alpha)) - Math.sqrt(v);
-  let high = d;
-  while (!reject(low)) low -= high - low;
-  for (let i = 0; i < 60 && high - low > 1e-12 * Math.max(1, Math.abs(d)); i++) {
-    const mid = (low + high) / 2;
-    if (reject(mid)) low = mid;
-    else high = mid;
+  // With score (d − θ0) / v and information proxy / v, the ratio depends on θ0 only through
+  // z = sd (d − θ0) / (v √a), a = 1 + sd² proxy / v: solve z² / 2 + ln Φ(z) = ln(1/α) − ln 2 + ln(a) / 2
+  // by Newton's method (the left side increases with z, its slope z + φ(z) / Φ(z) is positive).
+  const a = 1 + (sd * sd * proxy) / v;
+  const target = Math.log(1 / alpha) - Math.LN2 + 0.5 * Math.log(a);
+  let z = Math.sqrt(2 * Math.max(0, target));
+  for (let i = 0; i < 50; i++) {
+    const logCdf = logNormalCdf(z);
+    const f = (z * z) / 2 + logCdf - target;
+    const slope = z + Math.exp(-(z * z) / 2 - logCdf) / Math.sqrt(2 * Math.PI);
+    const step = f / slope;
+    z -= step;
+    if (Math.abs(step) < 1e-12 * Math.max(1, Math.abs(z))) break;
   }
-  return high;
+  return d - (z * v * Math.sqrt(a)) / sd;
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors';
 import {
+  halfNormalLowerBound,
   halfNormalMixtureLogLikelihoodRatio,
-  mixtureHalfWidth,
   pValueFromLogLikelihoodRatio,
 } from './mixture';
 import {
@@ -33,7 +33,7 @@ export interface RateComparison {
   readonly control: ArmRate;
   /** Treatment rate minus control rate; null when an arm has no trials. */
   readonly effect: number | null;
-  /** Always-valid (1 − alpha) confidence interval of the difference, clipped to [-1, 1]. */
+  /** Always-valid bounds of the difference, each holding with 1 − alpha, clipped to [-1, 1]. */
   readonly interval: readonly [number, number];
   /**
    * One-sided mixture likelihood ratio against "no difference", in the direction the data lean
@@ -92,9 +92,10 @@ function rightTailFactor(rho: number): number {
  *   of that ever happening to equal arms is at most alpha however often this is called on the
  *   growing data. 'better' is tested the same way in the other direction and is a report.
  *
- * `interval` is an always-valid interval of the difference (Agresti–Caffo estimate, normal mixture
- * scaled to the pooled rate); it is reported, the verdict comes from the test above, so near the
- * edge the interval may still touch 0 when the verdict is already 'worse'.
+ * `interval` bounds the difference by inverting the same one-sided tests on its scale, each bound
+ * at 1 − alpha, so 'worse' is exactly "the lower bound is above 0". The variance stays the one
+ * pooled under "no difference": exact where the verdict is decided, approximate for bounds far
+ * from 0.
  */
 export function compareRates(
   treatment: RateCounts,
@@ -110,9 +111,11 @@ export function compareRates(
   const trials = t.trials + c.trials;
   const events = t.events + c.events;
   const sd = opts.rateRatioMixtureSd;
-  // ln Λ towards a higher and towards a lower treatment rate.
+  // ln Λ towards a higher and towards a lower treatment rate, and the bounds of the difference.
   let up = Number.NEGATIVE_INFINITY;
   let down = Number.NEGATIVE_INFINITY;
+  let low = -1;
+  let high = 1;
   if (t.trials > 0 && c.trials > 0) {
     const rho = t.trials / trials;
     // Count the rarer outcome: its labels are the nearly independent draws the proxy is about.
@@ -121,21 +124,24 @@ export function compareRates(
     const score = flip ? t.trials - t.events - rho * rare : t.events - rho * rare;
     const variance = (rare * rho * (1 - rho) * (trials - rare)) / trials;
     // Towards the treatment the labels point into an arm of share ρ, away from it into 1 − ρ.
-    const toTreatment = variance * rightTailFactor(rho);
-    const toControl = variance * rightTailFactor(1 - rho);
+    const toTreatment = rightTailFactor(rho);
+    const toControl = rightTailFactor(1 - rho);
+    const higherFactor = flip ? toControl : toTreatment;
+    const lowerFactor = flip ? toTreatment : toControl;
     const higher = flip ? -score : score;
-    up = halfNormalMixtureLogLikelihoodRatio(higher, flip ? toControl : toTreatment, sd);
-    down = halfNormalMixtureLogLikelihoodRatio(-higher, flip ? toTreatment : toControl, sd);
+    up = halfNormalMixtureLogLikelihoodRatio(higher, variance * higherFactor, sd);
+    down = halfNormalMixtureLogLikelihoodRatio(-higher, variance * lowerFactor, sd);
+    // The same tests on the scale of the difference d = score · N / (n_t n_c): variance
+    // p (1 − p) N / (n_t n_c) and mixture sd scaled by p (1 − p), p the pooled rate; so "low
+    // above 0" is exactly 'worse' (for higher-is-worse). With no event or no non-event at all the
+    // pooled rate says nothing about the spread, and one of each is assumed.
+    const p = rare === 0 ? 1 / (trials + 2) : events / trials;
+    const spread = p * (1 - p);
+    const dVariance = (spread * trials) / (t.trials * c.trials);
+    const diff = (t.rate ?? 0) - (c.rate ?? 0);
+    low = Math.max(-1, halfNormalLowerBound(diff, dVariance, sd * spread, opts.alpha, higherFactor));
+    high = Math.min(1, -halfNormalLowerBound(-diff, dVariance, sd * spread, opts.alpha, lowerFactor));
   }
-  const pt = (t.events + 1) / (t.trials + 2);
-  const pc = (c.events + 1) / (c.trials + 2);
-  const diff = pt - pc;
-  const variance = (pt * (1 - pt)) / (t.trials + 2) + (pc * (1 - pc)) / (c.trials + 2);
-  const pooled = (events + 1) / (trials + 2);
-  const scale = sd * Math.min(pooled, 1 - pooled);
-  const half = mixtureHalfWidth(variance, scale * scale, opts.alpha);
-  const low = Math.max(-1, diff - half);
-  const high = Math.min(1, diff + half);
   const threshold = Math.log(1 / opts.alpha);
   const worseLog = direction === 'higher-is-worse' ? up : down;
   const betterLog = direction === 'higher-is-worse' ? down : up;
