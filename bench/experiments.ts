@@ -8,6 +8,7 @@
  *
  * Every figure comes from seeds fixed here, so two runs print the same tables.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, thresholdsFor } from '@canary-rollout/core';
@@ -253,5 +254,8 @@ if (write) {
   const to = text.indexOf(end);
   if (from < 0 || to < from) throw new Error(`docs/experiments.md lacks the ${begin} ... ${end} markers`);
   writeFileSync(docs, `${text.slice(0, from + begin.length)}\n\n${lines.join('\n')}\n${text.slice(to)}`);
+  // Align the tables as the repository's formatter does, so a rerun leaves no diff.
+  const biome = spawnSync('npx', ['biome', 'format', '--write', docs], { stdio: 'inherit' });
+  if (biome.status !== 0) throw new Error('biome could not format docs/experiments.md');
   console.error('tables written to docs/experiments.md');
 }

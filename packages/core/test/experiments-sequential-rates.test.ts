@@ -104,7 +104,12 @@ describe('numerical helpers', () => {
           const width = top / steps;
           const logs = Array.from({ length: steps }, (_, i) => {
             const theta = (i + 0.5) * width;
-            return theta * s - (theta * theta * v) / 2 - (theta * theta) / (2 * sd * sd) + Math.log(2 / (sd * Math.sqrt(2 * Math.PI)));
+            return (
+              theta * s -
+              (theta * theta * v) / 2 -
+              (theta * theta) / (2 * sd * sd) +
+              Math.log(2 / (sd * Math.sqrt(2 * Math.PI)))
+            );
           });
           const max = Math.max(...logs);
           const expected = max + Math.log(logs.reduce((sum, x) => sum + Math.exp(x - max), 0) * width);

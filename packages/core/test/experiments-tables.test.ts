@@ -23,7 +23,13 @@ function table(title: string): string[][] {
   expect(at, `docs/experiments.md has a table "${title}"`).toBeGreaterThanOrEqual(0);
   const rows: string[][] = [];
   for (const line of docs.slice(at).split('\n').slice(1)) {
-    if (line.startsWith('|')) rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+    if (line.startsWith('|'))
+      rows.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     else if (rows.length > 0) break;
   }
   return rows.slice(2);
@@ -35,7 +41,9 @@ const number = (cell: string) => Number(cell.replace(/,/g, ''));
 function expectWithin(k: number, n: number, p: number, what: string): void {
   const low = p <= 0 ? 0 : binomialLowerBound(n, p, TAIL);
   const high = p >= 1 ? n : binomialUpperBound(n, Math.max(p, 1e-4), TAIL);
-  expect(k, `${what}: ${k} of ${n} against a published ${(p * 100).toFixed(2)} %`).toBeGreaterThanOrEqual(low);
+  expect(k, `${what}: ${k} of ${n} against a published ${(p * 100).toFixed(2)} %`).toBeGreaterThanOrEqual(
+    low,
+  );
   expect(k, `${what}: ${k} of ${n} against a published ${(p * 100).toFixed(2)} %`).toBeLessThanOrEqual(high);
 }
 
@@ -91,7 +99,9 @@ describe('the published tables of the treatment-vs-control judge', () => {
       );
       if (o.worseLook !== null) worse++;
     }
-    const published = percent(table('**False alarms**').find((r) => r[0] === '99:1' && r[1] === '5.0 %')![3]!);
+    const published = percent(
+      table('**False alarms**').find((r) => r[0] === '99:1' && r[1] === '5.0 %')![3]!,
+    );
     expectWithin(worse, stages, published, '99:1 at 5 % over 3,000 looks');
   });
 
@@ -123,7 +133,9 @@ describe('the published tables of the treatment-vs-control judge', () => {
         if (o.worseLook !== null && o.controlCalls <= median) byMedian++;
       }
       // Calls come in looks of 2 / base per arm: the median look itself may fall either side.
-      expect(byMedian, `${treatment} on ${base}`).toBeGreaterThanOrEqual(binomialLowerBound(stages, 0.4, TAIL));
+      expect(byMedian, `${treatment} on ${base}`).toBeGreaterThanOrEqual(
+        binomialLowerBound(stages, 0.4, TAIL),
+      );
       expect(byMedian, `${treatment} on ${base}`).toBeLessThanOrEqual(binomialUpperBound(stages, 0.65, TAIL));
     }
   });

@@ -18,8 +18,10 @@ export interface ArmComparison {
 /**
  * Compares the merged metrics of a treatment arm (or a variant) against a control arm (or
  * another variant): buckets merged over the same period, e.g. since the current stage began.
- * Several metrics are checked, so the chance that some metric is wrongly called worse is
- * at most 5 x alpha; pass a smaller alpha when acting on `verdict` alone.
+ * Each metric is tested one-sided: 'worse' (what a monitor acts on) and 'better' (a report) each
+ * at alpha. Where every call failed or succeeded the success rate is one minus the error rate and
+ * gets the same verdict (one test, not two), so the chance that some metric is wrongly called
+ * worse is at most 4 x alpha (5 x otherwise); pass a smaller alpha when acting on `verdict` alone.
  */
 export function compareArms(
   treatment: MetricBucket,
