@@ -179,6 +179,48 @@ for (const [bi, base] of BASES.entries()) {
 }
 out();
 
+// 2b. The same comparison at equal realised false-alarm rates: lower alpha for this rule.
+const equalStages = sized(4000);
+out(
+  `**At the same realised false-alarm rate** (50/50, 20 calls per arm per look at 1 %, 2,000 at 0.1 %; false alarms over 300 looks of equal arms in ${equalStages.toLocaleString('en-US')} stages, calls per arm to detection in ${sized(400)}). The guarantee is alpha; how much of it a rule spends differs, so this compares the rules where they alarm equally often:`,
+);
+out();
+out('| rule | 1 %: false alarms | 3 × 1 %: calls per arm | 0.1 %: false alarms | 2 × 0.1 %: calls per arm |');
+out('| ---- | ----------------- | ---------------------- | ------------------- | ------------------------ |');
+for (const [method, alpha, label] of [
+  ['previous', ALPHA / 2, 'earlier rule as the monitor ran it (alpha 0.05)'],
+  ['current', ALPHA, 'this rule, alpha 0.05'],
+  ['current', 0.01, 'this rule, alpha 0.01'],
+  ['current', 0.005, 'this rule, alpha 0.005'],
+] as const) {
+  const cells: string[] = [];
+  for (const [bi, [baseRate, ratio, perArm]] of (
+    [
+      [0.01, 3, 20],
+      [0.001, 2, 2000],
+    ] as const
+  ).entries()) {
+    const stage = { treatmentShare: 0.5, callsPerLook: 2 * perArm, minSamples: MIN_SAMPLES, alpha, method };
+    let alarms = 0;
+    for (let s = 0; s < equalStages; s++) {
+      const o = runRateStage({ ...stage, baseRate, ratio: 1, looks: 300 }, 30_000_000 + 1_000_000 * bi + s);
+      if (o.worseLook !== null) alarms++;
+    }
+    const calls: number[] = [];
+    for (let s = 0; s < sized(400); s++) {
+      const o = runRateStage({ ...stage, baseRate, ratio, looks: cap }, 40_000_000 + 1_000_000 * bi + s);
+      calls.push(o.worseLook === null ? Number.POSITIVE_INFINITY : o.controlCalls);
+    }
+    calls.sort((a, b) => a - b);
+    cells.push(
+      rate(alarms, equalStages),
+      `${int(quantile(calls, 0.5))} [${int(quantile(calls, 0.1))}–${int(quantile(calls, 0.9))}]`,
+    );
+  }
+  out(`| ${label} | ${cells.join(' | ')} |`);
+}
+out();
+
 // 3. The fixed thresholds alone: the treatment's own error rate over the sliding window.
 const thresholdStages = sized(2000);
 const THRESHOLD_CASES = [
