@@ -33,9 +33,9 @@ export interface ComparisonOutcome {
  * metrics since the stage began. The verdict counts the metrics in `settings.metrics`, each
  * distinct test one-sided at alpha / their number (error and success rate are one test where every
  * call failed or succeeded), so the chance of a false 'worse' over the stage is at most alpha;
- * 'better' is a report. The other metrics are reported with their own verdicts at the same level. Beta members' calls
- * are taken out of the treatment: only users the bucket decided are compared. Undefined when
- * there is nothing to compare.
+ * 'better' is a report. The other metrics are reported with their own verdicts at the same level.
+ * Beta members' calls are taken out of the treatment: only users the bucket decided are compared.
+ * Undefined when there is nothing to compare.
  */
 export function judgeComparison(
   record: FeatureRecord,
