@@ -105,6 +105,7 @@ export {
   type LogKind,
   logEntrySchema,
   type MetricBucket,
+  metricBatchSchema,
   metricBucketSchema,
   type PlanState,
   planStateSchema,
@@ -140,7 +141,10 @@ export {
   type MemoryStoreOptions,
 } from './storage/memory-store';
 export {
+  addCounts,
+  addLatency,
   emptyMetricBucket,
+  MAX_METRIC_COUNT,
   isOffForEveryone,
   mergeMetricBucket,
   mergeMetricBuckets,
@@ -153,6 +157,7 @@ export {
 } from './storage/semantics';
 export type {
   LogQuery,
+  MetricBatch,
   MetricsReadOptions,
   RollbackRequest,
   RollbackResult,
