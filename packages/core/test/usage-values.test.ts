@@ -6,9 +6,9 @@ import {
   type FeatureUsage,
   InvalidArgumentError,
   ManualClock,
+  MemoryStore,
   type MetricBatch,
   type MetricBucket,
-  MemoryStore,
 } from '@canary-rollout/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -38,15 +38,27 @@ const calls = (buckets: readonly MetricBucket[], feature?: string) =>
 
 describe('trackFeatureUsage refuses usage a store could not keep', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['calls above MAX_SAFE_INTEGER', { calls: 2 ** 53 + 2 }, /calls must be a whole number .* got 9007199254740994/],
+    [
+      'calls above MAX_SAFE_INTEGER',
+      { calls: 2 ** 53 + 2 },
+      /calls must be a whole number .* got 9007199254740994/,
+    ],
     ['calls of 1e300', { calls: 1e300 }, /calls must be .* got 1e\+300/],
     ['calls NaN', { calls: Number.NaN }, /calls must be .* got NaN/],
     ['calls Infinity', { calls: Number.POSITIVE_INFINITY }, /calls must be .* got Infinity/],
     ['calls as a string', { calls: '5' }, /calls must be .* got "5"/],
     ['successfulCalls as a string', { successfulCalls: '5' }, /successfulCalls must be .* got "5"/],
     ['failedCalls fractional', { calls: 2, failedCalls: 0.5 }, /failedCalls must be .* got 0.5/],
-    ['a sum of successes and failures that overflows', { successfulCalls: MAX, failedCalls: MAX }, /calls must be .* got 18014398509481982/],
-    ['latency 1e308 (the latency sum would overflow)', { calls: 2, latency: 1e308 }, /latency must be a number of ms from 0 to .* got 1e\+308/],
+    [
+      'a sum of successes and failures that overflows',
+      { successfulCalls: MAX, failedCalls: MAX },
+      /calls must be .* got 18014398509481982/,
+    ],
+    [
+      'latency 1e308 (the latency sum would overflow)',
+      { calls: 2, latency: 1e308 },
+      /latency must be a number of ms from 0 to .* got 1e\+308/,
+    ],
     ['latency as a string', { calls: 1, latency: '5' }, /latency must be .* got "5"/],
     ['latency NaN', { calls: 1, latency: Number.NaN }, /latency must be .* got NaN/],
     ['latency negative', { calls: 1, latency: -1 }, /latency must be .* got -1/],

@@ -371,7 +371,11 @@ function withFindings(verdict: HealthVerdict, extra: readonly Finding[]): Health
  * are judged by identity, so a skew does not blind the monitor; it is still worth fixing
  * (minStableTime, retention and reports read those times).
  */
-function skewFindings(buckets: readonly MetricBucket[], records: readonly FeatureRecord[], now: number): Finding[] {
+function skewFindings(
+  buckets: readonly MetricBucket[],
+  records: readonly FeatureRecord[],
+  now: number,
+): Finding[] {
   const ahead = clockAhead(buckets, records, now);
   if (ahead <= CLOCK_SKEW_TOLERANCE_MS) return [];
   return [

@@ -281,7 +281,8 @@ export class FileStore implements RolloutStore {
 
   async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, STORE, 'addMetrics'));
-    const id = batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, STORE, 'addMetrics batch');
+    const id =
+      batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, STORE, 'addMetrics batch');
     if (valid.length === 0) {
       this.assertOpen();
       return;

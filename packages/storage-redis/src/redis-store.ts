@@ -169,7 +169,8 @@ export class RedisStore implements RolloutStore {
 
   async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => validateArgument(metricBucketSchema, d, 'addMetrics argument'));
-    const id = batch === undefined ? undefined : validateArgument(metricBatchSchema, batch, 'addMetrics batch');
+    const id =
+      batch === undefined ? undefined : validateArgument(metricBatchSchema, batch, 'addMetrics batch');
     if (valid.length === 0) return;
     // Bounded by MetricsOps itself: a deadline here could reject a flush that MetricsOps holds
     // for delivery, and the caller would send it a second time.
@@ -185,7 +186,9 @@ export class RedisStore implements RolloutStore {
     features?: readonly string[],
     options: MetricsReadOptions = {},
   ): Promise<MetricBucket[]> {
-    return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features, options.users !== false));
+    return this.run('readMetrics', (gate) =>
+      this.metrics.read(gate, since, features, options.users !== false),
+    );
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {

@@ -1,8 +1,8 @@
 import {
   CanaryRolloutService,
+  ManualClock,
   type MetricBatch,
   type MetricBucket,
-  ManualClock,
   type RolloutStore,
   StoreUnavailableError,
 } from '@canary-rollout/core';
@@ -61,7 +61,11 @@ export function describeMetricBatches(ctx: SuiteContext): void {
     });
 
     it('refuses a malformed batch id without applying anything', async () => {
-      for (const batch of [{ writer: '', seq: 1 }, { writer: 'w', seq: 0 }, { writer: 'w', seq: 1.5 }]) {
+      for (const batch of [
+        { writer: '', seq: 1 },
+        { writer: 'w', seq: 0 },
+        { writer: 'w', seq: 1.5 },
+      ]) {
         await expectCode(ctx.store.addMetrics([makeBucket()], batch), 'INVALID_ARGUMENT');
       }
       expect(await ctx.store.readMetrics(0)).toEqual([]);
@@ -105,11 +109,9 @@ export function describeMetricBatches(ctx: SuiteContext): void {
         [2, 7],
       ]);
       expect(read[0]).not.toHaveProperty('stage');
-      expect(byKey(await ctx.store.readMetrics(0, ['search'], { users: false })).map((b) => b.stage)).toEqual([
-        undefined,
-        1,
-        2,
-      ]);
+      expect(byKey(await ctx.store.readMetrics(0, ['search'], { users: false })).map((b) => b.stage)).toEqual(
+        [undefined, 1, 2],
+      );
     });
 
     it('refuses values it cannot keep, naming the field, and applies nothing of that call', async () => {

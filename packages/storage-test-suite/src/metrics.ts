@@ -20,7 +20,9 @@ export function describeMetrics(ctx: SuiteContext): void {
         byKey([bucket, other]).map((b) => ({ ...b, users: {} })),
       );
       expect(await ctx.store.readMetrics(0, ['ocr'], { users: false })).toEqual([{ ...other, users: {} }]);
-      expect(byKey(await ctx.store.readMetrics(0, undefined, { users: true }))).toEqual(byKey([bucket, other]));
+      expect(byKey(await ctx.store.readMetrics(0, undefined, { users: true }))).toEqual(
+        byKey([bucket, other]),
+      );
     });
 
     it('accepts an empty batch', async () => {

@@ -104,7 +104,7 @@ export class UsageAggregator {
       // A Uint32Array bin wraps past 2^32 - 1: it stops there instead.
       const bin = latencyBin(latencyMs);
       const binned = acc.histogram[bin]! + calls;
-      acc.histogram[bin] = binned > 0xffffffff ? 0xffffffff : binned;
+      acc.histogram[bin] = Math.min(binned, 0xffffffff);
     }
     if (userId.length !== 0) hllAdd(acc.users, userId);
   }

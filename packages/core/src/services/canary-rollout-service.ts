@@ -239,7 +239,10 @@ export class CanaryRolloutService {
       );
     }
     const latency = usage.latency;
-    if (latency !== undefined && !(typeof latency === 'number' && latency >= 0 && latency <= MAX_LATENCY_MS)) {
+    if (
+      latency !== undefined &&
+      !(typeof latency === 'number' && latency >= 0 && latency <= MAX_LATENCY_MS)
+    ) {
       throw new InvalidArgumentError(
         `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms from 0 to ${MAX_LATENCY_MS}, got ${show(latency)}`,
       );

@@ -246,9 +246,11 @@ export class MemoryStore implements RolloutStore {
 
   async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, NAME, 'addMetrics'));
-    const id = batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, NAME, 'addMetrics batch');
+    const id =
+      batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, NAME, 'addMetrics batch');
     if (id !== undefined) {
-      const applied = (this.data.metricBatches ??= new Map());
+      this.data.metricBatches ??= new Map();
+      const applied = this.data.metricBatches;
       if (id.seq <= (applied.get(id.writer) ?? 0)) return;
       applied.set(id.writer, id.seq);
     }

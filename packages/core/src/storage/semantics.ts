@@ -78,13 +78,13 @@ export const MAX_METRIC_COUNT = Number.MAX_SAFE_INTEGER;
 /** `a + b` for counters, saturating at `MAX_METRIC_COUNT`. */
 export function addCounts(a: number, b: number): number {
   const sum = a + b;
-  return sum > MAX_METRIC_COUNT ? MAX_METRIC_COUNT : sum;
+  return Math.min(sum, MAX_METRIC_COUNT);
 }
 
 /** `a + b` for latency sums, saturating at the largest finite number. */
 export function addLatency(a: number, b: number): number {
   const sum = a + b;
-  return sum > Number.MAX_VALUE ? Number.MAX_VALUE : sum;
+  return Math.min(sum, Number.MAX_VALUE);
 }
 
 /** An empty bucket for a key. */

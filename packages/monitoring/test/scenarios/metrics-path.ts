@@ -31,7 +31,10 @@ const HOUR = 3_600_000;
 const config = (features: Record<string, number>): CanaryConfigInput => ({
   canaryRollout: {
     features: Object.fromEntries(
-      Object.entries(features).map(([name, rolloutPercentage]) => [name, { enabled: true, rolloutPercentage }]),
+      Object.entries(features).map(([name, rolloutPercentage]) => [
+        name,
+        { enabled: true, rolloutPercentage },
+      ]),
     ),
   },
 });
@@ -64,7 +67,11 @@ const sum = (buckets: readonly MetricBucket[], feature: string) =>
 function track(rollout: CanaryRolloutService, feature: string, users: number, errorPercent: number): number {
   for (let i = 0; i < users; i++) {
     const failed = i % 100 < errorPercent ? 1 : 0;
-    rollout.trackFeatureUsage(`user-${i}`, feature, { calls: 1, failedCalls: failed, successfulCalls: 1 - failed });
+    rollout.trackFeatureUsage(`user-${i}`, feature, {
+      calls: 1,
+      failedCalls: failed,
+      successfulCalls: 1 - failed,
+    });
   }
   return users;
 }
@@ -87,7 +94,11 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       place ??= await makePlace();
       const store = place.handle();
       open.push(store);
-      const rollout = await CanaryRolloutService.create({ store: wrap(store), clock, config: config(features) });
+      const rollout = await CanaryRolloutService.create({
+        store: wrap(store),
+        clock,
+        config: config(features),
+      });
       open.push(rollout);
       const errors: CanaryRolloutError[] = [];
       rollout.events.on('error', (error) => errors.push(error));
@@ -114,7 +125,9 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       );
       const { monitor } = monitorOf(rollout);
       // Values no store can keep are refused where they come in.
-      expect(() => rollout.trackFeatureUsage('u', 'alpha', { calls: 2 ** 53 + 2 })).toThrow(InvalidArgumentError);
+      expect(() => rollout.trackFeatureUsage('u', 'alpha', { calls: 2 ** 53 + 2 })).toThrow(
+        InvalidArgumentError,
+      );
       expect(() => rollout.trackFeatureUsage('u', 'alpha', { calls: 2, latency: 1e308 })).toThrow(
         InvalidArgumentError,
       );
@@ -122,7 +135,10 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       rollout.trackFeatureUsage('u', 'poisoned', { calls: 1 });
       let tracked = 0;
       let ticks = 0;
-      while (ticks < 3 && [rollout.getFeature('alpha')!, rollout.getFeature('beta')!].some((f) => f.rolloutPercentage > 0)) {
+      while (
+        ticks < 3 &&
+        [rollout.getFeature('alpha')!, rollout.getFeature('beta')!].some((f) => f.rolloutPercentage > 0)
+      ) {
         clock.advance(10_000);
         tracked += track(rollout, 'alpha', 200, 50);
         track(rollout, 'beta', 200, 50);
@@ -134,7 +150,9 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       expect((await store.listRollbacks()).map((r) => r.feature).sort()).toEqual(['alpha', 'beta']);
       const dropped = errors.filter((e) => /dropped a metric bucket the store refused/.test(e.message));
       expect(dropped).toHaveLength(1);
-      expect(dropped[0]!.message).toMatch(/feature "poisoned", arm "treatment", bucket 2026-01-05T12:00:00\.000Z/);
+      expect(dropped[0]!.message).toMatch(
+        /feature "poisoned", arm "treatment", bucket 2026-01-05T12:00:00\.000Z/,
+      );
 
       // Later calls still reach the store, every one of them.
       for (let i = 0; i < 3; i++) {
@@ -168,7 +186,10 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       const { monitor, alerts } = monitorOf(app.rollout);
       await admin.rollout.updateRolloutPercentage('search', 50);
       await app.rollout.refresh();
-      expect(app.rollout.getFeature('search')).toMatchObject({ rolloutPercentage: 50, stageStartedAt: T0 + HOUR });
+      expect(app.rollout.getFeature('search')).toMatchObject({
+        rolloutPercentage: 50,
+        stageStartedAt: T0 + HOUR,
+      });
 
       clock.advance(10_000);
       track(app.rollout, 'search', 1_500, 50);

@@ -141,7 +141,10 @@ export async function readBatches(path: string, trusted: TrustedFiles): Promise<
     const writers: BatchesDoc['writers'] = Object.create(null);
     for (const [writer, entry] of Object.entries(given)) {
       const e = check.object(entry, `writers.${writer}`);
-      writers[writer] = { seq: check.counter(e['seq'], `writers.${writer}.seq`), at: check.counter(e['at'], `writers.${writer}.at`) };
+      writers[writer] = {
+        seq: check.counter(e['seq'], `writers.${writer}.seq`),
+        at: check.counter(e['at'], `writers.${writer}.at`),
+      };
     }
     return { ...shape, formatVersion: FORMAT_VERSION, writers };
   });
