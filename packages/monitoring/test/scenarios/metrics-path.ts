@@ -225,5 +225,14 @@ export function describeMetricsPath(name: string, makePlace: () => Promise<Metri
       expect(report.rolledBack).toEqual([]);
       expect(report.features['search']).toMatchObject({ calls: 1_000, errorRate: 0 });
     });
+
+    it("shows the fleet's calls in getRolloutStatus() right after create()", async () => {
+      const clock = new ManualClock(T0);
+      const fleet = await processOn({ search: 25 }, clock);
+      track(fleet.rollout, 'search', 4_000, 0);
+      await fleet.rollout.flush();
+      const late = await processOn({ search: 25 }, clock);
+      expect(late.rollout.getRolloutStatus().features['search']!.metrics.calls).toBe(4_000);
+    });
   });
 }
