@@ -6,7 +6,9 @@ import type {
   LogEntry,
   LogKind,
   LogQuery,
+  MetricBatch,
   MetricBucket,
+  MetricsReadOptions,
   RollbackRecord,
   RollbackRequest,
   RollbackResult,
@@ -97,11 +99,15 @@ export class CallTimingStore implements RolloutStore {
   listFeedback(feature?: string): Promise<Feedback[]> {
     return this.timed('listFeedback', () => this.inner.listFeedback(feature));
   }
-  addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
-    return this.timed('addMetrics', () => this.inner.addMetrics(deltas));
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    return this.timed('addMetrics', () => this.inner.addMetrics(deltas, batch));
   }
-  readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
-    return this.timed('readMetrics', () => this.inner.readMetrics(since, features));
+  readMetrics(
+    since: number,
+    features?: readonly string[],
+    options?: MetricsReadOptions,
+  ): Promise<MetricBucket[]> {
+    return this.timed('readMetrics', () => this.inner.readMetrics(since, features, options));
   }
   appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
     return this.timed('appendLog', () => this.inner.appendLog(kind, entry));

@@ -105,6 +105,7 @@ export {
   type LogKind,
   logEntrySchema,
   type MetricBucket,
+  metricBatchSchema,
   metricBucketSchema,
   type PlanState,
   planStateSchema,
@@ -140,8 +141,11 @@ export {
   type MemoryStoreOptions,
 } from './storage/memory-store';
 export {
+  addCounts,
+  addLatency,
   emptyMetricBucket,
   isOffForEveryone,
+  MAX_METRIC_COUNT,
   mergeMetricBucket,
   mergeMetricBuckets,
   metricKey,
@@ -153,6 +157,7 @@ export {
 } from './storage/semantics';
 export type {
   LogQuery,
+  MetricBatch,
   MetricsReadOptions,
   RollbackRequest,
   RollbackResult,

@@ -10,6 +10,7 @@ import {
   type HealthVerdict,
   InvalidArgumentError,
   isCanaryRolloutError,
+  type MetricBucket,
   newId,
   SafeEventEmitter,
   StoreUnavailableError,
@@ -32,7 +33,7 @@ import type { Judged } from './internal/judged';
 import { drivePlans, type PlanContext } from './internal/plans';
 import { buildReport } from './internal/report';
 import { rollBack } from './internal/rollbacks';
-import { mergeWindows, splitWindows } from './internal/windows';
+import { CLOCK_SKEW_TOLERANCE_MS, clockAhead, mergeWindows, splitWindows } from './internal/windows';
 import { latestRollbackAt } from './status';
 import type {
   Alert,
@@ -208,7 +209,7 @@ export class RolloutMonitoringService {
     );
     const memoryMb = toMb(this.memoryUsage());
     const global = evaluateHealth({ global: fleetWide, memoryMb, thresholds: thresholdsFor(rollout.config) });
-    addConditions(conditions, null, global.findings);
+    addConditions(conditions, null, [...global.findings, ...skewFindings(buckets, records, now)]);
 
     const settled = await settleIncidents(conditions, new Map([...judged].map(([n, j]) => [n, j.record])), {
       store: rollout.store,
@@ -365,6 +366,30 @@ function withFindings(verdict: HealthVerdict, extra: readonly Finding[]): Health
 }
 
 /** One condition per level present among the findings. */
+/**
+ * A warning when another process wrote times ahead of this clock beyond the tolerance. Stages
+ * are judged by identity, so a skew does not blind the monitor; it is still worth fixing
+ * (minStableTime, retention and reports read those times).
+ */
+function skewFindings(
+  buckets: readonly MetricBucket[],
+  records: readonly FeatureRecord[],
+  now: number,
+): Finding[] {
+  const ahead = clockAhead(buckets, records, now);
+  if (ahead <= CLOCK_SKEW_TOLERANCE_MS) return [];
+  return [
+    {
+      type: 'clock-skew',
+      severity: 'warning',
+      value: ahead,
+      threshold: CLOCK_SKEW_TOLERANCE_MS,
+      conclusive: true,
+      message: `clocks disagree: the store holds times ${Math.round(ahead / 1000)} s ahead of this monitor's clock (tolerance ${CLOCK_SKEW_TOLERANCE_MS / 1000} s); check NTP on every process`,
+    },
+  ];
+}
+
 function addConditions(out: Condition[], feature: string | null, findings: readonly Finding[]): void {
   for (const level of ['critical', 'warning'] as const) {
     const ofLevel = findings.filter((f) => f.severity === level);

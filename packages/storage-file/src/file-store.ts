@@ -12,7 +12,10 @@ import {
   type LogKind,
   type LogQuery,
   logEntrySchema,
+  type MetricBatch,
   type MetricBucket,
+  type MetricsReadOptions,
+  metricBatchSchema,
   metricBucketSchema,
   NotFoundError,
   normalizeEmail,
@@ -276,18 +279,24 @@ export class FileStore implements RolloutStore {
     return feature === undefined ? all : all.filter((f) => f.feature === feature);
   }
 
-  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, STORE, 'addMetrics'));
+    const id =
+      batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, STORE, 'addMetrics batch');
     if (valid.length === 0) {
       this.assertOpen();
       return;
     }
-    await this.serialized('write', () => this.metrics.add(valid));
+    await this.serialized('write', () => this.metrics.add(valid, id));
   }
 
-  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
     this.assertOpen();
-    return this.metrics.read(since, features);
+    return this.metrics.read(since, features, options.users !== false);
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {

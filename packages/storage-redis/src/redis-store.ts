@@ -10,7 +10,10 @@ import {
   type LogKind,
   type LogQuery,
   logEntrySchema,
+  type MetricBatch,
   type MetricBucket,
+  type MetricsReadOptions,
+  metricBatchSchema,
   metricBucketSchema,
   NotFoundError,
   notifyListeners,
@@ -164,20 +167,28 @@ export class RedisStore implements RolloutStore {
     return feature === undefined ? all : all.filter((f) => f.feature === feature);
   }
 
-  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => validateArgument(metricBucketSchema, d, 'addMetrics argument'));
+    const id =
+      batch === undefined ? undefined : validateArgument(metricBatchSchema, batch, 'addMetrics batch');
     if (valid.length === 0) return;
     // Bounded by MetricsOps itself: a deadline here could reject a flush that MetricsOps holds
     // for delivery, and the caller would send it a second time.
     await this.run(
       'addMetrics',
-      (gate) => this.metrics.add(gate, valid, this.settings.commandTimeoutMs),
+      (gate) => this.metrics.add(gate, valid, this.settings.commandTimeoutMs, id),
       false,
     );
   }
 
-  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
-    return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features));
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
+    return this.run('readMetrics', (gate) =>
+      this.metrics.read(gate, since, features, options.users !== false),
+    );
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {

@@ -6,7 +6,9 @@ import {
   type LogEntry,
   type LogKind,
   type LogQuery,
+  type MetricBatch,
   type MetricBucket,
+  type MetricsReadOptions,
   notifyListeners,
   type RollbackRecord,
   type RollbackRequest,
@@ -118,12 +120,16 @@ export class SqliteStore implements RolloutStore {
     return this.use('listFeedback', (s) => s.listFeedback(feature));
   }
 
-  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
-    this.use('addMetrics', (s) => s.addMetrics(deltas));
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    this.use('addMetrics', (s) => s.addMetrics(deltas, batch));
   }
 
-  async readMetrics(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
-    return this.use('readMetrics', (s) => s.readMetrics(since, features));
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
+    return this.use('readMetrics', (s) => s.readMetrics(since, features, options.users !== false));
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {

@@ -49,6 +49,7 @@ describe('schema creation and migration', () => {
         'feedback',
         'health_reports',
         'meta',
+        'metric_batches',
         'metric_buckets',
         'rollbacks',
         'state',
@@ -94,19 +95,56 @@ describe('schema creation and migration', () => {
     const db = new Database(path);
     try {
       const failing: Migration = {
-        version: 2,
+        version: SCHEMA_VERSION + 1,
         up(conn) {
           conn.exec('CREATE TABLE half_done (x INTEGER)');
-          throw new Error('step 2 failed');
+          throw new Error('last step failed');
         },
       };
-      expect(() => migrate(db, 'test database', [...MIGRATIONS, failing])).toThrow('step 2 failed');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(() => migrate(db, 'test database', [...MIGRATIONS, failing])).toThrow('last step failed');
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get()).toBe(0);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'features'").pluck().get()).toBe(1);
     } finally {
       db.close();
     }
+  });
+
+  it('keeps the metric buckets of a version 1 database, read back without a stage', async () => {
+    const path = temp.file('v1.db');
+    const db = new Database(path);
+    migrate(db, 'test database', MIGRATIONS.slice(0, 1));
+    db.prepare(
+      `INSERT INTO metric_buckets (feature, arm, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram, users)
+       VALUES ('search', 'treatment', 60000, 7, 6, 1, 0, 0, '{}', ?)`,
+    ).run(new Uint8Array(2048));
+    db.close();
+    const store = new SqliteStore({ path });
+    await store.open();
+    expect(await store.readMetrics(0)).toEqual([
+      expect.objectContaining({ feature: 'search', arm: 'treatment', bucketStart: 60000, calls: 7 }),
+    ]);
+    expect((await store.readMetrics(0))[0]).not.toHaveProperty('stage');
+    await store.addMetrics([
+      {
+        feature: 'search',
+        arm: 'treatment',
+        bucketStart: 60000,
+        stage: 3,
+        calls: 2,
+        successes: 2,
+        failures: 0,
+        latencyCount: 0,
+        latencySumMs: 0,
+        histogram: {},
+        users: {},
+      },
+    ]);
+    expect((await store.readMetrics(0)).map((b) => [b.stage, b.calls])).toEqual([
+      [undefined, 7],
+      [3, 2],
+    ]);
+    await store.close();
   });
 
   it('refuses a database of a newer schema version and leaves it untouched', async () => {

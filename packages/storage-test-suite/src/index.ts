@@ -7,6 +7,7 @@ import { describeFeedback } from './feedback';
 import { createContext, resolveOptions } from './internal/context';
 import { describeLifecycle } from './lifecycle';
 import { describeLogs } from './logs';
+import { describeMetricBatches } from './metric-batches';
 import { describeMetrics } from './metrics';
 import { describeRaces } from './races';
 import { describeRollback } from './rollback';
@@ -34,6 +35,7 @@ export function describeStoreConformance(
     describeBetaAndBlacklist(ctx);
     describeFeedback(ctx);
     describeMetrics(ctx);
+    describeMetricBatches(ctx);
     describeLogs(ctx);
     describeRollback(ctx);
     describeRaces(ctx);

@@ -23,6 +23,8 @@ export function describeRollback(ctx: SuiteContext): void {
         version: before.version + 1,
         updatedAt: request.at,
         stageStartedAt: request.at,
+        // A new stage, numbered after the version it starts at.
+        stageVersion: before.version + 1,
         lastRollbackAt: request.at,
       };
       expect(result.feature).toEqual(after);

@@ -1,4 +1,5 @@
 import type { MetricBucket } from '../schemas/records';
+import { addCounts, addLatency } from '../storage/semantics';
 import { HISTOGRAM_BINS, latencyBin, sparseHistogram } from './histogram';
 import { HLL_REGISTERS, hllAdd, sparseRegisters } from './hyperloglog';
 
@@ -16,6 +17,7 @@ class Accumulator {
     readonly feature: string,
     readonly arm: string,
     readonly bucketStart: number,
+    readonly stage: number | undefined,
   ) {}
 
   toBucket(): MetricBucket {
@@ -23,6 +25,7 @@ class Accumulator {
       feature: this.feature,
       arm: this.arm,
       bucketStart: this.bucketStart,
+      ...(this.stage === undefined ? {} : { stage: this.stage }),
       calls: this.calls,
       successes: this.successes,
       failures: this.failures,
@@ -35,6 +38,8 @@ class Accumulator {
 }
 
 interface Slot {
+  /** The feature's current stage (`stageVersion`): usage is recorded under it. */
+  stage: number | undefined;
   current: Accumulator | null;
   /** Buckets whose time has passed, waiting for the next drain. */
   closed: Accumulator[];
@@ -50,12 +55,27 @@ export const TREATMENT_ARM = 'treatment';
 export class UsageAggregator {
   private readonly slots = new Map<string, Slot>();
   private readonly armSlots = new Map<string, Map<string, Slot>>();
+  private stages = new Map<string, number | undefined>();
 
   constructor(private readonly bucketMs: number) {}
 
   /**
+   * Follows the features' stages (name to `stageVersion`): usage recorded from now on counts
+   * toward the new stage, in a bucket of its own even within the same time bucket.
+   */
+  setStages(stages: Map<string, number | undefined>): void {
+    this.stages = stages;
+    for (const [feature, slot] of this.slots) slot.stage = stages.get(feature);
+    for (const [feature, arms] of this.armSlots) {
+      const stage = stages.get(feature);
+      for (const slot of arms.values()) slot.stage = stage;
+    }
+  }
+
+  /**
    * Adds usage. `latencyMs` is the mean latency of these calls, or NaN when not measured.
-   * Callers validate; this is the hot path.
+   * Callers validate (safe integers, finite latency); sums saturate instead of overflowing. This
+   * is the hot path.
    */
   record(
     now: number,
@@ -70,18 +90,21 @@ export class UsageAggregator {
     const slot = this.slot(feature, arm);
     const bucketStart = now - (now % this.bucketMs);
     let acc = slot.current;
-    if (acc === null || acc.bucketStart !== bucketStart) {
+    if (acc === null || acc.bucketStart !== bucketStart || acc.stage !== slot.stage) {
       if (acc !== null) slot.closed.push(acc);
-      acc = new Accumulator(feature, arm, bucketStart);
+      acc = new Accumulator(feature, arm, bucketStart, slot.stage);
       slot.current = acc;
     }
-    acc.calls += calls;
-    acc.successes += successes;
-    acc.failures += failures;
+    acc.calls = addCounts(acc.calls, calls);
+    acc.successes = addCounts(acc.successes, successes);
+    acc.failures = addCounts(acc.failures, failures);
     if (!Number.isNaN(latencyMs) && calls > 0) {
-      acc.latencyCount += calls;
-      acc.latencySumMs += latencyMs * calls;
-      acc.histogram[latencyBin(latencyMs)]! += calls;
+      acc.latencyCount = addCounts(acc.latencyCount, calls);
+      acc.latencySumMs = addLatency(acc.latencySumMs, latencyMs * calls);
+      // A Uint32Array bin wraps past 2^32 - 1: it stops there instead.
+      const bin = latencyBin(latencyMs);
+      const binned = acc.histogram[bin]! + calls;
+      acc.histogram[bin] = Math.min(binned, 0xffffffff);
     }
     if (userId.length !== 0) hllAdd(acc.users, userId);
   }
@@ -119,7 +142,7 @@ export class UsageAggregator {
     if (arm === TREATMENT_ARM) {
       slot = this.slots.get(feature);
       if (slot === undefined) {
-        slot = { current: null, closed: [] };
+        slot = { stage: this.stages.get(feature), current: null, closed: [] };
         this.slots.set(feature, slot);
       }
       return slot;
@@ -131,7 +154,7 @@ export class UsageAggregator {
     }
     slot = arms.get(arm);
     if (slot === undefined) {
-      slot = { current: null, closed: [] };
+      slot = { stage: this.stages.get(feature), current: null, closed: [] };
       arms.set(arm, slot);
     }
     return slot;

@@ -36,6 +36,12 @@ export const featureRecordSchema = z.looseObject({
   updatedAt: epochMs,
   /** When the current percentage and strategy took effect (for minStableTime). */
   stageStartedAt: epochMs,
+  /**
+   * The record version at which the current stage began: usage is recorded under it, so a
+   * stage is judged on its own calls whatever the clocks of the processes say. Absent on
+   * records written before stages were numbered.
+   */
+  stageVersion: z.number().int().positive().optional(),
   lastRollbackAt: epochMs.optional(),
   /** Set by a monitor while the feature is judged unhealthy (for minStableTime). */
   unhealthySince: epochMs.optional(),
@@ -99,6 +105,11 @@ export const metricBucketSchema = z.looseObject({
   arm: armSchema,
   /** Start of the time bucket, epoch ms, a multiple of the bucket width. */
   bucketStart: epochMs,
+  /**
+   * The feature's `stageVersion` the calls were decided under; part of the bucket's key, so the
+   * calls of two stages in one time bucket stay apart. Absent when the record had none.
+   */
+  stage: z.number().int().positive().optional(),
   calls: count,
   successes: count,
   failures: count,
@@ -111,6 +122,12 @@ export const metricBucketSchema = z.looseObject({
 });
 /** Counters of one (feature, arm, time bucket). */
 export type MetricBucket = z.infer<typeof metricBucketSchema>;
+
+/** The identity of an `addMetrics` batch (see `MetricBatch`). */
+export const metricBatchSchema = z.object({
+  writer: z.string().min(1).max(128),
+  seq: z.number().int().positive(),
+});
 
 /** A log line (alert or health report); the monitoring package defines the shapes. */
 export const logEntrySchema = z.looseObject({ at: epochMs });

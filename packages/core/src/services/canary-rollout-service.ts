@@ -17,7 +17,7 @@ import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise } from './raise-guards';
 import { configState, seedFeatures } from './seeding';
 import { buildStatus, type RolloutStatus } from './status';
-import { asStoreError, isCount, positive, rolloutChanges } from './support';
+import { asStoreError, positive, rolloutChanges } from './support';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -26,6 +26,22 @@ import type {
   UpdateRolloutOptions,
 } from './types';
 import { UsagePipeline } from './usage-pipeline';
+
+/**
+ * Largest latency `trackFeatureUsage` takes (ms, 1,000 years): with at most
+ * `Number.MAX_SAFE_INTEGER` calls, latency x calls stays finite.
+ */
+const MAX_LATENCY_MS = 31_557_600_000_000;
+
+/** A count a store can keep: a safe integer >= 0. Returns it, or throws naming the field. */
+function checkCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: trackFeatureUsage: ${field} must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${show(value)}`,
+    );
+  }
+  return value;
+}
 
 /** Refresh period of the coarse clock used to bucket usage (ms). */
 const COARSE_CLOCK_MS = 100;
@@ -94,6 +110,7 @@ export class CanaryRolloutService {
       this.config.canaryRollout.enabled,
     );
     this.variants.update(this.snapshot);
+    this.aggregator.setStages(stagesOf(this.snapshot));
   }
 
   /** Creates a service and waits for `start()`. */
@@ -118,6 +135,8 @@ export class CanaryRolloutService {
       await this.store.open();
       await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
       this.apply(await this.store.readState(), 'store');
+      // The status shows the fleet's calls from the start, not after the first flush.
+      await this.usage.readFleet();
     } catch (error) {
       if (this.initialState === undefined) {
         this.starting = undefined;
@@ -190,8 +209,10 @@ export class CanaryRolloutService {
 
   /**
    * Records usage of a feature, as the guide's `trackFeatureUsage`. O(1), in memory; flushed to
-   * the store in batches. Usage of unknown features is ignored. Throws `InvalidArgumentError`
-   * for counts that are negative, fractional or do not add up.
+   * the store in batches, under the feature's current stage. Usage of unknown features is
+   * ignored. Throws `InvalidArgumentError` naming the field and value for usage a store could not
+   * keep: counts that are not safe integers >= 0 or do not add up, a latency that is not a finite
+   * number of ms >= 0, usage that is not an object.
    */
   trackFeatureUsage(userId: string, feature: string, usage: FeatureUsage): void {
     this.recordUsage(userId, feature, TREATMENT_ARM, usage);
@@ -199,24 +220,31 @@ export class CanaryRolloutService {
 
   /** `trackFeatureUsage` for another arm (`control`, `variant:<name>`). */
   recordUsage(userId: string, feature: string, arm: string, usage: FeatureUsage): void {
+    // typeof checks only: this runs for every tracked call, so nothing here allocates.
+    if (typeof usage !== 'object' || usage === null) {
+      throw new InvalidArgumentError(
+        `@canary-rollout/core: trackFeatureUsage: usage must be an object with calls, successfulCalls, failedCalls or latency, got ${show(usage)}`,
+      );
+    }
     let { calls, successfulCalls, failedCalls } = usage;
-    if (calls === undefined) calls = (successfulCalls ?? 0) + (failedCalls ?? 0);
+    if (calls !== undefined) checkCount('calls', calls);
+    if (successfulCalls !== undefined) checkCount('successfulCalls', successfulCalls);
+    if (failedCalls !== undefined) checkCount('failedCalls', failedCalls);
+    if (calls === undefined) calls = checkCount('calls', (successfulCalls ?? 0) + (failedCalls ?? 0));
     if (successfulCalls === undefined) successfulCalls = calls - (failedCalls ?? 0);
     if (failedCalls === undefined) failedCalls = calls - successfulCalls;
-    if (
-      !isCount(calls) ||
-      !isCount(successfulCalls) ||
-      !isCount(failedCalls) ||
-      successfulCalls + failedCalls > calls
-    ) {
+    if (successfulCalls < 0 || failedCalls < 0 || successfulCalls + failedCalls > calls) {
       throw new InvalidArgumentError(
         `@canary-rollout/core: trackFeatureUsage: calls, successfulCalls and failedCalls must be whole numbers >= 0 with successes + failures <= calls, got ${show(calls)}, ${show(successfulCalls)}, ${show(failedCalls)}`,
       );
     }
     const latency = usage.latency;
-    if (latency !== undefined && !(latency >= 0 && latency < Number.POSITIVE_INFINITY)) {
+    if (
+      latency !== undefined &&
+      !(typeof latency === 'number' && latency >= 0 && latency <= MAX_LATENCY_MS)
+    ) {
       throw new InvalidArgumentError(
-        `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms >= 0, got ${show(latency)}`,
+        `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms from 0 to ${MAX_LATENCY_MS}, got ${show(latency)}`,
       );
     }
     if (!this.snapshot.features.has(feature)) return;
@@ -525,6 +553,7 @@ export class CanaryRolloutService {
     this.snapshot = next;
     this.variants.update(next);
     this.aggregator.retain(new Set(next.features.keys()));
+    this.aggregator.setStages(stagesOf(next));
     if (this.loaded && previous.version === next.version) return;
     this.loaded = true;
     this.events.emit('change', next.version);
@@ -534,4 +563,11 @@ export class CanaryRolloutService {
   private reportError(error: CanaryRolloutError): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
   }
+}
+
+/** Feature name to its current stage, for the usage aggregator. */
+function stagesOf(snapshot: Snapshot): Map<string, number | undefined> {
+  const out = new Map<string, number | undefined>();
+  for (const [name, f] of snapshot.features) out.set(name, f.record.stageVersion);
+  return out;
 }

@@ -44,7 +44,8 @@ export async function writeFeature(
       ...rest,
       ...patch,
       updatedAt: now,
-      ...(stageChanged ? { stageStartedAt: now } : {}),
+      // The store writes this record as version + 1: the new stage is numbered after it.
+      ...(stageChanged ? { stageStartedAt: now, stageVersion: version + 1 } : {}),
     };
     try {
       const stored = await ctx.store.putFeature(next, version);

@@ -20,6 +20,8 @@ export function featureFromConfig(name: string, settings: Features[string], now:
     salt: settings.salt ?? name,
     updatedAt: now,
     stageStartedAt: now,
+    // Created as version 1.
+    stageVersion: 1,
     ...(first === undefined ? {} : { plan: initialPlanState(now) }),
   };
 }

@@ -20,11 +20,6 @@ export function pickRollout(
   };
 }
 
-/** A whole number >= 0. */
-export function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
-}
-
 /** An option that must be a positive number, or its default. */
 export function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;

@@ -1,18 +1,36 @@
 import type { CanaryRolloutError } from '../errors';
-import { StoreUnavailableError } from '../errors';
+import { InvalidArgumentError, isCanaryRolloutError, StoreUnavailableError } from '../errors';
 import type { UsageAggregator } from '../metrics/aggregator';
 import type { MetricBucket } from '../schemas/records';
-import { mergeMetricBuckets } from '../storage/semantics';
-import type { RolloutStore } from '../storage/types';
+import { mergeMetricBuckets, newId } from '../storage/semantics';
+import type { MetricBatch, RolloutStore } from '../storage/types';
 import { asStoreError } from './support';
 
+/** Buckets sent under one batch number. */
+interface Batch {
+  readonly seq: number;
+  readonly buckets: MetricBucket[];
+}
+
 /**
- * Moves usage from the in-memory aggregator to the store in batches. While the store fails,
- * batches wait in a bounded buffer (the oldest buckets dropped beyond it, and reported); after
- * each flush the fleet-wide window is re-read for the status.
+ * Moves usage from the in-memory aggregator to the store in numbered batches, exactly once: a
+ * batch whose outcome is unknown (the store failed) is sent again unchanged under its number,
+ * and the store skips a number it has applied. While the store fails, what was recorded since
+ * waits, merged, in a bounded buffer (the oldest buckets dropped beyond it, and reported). A
+ * batch the store refuses as invalid data is split until the bucket at fault is found; that
+ * bucket is dropped and reported, the others are stored. After each flush the fleet-wide window
+ * is re-read for the status.
  */
 export class UsagePipeline {
-  private pending: MetricBucket[] = [];
+  /** Id of this writer in every batch it sends. */
+  readonly writer = newId('w');
+  private seq = 0;
+  /** Sent, outcome unknown: goes again as it is, first. */
+  private unsettled: Batch | undefined;
+  /** Parts of a refused batch, not sent yet, in order. */
+  private parts: MetricBucket[][] = [];
+  /** Never sent: what later usage merges into. */
+  private waiting: MetricBucket[] = [];
   private fleet: MetricBucket[] = [];
   private flushing: Promise<void> | undefined;
 
@@ -35,29 +53,8 @@ export class UsagePipeline {
     return this.flushing;
   }
 
-  /** Metric buckets waiting for the store. */
-  pendingCount(): number {
-    return this.pending.length;
-  }
-
-  /** Fleet-wide buckets as of the last flush, plus what this process has not delivered yet. */
-  buckets(): MetricBucket[] {
-    return [...this.fleet, ...this.pending, ...this.aggregator.peek()];
-  }
-
-  private async doFlush(): Promise<void> {
-    const drained = this.aggregator.drain();
-    const batch = this.pending.length === 0 ? drained : mergeMetricBuckets([...this.pending, ...drained]);
-    this.pending = [];
-    if (batch.length > 0) {
-      try {
-        await this.store.addMetrics(batch);
-      } catch (error) {
-        this.keepPending(batch);
-        this.options.reportError(asStoreError(error, 'flush metrics'));
-        return;
-      }
-    }
+  /** Re-reads the fleet-wide window (what `buckets()` reports), reporting a store fault. */
+  async readFleet(): Promise<void> {
     try {
       this.fleet = await this.store.readMetrics(this.options.now() - this.options.windowMs);
     } catch (error) {
@@ -65,18 +62,100 @@ export class UsagePipeline {
     }
   }
 
-  private keepPending(batch: MetricBucket[]): void {
-    const max = this.options.maxPendingBuckets;
-    batch.sort((a, b) => a.bucketStart - b.bucketStart);
-    const dropped = batch.length - max;
-    this.pending = dropped > 0 ? batch.slice(dropped) : batch;
-    if (dropped > 0) {
-      const calls = batch.slice(0, dropped).reduce((sum, b) => sum + b.calls, 0);
-      this.options.reportError(
-        new StoreUnavailableError(
-          `@canary-rollout/core: store unavailable too long: dropped ${dropped} metric buckets (${calls} calls) beyond maxPendingBuckets ${max}`,
-        ),
-      );
+  /** Metric buckets waiting for the store. */
+  pendingCount(): number {
+    let count = (this.unsettled?.buckets.length ?? 0) + this.waiting.length;
+    for (const part of this.parts) count += part.length;
+    return count;
+  }
+
+  /** Fleet-wide buckets as of the last flush, plus what this process has not delivered yet. */
+  buckets(): MetricBucket[] {
+    return [
+      ...this.fleet,
+      ...(this.unsettled?.buckets ?? []),
+      ...this.parts.flat(),
+      ...this.waiting,
+      ...this.aggregator.peek(),
+    ];
+  }
+
+  private async doFlush(): Promise<void> {
+    const drained = this.aggregator.drain();
+    if (drained.length > 0) {
+      this.waiting = this.waiting.length === 0 ? drained : mergeMetricBuckets([...this.waiting, ...drained]);
     }
+    for (;;) {
+      const batch = this.next();
+      if (batch === undefined) break;
+      const id: MetricBatch = { writer: this.writer, seq: batch.seq };
+      try {
+        await this.store.addMetrics(batch.buckets, id);
+        this.unsettled = undefined;
+      } catch (error) {
+        if (isCanaryRolloutError(error, 'INVALID_ARGUMENT')) {
+          // Refused before anything was applied: look for the bucket at fault.
+          this.unsettled = undefined;
+          this.refused(batch.buckets, error);
+          continue;
+        }
+        this.bound();
+        this.options.reportError(asStoreError(error, 'flush metrics'));
+        return;
+      }
+    }
+    await this.readFleet();
+  }
+
+  /** The batch to send: the unsettled one again, else a new number for the next part or what waits. */
+  private next(): Batch | undefined {
+    if (this.unsettled !== undefined) return this.unsettled;
+    const buckets = this.parts.shift() ?? this.waiting;
+    if (buckets === this.waiting) this.waiting = [];
+    if (buckets.length === 0) return undefined;
+    this.unsettled = { seq: ++this.seq, buckets };
+    return this.unsettled;
+  }
+
+  private refused(buckets: MetricBucket[], error: CanaryRolloutError): void {
+    if (buckets.length > 1) {
+      const half = Math.ceil(buckets.length / 2);
+      this.parts.unshift(buckets.slice(0, half), buckets.slice(half));
+      return;
+    }
+    const bucket = buckets[0]!;
+    this.options.reportError(
+      new InvalidArgumentError(
+        `@canary-rollout/core: dropped a metric bucket the store refused: feature "${bucket.feature}", arm "${bucket.arm}", bucket ${new Date(bucket.bucketStart).toISOString()} (${bucket.calls} calls): ${error.message}`,
+        { cause: error },
+      ),
+    );
+  }
+
+  /**
+   * Keeps the buffer within `maxPendingBuckets`, dropping the oldest first: the unsent batch
+   * goes whole (it must go again unchanged or not at all), then the oldest buckets never sent.
+   */
+  private bound(): void {
+    const max = this.options.maxPendingBuckets;
+    let excess = this.pendingCount() - max;
+    if (excess <= 0) return;
+    const dropped: MetricBucket[] = [];
+    if (this.unsettled !== undefined) {
+      dropped.push(...this.unsettled.buckets);
+      excess -= this.unsettled.buckets.length;
+      this.unsettled = undefined;
+    }
+    if (excess > 0) {
+      const sorted = this.waiting.sort((a, b) => a.bucketStart - b.bucketStart);
+      dropped.push(...sorted.slice(0, excess));
+      this.waiting = sorted.slice(excess);
+    }
+    const calls = dropped.reduce((sum, b) => sum + b.calls, 0);
+    this.options.reportError(
+      new StoreUnavailableError(
+        `@canary-rollout/core: store unavailable too long: dropped ${dropped.length} metric buckets (${calls} calls) beyond maxPendingBuckets ${max}`,
+      ),
+    );
   }
 }

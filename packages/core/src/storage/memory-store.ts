@@ -12,6 +12,7 @@ import {
   type LogKind,
   logEntrySchema,
   type MetricBucket,
+  metricBatchSchema,
   metricBucketSchema,
   type RollbackRecord,
   rollbackRecordSchema,
@@ -26,6 +27,7 @@ import {
 } from './semantics';
 import type {
   LogQuery,
+  MetricBatch,
   MetricsReadOptions,
   RollbackRequest,
   RollbackResult,
@@ -47,6 +49,8 @@ export interface MemoryStoreData {
   users: Map<string, unknown>;
   feedback: unknown[];
   metrics: Map<string, MetricBucket>;
+  /** Metric batches applied: writer to its last `seq` (created on first use). */
+  metricBatches?: Map<string, number>;
   logs: Record<LogKind, unknown[]>;
   rollbacks: unknown[];
   handles: Set<MemoryStore>;
@@ -70,6 +74,7 @@ export function createMemoryStoreData(): MemoryStoreData {
     users: new Map(),
     feedback: [],
     metrics: new Map(),
+    metricBatches: new Map(),
     logs: { alerts: [], 'health-reports': [] },
     rollbacks: [],
     handles: new Set(),
@@ -239,13 +244,21 @@ export class MemoryStore implements RolloutStore {
     return clone(feature === undefined ? all : all.filter((f) => f.feature === feature));
   }
 
-  async addMetrics(deltas: readonly MetricBucket[]): Promise<void> {
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, NAME, 'addMetrics'));
+    const id =
+      batch === undefined ? undefined : parseArgument(metricBatchSchema, batch, NAME, 'addMetrics batch');
+    if (id !== undefined) {
+      this.data.metricBatches ??= new Map();
+      const applied = this.data.metricBatches;
+      if (id.seq <= (applied.get(id.writer) ?? 0)) return;
+      applied.set(id.writer, id.seq);
+    }
     for (const delta of valid) {
       const key = metricKey(delta);
       let bucket = this.data.metrics.get(key);
       if (bucket === undefined) {
-        bucket = emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart);
+        bucket = emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart, delta.stage);
         this.data.metrics.set(key, bucket);
       }
       mergeMetricBucket(bucket, delta);

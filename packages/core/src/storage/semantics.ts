@@ -46,6 +46,7 @@ export function planRollback(
     version: current.version + 1,
     updatedAt: request.at,
     stageStartedAt: request.at,
+    stageVersion: current.version + 1,
     lastRollbackAt: request.at,
   };
   const record: RollbackRecord = {
@@ -66,17 +67,38 @@ export function planRollback(
   return { performed: true, next, record };
 }
 
-/** Key of a metric bucket: feature, arm and bucket start. */
-export function metricKey(bucket: Pick<MetricBucket, 'feature' | 'arm' | 'bucketStart'>): string {
-  return `${bucket.feature}|${bucket.arm}|${bucket.bucketStart}`;
+/** Key of a metric bucket: feature, arm, stage and bucket start. */
+export function metricKey(bucket: Pick<MetricBucket, 'feature' | 'arm' | 'bucketStart' | 'stage'>): string {
+  return `${bucket.feature}|${bucket.arm}|${bucket.stage ?? ''}|${bucket.bucketStart}`;
+}
+
+/** The most a bucket's counter holds: sums stop here rather than lose precision or overflow. */
+export const MAX_METRIC_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** `a + b` for counters, saturating at `MAX_METRIC_COUNT`. */
+export function addCounts(a: number, b: number): number {
+  const sum = a + b;
+  return Math.min(sum, MAX_METRIC_COUNT);
+}
+
+/** `a + b` for latency sums, saturating at the largest finite number. */
+export function addLatency(a: number, b: number): number {
+  const sum = a + b;
+  return Math.min(sum, Number.MAX_VALUE);
 }
 
 /** An empty bucket for a key. */
-export function emptyMetricBucket(feature: string, arm: string, bucketStart: number): MetricBucket {
+export function emptyMetricBucket(
+  feature: string,
+  arm: string,
+  bucketStart: number,
+  stage?: number,
+): MetricBucket {
   return {
     feature,
     arm,
     bucketStart,
+    ...(stage === undefined ? {} : { stage }),
     calls: 0,
     successes: 0,
     failures: 0,
@@ -96,13 +118,13 @@ export function mergeMetricBucket(
   delta: MetricBucket,
   options: { readonly users?: boolean } = {},
 ): MetricBucket {
-  into.calls += delta.calls;
-  into.successes += delta.successes;
-  into.failures += delta.failures;
-  into.latencyCount += delta.latencyCount;
-  into.latencySumMs += delta.latencySumMs;
+  into.calls = addCounts(into.calls, delta.calls);
+  into.successes = addCounts(into.successes, delta.successes);
+  into.failures = addCounts(into.failures, delta.failures);
+  into.latencyCount = addCounts(into.latencyCount, delta.latencyCount);
+  into.latencySumMs = addLatency(into.latencySumMs, delta.latencySumMs);
   for (const bin in delta.histogram) {
-    into.histogram[bin] = (into.histogram[bin] ?? 0) + (delta.histogram[bin] ?? 0);
+    into.histogram[bin] = addCounts(into.histogram[bin] ?? 0, delta.histogram[bin] ?? 0);
   }
   if (options.users === false) return into;
   for (const reg in delta.users) {
@@ -119,7 +141,7 @@ export function mergeMetricBuckets(buckets: Iterable<MetricBucket>): MetricBucke
     const key = metricKey(b);
     let target = byKey.get(key);
     if (target === undefined) {
-      target = emptyMetricBucket(b.feature, b.arm, b.bucketStart);
+      target = emptyMetricBucket(b.feature, b.arm, b.bucketStart, b.stage);
       byKey.set(key, target);
     }
     mergeMetricBucket(target, b);

@@ -46,6 +46,18 @@ export interface MetricsReadOptions {
   readonly users?: boolean;
 }
 
+/**
+ * Identity of one `addMetrics` batch: its writer (one per service instance) and the writer's
+ * sequence number, increasing by batch. A writer sends a batch again, unchanged and under the
+ * same number, when it does not know whether the first attempt was applied.
+ */
+export interface MetricBatch {
+  /** Id of the writer, unique per process and service (at most 128 characters). */
+  readonly writer: string;
+  /** Positive safe integer; each new batch of a writer has a higher one. */
+  readonly seq: number;
+}
+
 /** Filters for reading logs. */
 export interface LogQuery {
   /** Only entries with `at >= since`. */
@@ -119,15 +131,17 @@ export interface RolloutStore {
   listFeedback(feature?: string): Promise<Feedback[]>;
 
   /**
-   * Adds each delta to the stored counters of its (feature, arm, bucketStart): counts and
-   * histogram bins are summed, user registers take the maximum. Atomic per call.
+   * Adds each delta to the stored counters of its (feature, arm, stage, bucketStart): counts and
+   * histogram bins are summed (saturating at `Number.MAX_SAFE_INTEGER`), user registers take the
+   * maximum. Atomic per call. Exactly once with `batch`: a batch whose `seq` is not above the last
+   * one applied for its `writer` was applied before and is skipped (resolves, adds nothing).
+   * Deltas that cannot be stored are refused with `InvalidArgumentError` and nothing is applied.
    */
-  addMetrics(deltas: readonly MetricBucket[]): Promise<void>;
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void>;
   /**
    * Merged buckets with `bucketStart >= since`, fleet-wide, sorted by `bucketStart`; with
    * `features`, of those features only (an empty list selects none). With `{ users: false }` the
-   * caller does not need distinct users: a store may leave `users` empty, which is much cheaper to
-   * read (a store that ignores the option is still correct).
+   * caller does not need distinct users: `users` comes back empty, which is much cheaper to read.
    */
   readMetrics(
     since: number,

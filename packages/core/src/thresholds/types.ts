@@ -12,7 +12,9 @@ export type FindingType =
   | 'degradation'
   | 'global-error-rate'
   | 'treatment-worse'
-  | 'sample-ratio-mismatch';
+  | 'sample-ratio-mismatch'
+  /** Another process's clock (or this monitor's) is off by more than a few seconds: `value` ms. */
+  | 'clock-skew';
 
 /** One threshold crossed, with the figure measured and the limit it crossed. */
 export interface Finding {

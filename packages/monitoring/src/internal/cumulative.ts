@@ -11,6 +11,7 @@ export type ArmTotals = ReadonlyMap<string, MetricBucket>;
 
 interface Entry {
   stageStartedAt: number;
+  stage: number | undefined;
   /** Buckets starting before this are merged into `settled` and not read again. */
   settledUntil: number;
   settled: Map<string, MetricBucket>;
@@ -33,16 +34,26 @@ export class CumulativeArms {
   /** The arms of `record` since its stage began, as of `now`. */
   async read(store: RolloutStore, record: FeatureRecord, now: number): Promise<ArmTotals> {
     let entry = this.entries.get(record.name);
-    if (entry === undefined || entry.stageStartedAt !== record.stageStartedAt) {
-      // The time bucket that straddles the stage start belongs to the stage before.
+    if (
+      entry === undefined ||
+      entry.stageStartedAt !== record.stageStartedAt ||
+      entry.stage !== record.stageVersion
+    ) {
       entry = {
         stageStartedAt: record.stageStartedAt,
-        settledUntil: record.stageStartedAt,
+        stage: record.stageVersion,
+        // Buckets of the stage carry its number; reading from a little before its start (by
+        // whichever clock wrote it) finds the bucket in which it began.
+        settledUntil: Math.min(record.stageStartedAt, now) - this.settleMs,
         settled: new Map(),
       };
       this.entries.set(record.name, entry);
     }
-    const buckets = await store.readMetrics(entry.settledUntil, [record.name]);
+    const stage = entry.stage;
+    const stageStartedAt = entry.stageStartedAt;
+    const buckets = (await store.readMetrics(entry.settledUntil, [record.name])).filter((b) =>
+      b.stage === undefined || stage === undefined ? b.bucketStart >= stageStartedAt : b.stage === stage,
+    );
     const settleBefore = Math.max(entry.settledUntil, now - this.settleMs);
     const out = new Map<string, MetricBucket>();
     for (const [arm, bucket] of entry.settled) out.set(arm, copy(bucket));

@@ -39,6 +39,13 @@ export interface MetricsDoc {
   [extra: string]: unknown;
 }
 
+/** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
+export interface BatchesDoc {
+  formatVersion: number;
+  writers: Record<string, { seq: number; at: number }>;
+  [extra: string]: unknown;
+}
+
 export function emptyConfig(): ConfigDoc {
   return { formatVersion: FORMAT_VERSION, version: 0, features: {}, beta: {}, blacklist: [] };
 }
@@ -119,6 +126,27 @@ export async function readMetrics(path: string, trusted: TrustedFiles): Promise<
       .array(shape['buckets'], 'buckets')
       .map((b, i) => parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`));
     return { ...shape, formatVersion: FORMAT_VERSION, buckets };
+  });
+}
+
+export async function readBatches(path: string, trusted: TrustedFiles): Promise<BatchesDoc> {
+  const raw = await readDocument(path, trusted);
+  if (raw === undefined) return { formatVersion: FORMAT_VERSION, writers: Object.create(null) };
+  if (raw.trusted) return raw.value as BatchesDoc;
+  return checked(path, raw, trusted, () => {
+    const check = new ShapeCheck(path);
+    const shape = check.object(raw.value, '(root)');
+    check.formatVersion(shape);
+    const given = check.object(shape['writers'], 'writers');
+    const writers: BatchesDoc['writers'] = Object.create(null);
+    for (const [writer, entry] of Object.entries(given)) {
+      const e = check.object(entry, `writers.${writer}`);
+      writers[writer] = {
+        seq: check.counter(e['seq'], `writers.${writer}.seq`),
+        at: check.counter(e['at'], `writers.${writer}.at`),
+      };
+    }
+    return { ...shape, formatVersion: FORMAT_VERSION, writers };
   });
 }
 

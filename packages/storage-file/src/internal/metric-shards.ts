@@ -1,8 +1,8 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MetricBucket } from '@canary-rollout/core';
+import type { MetricBatch, MetricBucket } from '@canary-rollout/core';
 import { commitFiles, type FileWrite } from './atomic-write';
-import { readMetrics, serializeCompact } from './documents';
+import { readBatches, readMetrics, serializeCompact } from './documents';
 import { errnoOf, storeError } from './fs-utils';
 import { mergeBuckets } from './metrics';
 import type { TrustedFiles } from './trusted-files';
@@ -27,10 +27,20 @@ export interface MetricShardOptions {
 export class MetricShards {
   constructor(private readonly options: MetricShardOptions) {}
 
-  /** Adds deltas (validated) into their shards and prunes old shards. The caller holds the lock. */
-  async add(deltas: readonly MetricBucket[]): Promise<void> {
+  /**
+   * Adds deltas (validated) into their shards and prunes old shards. The caller holds the lock.
+   * With `batch`, skips a batch applied before; the batch is noted in `batches.json` in the same
+   * commit as the shards, so a commit that happened is never applied twice.
+   */
+  async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const { shardMs, retentionMs, now, root } = this.options;
     if (deltas.length === 0) return;
+    const batchesPath = join(this.options.dir, 'batches.json');
+    const batches = batch === undefined ? undefined : await readBatches(batchesPath, this.options.trusted);
+    if (batch !== undefined && batches !== undefined) {
+      const last = batches.writers[batch.writer];
+      if (last !== undefined && batch.seq <= last.seq) return;
+    }
     const groups = new Map<number, MetricBucket[]>();
     for (const delta of deltas) {
       const shard = delta.bucketStart - (delta.bucketStart % shardMs);
@@ -51,6 +61,16 @@ export class MetricShards {
       const buckets = mergeBuckets(doc.buckets, group).filter((b) => b.bucketStart >= cutoff);
       writes.push({ path, data: serializeCompact({ ...doc, buckets }), backup: true });
     }
+    if (batch !== undefined && batches !== undefined) {
+      const at = now();
+      const writers: typeof batches.writers = Object.create(null);
+      // Writers not heard from for the retention are forgotten; their batches have aged out too.
+      for (const [writer, entry] of Object.entries(batches.writers)) {
+        if (entry.at >= at - retentionMs) writers[writer] = entry;
+      }
+      writers[batch.writer] = { seq: batch.seq, at };
+      writes.push({ path: batchesPath, data: serializeCompact({ ...batches, writers }), backup: true });
+    }
     if (writes.length > 0) await commitFiles(root, writes);
     for (const write of writes) await this.options.trusted.trustCurrent(write.path);
     for (const shard of existing) {
@@ -63,8 +83,11 @@ export class MetricShards {
     }
   }
 
-  /** Buckets with `bucketStart >= since`, of some features or all, sorted by bucket start. */
-  async read(since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+  /**
+   * Buckets with `bucketStart >= since`, of some features or all, sorted by bucket start; with
+   * `users: false`, without their registers.
+   */
+  async read(since: number, features?: readonly string[], users = true): Promise<MetricBucket[]> {
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
     for (const shard of await this.list()) {
@@ -72,7 +95,9 @@ export class MetricShards {
       // A shard pruned by another process since the listing reads as empty.
       const doc = await readMetrics(this.path(shard), this.options.trusted);
       for (const b of doc.buckets) {
-        if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) out.push(b);
+        if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) {
+          out.push(users ? b : { ...b, users: {} });
+        }
       }
     }
     return out.sort((a, b) => a.bucketStart - b.bucketStart);

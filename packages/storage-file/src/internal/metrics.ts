@@ -1,6 +1,6 @@
 import { emptyMetricBucket, type MetricBucket, mergeMetricBucket, metricKey } from '@canary-rollout/core';
 
-/** Adds `deltas` into `stored`: one merged bucket per feature, arm and bucket start, sorted by start. */
+/** Adds `deltas` into `stored`: one merged bucket per feature, arm, stage and bucket start, sorted by start. */
 export function mergeBuckets(
   stored: readonly MetricBucket[],
   deltas: readonly MetricBucket[],
@@ -11,7 +11,7 @@ export function mergeBuckets(
     const key = metricKey(delta);
     let target = byKey.get(key);
     if (target === undefined) {
-      target = emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart);
+      target = emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart, delta.stage);
       byKey.set(key, target);
     }
     mergeMetricBucket(target, delta);

@@ -69,7 +69,7 @@ export function encodeMetricDelta(delta: MetricBucket): (string | number)[] {
 
 /** Rebuilds a bucket from its hash fields (HGETALL reply) and validates it. */
 export function decodeMetricBucket(
-  identity: { feature: string; arm: string; bucketStart: number },
+  identity: { feature: string; arm: string; bucketStart: number; stage?: number },
   fields: readonly string[],
   location: string,
 ): MetricBucket {

@@ -74,9 +74,10 @@ export class KeyLayout {
     return `${this.prefix}log:${kind}`;
   }
 
-  /** The metrics index member of a bucket: encoded feature, encoded arm and bucket start. */
-  metricMember(feature: string, arm: string, bucketStart: number): string {
-    return `${encodeKeyPart(feature)}:${encodeKeyPart(arm)}:${bucketStart}`;
+  /** The metrics index member of a bucket: encoded feature, encoded arm, bucket start and stage when it has one. */
+  metricMember(feature: string, arm: string, bucketStart: number, stage?: number): string {
+    const base = `${encodeKeyPart(feature)}:${encodeKeyPart(arm)}:${bucketStart}`;
+    return stage === undefined ? base : `${base}:${stage}`;
   }
 
   /** The number of the last metrics segment applied from one store handle. */
@@ -90,13 +91,21 @@ export class KeyLayout {
   }
 
   /** Splits an index member back into its parts; undefined when it is not one. */
-  parseMetricMember(member: string): { feature: string; arm: string; bucketStart: number } | undefined {
+  parseMetricMember(
+    member: string,
+  ): { feature: string; arm: string; bucketStart: number; stage?: number } | undefined {
     const parts = member.split(':');
-    if (parts.length !== 3) return undefined;
-    const [feature, arm, start] = parts as [string, string, string];
+    if (parts.length !== 3 && parts.length !== 4) return undefined;
+    const [feature, arm, start, stage] = parts as [string, string, string, string | undefined];
     if (!/^\d{1,16}$/.test(start)) return undefined;
+    if (stage !== undefined && !/^[1-9]\d{0,15}$/.test(stage)) return undefined;
     try {
-      return { feature: decodeKeyPart(feature), arm: decodeKeyPart(arm), bucketStart: Number(start) };
+      return {
+        feature: decodeKeyPart(feature),
+        arm: decodeKeyPart(arm),
+        bucketStart: Number(start),
+        ...(stage === undefined ? {} : { stage: Number(stage) }),
+      };
     } catch {
       return undefined;
     }

@@ -1,12 +1,17 @@
-import { type MetricBucket, StoreUnavailableError } from '@canary-rollout/core';
+import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
 import { type CommandGate, certainlyNotApplied, notSent, PKG } from './commands';
 import { encodeKeyPart, type KeyLayout } from './keys';
 import { ADD_METRICS, READ_METRICS } from './scripts';
 
-/** One addMetrics call, numbered per handle so that sending it twice applies it once. */
+/**
+ * One addMetrics call, numbered so that sending it twice applies it once: by its writer's
+ * batch number when it has one, else per handle.
+ */
 interface Segment {
+  /** Key of the counter of the last number applied for the segment's writer (or handle). */
+  readonly counter: string;
   readonly seq: number;
   readonly deltas: readonly MetricBucket[];
 }
@@ -15,12 +20,14 @@ interface Segment {
 const MAX_HELD = 32;
 
 /**
- * Metric buckets: one hash per (feature, arm, bucket start) with a field per counter, histogram
+ * Metric buckets: one hash per (feature, arm, bucket start, stage) with a field per counter, histogram
  * bin (`h:<bin>`) and distinct-user register (`u:<register>`), expiring `metricsRetentionMs`
  * after its last write; a sorted set indexes the buckets by start time.
  *
- * Exactly once: a flush whose reply never came (timeout, connection lost after sending) may or
- * may not have been applied. Rejecting it would make the caller send the deltas again and count
+ * Exactly once: a batch carries its writer's id and number, and the script skips a number it has
+ * applied for that writer, so a batch the caller sends again counts once. A call without a batch
+ * is numbered per handle. Besides, a flush whose reply never came (timeout, connection lost after
+ * sending) may or may not have been applied. Rejecting it would make the caller send the deltas again and count
  * them twice when they had been applied. Instead the handle keeps such a flush and sends it again,
  * with its number, together with the next one; the script skips numbers it has applied already.
  * Flushes of one handle go out one after another so the numbers reach Redis in order.
@@ -51,7 +58,12 @@ export class MetricsOps {
    * `budgetMs`: resolves once the deltas are applied or held for delivery; rejects only when
    * they certainly were not applied, so the caller may keep and resend them.
    */
-  add(gate: CommandGate, deltas: readonly MetricBucket[], budgetMs: number): Promise<void> {
+  add(
+    gate: CommandGate,
+    deltas: readonly MetricBucket[],
+    budgetMs: number,
+    batch?: MetricBatch,
+  ): Promise<void> {
     const started = performance.now();
     const previous = this.tail;
     let release = () => {};
@@ -74,7 +86,13 @@ export class MetricsOps {
             ),
           );
         }
-        const segments = deltas.length > 0 ? [...this.held, { seq: ++this.seq, deltas }] : [...this.held];
+        const own: Segment | undefined =
+          deltas.length === 0
+            ? undefined
+            : batch === undefined
+              ? { counter: this.flushedKey, seq: ++this.seq, deltas }
+              : { counter: this.keys.metricsFlushed(`writer:${batch.writer}`), seq: batch.seq, deltas };
+        const segments = own === undefined ? [...this.held] : [...this.held, own];
         if (segments.length === 0) return;
         const sending = this.send(gate, segments);
         sending.catch(() => {});
@@ -95,12 +113,13 @@ export class MetricsOps {
 
   private async send(gate: CommandGate, segments: readonly Segment[]): Promise<void> {
     const k = this.keys;
-    const keys = [k.metricsIndex, this.flushedKey];
+    const keys = [k.metricsIndex];
     const args: (string | number)[] = [this.ttlSeconds, k.metricPrefix, segments.length];
     for (const segment of segments) {
+      keys.push(segment.counter);
       args.push(segment.seq, segment.deltas.length);
       for (const delta of segment.deltas) {
-        const member = k.metricMember(delta.feature, delta.arm, delta.bucketStart);
+        const member = k.metricMember(delta.feature, delta.arm, delta.bucketStart, delta.stage);
         keys.push(k.metricBucket(member));
         args.push(member, delta.bucketStart, ...encodeMetricDelta(delta));
       }
@@ -108,9 +127,19 @@ export class MetricsOps {
     await gate.eval('addMetrics', ADD_METRICS, keys, args);
   }
 
-  async read(gate: CommandGate, since: number, features?: readonly string[]): Promise<MetricBucket[]> {
+  async read(
+    gate: CommandGate,
+    since: number,
+    features: readonly string[] | undefined,
+    users: boolean,
+  ): Promise<MetricBucket[]> {
     const k = this.keys;
-    const args: string[] = [scoreBound(since), k.metricPrefix, features === undefined ? '0' : '1'];
+    const args: string[] = [
+      scoreBound(since),
+      k.metricPrefix,
+      users ? '1' : '0',
+      features === undefined ? '0' : '1',
+    ];
     if (features !== undefined) for (const feature of features) args.push(encodeKeyPart(feature));
     const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex], args);
     const out: MetricBucket[] = [];
@@ -123,7 +152,11 @@ export class MetricsOps {
       out.push(decodeMetricBucket(identity, fields, location));
     }
     return out.sort(
-      (a, b) => a.bucketStart - b.bucketStart || compare(a.feature, b.feature) || compare(a.arm, b.arm),
+      (a, b) =>
+        a.bucketStart - b.bucketStart ||
+        compare(a.feature, b.feature) ||
+        compare(a.arm, b.arm) ||
+        (a.stage ?? 0) - (b.stage ?? 0),
     );
   }
 }

@@ -174,47 +174,67 @@ return changed(KEYS[2], ARGV[6], ARGV[7])
 );
 
 /**
- * Adds metric deltas in one atomic step. Deltas come in numbered segments (one per addMetrics
- * call of a handle); a segment whose number is not above the handle's last applied one was
- * applied before and is skipped, so a segment sent again after an unanswered call counts once.
- * KEYS: index, the handle's last applied segment number, then one bucket hash per delta.
+ * Adds metric deltas in one atomic step. Deltas come in numbered segments (one per metric
+ * batch), each with its writer's counter of the last batch applied; a segment whose number is
+ * not above it was applied before and is skipped, so a batch sent again counts once.
+ * KEYS: index, then per segment: its writer's counter, then one bucket hash per delta.
  * ARGV: bucket ttl seconds, bucket prefix, segment count, then per segment: number, bucket count,
  * then per bucket: index member, bucket start, n, n x (field, integer increment), latency sum
- * increment, m, m x (register field, rank). Registers take the maximum. Before writing, every key
- * is checked, so a foreign key fails the whole call instead of leaving half of it applied.
- * Returns how many segments were applied.
+ * increment, m, m x (register field, rank). Counters saturate at 2^53 - 1 (the largest integer
+ * JavaScript reads exactly), latency sums at the largest double; registers take the maximum.
+ * Before writing, every key is checked, so a foreign key fails the whole call instead of
+ * leaving half of it applied. Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
   'addMetrics',
   `
-local seqType = redis.call('TYPE', KEYS[2]).ok
-if seqType ~= 'string' and seqType ~= 'none' then
-  return redis.error_reply('WRONGTYPE flush counter ' .. KEYS[2] .. ' is a ' .. seqType)
-end
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if last == nil then
-  return redis.error_reply('WRONGTYPE flush counter ' .. KEYS[2] .. ' is not a number')
-end
-for k = 3, #KEYS do
-  local t = redis.call('TYPE', KEYS[k]).ok
-  if t ~= 'hash' and t ~= 'none' then
-    return redis.error_reply('WRONGTYPE metric bucket ' .. KEYS[k] .. ' is a ' .. t)
+local MAX_COUNT = 9007199254740991
+local MAX_SUM = 1.7976931348623157e308
+local segments = tonumber(ARGV[3])
+local last = {}
+local a, k = 4, 2
+for _ = 1, segments do
+  local counter = KEYS[k]
+  k = k + 1
+  if last[counter] == nil then
+    local t = redis.call('TYPE', counter).ok
+    if t ~= 'string' and t ~= 'none' then
+      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is a ' .. t)
+    end
+    local value = tonumber(redis.call('GET', counter) or '0')
+    if value == nil then
+      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is not a number')
+    end
+    last[counter] = value
   end
-  local sum = t == 'hash' and redis.call('HGET', KEYS[k], 'latencySumMs')
-  if sum and tonumber(sum) == nil then
-    return redis.error_reply('WRONGTYPE metric bucket ' .. KEYS[k] .. ' holds a latency sum that is not a number')
+  local buckets = tonumber(ARGV[a + 1])
+  a = a + 2
+  for _ = 1, buckets do
+    local key = KEYS[k]
+    k = k + 1
+    local t = redis.call('TYPE', key).ok
+    if t ~= 'hash' and t ~= 'none' then
+      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' is a ' .. t)
+    end
+    local sum = t == 'hash' and redis.call('HGET', key, 'latencySumMs')
+    if sum and tonumber(sum) == nil then
+      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' holds a latency sum that is not a number')
+    end
+    a = a + 3 + tonumber(ARGV[a + 2]) * 2
+    a = a + 2 + tonumber(ARGV[a + 1]) * 2
   end
 end
 local ttl = ARGV[1]
-local a = 4
-local k = 3
+a, k = 4, 2
 local applied = 0
-for _ = 1, tonumber(ARGV[3]) do
+for _ = 1, segments do
+  local counter = KEYS[k]
+  k = k + 1
   local seq, buckets = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
-  local apply = seq > last
+  local apply = seq > last[counter]
   if apply then
-    last = seq
+    last[counter] = seq
     applied = applied + 1
   end
   for _ = 1, buckets do
@@ -223,14 +243,20 @@ for _ = 1, tonumber(ARGV[3]) do
     local member, start, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
     a = a + 3
     if apply then
-      for i = 0, n - 1 do redis.call('HINCRBY', key, ARGV[a + i * 2], ARGV[a + i * 2 + 1]) end
+      for i = 0, n - 1 do
+        local field = ARGV[a + i * 2]
+        if redis.call('HINCRBY', key, field, ARGV[a + i * 2 + 1]) > MAX_COUNT then
+          redis.call('HSET', key, field, '9007199254740991')
+        end
+      end
     end
     a = a + n * 2
     if apply and ARGV[a] ~= '0' then
       -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
       -- written with 17 digits so the exact double comes back.
-      local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0')
-      redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum + tonumber(ARGV[a])))
+      local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0') + tonumber(ARGV[a])
+      if sum > MAX_SUM then sum = MAX_SUM end
+      redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum))
     end
     local m = tonumber(ARGV[a + 1])
     a = a + 2
@@ -262,7 +288,7 @@ for _ = 1, tonumber(ARGV[3]) do
     end
   end
 end
-redis.call('SET', KEYS[2], last, 'EX', ttl)
+for counter, value in pairs(last) do redis.call('SET', counter, value, 'EX', ttl) end
 -- Index entries of expired buckets are dropped a few at a time, oldest first.
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, 15)) do
   if redis.call('EXISTS', ARGV[2] .. member) == 0 then redis.call('ZREM', KEYS[1], member) end
@@ -272,16 +298,18 @@ return applied
 );
 
 /**
- * KEYS: index. ARGV: since, bucket prefix, '1' to filter by feature / '0', encoded features...
- * Returns a flat list of (index member, HGETALL reply) for live buckets with start >= since.
+ * KEYS: index. ARGV: since, bucket prefix, '1' with registers / '0' without, '1' to filter by
+ * feature / '0', encoded features... Returns a flat list of (index member, HGETALL reply, less
+ * the register fields `u:*` when not asked for) for live buckets with start >= since.
  */
 export const READ_METRICS = script(
   'readMetrics',
   `
+local users = ARGV[3] == '1'
 local wanted = nil
-if ARGV[3] == '1' then
+if ARGV[4] == '1' then
   wanted = {}
-  for i = 4, #ARGV do wanted[ARGV[i]] = true end
+  for i = 5, #ARGV do wanted[ARGV[i]] = true end
 end
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
@@ -289,6 +317,16 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) d
   if wanted == nil or (feature and wanted[feature]) then
     local fields = redis.call('HGETALL', ARGV[2] .. member)
     if #fields > 0 then
+      if not users then
+        local counts = {}
+        for i = 1, #fields, 2 do
+          if string.sub(fields[i], 1, 2) ~= 'u:' then
+            counts[#counts + 1] = fields[i]
+            counts[#counts + 1] = fields[i + 1]
+          end
+        end
+        fields = counts
+      end
       out[#out + 1] = member
       out[#out + 1] = fields
     end

@@ -1,4 +1,10 @@
-import { isValidFeatureName, type MetricBucket, metricBucketSchema, parseStored } from '@canary-rollout/core';
+import {
+  addCounts,
+  isValidFeatureName,
+  type MetricBucket,
+  metricBucketSchema,
+  parseStored,
+} from '@canary-rollout/core';
 import { STORE_NAME } from './constants';
 
 const ARM = /^[A-Za-z0-9:_.-]{1,80}$/;
@@ -56,6 +62,7 @@ export function isMetricBucket(value: unknown): value is MetricBucket {
     typeof b['arm'] === 'string' &&
     ARM.test(b['arm']) &&
     isCount(b['bucketStart']) &&
+    (b['stage'] === undefined || (isCount(b['stage']) && b['stage'] > 0)) &&
     isCount(b['calls']) &&
     isCount(b['successes']) &&
     isCount(b['failures']) &&
@@ -114,6 +121,6 @@ export function mergeHistogram(
   into: Record<string, number>,
   delta: Readonly<Record<string, number>>,
 ): Record<string, number> {
-  for (const bin in delta) into[bin] = (into[bin] ?? 0) + (delta[bin] ?? 0);
+  for (const bin in delta) into[bin] = addCounts(into[bin] ?? 0, delta[bin] ?? 0);
   return into;
 }

@@ -1,4 +1,10 @@
-import { type MetricBucket, metricBucketSchema, StoreDataCorruptedError } from '@canary-rollout/core';
+import {
+  type MetricBatch,
+  type MetricBucket,
+  metricBatchSchema,
+  metricBucketSchema,
+  StoreDataCorruptedError,
+} from '@canary-rollout/core';
 import { PREFIX } from './constants';
 import {
   isHistogram,
@@ -15,7 +21,8 @@ import type { MetricRow, Statements } from './statements';
 const PRUNE_EVERY_MS = 60_000;
 
 /**
- * Metric buckets in SQLite: one row per (feature, arm, bucketStart). Counters are summed by the
+ * Metric buckets in SQLite: one row per (feature, arm, stage, bucketStart), stage 0 for buckets
+ * without one. Counters are summed (saturating) by the
  * upsert itself; the histogram (JSON object, bin to count) and the HyperLogLog registers (a
  * blob, byte i = rank of register i) are merged in JS inside the same IMMEDIATE transaction,
  * which no other writer can interleave with, so merging is exact.
@@ -28,6 +35,11 @@ export class MetricWriter {
     private readonly settings: { readonly metricRetentionMs: number; readonly now: () => number },
   ) {}
 
+  /** Validates a batch id. */
+  validateBatch(batch: MetricBatch | undefined): MetricBatch | undefined {
+    return batch === undefined ? undefined : validArgument(metricBatchSchema, batch, 'addMetrics batch');
+  }
+
   /** Validates a batch before any of it is written. */
   validate(deltas: readonly MetricBucket[]): MetricBucket[] {
     const valid: MetricBucket[] = new Array(deltas.length);
@@ -38,13 +50,22 @@ export class MetricWriter {
     return valid;
   }
 
-  /** Adds a validated batch; call inside a write transaction. */
-  apply(deltas: readonly MetricBucket[]): void {
+  /**
+   * Adds a validated batch; call inside a write transaction. A batch whose number is not above
+   * its writer's last applied one is skipped; the number is noted in the same transaction.
+   */
+  apply(deltas: readonly MetricBucket[], batch?: MetricBatch): void {
     const st = this.st;
+    if (batch !== undefined) {
+      const last = st.lastBatch.get(batch.writer);
+      if (last !== undefined && batch.seq <= last) return;
+      st.putBatch.run(batch.writer, batch.seq, this.settings.now());
+    }
     let newest = Number.NEGATIVE_INFINITY;
     for (const d of deltas) {
       if (d.bucketStart > newest) newest = d.bucketStart;
-      const row = st.metricMerged.get(d.feature, d.arm, d.bucketStart);
+      const stage = d.stage ?? 0;
+      const row = st.metricMerged.get(d.feature, d.arm, stage, d.bucketStart);
       let histogram: string;
       let users: Uint8Array;
       if (row === undefined) {
@@ -57,6 +78,7 @@ export class MetricWriter {
       st.upsertMetric.run(
         d.feature,
         d.arm,
+        stage,
         d.bucketStart,
         d.calls,
         d.successes,
@@ -70,30 +92,32 @@ export class MetricWriter {
     this.prune(newest);
   }
 
-  /** Merged buckets with `bucketStart >= since`, oldest first, validated. */
-  read(since: number, features?: readonly string[]): MetricBucket[] {
+  /** Merged buckets with `bucketStart >= since`, oldest first, validated; registers only with `users`. */
+  read(since: number, features: readonly string[] | undefined, users: boolean): MetricBucket[] {
     if (features !== undefined && features.length === 0) return [];
+    const st = this.st;
     const rows =
       features === undefined
-        ? this.st.metricsSince.all(since)
-        : this.st.metricsSinceOf.all(since, JSON.stringify(features));
+        ? (users ? st.metricsSince : st.countsSince).all(since)
+        : (users ? st.metricsSinceOf : st.countsSinceOf).all(since, JSON.stringify(features));
     return rows.map((row) => this.bucketFrom(row));
   }
 
   private bucketFrom(row: MetricRow): MetricBucket {
-    const location = `metric bucket ${row.feature}/${row.arm}/${row.bucket_start}`;
+    const location = `metric bucket ${row.feature}/${row.arm}/${row.stage}/${row.bucket_start}`;
     return validMetricBucket(
       {
         feature: row.feature,
         arm: row.arm,
         bucketStart: row.bucket_start,
+        ...(row.stage === 0 ? {} : { stage: row.stage }),
         calls: row.calls,
         successes: row.successes,
         failures: row.failures,
         latencyCount: row.latency_count,
         latencySumMs: row.latency_sum_ms,
         histogram: parseJson(row.histogram, location),
-        users: sparseRegisters(row.users),
+        users: row.users === undefined ? {} : sparseRegisters(row.users),
       },
       location,
     );
@@ -123,6 +147,8 @@ export class MetricWriter {
     if (now < this.nextPruneAt) return;
     this.nextPruneAt = now + PRUNE_EVERY_MS;
     this.st.pruneMetrics.run(Math.min(now, newest) - retention);
+    // Writers silent for the retention are forgotten: their buckets are gone as well.
+    this.st.pruneBatches.run(now - retention);
   }
 }
 

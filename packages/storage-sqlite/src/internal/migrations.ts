@@ -97,6 +97,39 @@ CREATE TABLE rollbacks (
 CREATE INDEX rollbacks_feature ON rollbacks (feature);
 `;
 
+// Version 2: metric buckets keyed by stage too (0 = written without a stage), and the last
+// metric batch applied per writer, so a flush sent again is applied once.
+const SCHEMA_V2 = `
+CREATE TABLE metric_buckets_v2 (
+  id INTEGER PRIMARY KEY,
+  feature TEXT NOT NULL,
+  arm TEXT NOT NULL,
+  stage INTEGER NOT NULL DEFAULT 0,
+  bucket_start INTEGER NOT NULL,
+  calls INTEGER NOT NULL,
+  successes INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  latency_count INTEGER NOT NULL,
+  latency_sum_ms REAL NOT NULL,
+  histogram TEXT NOT NULL,
+  users BLOB NOT NULL,
+  UNIQUE (feature, arm, stage, bucket_start)
+) STRICT;
+INSERT INTO metric_buckets_v2
+  (id, feature, arm, stage, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram, users)
+  SELECT id, feature, arm, 0, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram, users
+  FROM metric_buckets;
+DROP TABLE metric_buckets;
+ALTER TABLE metric_buckets_v2 RENAME TO metric_buckets;
+CREATE INDEX metric_buckets_start ON metric_buckets (bucket_start);
+
+CREATE TABLE metric_batches (
+  writer TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+`;
+
 /** Every schema version in order. Append new steps; never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -104,6 +137,12 @@ export const MIGRATIONS: readonly Migration[] = [
     up(db) {
       db.exec(SCHEMA_V1);
       db.pragma(`application_id = ${APPLICATION_ID}`);
+    },
+  },
+  {
+    version: 2,
+    up(db) {
+      db.exec(SCHEMA_V2);
     },
   },
 ];

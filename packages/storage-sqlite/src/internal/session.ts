@@ -12,6 +12,7 @@ import {
   type LogKind,
   type LogQuery,
   logEntrySchema,
+  type MetricBatch,
   type MetricBucket,
   NotFoundError,
   normalizeEmail,
@@ -201,13 +202,14 @@ export class Session {
     return rows.map((row) => readRecord(feedbackSchema, row.record, `feedback #${row.key}`));
   }
 
-  addMetrics(deltas: readonly MetricBucket[]): void {
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): void {
     const valid = this.metrics.validate(deltas);
-    this.t.write(() => this.metrics.apply(valid));
+    const id = this.metrics.validateBatch(batch);
+    this.t.write(() => this.metrics.apply(valid, id));
   }
 
-  readMetrics(since: number, features?: readonly string[]): MetricBucket[] {
-    return this.metrics.read(since, features);
+  readMetrics(since: number, features: readonly string[] | undefined, users: boolean): MetricBucket[] {
+    return this.metrics.read(since, features, users);
   }
 
   appendLog(kind: LogKind, entry: LogEntry): void {

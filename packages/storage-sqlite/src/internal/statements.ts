@@ -4,6 +4,8 @@ import type Database from 'better-sqlite3';
 export interface MetricRow {
   readonly feature: string;
   readonly arm: string;
+  /** 0: written without a stage. */
+  readonly stage: number;
   readonly bucket_start: number;
   readonly calls: number;
   readonly successes: number;
@@ -11,7 +13,8 @@ export interface MetricRow {
   readonly latency_count: number;
   readonly latency_sum_ms: number;
   readonly histogram: string;
-  readonly users: Uint8Array;
+  /** Absent when read without the registers. */
+  readonly users?: Uint8Array;
 }
 
 /** A row holding one JSON record and what names it in messages. */
@@ -20,10 +23,14 @@ export interface RecordRow {
   readonly record: string;
 }
 
-type Upsert = [string, string, number, number, number, number, number, number, string, Uint8Array];
+type Upsert = [string, string, number, number, number, number, number, number, number, string, Uint8Array];
 
-const METRIC_COLUMNS =
-  'feature, arm, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram, users';
+const COUNT_COLUMNS =
+  'feature, arm, stage, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram';
+const METRIC_COLUMNS = `${COUNT_COLUMNS}, users`;
+/** Counters stop at Number.MAX_SAFE_INTEGER and latency sums at the largest double, as in core. */
+const MAX_COUNT = '9007199254740991';
+const MAX_SUM = '1.7976931348623157e308';
 
 /**
  * Every statement the store runs, prepared once per connection: preparing costs more than
@@ -79,19 +86,19 @@ export function prepareStatements(db: Database.Database) {
     removeUserFeedback: db.prepare<[string]>('DELETE FROM feedback WHERE user_id = ?'),
 
     metricMerged: db
-      .prepare<[string, string, number], [string, Uint8Array]>(
-        'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND bucket_start = ?',
+      .prepare<[string, string, number, number], [string, Uint8Array]>(
+        'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND stage = ? AND bucket_start = ?',
       )
       .raw(),
     // Counters add up in SQL; histogram and registers arrive merged from the same transaction.
     upsertMetric: db.prepare<Upsert>(
-      `INSERT INTO metric_buckets (${METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (feature, arm, bucket_start) DO UPDATE SET
-         calls = calls + excluded.calls,
-         successes = successes + excluded.successes,
-         failures = failures + excluded.failures,
-         latency_count = latency_count + excluded.latency_count,
-         latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+      `INSERT INTO metric_buckets (${METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (feature, arm, stage, bucket_start) DO UPDATE SET
+         calls = MIN(calls + excluded.calls, ${MAX_COUNT}),
+         successes = MIN(successes + excluded.successes, ${MAX_COUNT}),
+         failures = MIN(failures + excluded.failures, ${MAX_COUNT}),
+         latency_count = MIN(latency_count + excluded.latency_count, ${MAX_COUNT}),
+         latency_sum_ms = MIN(latency_sum_ms + excluded.latency_sum_ms, ${MAX_SUM}),
          histogram = excluded.histogram,
          users = excluded.users`,
     ),
@@ -103,6 +110,21 @@ export function prepareStatements(db: Database.Database) {
        WHERE bucket_start >= ? AND feature IN (SELECT value FROM json_each(?))
        ORDER BY bucket_start, id`,
     ),
+    // Without the registers: most of a row's size, and not needed for threshold windows.
+    countsSince: db.prepare<[number], MetricRow>(
+      `SELECT ${COUNT_COLUMNS} FROM metric_buckets WHERE bucket_start >= ? ORDER BY bucket_start, id`,
+    ),
+    countsSinceOf: db.prepare<[number, string], MetricRow>(
+      `SELECT ${COUNT_COLUMNS} FROM metric_buckets
+       WHERE bucket_start >= ? AND feature IN (SELECT value FROM json_each(?))
+       ORDER BY bucket_start, id`,
+    ),
+    lastBatch: db.prepare<[string], number>('SELECT seq FROM metric_batches WHERE writer = ?').pluck(),
+    putBatch: db.prepare<[string, number, number]>(
+      `INSERT INTO metric_batches (writer, seq, at) VALUES (?, ?, ?)
+       ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, at = excluded.at`,
+    ),
+    pruneBatches: db.prepare<[number]>('DELETE FROM metric_batches WHERE at < ?'),
     pruneMetrics: db.prepare<[number]>('DELETE FROM metric_buckets WHERE bucket_start < ?'),
 
     logs: {

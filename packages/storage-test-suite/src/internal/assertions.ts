@@ -36,7 +36,10 @@ export async function expectCode(promise: Promise<unknown>, code: string): Promi
 export function byKey(buckets: readonly MetricBucket[]): MetricBucket[] {
   return [...buckets].sort(
     (a, b) =>
-      a.bucketStart - b.bucketStart || a.feature.localeCompare(b.feature) || a.arm.localeCompare(b.arm),
+      a.bucketStart - b.bucketStart ||
+      a.feature.localeCompare(b.feature) ||
+      a.arm.localeCompare(b.arm) ||
+      (a.stage ?? 0) - (b.stage ?? 0),
   );
 }
 
