@@ -24,6 +24,8 @@ export class UsagePipeline {
       readonly windowMs: number;
       readonly now: () => number;
       readonly reportError: (error: CanaryRolloutError) => void;
+      /** Sees what each flush takes from the aggregator, once. */
+      readonly onDrain?: (buckets: readonly MetricBucket[]) => void;
     },
   ) {}
 
@@ -47,6 +49,7 @@ export class UsagePipeline {
 
   private async doFlush(): Promise<void> {
     const drained = this.aggregator.drain();
+    this.options.onDrain?.(drained);
     const batch = this.pending.length === 0 ? drained : mergeMetricBuckets([...this.pending, ...drained]);
     this.pending = [];
     if (batch.length > 0) {

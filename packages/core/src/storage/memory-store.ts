@@ -70,7 +70,7 @@ export function createMemoryStoreData(): MemoryStoreData {
     users: new Map(),
     feedback: [],
     metrics: new Map(),
-    logs: { alerts: [], 'health-reports': [] },
+    logs: { alerts: [], 'health-reports': [], audit: [] },
     rollbacks: [],
     handles: new Set(),
   };

@@ -106,6 +106,15 @@ export const MIGRATIONS: readonly Migration[] = [
       db.pragma(`application_id = ${APPLICATION_ID}`);
     },
   },
+  {
+    // The audit trail of changes, a log like the others.
+    version: 2,
+    up(db) {
+      db.exec(
+        'CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, record TEXT NOT NULL) STRICT;',
+      );
+    },
+  },
 ];
 
 /** The schema version this package writes. */
