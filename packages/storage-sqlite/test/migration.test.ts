@@ -43,6 +43,7 @@ describe('schema creation and migration', () => {
       journalMode: 'wal',
       tables: [
         'alerts',
+        'audit',
         'beta_members',
         'blacklist',
         'features',
@@ -94,14 +95,14 @@ describe('schema creation and migration', () => {
     const db = new Database(path);
     try {
       const failing: Migration = {
-        version: 2,
+        version: MIGRATIONS.length + 1,
         up(conn) {
           conn.exec('CREATE TABLE half_done (x INTEGER)');
-          throw new Error('step 2 failed');
+          throw new Error('the last step failed');
         },
       };
-      expect(() => migrate(db, 'test database', [...MIGRATIONS, failing])).toThrow('step 2 failed');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(() => migrate(db, 'test database', [...MIGRATIONS, failing])).toThrow('the last step failed');
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get()).toBe(0);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'features'").pluck().get()).toBe(1);
     } finally {
