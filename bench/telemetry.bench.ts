@@ -31,7 +31,8 @@ const labels: Record<(typeof CASES)[number], string> = {
   'track:telemetry': 'trackFeatureUsage, telemetry attached',
 };
 console.log(`ns per call over 1,000,000 distinct ids, median of ${ROUNDS} processes x 7 passes`);
-for (const name of CASES) console.log(`${labels[name].padEnd(60)} ${median(samples[name]!).toFixed(1).padStart(7)} ns`);
+for (const name of CASES)
+  console.log(`${labels[name].padEnd(60)} ${median(samples[name]!).toFixed(1).padStart(7)} ns`);
 for (const [plain, attached] of [
   ['gradual', 'gradual:telemetry'],
   ['track', 'track:telemetry'],

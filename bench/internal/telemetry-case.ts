@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     telemetry = instrumentRollout({
       rollout: service,
       meterProvider,
-      ...(mode === 'events' ? { evaluationEvents: { sampleRate: 0.01, logger: { emit: () => undefined } } } : {}),
+      ...(mode === 'events'
+        ? { evaluationEvents: { sampleRate: 0.01, logger: { emit: () => undefined } } }
+        : {}),
     });
     collect = async () => {
       await service.flush();

@@ -63,7 +63,10 @@ async function setup(options: { sampleRate: number; includeUserId?: boolean; ran
     rollout,
     evaluationEvents: { ...options, logger: { emit: (record) => emitted.push(record) } },
   });
-  closers.push(() => rollout.close(), () => telemetry.close());
+  closers.push(
+    () => rollout.close(),
+    () => telemetry.close(),
+  );
   return { rollout, emitted };
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CanaryRolloutService, ManualClock, MemoryStore, summarize, mergeAll } from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore, mergeAll, summarize } from '@canary-rollout/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrometheusEndpoint, createStorePrometheusEndpoint } from '../src/sdk';
 
@@ -43,8 +43,13 @@ function find(map: Map<string, number>, ...parts: string[]): number | undefined 
 
 async function traffic(rollout: CanaryRolloutService) {
   for (let i = 0; i < 40; i++)
-    rollout.trackFeatureUsage(`user-${i}`, 'aiExtraction', { calls: 3, failedCalls: i % 4 === 0 ? 1 : 0, latency: 80 + i });
-  for (let i = 0; i < 10; i++) rollout.recordUsage(`user-${i}`, 'smartSort', 'control', { calls: 2, latency: 15 });
+    rollout.trackFeatureUsage(`user-${i}`, 'aiExtraction', {
+      calls: 3,
+      failedCalls: i % 4 === 0 ? 1 : 0,
+      latency: 80 + i,
+    });
+  for (let i = 0; i < 10; i++)
+    rollout.recordUsage(`user-${i}`, 'smartSort', 'control', { calls: 2, latency: 15 });
   await rollout.flush();
 }
 
@@ -53,7 +58,10 @@ describe('the Prometheus endpoint', () => {
     const store = new MemoryStore();
     const rollout = await CanaryRolloutService.create({ store, config, clock: new ManualClock(T0) });
     const endpoint = createPrometheusEndpoint({ rollout });
-    closers.push(() => rollout.close(), () => endpoint.close());
+    closers.push(
+      () => rollout.close(),
+      () => endpoint.close(),
+    );
     const url = await serve(endpoint.handler);
     await traffic(rollout);
 
@@ -78,7 +86,12 @@ describe('the Prometheus endpoint', () => {
     expect(find(count, 'feature_flag_key="aiExtraction"', 'canary_rollout_arm="treatment"')).toBe(120);
     const le100 = samples(body, 'canary_rollout_feature_latency_bucket');
     // Latencies 80..119 ms, 3 calls each: those up to 100 ms fall in le="100" (bins are ±4.4 %).
-    const upTo100 = find(le100, 'feature_flag_key="aiExtraction"', 'canary_rollout_arm="treatment"', 'le="100"')!;
+    const upTo100 = find(
+      le100,
+      'feature_flag_key="aiExtraction"',
+      'canary_rollout_arm="treatment"',
+      'le="100"',
+    )!;
     expect(upTo100).toBeGreaterThanOrEqual(3 * 18);
     expect(upTo100).toBeLessThanOrEqual(3 * 24);
     const percentage = samples(body, 'canary_rollout_rollout_percentage');
@@ -91,14 +104,41 @@ describe('the Prometheus endpoint', () => {
     closers.push(() => rollout.close());
     await traffic(rollout);
     await rollout.rollback('aiExtraction', 'by hand');
-    const endpoint = createStorePrometheusEndpoint({ store: new MemoryStore({ data: store.data }), now: () => T0 + 1000 });
+    const endpoint = createStorePrometheusEndpoint({
+      store: new MemoryStore({ data: store.data }),
+      now: () => T0 + 1000,
+    });
     closers.push(() => endpoint.close());
     const url = await serve(endpoint.handler);
     const body = await (await fetch(url)).text();
-    const summary = summarize(mergeAll((await store.readMetrics(0)).filter((b) => b.feature === 'aiExtraction' && b.arm === 'treatment')));
-    expect(find(samples(body, 'canary_rollout_window_calls'), 'feature_flag_key="aiExtraction"', 'arm="treatment"')).toBe(summary.calls);
-    expect(find(samples(body, 'canary_rollout_window_failures'), 'feature_flag_key="aiExtraction"', 'arm="treatment"')).toBe(summary.failedCalls);
-    expect(find(samples(body, 'canary_rollout_rollout_percentage'), 'feature_flag_key="aiExtraction"')).toBe(0);
-    expect(find(samples(body, 'canary_rollout_rollbacks_total'), 'feature_flag_key="aiExtraction"', 'kind="manual"')).toBe(1);
+    const summary = summarize(
+      mergeAll(
+        (await store.readMetrics(0)).filter((b) => b.feature === 'aiExtraction' && b.arm === 'treatment'),
+      ),
+    );
+    expect(
+      find(
+        samples(body, 'canary_rollout_window_calls'),
+        'feature_flag_key="aiExtraction"',
+        'arm="treatment"',
+      ),
+    ).toBe(summary.calls);
+    expect(
+      find(
+        samples(body, 'canary_rollout_window_failures'),
+        'feature_flag_key="aiExtraction"',
+        'arm="treatment"',
+      ),
+    ).toBe(summary.failedCalls);
+    expect(find(samples(body, 'canary_rollout_rollout_percentage'), 'feature_flag_key="aiExtraction"')).toBe(
+      0,
+    );
+    expect(
+      find(
+        samples(body, 'canary_rollout_rollbacks_total'),
+        'feature_flag_key="aiExtraction"',
+        'kind="manual"',
+      ),
+    ).toBe(1);
   });
 });
