@@ -89,6 +89,8 @@ export class AuditTrail {
     private readonly key: string,
     private readonly now: () => number,
     private readonly reportError: (error: CanaryRolloutError) => void,
+    /** Sees each entry once it is stored. */
+    private readonly onRecorded: (entry: AuditEntry) => void = () => {},
   ) {}
 
   async record(input: AuditInput): Promise<void> {
@@ -109,5 +111,7 @@ export class AuditTrail {
     } catch (error) {
       this.reportError(asStoreError(error, `append to the audit log (${input.action})`));
     }
+    // The change is made whether or not its entry could be stored: listeners hear of it either way.
+    this.onRecorded(entry);
   }
 }

@@ -97,6 +97,7 @@ export class CanaryRolloutService {
       options.auditKey ?? DEFAULT_AUDIT_KEY,
       () => this.clock.now(),
       (error) => this.reportError(error),
+      (entry) => this.events.emit('audit', entry),
     );
     this.initialState = options.initialState;
     this.variants = new VariantTable(this.config.canaryRollout.features);

@@ -4,6 +4,7 @@ import type { EvaluationReason } from '../evaluation/evaluate';
 import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
 import type { FeatureRecord, MetricBucket, RollbackRecord } from '../schemas/records';
 import type { RolloutState, RolloutStore } from '../storage/types';
+import type { AuditEntry } from './audit';
 
 /** Usage figures reported by the app, as in the guide. */
 export interface FeatureUsage {
@@ -41,6 +42,8 @@ export type CanaryRolloutEvents = {
    * the flush takes it (before it is sent; a failed send does not repeat it). Emitted only with listeners.
    */
   usage: [buckets: readonly MetricBucket[]];
+  /** A change this service (or a `BetaUserService` over it) made, as written to the audit log. */
+  audit: [entry: AuditEntry];
 };
 
 /** Sees each `isFeatureEnabledForUser` decision; runs on the hot path, so it must be cheap and never throw. */
