@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { describeAudit } from './audit';
 import { describeBetaAndBlacklist } from './beta-and-blacklist';
 import { describeChanges } from './changes';
 import { describeCorruption } from './corruption';
@@ -40,5 +41,6 @@ export function describeStoreConformance(
     describeChanges(ctx);
     describeCorruption(ctx);
     describeRoundTrip(ctx);
+    describeAudit(ctx);
   });
 }
