@@ -258,3 +258,28 @@ describe('WebhookNotifier on a fleet of monitors', () => {
     for (const r of server.received) expect(r.body).not.toMatch(/@example\.com|user-\d/);
   });
 });
+
+describe('WebhookNotifier.close', () => {
+  it('does not wait out a retry: it drops what is pending and says so', async () => {
+    const server = await receiver();
+    open.push(server.close);
+    server.set('500');
+    const notifier = new WebhookNotifier({ url: server.url, backoffMs: 3_600_000, maxBackoffMs: 3_600_000 });
+    const dropped: DroppedNotification[] = [];
+    notifier.events.on('dropped', (d) => dropped.push(d));
+    let retried: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      retried = resolve;
+    });
+    notifier.events.on('retry', () => retried());
+    notifier.notify(payload(1));
+    notifier.notify(payload(2));
+    await waiting;
+    await notifier.close();
+    expect(dropped.map((d) => [d.id, d.reason])).toEqual([
+      ['evt-2', 'closed'],
+      ['evt-1', 'closed'],
+    ]);
+    expect(notifier.notify(payload(3))).toBe(false);
+  });
+});

@@ -69,6 +69,7 @@ export class RolloutTelemetry {
   private readonly batch: BatchObservableCallback;
   private readonly unsubscribe: (() => void)[] = [];
   private lastReport: HealthReport | undefined;
+  private observing = false;
   private closed = false;
 
   constructor(private readonly options: RolloutTelemetryOptions) {
@@ -181,7 +182,7 @@ export class RolloutTelemetry {
     this.closed = true;
     this.meter.removeBatchObservableCallback(this.batch, this.observables);
     for (const off of this.unsubscribe) off();
-    this.options.rollout.observeEvaluations(undefined);
+    if (this.observing) this.options.rollout.observeEvaluations(undefined);
   }
 
   private installObserver(): void {
@@ -190,6 +191,7 @@ export class RolloutTelemetry {
     if (!counts && (events === undefined || events.sampleRate === 0)) return;
     const rate = events?.sampleRate ?? 0;
     const random = events?.random ?? Math.random;
+    this.observing = true;
     this.options.rollout.observeEvaluations((feature, reason, userId) => {
       if (counts) this.countEvaluation(feature, reason);
       if (rate > 0 && random() < rate) this.emitEvaluation(feature, reason, userId);

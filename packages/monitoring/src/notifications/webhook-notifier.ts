@@ -94,6 +94,8 @@ export class WebhookNotifier {
   private running: Promise<void> | undefined;
   private closed = false;
   private idle: (() => void)[] = [];
+  /** Ends the current wait between attempts early (on close). */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly options: WebhookNotifierOptions) {
     let url: URL;
@@ -177,10 +179,14 @@ export class WebhookNotifier {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  /** Stops accepting; what is still queued is dropped (and reported) after the one in flight. */
+  /**
+   * Stops accepting. What is queued, and a notification waiting to be retried, are dropped (and
+   * reported); a request in flight is given its timeout.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const item of this.queue.splice(0)) this.drop(item.payload, 'closed');
+    this.wake?.();
     await this.running;
   }
 
@@ -204,11 +210,25 @@ export class WebhookNotifier {
         this.drop(payload, 'attempts-exhausted', error);
         return;
       }
+      if (this.closed) {
+        this.drop(payload, 'closed', error);
+        return;
+      }
       // Exponential backoff with equal jitter: half fixed, half random, so a fleet does not retry in step.
       const base = Math.min(this.o.maxBackoffMs, this.o.backoffMs * 2 ** (attempt - 1));
       const wait = Math.round(base / 2 + this.o.random() * (base / 2));
       this.events.emit('retry', payload, error, wait);
-      await this.o.sleep(wait);
+      await Promise.race([
+        this.o.sleep(wait),
+        new Promise<void>((resolve) => {
+          this.wake = resolve;
+        }),
+      ]);
+      this.wake = undefined;
+      if (this.closed) {
+        this.drop(payload, 'closed', error);
+        return;
+      }
     }
   }
 
