@@ -96,6 +96,8 @@ describe('the Prometheus endpoint', () => {
     expect(upTo100).toBeLessThanOrEqual(3 * 24);
     const percentage = samples(body, 'canary_rollout_rollout_percentage');
     expect(find(percentage, 'feature_flag_key="smartSort"')).toBe(60);
+    // Users never become labels.
+    expect(body).not.toMatch(/user-\d/);
   });
 
   it('serves fleet-wide figures from the store alone (rollout-manager metrics)', async () => {
