@@ -13,6 +13,8 @@ export const alias = {
   '@canary-rollout/storage-sqlite': pkg('storage-sqlite'),
   '@canary-rollout/storage-redis': pkg('storage-redis'),
   '@canary-rollout/storage-test-suite': pkg('storage-test-suite'),
+  '@canary-rollout/telemetry/sdk': pkg('telemetry', 'sdk.ts'),
+  '@canary-rollout/telemetry': pkg('telemetry'),
   '@canary-rollout/cli': pkg('cli'),
 };
 

@@ -32,6 +32,7 @@ const expected = {
   'storage-file': 'FileStore',
   'storage-sqlite': 'SqliteStore',
   'storage-redis': 'RedisStore',
+  telemetry: 'instrumentRollout',
   cli: 'main',
 };
 

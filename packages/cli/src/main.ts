@@ -87,6 +87,16 @@ function checkOptions(command: Command, options: GlobalOptions): void {
   if (options.force && !(command.options ?? []).some((o) => o.startsWith('--force'))) {
     throw new UsageError(`${command.name}: --force only applies to update-rollout and plan resume|skip`);
   }
+  for (const [option, given] of [
+    ['--since', options.since],
+    ['--port', options.port],
+    ['--host', options.host],
+  ] as const) {
+    if (given !== undefined && !(command.options ?? []).some((o) => o.startsWith(option)))
+      throw new UsageError(
+        `${command.name}: ${option} only applies to ${option === '--since' ? 'audit' : 'metrics'}`,
+      );
+  }
 }
 
 function report(error: unknown, io: CliIo): number {

@@ -114,6 +114,14 @@ export {
 } from './schemas/records';
 export { BETA_ARM, type FeaturePaths } from './services/arm-recording';
 export {
+  type AuditAction,
+  type AuditEntry,
+  type AuditState,
+  auditPseudonym,
+  DEFAULT_AUDIT_KEY,
+  defaultActor,
+} from './services/audit';
+export {
   BetaUserService,
   type BetaUserServiceOptions,
   type BetaUserView,
@@ -129,6 +137,7 @@ export type { FeatureStatus, RolloutStatus } from './services/status';
 export type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
+  EvaluationObserver,
   FeatureUsage,
   PlanMoveOptions,
   RolloutChange,

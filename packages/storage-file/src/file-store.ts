@@ -93,7 +93,7 @@ export class FileStore implements RolloutStore {
     );
     const retention = { maxEntries: o.maxLogEntries, maxBytes: o.maxLogBytes };
     const log = (kind: LogKind) => new LogFile(this.layout.logs[kind], o.dir, retention, o.onWarning);
-    this.logFiles = { alerts: log('alerts'), 'health-reports': log('health-reports') };
+    this.logFiles = { alerts: log('alerts'), 'health-reports': log('health-reports'), audit: log('audit') };
     this.metrics = new MetricShards({
       dir: this.layout.metricsDir,
       root: o.dir,

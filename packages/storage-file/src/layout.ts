@@ -33,7 +33,11 @@ export function layoutOf(root: string): FileStoreLayout {
     users: join(betaDir, 'beta-users.json'),
     feedback: join(betaDir, 'feedback.jsonl'),
     rollbacks: join(logsDir, 'rollbacks.jsonl'),
-    logs: { alerts: join(logsDir, 'alerts.jsonl'), 'health-reports': join(logsDir, 'health-reports.jsonl') },
+    logs: {
+      alerts: join(logsDir, 'alerts.jsonl'),
+      'health-reports': join(logsDir, 'health-reports.jsonl'),
+      audit: join(logsDir, 'audit.jsonl'),
+    },
     lock: join(root, '.lock'),
   };
 }

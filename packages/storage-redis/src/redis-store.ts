@@ -37,7 +37,7 @@ import { MetricsOps } from './internal/metrics-ops';
 import { UsersOps } from './internal/users-ops';
 import { type RedisStoreOptions, type ResolvedOptions, resolveOptions } from './options';
 
-const LOG_KINDS: ReadonlySet<string> = new Set<LogKind>(['alerts', 'health-reports']);
+const LOG_KINDS: ReadonlySet<string> = new Set<LogKind>(['alerts', 'health-reports', 'audit']);
 
 /** What an open store holds. */
 interface Session {

@@ -43,6 +43,7 @@ describe('schema creation and migration', () => {
       journalMode: 'wal',
       tables: [
         'alerts',
+        'audit',
         'beta_members',
         'blacklist',
         'features',
@@ -88,6 +89,25 @@ describe('schema creation and migration', () => {
       await second.close();
     }
     expect(inspect(path)).toEqual(before);
+  });
+
+  it('adds the audit log to a database made by the first schema version, keeping its data', async () => {
+    const path = temp.file('v1.db');
+    const db = new Database(path);
+    migrate(db, 'test database', MIGRATIONS.slice(0, 1));
+    db.close();
+    const v1 = new SqliteStore({ path });
+    // Opening it with the current code migrates it.
+    await v1.open();
+    try {
+      expect(inspect(path).userVersion).toBe(SCHEMA_VERSION);
+      await v1.putFeature(feature(), null);
+      await v1.appendLog('audit', { at: 1, action: 'update-percentage' });
+      expect(await v1.listLogs('audit')).toEqual([{ at: 1, action: 'update-percentage' }]);
+      expect(await v1.listLogs('alerts')).toEqual([]);
+    } finally {
+      await v1.close();
+    }
   });
 
   it('runs each step in its own transaction: a failing step leaves the version before it', () => {

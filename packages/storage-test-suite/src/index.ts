@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { describeAudit } from './audit';
 import { describeBetaAndBlacklist } from './beta-and-blacklist';
 import { describeChanges } from './changes';
 import { describeCorruption } from './corruption';
@@ -42,5 +43,6 @@ export function describeStoreConformance(
     describeChanges(ctx);
     describeCorruption(ctx);
     describeRoundTrip(ctx);
+    describeAudit(ctx);
   });
 }

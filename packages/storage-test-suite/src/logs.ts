@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MINUTE, makeLog, T0 } from './internal/builders';
 import type { SuiteContext } from './internal/context';
 
-const KINDS: readonly LogKind[] = ['alerts', 'health-reports'];
+const KINDS: readonly LogKind[] = ['alerts', 'health-reports', 'audit'];
 
 /** appendLog and listLogs for both logs. */
 export function describeLogs(ctx: SuiteContext): void {

@@ -1,5 +1,7 @@
+import { audit } from './audit';
 import type { Command } from './command';
 import { explain } from './explain';
+import { metrics } from './metrics';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   setStrategy,
   plan,
   explain,
+  audit,
+  metrics,
 ];
 
 /** The command called `name`, if any. */

@@ -11,6 +11,14 @@ export interface GlobalOptions {
   color: boolean | undefined;
   store: string | undefined;
   config: string | undefined;
+  /** Who changes are attributed to in the audit log (default: OS user@host). */
+  actor: string | undefined;
+  /** `audit --since`: an ISO time or an age such as 7d, 12h, 30m. */
+  since: string | undefined;
+  /** `metrics --port`. */
+  port: string | undefined;
+  /** `metrics --host`. */
+  host: string | undefined;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -27,7 +35,22 @@ const FLAGS = {
   '-h': 'help',
   '--version': 'version',
 } as const;
-const VALUED = { '--store': 'store', '--config': 'config' } as const;
+const VALUED = {
+  '--store': 'store',
+  '--config': 'config',
+  '--actor': 'actor',
+  '--since': 'since',
+  '--port': 'port',
+  '--host': 'host',
+} as const;
+const EXAMPLES: Record<keyof typeof VALUED, string> = {
+  '--store': '--store file:./data',
+  '--config': '--config config/canary-rollout.json',
+  '--actor': '--actor alice@laptop',
+  '--since': '--since 7d',
+  '--port': '--port 9464',
+  '--host': '--host 0.0.0.0',
+};
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
 
 /**
@@ -43,6 +66,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     color: undefined,
     store: undefined,
     config: undefined,
+    actor: undefined,
+    since: undefined,
+    port: undefined,
+    host: undefined,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -62,9 +89,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       let value = eq === -1 ? argv[i + 1] : token.slice(eq + 1);
       if (eq === -1) i++;
       if (value === undefined || value === '' || (eq === -1 && isOption(value))) {
-        throw new UsageError(
-          `${name} needs a value, e.g. ${name === '--store' ? '--store file:./data' : '--config config/canary-rollout.json'}`,
-        );
+        throw new UsageError(`${name} needs a value, e.g. ${EXAMPLES[name as keyof typeof VALUED]}`);
       }
       value = value.trim();
       options[key] = value;

@@ -5,6 +5,7 @@ import {
   CanaryRolloutService,
   type Clock,
   createMemoryStoreData,
+  defaultActor,
   defaultConfig,
   isValidFeatureName,
   loadConfigFile,
@@ -36,6 +37,8 @@ export interface CliIo {
   readonly cwd?: string;
   /** Clock for rollouts, windows and "ago" times (epoch ms). @default Date.now */
   readonly now?: () => number;
+  /** Ends long-running commands (`metrics`). @default SIGINT or SIGTERM */
+  readonly stop?: AbortSignal;
 }
 
 /** The guide's config file, looked for in the working folder. */
@@ -118,7 +121,12 @@ export class Context {
         config,
         service: async () => {
           // Starting seeds the config's features the store lacks, as the app would.
-          service ??= await CanaryRolloutService.create({ store, config, clock: this.clock });
+          service ??= await CanaryRolloutService.create({
+            store,
+            config,
+            clock: this.clock,
+            actor: this.options.actor ?? defaultActor(),
+          });
           return service;
         },
       };

@@ -7,6 +7,7 @@ const GLOBAL_OPTIONS = [
   '--store <store>   file:<dir>, sqlite:<path> or redis://host:port',
   '                  (default: $CANARY_ROLLOUT_STORE, else file:~/.config/document-sorter)',
   '--config <file>   the features and thresholds (default: config/canary-rollout.json if present)',
+  '--actor <who>     who changes are attributed to in the audit log (default: OS user@host)',
   '--json            print JSON instead of text',
   '--no-color        no colour even on a terminal (also: NO_COLOR=1)',
   '-h, --help        help for a command: rollout-manager <command> --help',

@@ -133,5 +133,5 @@ export const metricBatchSchema = z.object({
 export const logEntrySchema = z.looseObject({ at: epochMs });
 /** A JSON log entry with at least its time. */
 export type LogEntry = z.infer<typeof logEntrySchema>;
-/** The store's two logs: the guide's alerts.jsonl and health-reports.jsonl. */
-export type LogKind = 'alerts' | 'health-reports';
+/** The store's logs: the guide's alerts.jsonl and health-reports.jsonl, and the audit trail of changes. */
+export type LogKind = 'alerts' | 'health-reports' | 'audit';

@@ -6,6 +6,7 @@ import type { BetaUser, Feedback } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
 import { newId } from '../storage/semantics';
 import type { RolloutStore } from '../storage/types';
+import { type AuditAction, AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
 import type { CanaryRolloutService } from './canary-rollout-service';
 
 /** What `registerUser` takes, as in the guide. */
@@ -55,6 +56,10 @@ export interface BetaUserServiceOptions {
   readonly store?: RolloutStore;
   /** @default the wall clock */
   readonly clock?: Clock;
+  /** Who changes are attributed to in the audit log, without `rollout` (else the rollout service's). @default the OS `user@host` */
+  readonly actor?: string;
+  /** Key of the user-id digest in the audit log, without `rollout`. @default a fixed, public key */
+  readonly auditKey?: string;
 }
 
 // Pragmatic check: one @, no spaces, a dot in the domain. Deliverability is not ours to judge.
@@ -73,12 +78,25 @@ export class BetaUserService {
   private readonly store: RolloutStore;
   private readonly rollout: CanaryRolloutService | undefined;
   private readonly clock: Clock;
+  private readonly audit: AuditTrail;
   private opened: Promise<void> | undefined;
 
   constructor(options: BetaUserServiceOptions = {}) {
     this.rollout = options.rollout;
     this.store = options.rollout?.store ?? options.store ?? new MemoryStore();
     this.clock = options.clock ?? systemClock;
+    this.audit =
+      options.rollout?.audit ??
+      new AuditTrail(
+        this.store,
+        options.actor ?? defaultActor(),
+        options.auditKey ?? DEFAULT_AUDIT_KEY,
+        () => this.clock.now(),
+        () => {
+          // Without a rollout service there is no event emitter: the append error is dropped here
+          // and the change stands. Pass `rollout` to have audit failures reported.
+        },
+      );
   }
 
   /**
@@ -143,6 +161,7 @@ export class BetaUserService {
     await this.open();
     const removed = await this.store.removeUser(userId);
     await this.rollout?.refresh();
+    if (removed) await this.auditChange('remove-user', null, userId, 'registered', false);
     return removed;
   }
 
@@ -152,6 +171,7 @@ export class BetaUserService {
     assertFeatureName(feature, 'enableFeatureForUser');
     const added = await this.store.addBetaMember(feature, userId);
     await this.rollout?.refresh();
+    if (added) await this.auditChange('add-beta-user', feature, userId, 'beta', true);
     return added;
   }
 
@@ -161,6 +181,7 @@ export class BetaUserService {
     assertFeatureName(feature, 'disableFeatureForUser');
     const removed = await this.store.removeBetaMember(feature, userId);
     await this.rollout?.refresh();
+    if (removed) await this.auditChange('remove-beta-user', feature, userId, 'beta', false);
     return removed;
   }
 
@@ -214,6 +235,16 @@ export class BetaUserService {
       firstAt: entries[0]?.at ?? null,
       lastAt: entries[entries.length - 1]?.at ?? null,
     };
+  }
+
+  private auditChange(
+    action: AuditAction,
+    feature: string | null,
+    userId: string,
+    field: string,
+    now: boolean,
+  ): Promise<void> {
+    return this.audit.record({ action, feature, userId, before: { [field]: !now }, after: { [field]: now } });
   }
 
   private async requireUser(userId: unknown, where: string): Promise<BetaUser> {

@@ -12,6 +12,7 @@ import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/rec
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
+import { type AuditAction, AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
 import { type FeatureWriteContext, writeFeature } from './feature-writes';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise } from './raise-guards';
@@ -21,6 +22,7 @@ import { asStoreError, positive, rolloutChanges } from './support';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
+  EvaluationObserver,
   FeatureUsage,
   PlanMoveOptions,
   UpdateRolloutOptions,
@@ -64,6 +66,11 @@ export class CanaryRolloutService {
   private readonly initialState: RolloutState | undefined;
   private readonly variants: VariantTable;
   private readonly writes: FeatureWriteContext;
+  /** Who this service's changes are attributed to in the audit log. */
+  readonly actor: string;
+  /** @internal The audit log writer, shared with `BetaUserService`. */
+  readonly audit: AuditTrail;
+  private evaluationObserver: EvaluationObserver | undefined;
   private snapshot: Snapshot;
   private starting: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -95,7 +102,19 @@ export class CanaryRolloutService {
       windowMs: this.config.canaryRollout.thresholds.windowMs,
       now: () => this.clock.now(),
       reportError: (error) => this.reportError(error),
+      onDrain: (buckets) => {
+        if (buckets.length > 0 && this.events.listenerCount('usage') > 0) this.events.emit('usage', buckets);
+      },
     });
+    this.actor = options.actor ?? defaultActor();
+    this.audit = new AuditTrail(
+      this.store,
+      this.actor,
+      options.auditKey ?? DEFAULT_AUDIT_KEY,
+      () => this.clock.now(),
+      (error) => this.reportError(error),
+      (entry) => this.events.emit('audit', entry),
+    );
     this.initialState = options.initialState;
     this.variants = new VariantTable(this.config.canaryRollout.features);
     this.writes = {
@@ -179,7 +198,18 @@ export class CanaryRolloutService {
    * empty ids and a disabled system answer false. Use `evaluate` to learn why.
    */
   isFeatureEnabledForUser(userId: string, feature: string): boolean {
-    return isOnReason(decide(this.snapshot, userId, feature));
+    const reason = decide(this.snapshot, userId, feature);
+    if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, userId);
+    return isOnReason(reason);
+  }
+
+  /**
+   * Calls `observer` on every `isFeatureEnabledForUser` (telemetry's opt-in evaluation counts and
+   * sampled events); one observer at a time, `undefined` removes it. The observer must be cheap
+   * and must not throw: it runs on the hot path.
+   */
+  observeEvaluations(observer: EvaluationObserver | undefined): void {
+    this.evaluationObserver = observer;
   }
 
   /** The decision with its reason, the user's bucket and each step of the evaluation order. */
@@ -333,6 +363,7 @@ export class CanaryRolloutService {
     await this.requireFeature(feature, 'addBetaUser');
     const added = await this.store.addBetaMember(feature, userId);
     await this.refresh();
+    if (added) await this.auditMembership('add-beta-user', feature, userId, 'beta', true);
     return added;
   }
 
@@ -342,6 +373,7 @@ export class CanaryRolloutService {
     await this.requireFeature(feature, 'removeBetaUser');
     const removed = await this.store.removeBetaMember(feature, userId);
     await this.refresh();
+    if (removed) await this.auditMembership('remove-beta-user', feature, userId, 'beta', false);
     return removed;
   }
 
@@ -351,6 +383,7 @@ export class CanaryRolloutService {
     await this.start();
     const added = await this.store.addToBlacklist(userId);
     await this.refresh();
+    if (added) await this.auditMembership('blacklist-user', null, userId, 'blacklisted', true);
     return added;
   }
 
@@ -360,6 +393,7 @@ export class CanaryRolloutService {
     await this.start();
     const removed = await this.store.removeFromBlacklist(userId);
     await this.refresh();
+    if (removed) await this.auditMembership('unblacklist-user', null, userId, 'blacklisted', false);
     return removed;
   }
 
@@ -375,7 +409,7 @@ export class CanaryRolloutService {
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
-    return this.changeFeature(feature, 'updateRolloutPercentage', (current) => {
+    return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
       if (percentage > current.rolloutPercentage && options.force !== true)
         this.checkRaise(current, percentage);
       return current.rolloutPercentage === percentage ? null : { rolloutPercentage: percentage };
@@ -396,7 +430,7 @@ export class CanaryRolloutService {
         `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
       );
     }
-    return this.changeFeature(feature, 'setRolloutStrategy', (current) => {
+    return this.changeFeature(feature, 'setRolloutStrategy', 'set-strategy', (current) => {
       if (current.rolloutStrategy === strategy) return null;
       // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
       if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100);
@@ -406,14 +440,14 @@ export class CanaryRolloutService {
 
   /** Turns a feature on (its strategy and percentage apply again). */
   enableFeature(feature: string): Promise<FeatureRecord> {
-    return this.changeFeature(feature, 'enableFeature', (current) =>
+    return this.changeFeature(feature, 'enableFeature', 'enable-feature', (current) =>
       current.enabled ? null : { enabled: true },
     );
   }
 
   /** Turns a feature off for everyone, keeping its percentage and beta list. */
   disableFeature(feature: string): Promise<FeatureRecord> {
-    return this.changeFeature(feature, 'disableFeature', (current) =>
+    return this.changeFeature(feature, 'disableFeature', 'disable-feature', (current) =>
       current.enabled ? { enabled: false } : null,
     );
   }
@@ -442,8 +476,27 @@ export class CanaryRolloutService {
       ...(options.figures === undefined ? {} : { figures: options.figures }),
     });
     await this.refresh();
-    if (result.record !== undefined) this.events.emit('rollback', result.record);
-    return result.record;
+    const record = result.record;
+    if (record !== undefined) {
+      await this.audit.record({
+        action: 'rollback',
+        feature,
+        source: record.source,
+        before: {
+          rolloutPercentage: record.previous.rolloutPercentage,
+          rolloutStrategy: record.previous.rolloutStrategy,
+          betaUsers: record.previous.betaUsers,
+        },
+        after: {
+          rolloutPercentage: result.feature.rolloutPercentage,
+          rolloutStrategy: result.feature.rolloutStrategy,
+          betaUsers: 0,
+        },
+        reason,
+      });
+      this.events.emit('rollback', record);
+    }
+    return record;
   }
 
   /** Where a feature stands in its configured plan; null when it has none (or is unknown). */
@@ -489,12 +542,14 @@ export class CanaryRolloutService {
       throw new NotFoundError(
         `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
       );
+    let before: FeatureRecord | undefined;
     const written = await writeFeature(
       this.writes,
       current,
       where,
       (record) => {
         const next = planMove(record, plan, move, this.clock.now(), options.reason);
+        before = next === null ? undefined : record;
         if (next === null) return null;
         if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
           this.checkRaise(record, next.raiseTo);
@@ -502,6 +557,17 @@ export class CanaryRolloutService {
       },
       options.expectedVersion,
     );
+    if (written !== undefined && before !== undefined) {
+      await this.audit.record({
+        action: 'plan-move',
+        feature,
+        // advance and step-down are the monitor's moves; pause, resume and skip an operator's.
+        source: move === 'advance' || move === 'step-down' ? 'automatic' : 'manual',
+        before: { move, ...auditedFeature(before), ...planFields(before) },
+        after: { move, ...auditedFeature(written), ...planFields(written) },
+        reason: options.reason ?? null,
+      });
+    }
     return written === undefined ? undefined : planStatus(written, plan);
   }
 
@@ -541,10 +607,35 @@ export class CanaryRolloutService {
   private async changeFeature(
     feature: string,
     where: string,
+    action: AuditAction,
     change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
   ): Promise<FeatureRecord> {
     const current = await this.requireFeature(feature, where);
-    return (await writeFeature(this.writes, current, where, change))!;
+    // The last attempt of the compare-and-set loop is the one that was written.
+    let before: FeatureRecord | undefined;
+    const written = (await writeFeature(this.writes, current, where, (record) => {
+      const patch = change(record);
+      before = patch === null ? undefined : record;
+      return patch;
+    }))!;
+    if (before !== undefined)
+      await this.audit.record({
+        action,
+        feature,
+        before: auditedFeature(before),
+        after: auditedFeature(written),
+      });
+    return written;
+  }
+
+  private auditMembership(
+    action: AuditAction,
+    feature: string | null,
+    userId: string,
+    field: string,
+    now: boolean,
+  ): Promise<void> {
+    return this.audit.record({ action, feature, userId, before: { [field]: !now }, after: { [field]: now } });
   }
 
   private apply(state: RolloutState, source: 'local' | 'store'): void {
@@ -570,4 +661,22 @@ function stagesOf(snapshot: Snapshot): Map<string, number | undefined> {
   const out = new Map<string, number | undefined>();
   for (const [name, f] of snapshot.features) out.set(name, f.record.stageVersion);
   return out;
+}
+
+/** The fields of a feature an audit entry shows. */
+function auditedFeature(record: FeatureRecord): {
+  enabled: boolean;
+  rolloutPercentage: number;
+  rolloutStrategy: string;
+} {
+  return {
+    enabled: record.enabled,
+    rolloutPercentage: record.rolloutPercentage,
+    rolloutStrategy: record.rolloutStrategy,
+  };
+}
+
+/** Where a feature's plan stands, for an audit entry. */
+function planFields(record: FeatureRecord): { planStatus: string | null; planStep: number | null } {
+  return { planStatus: record.plan?.status ?? null, planStep: record.plan?.stepIndex ?? null };
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../clock';
 import type { CanaryRolloutError } from '../errors';
+import type { EvaluationReason } from '../evaluation/evaluate';
 import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
-import type { FeatureRecord, RollbackRecord } from '../schemas/records';
+import type { FeatureRecord, MetricBucket, RollbackRecord } from '../schemas/records';
 import type { RolloutState, RolloutStore } from '../storage/types';
+import type { AuditEntry } from './audit';
 
 /** Usage figures reported by the app, as in the guide. */
 export interface FeatureUsage {
@@ -35,7 +37,17 @@ export type CanaryRolloutEvents = {
   rollback: [record: RollbackRecord];
   /** A store fault; evaluation kept serving the last snapshot. */
   error: [error: CanaryRolloutError];
+  /**
+   * This process's usage since the previous flush, aggregated per (feature, arm, time bucket), as
+   * the flush takes it (before it is sent; a failed send does not repeat it). Emitted only with listeners.
+   */
+  usage: [buckets: readonly MetricBucket[]];
+  /** A change this service (or a `BetaUserService` over it) made, as written to the audit log. */
+  audit: [entry: AuditEntry];
 };
+
+/** Sees each `isFeatureEnabledForUser` decision; runs on the hot path, so it must be cheap and never throw. */
+export type EvaluationObserver = (feature: string, reason: EvaluationReason, userId: string) => void;
 
 /** Options of `CanaryRolloutService`. */
 export interface CanaryRolloutServiceOptions {
@@ -55,6 +67,13 @@ export interface CanaryRolloutServiceOptions {
   readonly refreshIntervalMs?: number;
   /** State to serve when the store cannot be read at start; without it `start()` fails. */
   readonly initialState?: RolloutState;
+  /** Who this service's changes are attributed to in the audit log. @default the OS `user@host` */
+  readonly actor?: string;
+  /**
+   * Key of the digest that stands for user ids in the audit log. Set a secret so pseudonyms
+   * cannot be recomputed from guessed ids. @default a fixed, public key
+   */
+  readonly auditKey?: string;
 }
 
 /** Options of a percentage change. */

@@ -42,6 +42,8 @@ export class UsagePipeline {
       readonly windowMs: number;
       readonly now: () => number;
       readonly reportError: (error: CanaryRolloutError) => void;
+      /** Sees what each flush takes from the aggregator, once. */
+      readonly onDrain?: (buckets: readonly MetricBucket[]) => void;
     },
   ) {}
 
@@ -82,6 +84,7 @@ export class UsagePipeline {
 
   private async doFlush(): Promise<void> {
     const drained = this.aggregator.drain();
+    this.options.onDrain?.(drained);
     if (drained.length > 0) {
       this.waiting = this.waiting.length === 0 ? drained : mergeMetricBuckets([...this.waiting, ...drained]);
     }

@@ -75,7 +75,7 @@ export function createMemoryStoreData(): MemoryStoreData {
     feedback: [],
     metrics: new Map(),
     metricBatches: new Map(),
-    logs: { alerts: [], 'health-reports': [] },
+    logs: { alerts: [], 'health-reports': [], audit: [] },
     rollbacks: [],
     handles: new Set(),
   };

@@ -145,6 +145,15 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(SCHEMA_V2);
     },
   },
+  {
+    // The audit trail of changes, a log like the others.
+    version: 3,
+    up(db) {
+      db.exec(
+        'CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, record TEXT NOT NULL) STRICT;',
+      );
+    },
+  },
 ];
 
 /** The schema version this package writes. */

@@ -269,7 +269,7 @@ export class Session {
   }
 
   private log(kind: LogKind): Statements['logs'][LogKind] {
-    if (kind !== 'alerts' && kind !== 'health-reports') {
+    if (kind !== 'alerts' && kind !== 'health-reports' && kind !== 'audit') {
       throw new InvalidArgumentError(`${PREFIX}: unknown log kind "${String(kind)}"`);
     }
     return this.st.logs[kind];

@@ -130,6 +130,7 @@ export function prepareStatements(db: Database.Database) {
     logs: {
       alerts: logStatements(db, 'alerts'),
       'health-reports': logStatements(db, 'health_reports'),
+      audit: logStatements(db, 'audit'),
     },
 
     insertRollback: db.prepare<[string, number, string]>(
@@ -142,7 +143,7 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
-function logStatements(db: Database.Database, table: 'alerts' | 'health_reports') {
+function logStatements(db: Database.Database, table: 'alerts' | 'health_reports' | 'audit') {
   return {
     insert: db.prepare<[number, string]>(`INSERT INTO ${table} (at, record) VALUES (?, ?)`),
     /** Deletes every entry with `seq <= ?`. */
