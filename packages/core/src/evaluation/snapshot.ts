@@ -1,4 +1,5 @@
 import { type MurmurPrefix, murmurPrefix, murmurUtf8, percentageToThreshold, seedPrefix } from '../bucketing';
+import { compilePeerBucketing, type PeerBucketing } from '../bucketing/modes';
 import type { FeatureRecord } from '../schemas/records';
 import type { RolloutState } from '../storage/types';
 
@@ -15,6 +16,8 @@ export interface CompiledFeature {
   /** Buckets below this are in the rollout (0..10000). */
   readonly threshold: number;
   readonly prefix: MurmurPrefix;
+  /** Another tool's bucketing, when the feature names one; null for ours. */
+  readonly peer: PeerBucketing | null;
   /** Beta members; null when the list is empty, so the hot path skips the lookup. */
   readonly beta: ReadonlySet<string> | null;
 }
@@ -85,6 +88,7 @@ export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot
             : GRADUAL,
       threshold: percentageToThreshold(record.rolloutPercentage),
       prefix: prefixFor(record.salt),
+      peer: compilePeerBucketing(record.bucketing, record.name),
       beta: members !== undefined && members.length > 0 ? new Set(members) : null,
     });
   }

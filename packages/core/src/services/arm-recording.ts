@@ -1,5 +1,4 @@
-import { bucketFromPrefix } from '../bucketing';
-import { decide, isOnReason } from '../evaluation/evaluate';
+import { decide, isOnReason, positionOf } from '../evaluation/evaluate';
 import { GRADUAL, type Snapshot } from '../evaluation/snapshot';
 import { armOf, CONTROL_ARM } from '../experiments/arms';
 import { VariantAssigner, variantArm } from '../experiments/variants';
@@ -71,7 +70,7 @@ export async function runInstrumented<T>(
   if (!isOnReason(reason)) {
     if (reason !== 'outside-rollout') return paths.fallback();
     const f = snapshot.features.get(feature)!;
-    if (armOf(bucketFromPrefix(f.prefix, userId), f.threshold) !== 'control') return paths.fallback();
+    if (armOf(positionOf(f, userId), f.threshold) !== 'control') return paths.fallback();
     const started = performance.now();
     try {
       const result = await paths.fallback();

@@ -21,6 +21,7 @@ export function featureFromConfig(name: string, settings: Features[string], now:
     updatedAt: now,
     stageStartedAt: now,
     ...(first === undefined ? {} : { plan: initialPlanState(now) }),
+    ...(settings.bucketing === undefined ? {} : { bucketing: settings.bucketing }),
   };
 }
 
