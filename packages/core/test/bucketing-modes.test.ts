@@ -282,7 +282,7 @@ describe('changing a feature at run time', () => {
     await service.setBucketing('aiExtraction', { algorithm: 'canary-rollout' });
     expect(service.getFeature('aiExtraction')?.bucketing).toEqual({ algorithm: 'canary-rollout' });
     const after = onSet(service);
-    ids.forEach((id, i) => expect(after[i]).toBe(bucketOf('aiExtraction', id) < 2500));
+    expect(after).toEqual(ids.map((id) => bucketOf('aiExtraction', id) < 2500));
     const moved = before.filter((on, i) => on !== after[i]).length;
     // 2 x 0.25 x 0.75 = 37.5 % of 10,000, standard deviation about 48.
     expect(Math.abs(moved - 3750)).toBeLessThan(300);
