@@ -1,5 +1,6 @@
 import type { Command } from './command';
 import { explain } from './explain';
+import { importFlags } from './import';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   setStrategy,
   plan,
   explain,
+  importFlags,
 ];
 
 /** The command called `name`, if any. */

@@ -11,6 +11,10 @@ export interface GlobalOptions {
   color: boolean | undefined;
   store: string | undefined;
   config: string | undefined;
+  /** `import`: write what carries over even when some parts do not. */
+  partial: boolean;
+  /** `import`: show what would be written, write nothing. */
+  dryRun: boolean;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -26,6 +30,8 @@ const FLAGS = {
   '--help': 'help',
   '-h': 'help',
   '--version': 'version',
+  '--partial': 'partial',
+  '--dry-run': 'dryRun',
 } as const;
 const VALUED = { '--store': 'store', '--config': 'config' } as const;
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
@@ -43,6 +49,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     color: undefined,
     store: undefined,
     config: undefined,
+    partial: false,
+    dryRun: false,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
