@@ -8,7 +8,9 @@ import {
   murmurUtf8Hash,
   unleashNormalizedValue,
 } from '@canary-rollout/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fnv1a, fnv1aDecimal } from '../src/bucketing/peers';
 
 interface Vectors {
   unleash: {
@@ -170,5 +172,17 @@ describe('flagd vectors', () => {
         c.variant === 'clubs' || c.variant === 'diamonds',
       );
     }
+  });
+});
+
+describe('hash building blocks', () => {
+  it('hashes the decimal digits of a 32-bit value as GrowthBook hashes String(value)', () => {
+    const edges = [0, 1, 9, 10, 99_999, 100_000, 100_001, 1_000_000_000, 2_147_483_648, 4_294_967_295];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...edges), fc.nat({ max: 4_294_967_295 })), (value) => {
+        expect(fnv1aDecimal(value)).toBe(fnv1a(0x811c9dc5, String(value)));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -170,14 +170,31 @@ export function fnv1a(hash: number, text: string): number {
 
 /** FNV-1a of the decimal digits of an unsigned 32-bit integer, without building the string. */
 export function fnv1aDecimal(value: number): number {
-  let h = FNV_OFFSET;
-  let power = 1;
-  while (power * 10 <= value) power *= 10;
-  for (; power >= 1; power /= 10) {
-    h ^= 48 + (Math.floor(value / power) % 10);
-    h = Math.imul(h, FNV_PRIME);
+  // Two halves below 100,000 keep the digit arithmetic in 32-bit integers.
+  const high = Math.floor(value / 100_000);
+  const low = value - high * 100_000;
+  let h = FNV_OFFSET | 0;
+  if (high > 0) {
+    h = fnvDigits(h, high, false);
+    h = fnvDigits(h, low, true);
+  } else {
+    h = fnvDigits(h, low, false);
   }
   return h >>> 0;
+}
+
+/** FNV-1a over the 5 digits of `value` (< 100,000), without leading zeros unless `padded`. */
+function fnvDigits(hash: number, value: number, padded: boolean): number {
+  let h = hash;
+  let started = padded;
+  for (let power = 10_000; power >= 1; power = (power / 10) | 0) {
+    const digit = ((value / power) | 0) % 10;
+    if (!started && digit === 0 && power > 1) continue;
+    started = true;
+    h ^= 48 + digit;
+    h = Math.imul(h, FNV_PRIME);
+  }
+  return h;
 }
 
 /** The FNV-1a state after `seed`, for GrowthBook's version 2 hash (which hashes seed + id). */
