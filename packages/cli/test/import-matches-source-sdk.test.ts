@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CanaryRolloutService, loadConfigFile } from '@canary-rollout/core';
+import { CanaryRolloutService, loadConfigFile, unleashNormalizedValue } from '@canary-rollout/core';
 import { FileStore } from '@canary-rollout/storage-file';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
@@ -260,5 +260,19 @@ describe('import growthbook', () => {
     } finally {
       gb.destroy();
     }
+  });
+});
+
+describe('explain after an import', () => {
+  it('names the bucketing mode and the value it computed', async () => {
+    box = sandbox(null);
+    expect((await run(box, ['import', 'unleash', UNLEASH, '--partial'])).code).toBe(0);
+    const result = await run(box, ['explain', 'user-7', 'ocrFallback']);
+    expect(result.code).toBe(0);
+    const value = unleashNormalizedValue('user-7', 'ocr-group');
+    expect(result.stdout).toContain(`unleash bucketing: the value it computed is ${value}`);
+    expect(result.stdout).toContain(
+      `unleash normalizedValue ${value} (murmur3 of "ocr-group:<id>" % 100 + 1)`,
+    );
   });
 });
