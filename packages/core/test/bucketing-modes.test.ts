@@ -13,6 +13,7 @@ import {
   parseConfig,
 } from '@canary-rollout/core';
 import murmur from 'murmurhash-js';
+import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
@@ -101,6 +102,74 @@ describe('bucketing modes against the source SDKs over 10,000 ids', () => {
       const bucket = Number((hash * 100n) >> 32n);
       expect(service.isFeatureEnabledForUser(id, 'aiExtraction')).toBe(bucket < 25);
     }
+  });
+});
+
+describe('variants in unleash bucketing', () => {
+  it('are those of unleash-client (bootstrapped, offline) for 10,000 ids', async () => {
+    const variants = [
+      { name: 'gpt', weight: 500 },
+      { name: 'local', weight: 300 },
+      { name: 'rules', weight: 200 },
+    ];
+    const unleash = new Unleash({
+      appName: 'variants-check',
+      url: 'http://127.0.0.1:9/api/',
+      refreshInterval: 0,
+      disableMetrics: true,
+      storageProvider: new InMemStorageProvider(),
+      skipInstanceCountWarning: true,
+      bootstrap: {
+        data: [
+          {
+            name: 'aiExtraction',
+            enabled: true,
+            strategies: [{ name: 'default', parameters: {} }],
+            variants: variants.map((v) => ({ ...v, stickiness: 'default', weightType: 'fix' })),
+          },
+        ] as never,
+      },
+    });
+    await new Promise<void>((resolve) => unleash.once('ready', () => resolve()));
+    const service = new CanaryRolloutService({
+      clock: new ManualClock(0),
+      config: {
+        canaryRollout: {
+          features: {
+            aiExtraction: {
+              enabled: true,
+              rolloutStrategy: 'stable',
+              bucketing: { algorithm: 'unleash' },
+              variants,
+            },
+          },
+        },
+      },
+    });
+    try {
+      const counts: Record<string, number> = {};
+      for (const id of ids) {
+        const ours = service.getVariant(id, 'aiExtraction');
+        const theirs = unleash.getVariant('aiExtraction', { userId: id }).name;
+        if (ours !== theirs) expect.fail(`${JSON.stringify(id)}: ours ${ours}, unleash-client ${theirs}`);
+        counts[theirs] = (counts[theirs] ?? 0) + 1;
+      }
+      expect(Object.keys(counts).sort()).toEqual(['gpt', 'local', 'rules']);
+    } finally {
+      unleash.destroy();
+    }
+  });
+
+  it('refuses fractional weights in the config', () => {
+    expect(() =>
+      parseConfig({
+        canaryRollout: {
+          features: {
+            aiExtraction: { bucketing: { algorithm: 'unleash' }, variants: [{ name: 'a', weight: 0.5 }] },
+          },
+        },
+      }),
+    ).toThrow(/features\.aiExtraction\.variants\.0\.weight: must be a whole number with unleash bucketing/);
   });
 });
 

@@ -10,12 +10,19 @@ import {
 } from '@canary-rollout/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { UnleashVariantAssigner } from '../src/bucketing/peer-variants';
 import { fnv1a, fnv1aDecimal } from '../src/bucketing/peers';
 
 interface Vectors {
   unleash: {
     normalizedValue: { id: string; groupId: string; value: number; utf8Value?: number }[];
     rollouts: { feature: string; groupId: string; rollout: number; userId: string; enabled: boolean }[];
+    variants: {
+      feature: string;
+      seed: number;
+      variants: [string, number][];
+      cases: { userId: string; variant: string }[];
+    }[];
   };
   growthbook: {
     hash: { seed: string; value: string; version: 1 | 2; expected: number }[];
@@ -87,6 +94,17 @@ describe('unleash vectors', () => {
     const service = serviceWith(name, 10, { algorithm: 'unleash' });
     expect(service.isFeatureEnabledForUser('174', name)).toBe(true);
     expect(service.isFeatureEnabledForUser('499', name)).toBe(false);
+  });
+
+  it('assigns the specification variants: against the sum of the weights, in order', () => {
+    for (const v of vectors.unleash.variants) {
+      const assigner = new UnleashVariantAssigner(
+        v.feature,
+        v.variants.map(([name, weight]) => ({ name, weight })),
+        v.seed,
+      );
+      for (const c of v.cases) expect(assigner.assign(c.userId), `${v.feature} ${c.userId}`).toBe(c.variant);
+    }
   });
 
   it('hashes "café" as unleash-client-node does, not as UTF-8', () => {

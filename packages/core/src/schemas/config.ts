@@ -200,6 +200,17 @@ function checkBucketing(
 ): void {
   for (const [name, feature] of Object.entries(root.features)) {
     if (feature.bucketing === undefined) continue;
+    if (feature.bucketing.algorithm === 'unleash') {
+      feature.variants?.forEach((variant, i) => {
+        if (!Number.isInteger(variant.weight)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['features', name, 'variants', i, 'weight'],
+            message: `must be a whole number with unleash bucketing (Unleash weighs variants in whole parts), got ${variant.weight}`,
+          });
+        }
+      });
+    }
     const problem = percentageProblem(feature.bucketing, feature.rolloutPercentage);
     if (problem !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['features', name, 'rolloutPercentage'], message: problem });
