@@ -12,6 +12,7 @@ import {
   murmurUtf8Hash,
   parseConfig,
 } from '@canary-rollout/core';
+import { GrowthBookClient } from '@growthbook/growthbook';
 import murmur from 'murmurhash-js';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { describe, expect, it } from 'vitest';
@@ -170,6 +171,84 @@ describe('variants in unleash bucketing', () => {
         },
       }),
     ).toThrow(/features\.aiExtraction\.variants\.0\.weight: must be a whole number with unleash bucketing/);
+  });
+});
+
+describe('variants in growthbook bucketing', () => {
+  const variants = [
+    { name: 'control', weight: 50 },
+    { name: 'gpt', weight: 30 },
+    { name: 'rules', weight: 20 },
+  ];
+  function serviceAt(percentage: number, hashVersion: 1 | 2) {
+    return new CanaryRolloutService({
+      clock: new ManualClock(0),
+      config: {
+        canaryRollout: {
+          features: {
+            aiExtraction: {
+              enabled: true,
+              rolloutPercentage: percentage,
+              bucketing: { algorithm: 'growthbook', seed: 'exp-seed', hashVersion },
+              variants,
+            },
+          },
+        },
+      },
+    });
+  }
+
+  it("follow GrowthBook's bucket ranges: the SDK's experiment assignment for 10,000 ids", () => {
+    for (const hashVersion of [1, 2] as const) {
+      for (const coverage of [0.1, 0.25, 0.3333, 1]) {
+        const gb = new GrowthBookClient({}).initSync({
+          payload: {
+            features: {
+              aiExtraction: {
+                defaultValue: -1,
+                rules: [
+                  {
+                    key: 'aiExtraction',
+                    variations: [0, 1, 2],
+                    weights: [0.5, 0.3, 0.2],
+                    coverage,
+                    seed: 'exp-seed',
+                    hashVersion,
+                  },
+                ],
+              },
+            },
+          } as never,
+          streaming: false,
+        });
+        const service = serviceAt(coverage * 100, hashVersion);
+        for (const id of ids) {
+          const value = gb.getFeatureValue('aiExtraction', -1, { attributes: { id } }) as number;
+          const theirs = value < 0 ? null : variants[value]!.name;
+          const ours = service.getVariant(id, 'aiExtraction');
+          if (ours !== theirs)
+            expect.fail(
+              `v${hashVersion} coverage ${coverage}: ${JSON.stringify(id)} ours ${ours}, GrowthBook ${theirs}`,
+            );
+          expect(service.isFeatureEnabledForUser(id, 'aiExtraction')).toBe(theirs !== null);
+        }
+        gb.destroy();
+      }
+    }
+  });
+
+  it('keep every range start pinned: raising the coverage keeps each user in the variant they had', () => {
+    let previous = ids.map((id) => serviceAt(5, 2).getVariant(id, 'aiExtraction'));
+    for (const p of [10, 25, 50, 100]) {
+      const service = serviceAt(p, 2);
+      const next = ids.map((id) => service.getVariant(id, 'aiExtraction'));
+      previous.forEach((variant, i) => {
+        if (variant !== null && next[i] !== variant)
+          expect.fail(`${ids[i]} moved from ${variant} to ${next[i]} at ${p} %`);
+      });
+      previous = next;
+    }
+    expect(previous.every((v) => v !== null)).toBe(true);
   });
 });
 

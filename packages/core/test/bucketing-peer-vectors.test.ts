@@ -10,6 +10,7 @@ import {
 } from '@canary-rollout/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { growthbookBucketRanges } from '../src/bucketing/modes';
 import { UnleashVariantAssigner } from '../src/bucketing/peer-variants';
 import { fnv1a, fnv1aDecimal } from '../src/bucketing/peers';
 
@@ -27,6 +28,11 @@ interface Vectors {
   growthbook: {
     hash: { seed: string; value: string; version: 1 | 2; expected: number }[];
     forceRules: { description: string; feature: string; coverage: number; id: string; on: boolean }[];
+    getBucketRange: {
+      description: string;
+      args: [number, number, number[] | null];
+      expected: [number, number][];
+    }[];
   };
   flagd: {
     murmur3: { key: string; hash: number }[];
@@ -128,6 +134,16 @@ describe('growthbook vectors', () => {
     for (const v of vectors.growthbook.forceRules) {
       const service = serviceWith(v.feature, v.coverage * 100, { algorithm: 'growthbook' });
       expect(service.isFeatureEnabledForUser(v.id, v.feature), v.description).toBe(v.on);
+    }
+  });
+
+  it("computes GrowthBook's shared getBucketRange cases", () => {
+    for (const v of vectors.growthbook.getBucketRange) {
+      const ranges = growthbookBucketRanges(...v.args);
+      expect(
+        ranges.map(([a, b]) => [Number(a.toFixed(6)), Number(b.toFixed(6))]),
+        v.description,
+      ).toEqual(v.expected);
     }
   });
 

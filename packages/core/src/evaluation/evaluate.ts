@@ -1,5 +1,5 @@
 import { BUCKETS, bucketFromPrefix } from '../bucketing';
-import { describePeerValue, peerPosition, peerValue } from '../bucketing/modes';
+import { describePeerValue, peerPosition, peerRangeIndex, peerValue } from '../bucketing/modes';
 import type { BucketingAlgorithm } from '../schemas/bucketing';
 import { BETA_ONLY, type CompiledFeature, mayBeListed, type Snapshot, STABLE } from './snapshot';
 
@@ -38,6 +38,8 @@ export function decide(snapshot: Snapshot, userId: string, feature: string): Eva
 function inRollout(f: CompiledFeature, userId: string): boolean {
   if (f.threshold === 0) return false;
   if (f.threshold >= BUCKETS) return true;
+  // GrowthBook with variants: in the rollout when the hash falls in a variant's bucket range.
+  if (f.peer?.ranges != null) return peerRangeIndex(f.peer, userId) >= 0;
   return positionOf(f, userId) < f.threshold;
 }
 

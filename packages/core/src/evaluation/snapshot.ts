@@ -72,8 +72,14 @@ function prefixFor(salt: string): MurmurPrefix {
   return prefix;
 }
 
-/** Builds a snapshot from store state (and the system switch from the config). */
-export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot {
+/** Builds a snapshot from store state (and the system switch and, for GrowthBook bucket ranges, variants from the config). */
+export function compileSnapshot(
+  state: RolloutState,
+  enabled: boolean,
+  variants?: Readonly<
+    Record<string, { readonly variants?: readonly { readonly weight: number }[] | undefined }>
+  >,
+): Snapshot {
   const features = new Map<string, CompiledFeature>();
   for (const record of state.features) {
     const members = state.beta[record.name];
@@ -88,7 +94,12 @@ export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot
             : GRADUAL,
       threshold: percentageToThreshold(record.rolloutPercentage),
       prefix: prefixFor(record.salt),
-      peer: compilePeerBucketing(record.bucketing, record.name),
+      peer: compilePeerBucketing(
+        record.bucketing,
+        record.name,
+        record.rolloutPercentage,
+        variants?.[record.name]?.variants?.map((v) => v.weight),
+      ),
       beta: members !== undefined && members.length > 0 ? new Set(members) : null,
     });
   }

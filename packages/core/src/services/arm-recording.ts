@@ -1,3 +1,4 @@
+import { peerRangeIndex } from '../bucketing/modes';
 import { UnleashVariantAssigner } from '../bucketing/peer-variants';
 import { decide, isOnReason, positionOf } from '../evaluation/evaluate';
 import { GRADUAL, type Snapshot } from '../evaluation/snapshot';
@@ -29,7 +30,8 @@ interface Assigner {
 /**
  * The variant assigner of every feature configured with variants, compiled for the salt and
  * bucketing the snapshot holds: once per snapshot change of either, never per call. Features in
- * unleash bucketing assign variants as unleash-client-node does.
+ * unleash bucketing assign variants as unleash-client-node does, features in growthbook bucketing
+ * by GrowthBook's bucket ranges (the range the user's hash falls in).
  */
 export class VariantTable {
   private readonly assigners = new Map<string, { key: string; assigner: Assigner }>();
@@ -40,9 +42,20 @@ export class VariantTable {
   update(snapshot: Snapshot): void {
     for (const [name, settings] of Object.entries(this.features)) {
       if (settings.variants === undefined) continue;
-      const record = snapshot.features.get(name)?.record;
-      if (record === undefined) {
+      const compiled = snapshot.features.get(name);
+      const record = compiled?.record;
+      if (compiled === undefined || record === undefined) {
         this.assigners.delete(name);
+        continue;
+      }
+      const peer = compiled.peer;
+      if (peer?.ranges != null) {
+        // GrowthBook bucket ranges move with the coverage: follow every snapshot.
+        const names = settings.variants.map((v) => v.name);
+        this.assigners.set(name, {
+          key: 'growthbook',
+          assigner: { assign: (userId) => names[peerRangeIndex(peer, userId)] ?? null },
+        });
         continue;
       }
       const unleash = record.bucketing?.algorithm === 'unleash';

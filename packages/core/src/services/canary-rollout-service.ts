@@ -94,6 +94,7 @@ export class CanaryRolloutService {
     this.snapshot = compileSnapshot(
       options.initialState ?? configState(this.config.canaryRollout.features, this.clock.now()),
       this.config.canaryRollout.enabled,
+      this.config.canaryRollout.features,
     );
     this.variants.update(this.snapshot);
   }
@@ -550,7 +551,11 @@ export class CanaryRolloutService {
 
   private apply(state: RolloutState, source: 'local' | 'store'): void {
     const previous = this.snapshot;
-    const next = compileSnapshot(state, this.config.canaryRollout.enabled);
+    const next = compileSnapshot(
+      state,
+      this.config.canaryRollout.enabled,
+      this.config.canaryRollout.features,
+    );
     this.snapshot = next;
     this.variants.update(next);
     this.aggregator.retain(new Set(next.features.keys()));
