@@ -49,7 +49,7 @@ export function growthbookBucketRanges(
   coverage: number,
   weights?: readonly number[] | null,
 ): [number, number][] {
-  const c = coverage < 0 ? 0 : coverage > 1 ? 1 : coverage;
+  const c = coverage < 0 ? 0 : Math.min(coverage, 1);
   const equal = Array.from({ length: count }, () => 1 / count);
   let w = weights ?? equal;
   if (w.length !== count) w = equal;
