@@ -276,3 +276,22 @@ describe('explain after an import', () => {
     );
   });
 });
+
+describe('names that are Object.prototype members', () => {
+  it('imports a flag called toString or valueOf like any other, and refuses __proto__', async () => {
+    box = sandbox(null);
+    const payload = join(box.root, 'gb.json');
+    writeFileSync(
+      payload,
+      '{"features": {"toString": {"defaultValue": true}, "valueOf": {"defaultValue": false, "rules": [{"force": true, "coverage": 0.5}]}, "__proto__": {"defaultValue": true}}}',
+    );
+    const result = await run(box, ['import', 'growthbook', payload, '--partial']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('__proto__: name is not a feature name here');
+    const config = readJson(join(box.app, 'config', 'canary-rollout.json')) as {
+      canaryRollout: { features: Record<string, unknown> };
+    };
+    expect(Object.keys(config.canaryRollout.features).sort()).toEqual(['toString', 'valueOf']);
+    expect(config.canaryRollout.features.valueOf).toMatchObject({ rolloutPercentage: 50 });
+  });
+});

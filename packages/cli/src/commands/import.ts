@@ -49,7 +49,7 @@ export const importFlags: Command = {
     const plan = tool === 'unleash' ? planUnleashImport(payload) : planGrowthBookImport(payload);
     const target = resolve(ctx.cwd, ctx.options.config ?? DEFAULT_CONFIG);
     const document = readTarget(target);
-    const clashes = plan.features.map((f) => f.name).filter((name) => name in document.features);
+    const clashes = plan.features.map((f) => f.name).filter((name) => Object.hasOwn(document.features, name));
     if (clashes.length > 0) {
       throw new CliFailure(
         `import: ${relative(ctx.cwd, target) || target} already declares ${clashes.join(', ')}; remove them or import into another config file`,

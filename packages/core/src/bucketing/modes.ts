@@ -218,6 +218,9 @@ export function describePeerValue(
     case GROWTHBOOK_V2: {
       const n = peer.code === GROWTHBOOK_V1 ? value / 1000 : value / 10_000;
       const version = peer.code === GROWTHBOOK_V1 ? 1 : 2;
+      if (peer.ranges !== null) {
+        return `growthbook hash v${version} ${n} (seed "${peer.key}") ${on ? 'inside' : 'outside'} the variants' bucket ranges at coverage ${percentage / 100}`;
+      }
       return `growthbook hash v${version} ${n} (seed "${peer.key}") ${on ? '<=' : '>'} coverage ${percentage / 100}`;
     }
     case FLAGD:

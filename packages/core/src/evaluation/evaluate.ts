@@ -71,7 +71,8 @@ export interface Evaluation {
   readonly reason: EvaluationReason;
   /**
    * The user's bucket for this feature (0..9999) in its bucketing, null when the feature or user
-   * is unknown/invalid. In the rollout exactly when below `threshold`.
+   * is unknown/invalid. In the rollout exactly when below `threshold` (for GrowthBook bucket
+   * ranges, the user's place within their variant's range, up to rounding at its edge).
    */
   readonly bucket: number | null;
   /** The feature's bucketing algorithm (`canary-rollout` unless it names another tool's), null for unknown features. */

@@ -98,7 +98,9 @@ export function compileSnapshot(
         record.bucketing,
         record.name,
         record.rolloutPercentage,
-        variants?.[record.name]?.variants?.map((v) => v.weight),
+        variants !== undefined && Object.hasOwn(variants, record.name)
+          ? variants[record.name]?.variants?.map((v) => v.weight)
+          : undefined,
       ),
       beta: members !== undefined && members.length > 0 ? new Set(members) : null,
     });
