@@ -84,6 +84,14 @@ function checkArity(command: Command, args: readonly string[]): void {
 }
 
 function checkOptions(command: Command, options: GlobalOptions): void {
+  for (const [flag, set] of [
+    ['--partial', options.partial],
+    ['--dry-run', options.dryRun],
+  ] as const) {
+    if (set && !(command.options ?? []).some((o) => o.startsWith(flag))) {
+      throw new UsageError(`${command.name}: ${flag} only applies to import`);
+    }
+  }
   if (options.force && !(command.options ?? []).some((o) => o.startsWith('--force'))) {
     throw new UsageError(`${command.name}: --force only applies to update-rollout and plan resume|skip`);
   }

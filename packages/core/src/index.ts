@@ -7,6 +7,12 @@ export {
   percentageToThreshold,
   seedPrefix,
 } from './bucketing';
+export {
+  flagdBucket,
+  growthbookHash,
+  murmurUtf8Hash,
+  unleashNormalizedValue,
+} from './bucketing/peers';
 export { type Clock, ManualClock, systemClock } from './clock';
 export {
   type CanaryErrorCode,
@@ -67,6 +73,12 @@ export { TREATMENT_ARM } from './metrics/aggregator';
 export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
 export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
 export { type MetricsSummary, mergeAll, selectWindow, summarize } from './metrics/summary';
+export {
+  BUCKETING_ALGORITHMS,
+  type BucketingAlgorithm,
+  type BucketingConfig,
+  bucketingSchema,
+} from './schemas/bucketing';
 export {
   type CanaryConfig,
   type CanaryConfigInput,

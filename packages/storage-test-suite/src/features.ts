@@ -86,6 +86,22 @@ export function describeFeatures(ctx: SuiteContext): void {
       expect((await ctx.store.readState()).features).toEqual([{ ...write, version: 1 }]);
     });
 
+    it("round-trips a feature's bucketing and refuses an unknown algorithm", async () => {
+      const { store } = ctx;
+      const write = makeFeature({ bucketing: { algorithm: 'growthbook', seed: '', hashVersion: 2 } });
+      const created = await store.putFeature(write, null);
+      expect(created).toEqual({ ...write, version: 1 });
+      const other = makeFeature({ name: 'other', bucketing: { algorithm: 'unleash', groupId: 'g:1' } });
+      await store.putFeature(other, null);
+      const bad = { ...makeFeature({ name: 'bad' }), bucketing: { algorithm: 'launchdarkly' } };
+      await expectCode(store.putFeature(bad as ReturnType<typeof makeFeature>, null), 'INVALID_ARGUMENT');
+      const byName = (await store.readState()).features.toSorted((x, y) => x.name.localeCompare(y.name));
+      expect(byName).toEqual([
+        { ...other, version: 1 },
+        { ...write, version: 1 },
+      ]);
+    });
+
     it('makes a write visible to another handle as soon as it returns', async () => {
       const created = await ctx.store.putFeature(makeFeature(), null);
       const peer = await ctx.peer();

@@ -11,7 +11,7 @@ export interface Argument {
 export interface Command {
   readonly name: string;
   /** Heading in the command list of the guide's CLI Reference. */
-  readonly group: 'User Management' | 'Rollout Control' | 'Diagnostics';
+  readonly group: 'User Management' | 'Rollout Control' | 'Diagnostics' | 'Migration';
   readonly summary: string;
   readonly args: readonly Argument[];
   /** Paragraph lines shown by `--help`. */

@@ -50,6 +50,11 @@ export const explain: Command = {
         lines.push(
           `  bucket ${evaluation.bucket} of 0..9999; the rollout takes buckets below ${evaluation.threshold} (${record?.rolloutPercentage ?? 0} %)`,
         );
+        if (evaluation.bucketing !== 'canary-rollout' && evaluation.bucketing !== null) {
+          lines.push(
+            `  ${evaluation.bucketing} bucketing: the value it computed is ${evaluation.bucketValue}`,
+          );
+        }
       }
       evaluation.steps.forEach((step, i) => {
         lines.push(

@@ -2,6 +2,7 @@ import { audit } from './audit';
 import type { Command } from './command';
 import { explain } from './explain';
 import { metrics } from './metrics';
+import { importFlags } from './import';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   explain,
   audit,
   metrics,
+  importFlags,
 ];
 
 /** The command called `name`, if any. */

@@ -19,6 +19,10 @@ export interface GlobalOptions {
   port: string | undefined;
   /** `metrics --host`. */
   host: string | undefined;
+  /** `import`: write what carries over even when some parts do not. */
+  partial: boolean;
+  /** `import`: show what would be written, write nothing. */
+  dryRun: boolean;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -34,6 +38,8 @@ const FLAGS = {
   '--help': 'help',
   '-h': 'help',
   '--version': 'version',
+  '--partial': 'partial',
+  '--dry-run': 'dryRun',
 } as const;
 const VALUED = {
   '--store': 'store',
@@ -70,6 +76,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     since: undefined,
     port: undefined,
     host: undefined,
+    partial: false,
+    dryRun: false,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {

@@ -1,4 +1,6 @@
 import { BUCKETS, bucketFromPrefix } from '../bucketing';
+import { describePeerValue, peerPosition, peerRangeIndex, peerValue } from '../bucketing/modes';
+import type { BucketingAlgorithm } from '../schemas/bucketing';
 import { BETA_ONLY, type CompiledFeature, mayBeListed, type Snapshot, STABLE } from './snapshot';
 
 /** Why a decision came out as it did, in the evaluation order. */
@@ -36,7 +38,17 @@ export function decide(snapshot: Snapshot, userId: string, feature: string): Eva
 function inRollout(f: CompiledFeature, userId: string): boolean {
   if (f.threshold === 0) return false;
   if (f.threshold >= BUCKETS) return true;
-  return bucketFromPrefix(f.prefix, userId) < f.threshold;
+  // GrowthBook with variants: in the rollout when the hash falls in a variant's bucket range.
+  if (f.peer?.ranges != null) return peerRangeIndex(f.peer, userId) >= 0;
+  return positionOf(f, userId) < f.threshold;
+}
+
+/**
+ * The user's bucket 0..9999 in the feature's bucketing: in the rollout exactly when below the
+ * threshold. Ours unless the feature names another tool's algorithm.
+ */
+export function positionOf(f: CompiledFeature, userId: string): number {
+  return f.peer === null ? bucketFromPrefix(f.prefix, userId) : peerPosition(f.peer, userId);
 }
 
 /** True for the reasons that turn a feature on. */
@@ -57,8 +69,20 @@ export interface Evaluation {
   readonly feature: string;
   readonly enabled: boolean;
   readonly reason: EvaluationReason;
-  /** The user's bucket for this feature (0..9999), null when the feature or user is unknown/invalid. */
+  /**
+   * The user's bucket for this feature (0..9999) in its bucketing, null when the feature or user
+   * is unknown/invalid. In the rollout exactly when below `threshold` (for GrowthBook bucket
+   * ranges, the user's place within their variant's range, up to rounding at its edge).
+   */
   readonly bucket: number | null;
+  /** The feature's bucketing algorithm (`canary-rollout` unless it names another tool's), null for unknown features. */
+  readonly bucketing: BucketingAlgorithm | null;
+  /**
+   * The value the feature's bucketing computed in its own terms: our bucket; unleash's
+   * normalizedValue (1..100); GrowthBook's hash (0..1); flagd's fractional bucket (0..9999).
+   * Null when `bucket` is.
+   */
+  readonly bucketValue: number | null;
   /** Buckets below this are in the rollout (percentage x 100), null for unknown features. */
   readonly threshold: number | null;
   readonly steps: readonly EvaluationStep[];
@@ -69,7 +93,12 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
   const reason = decide(snapshot, userId, feature);
   const f = typeof feature === 'string' ? snapshot.features.get(feature) : undefined;
   const validUser = typeof userId === 'string' && userId.length > 0;
-  const bucket = f !== undefined && validUser ? bucketFromPrefix(f.prefix, userId) : null;
+  const bucket = f !== undefined && validUser ? positionOf(f, userId) : null;
+  const raw = f?.peer != null && validUser ? peerValue(f.peer, userId) : bucket;
+  const bucketValue =
+    raw === null || f?.peer == null || f.peer.algorithm !== 'growthbook'
+      ? raw
+      : raw / (f.peer.code === 2 ? 1000 : 10_000);
   const enabled = isOnReason(reason);
   const order: Array<[EvaluationStep['step'], EvaluationReason[], string]> = [
     [
@@ -98,7 +127,9 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
       ['in-rollout', 'outside-rollout'],
       bucket === null || f === undefined
         ? 'no bucket'
-        : `bucket ${bucket} ${bucket < f.threshold ? '<' : '>='} ${f.threshold} (${f.record.rolloutPercentage} %)`,
+        : f.peer !== null && raw !== null
+          ? describePeerValue(f.peer, raw, inRollout(f, userId), f.record.rolloutPercentage)
+          : `bucket ${bucket} ${bucket < f.threshold ? '<' : '>='} ${f.threshold} (${f.record.rolloutPercentage} %)`,
     ],
   ];
   const steps: EvaluationStep[] = [];
@@ -121,6 +152,8 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
     enabled,
     reason,
     bucket,
+    bucketing: f === undefined ? null : (f.peer?.algorithm ?? 'canary-rollout'),
+    bucketValue,
     threshold: f === undefined ? null : f.threshold,
     steps,
   };

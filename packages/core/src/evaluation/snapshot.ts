@@ -1,4 +1,5 @@
 import { type MurmurPrefix, murmurPrefix, murmurUtf8, percentageToThreshold, seedPrefix } from '../bucketing';
+import { compilePeerBucketing, type PeerBucketing } from '../bucketing/modes';
 import type { FeatureRecord } from '../schemas/records';
 import type { RolloutState } from '../storage/types';
 
@@ -15,6 +16,8 @@ export interface CompiledFeature {
   /** Buckets below this are in the rollout (0..10000). */
   readonly threshold: number;
   readonly prefix: MurmurPrefix;
+  /** Another tool's bucketing, when the feature names one; null for ours. */
+  readonly peer: PeerBucketing | null;
   /** Beta members; null when the list is empty, so the hot path skips the lookup. */
   readonly beta: ReadonlySet<string> | null;
 }
@@ -69,8 +72,14 @@ function prefixFor(salt: string): MurmurPrefix {
   return prefix;
 }
 
-/** Builds a snapshot from store state (and the system switch from the config). */
-export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot {
+/** Builds a snapshot from store state (and the system switch and, for GrowthBook bucket ranges, variants from the config). */
+export function compileSnapshot(
+  state: RolloutState,
+  enabled: boolean,
+  variants?: Readonly<
+    Record<string, { readonly variants?: readonly { readonly weight: number }[] | undefined }>
+  >,
+): Snapshot {
   const features = new Map<string, CompiledFeature>();
   for (const record of state.features) {
     const members = state.beta[record.name];
@@ -85,6 +94,14 @@ export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot
             : GRADUAL,
       threshold: percentageToThreshold(record.rolloutPercentage),
       prefix: prefixFor(record.salt),
+      peer: compilePeerBucketing(
+        record.bucketing,
+        record.name,
+        record.rolloutPercentage,
+        variants !== undefined && Object.hasOwn(variants, record.name)
+          ? variants[record.name]?.variants?.map((v) => v.weight)
+          : undefined,
+      ),
       beta: members !== undefined && members.length > 0 ? new Set(members) : null,
     });
   }

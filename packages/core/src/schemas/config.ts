@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigInvalidError } from '../errors';
 import { VARIANT_NAME_PATTERN } from '../experiments/variants';
+import { bucketingSchema, percentageProblem } from './bucketing';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema } from './names';
 
 const rate = z.number().min(0).max(1);
@@ -85,6 +86,11 @@ export const featureConfigSchema = z.strictObject({
   variants: variantsSchema.optional(),
   /** A progressive rollout plan the monitor walks. @default none */
   plan: planConfigSchema.optional(),
+  /**
+   * How users are picked: ours, or another tool's exact assignment (`unleash`, `growthbook`,
+   * `flagd`) so a migrated rollout keeps its users. @default `{ algorithm: "canary-rollout" }`
+   */
+  bucketing: bucketingSchema.optional(),
 });
 
 /** Thresholds for every feature, and the global ones. */
@@ -149,7 +155,8 @@ export const canaryConfigSchema = z.strictObject({
       monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
       experiments: experimentsConfigSchema.default(experimentsConfigSchema.parse({})),
     })
-    .superRefine(checkPlanSteps),
+    .superRefine(checkPlanSteps)
+    .superRefine(checkBucketing),
 });
 
 /** A plan's raises go through the maxStep guard: refuse a plan that could never be walked. */
@@ -182,6 +189,41 @@ function checkPlanSteps(
         });
       }
       from = step.percentage;
+    });
+  }
+}
+
+/** Percentages a feature's bucketing cannot express (fractions in unleash mode). */
+function checkBucketing(
+  root: { features: Record<string, z.infer<typeof featureConfigSchema>> },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [name, feature] of Object.entries(root.features)) {
+    if (feature.bucketing === undefined) continue;
+    if (feature.bucketing.algorithm === 'unleash') {
+      feature.variants?.forEach((variant, i) => {
+        if (!Number.isInteger(variant.weight)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['features', name, 'variants', i, 'weight'],
+            message: `must be a whole number with unleash bucketing (Unleash weighs variants in whole parts), got ${variant.weight}`,
+          });
+        }
+      });
+    }
+    const problem = percentageProblem(feature.bucketing, feature.rolloutPercentage);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['features', name, 'rolloutPercentage'], message: problem });
+    }
+    feature.plan?.steps.forEach((step, i) => {
+      const stepProblem = percentageProblem(feature.bucketing, step.percentage);
+      if (stepProblem !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', name, 'plan', 'steps', i, 'percentage'],
+          message: stepProblem,
+        });
+      }
     });
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bucketingSchema } from './bucketing';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema, userIdSchema } from './names';
 
 const epochMs = z.number().int().nonnegative();
@@ -49,6 +50,8 @@ export const featureRecordSchema = z.looseObject({
   healthySince: epochMs.optional(),
   /** Progress of the feature's progressive rollout plan, when it has one. */
   plan: planStateSchema.optional(),
+  /** The feature's bucketing when it is not ours (see the config key of the same name). */
+  bucketing: bucketingSchema.optional(),
 });
 /** A feature's live state as stored. */
 export type FeatureRecord = z.infer<typeof featureRecordSchema>;

@@ -1,5 +1,6 @@
-import { bucketFromPrefix } from '../bucketing';
-import { decide, isOnReason } from '../evaluation/evaluate';
+import { peerRangeIndex } from '../bucketing/modes';
+import { UnleashVariantAssigner } from '../bucketing/peer-variants';
+import { decide, isOnReason, positionOf } from '../evaluation/evaluate';
 import { GRADUAL, type Snapshot } from '../evaluation/snapshot';
 import { armOf, CONTROL_ARM } from '../experiments/arms';
 import { VariantAssigner, variantArm } from '../experiments/variants';
@@ -21,27 +22,52 @@ export interface FeaturePaths<T> {
 /** Records one call's outcome under an arm: (userId, feature, arm, ok, latency ms). */
 export type OutcomeRecorder = (userId: string, feature: string, arm: string, ok: boolean, ms: number) => void;
 
+/** Anything that assigns a user one of a feature's variants. */
+interface Assigner {
+  assign(userId: string): string | null;
+}
+
 /**
- * The variant assigner of every feature configured with variants, compiled for the salt the
- * snapshot holds: once per snapshot change of salt, never per call.
+ * The variant assigner of every feature configured with variants, compiled for the salt and
+ * bucketing the snapshot holds: once per snapshot change of either, never per call. Features in
+ * unleash bucketing assign variants as unleash-client-node does, features in growthbook bucketing
+ * by GrowthBook's bucket ranges (the range the user's hash falls in).
  */
 export class VariantTable {
-  private readonly assigners = new Map<string, { salt: string; assigner: VariantAssigner }>();
+  private readonly assigners = new Map<string, { key: string; assigner: Assigner }>();
 
   constructor(private readonly features: CanaryConfig['canaryRollout']['features']) {}
 
-  /** Follows a new snapshot (a salt may have changed in the store). */
+  /** Follows a new snapshot (a salt or bucketing may have changed in the store). */
   update(snapshot: Snapshot): void {
     for (const [name, settings] of Object.entries(this.features)) {
       if (settings.variants === undefined) continue;
-      const salt = snapshot.features.get(name)?.record.salt;
-      if (salt === undefined) {
+      const compiled = snapshot.features.get(name);
+      const record = compiled?.record;
+      if (compiled === undefined || record === undefined) {
         this.assigners.delete(name);
         continue;
       }
+      const peer = compiled.peer;
+      if (peer?.ranges != null) {
+        // GrowthBook bucket ranges move with the coverage: follow every snapshot.
+        const names = settings.variants.map((v) => v.name);
+        this.assigners.set(name, {
+          key: 'growthbook',
+          assigner: { assign: (userId) => names[peerRangeIndex(peer, userId)] ?? null },
+        });
+        continue;
+      }
+      const unleash = record.bucketing?.algorithm === 'unleash';
+      const key = unleash ? 'unleash' : `salt:${record.salt}`;
       const known = this.assigners.get(name);
-      if (known === undefined || known.salt !== salt) {
-        this.assigners.set(name, { salt, assigner: new VariantAssigner(salt, settings.variants) });
+      if (known === undefined || known.key !== key) {
+        this.assigners.set(name, {
+          key,
+          assigner: unleash
+            ? new UnleashVariantAssigner(name, settings.variants)
+            : new VariantAssigner(record.salt, settings.variants),
+        });
       }
     }
   }
@@ -71,7 +97,7 @@ export async function runInstrumented<T>(
   if (!isOnReason(reason)) {
     if (reason !== 'outside-rollout') return paths.fallback();
     const f = snapshot.features.get(feature)!;
-    if (armOf(bucketFromPrefix(f.prefix, userId), f.threshold) !== 'control') return paths.fallback();
+    if (armOf(positionOf(f, userId), f.threshold) !== 'control') return paths.fallback();
     const started = performance.now();
     try {
       const result = await paths.fallback();

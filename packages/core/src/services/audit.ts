@@ -9,6 +9,7 @@ import { asStoreError } from './support';
 export type AuditAction =
   | 'update-percentage'
   | 'set-strategy'
+  | 'set-bucketing'
   | 'enable-feature'
   | 'disable-feature'
   | 'add-beta-user'

@@ -5,12 +5,14 @@ import { compileSnapshot, type Snapshot } from '../evaluation/snapshot';
 import { SafeEventEmitter } from '../events';
 import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
 import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
+import { type BucketingConfig, bucketingSchema, percentageProblem } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
+import { parseArgument } from '../storage/validate';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
 import { type AuditAction, AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
 import { type FeatureWriteContext, writeFeature } from './feature-writes';
@@ -127,6 +129,7 @@ export class CanaryRolloutService {
     this.snapshot = compileSnapshot(
       options.initialState ?? configState(this.config.canaryRollout.features, this.clock.now()),
       this.config.canaryRollout.enabled,
+      this.config.canaryRollout.features,
     );
     this.variants.update(this.snapshot);
     this.aggregator.setStages(stagesOf(this.snapshot));
@@ -410,6 +413,12 @@ export class CanaryRolloutService {
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
     return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
+      const problem = percentageProblem(current.bucketing, percentage);
+      if (problem !== undefined) {
+        throw new InvalidArgumentError(
+          `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
+        );
+      }
       if (percentage > current.rolloutPercentage && options.force !== true)
         this.checkRaise(current, percentage);
       return current.rolloutPercentage === percentage ? null : { rolloutPercentage: percentage };
@@ -435,6 +444,27 @@ export class CanaryRolloutService {
       // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
       if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100);
       return { rolloutStrategy: strategy };
+    });
+  }
+
+  /**
+   * Changes how a feature picks its users, e.g. from a migrated tool's algorithm to ours
+   * (`{ algorithm: 'canary-rollout' }`). This re-draws who is in the rollout: at p % about
+   * 2p(1 − p) of the users change sides. Refused when the percentage does not fit the new
+   * bucketing (a fraction in unleash mode).
+   */
+  async setBucketing(feature: string, bucketing: BucketingConfig): Promise<FeatureRecord> {
+    const parsed = parseArgument(bucketingSchema, bucketing, 'core', 'setBucketing');
+    return this.changeFeature(feature, 'setBucketing', 'set-bucketing', (current) => {
+      const problem = percentageProblem(parsed, current.rolloutPercentage);
+      if (problem !== undefined) {
+        throw new InvalidArgumentError(
+          `@canary-rollout/core: setBucketing: rolloutPercentage of ${feature} ${problem}`,
+        );
+      }
+      const same =
+        JSON.stringify(current.bucketing ?? { algorithm: 'canary-rollout' }) === JSON.stringify(parsed);
+      return same ? null : { bucketing: parsed };
     });
   }
 
@@ -640,7 +670,11 @@ export class CanaryRolloutService {
 
   private apply(state: RolloutState, source: 'local' | 'store'): void {
     const previous = this.snapshot;
-    const next = compileSnapshot(state, this.config.canaryRollout.enabled);
+    const next = compileSnapshot(
+      state,
+      this.config.canaryRollout.enabled,
+      this.config.canaryRollout.features,
+    );
     this.snapshot = next;
     this.variants.update(next);
     this.aggregator.retain(new Set(next.features.keys()));
@@ -668,11 +702,13 @@ function auditedFeature(record: FeatureRecord): {
   enabled: boolean;
   rolloutPercentage: number;
   rolloutStrategy: string;
+  bucketing: string;
 } {
   return {
     enabled: record.enabled,
     rolloutPercentage: record.rolloutPercentage,
     rolloutStrategy: record.rolloutStrategy,
+    bucketing: record.bucketing?.algorithm ?? 'canary-rollout',
   };
 }
 

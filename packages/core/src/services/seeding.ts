@@ -23,6 +23,7 @@ export function featureFromConfig(name: string, settings: Features[string], now:
     // Created as version 1.
     stageVersion: 1,
     ...(first === undefined ? {} : { plan: initialPlanState(now) }),
+    ...(settings.bucketing === undefined ? {} : { bucketing: settings.bucketing }),
   };
 }
 
