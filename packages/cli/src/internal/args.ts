@@ -9,8 +9,12 @@ export interface GlobalOptions {
   version: boolean;
   /** false with `--no-color`; undefined lets the terminal decide. */
   color: boolean | undefined;
+  /** `--yes`: confirms a destructive command without asking. */
+  yes: boolean;
   store: string | undefined;
   config: string | undefined;
+  /** `--app`: whose state; names the default store. */
+  app: string | undefined;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -26,8 +30,15 @@ const FLAGS = {
   '--help': 'help',
   '-h': 'help',
   '--version': 'version',
+  '--yes': 'yes',
+  '-y': 'yes',
 } as const;
-const VALUED = { '--store': 'store', '--config': 'config' } as const;
+const VALUED = { '--store': 'store', '--config': 'config', '--app': 'app' } as const;
+const EXAMPLE = {
+  '--store': '--store file:./data',
+  '--config': '--config config/canary-rollout.json',
+  '--app': '--app my-app',
+} as const;
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
 
 /**
@@ -40,9 +51,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     force: false,
     help: false,
     version: false,
+    yes: false,
     color: undefined,
     store: undefined,
     config: undefined,
+    app: undefined,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -62,9 +75,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       let value = eq === -1 ? argv[i + 1] : token.slice(eq + 1);
       if (eq === -1) i++;
       if (value === undefined || value === '' || (eq === -1 && isOption(value))) {
-        throw new UsageError(
-          `${name} needs a value, e.g. ${name === '--store' ? '--store file:./data' : '--config config/canary-rollout.json'}`,
-        );
+        throw new UsageError(`${name} needs a value, e.g. ${EXAMPLE[name as keyof typeof EXAMPLE]}`);
       }
       value = value.trim();
       options[key] = value;
