@@ -79,6 +79,13 @@ function emitWarning(message: string): void {
 }
 
 export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOptions {
+  // An empty folder name would resolve to the working folder, which the store would then take over
+  // (and tighten to 0700): refuse it.
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir.trim() === '')) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/storage-file: option dir must be a folder path, got ${JSON.stringify(options.dir)}`,
+    );
+  }
   return {
     dir: resolve(options.dir ?? appConfigDir(checkedAppName(options.appName, process.env))),
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
