@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
- * Checks what is published, not what is in src/: publint and `attw --pack` on every package, then
- * each package's tarball unpacked into a clean temporary folder and imported from ESM and from
- * CJS. Third-party dependencies are linked from the root node_modules, so nothing is downloaded.
+ * Checks what is published, not what is in src/: publint and `attw --pack` on every package (every
+ * resolution users hit: node10, node16 from CJS and ESM, bundler), then each package's tarball
+ * unpacked into a clean temporary folder, imported from ESM and from CJS, and its declarations
+ * compiled by tsc with `skipLibCheck: false` under those resolutions. Third-party dependencies are
+ * linked from the root node_modules, so nothing is downloaded; type packages a user would not
+ * install for us (`@types/better-sqlite3`) are not linked.
  */
 import { execFile } from 'node:child_process';
 import {
@@ -64,7 +67,14 @@ await Promise.all(
       const path = join(root, 'packages', dir);
       await check(`publint ${dir}`, () => run(bin('publint'), ['--strict', path], { cwd: root }));
       await check(`attw --pack ${dir}`, () =>
-        run(bin('attw'), ['--pack', path, '--profile', esmOnly.has(dir) ? 'esm-only' : 'node16', '--format', 'ascii'], { cwd: root }),
+        // The default profile (strict) covers node10, node16-cjs, node16-esm and bundler.
+        run(
+          bin('attw'),
+          ['--pack', path, ...(esmOnly.has(dir) ? ['--profile', 'esm-only'] : []), '--format', 'ascii'],
+          {
+            cwd: root,
+          },
+        ),
       );
     }
   }),
@@ -81,7 +91,10 @@ try {
       ['pack', join(root, 'packages', dir), '--pack-destination', scratch, '--json', '--silent'],
       { cwd: root },
     );
-    const [{ filename }] = JSON.parse(stdout);
+    const [{ filename, size, unpackedSize, entryCount }] = JSON.parse(stdout);
+    console.log(
+      `size @canary-rollout/${dir}: ${kb(unpackedSize)} unpacked, ${kb(size)} packed, ${entryCount} files`,
+    );
     const target = join(modules, '@canary-rollout', dir);
     mkdirSync(target, { recursive: true });
     await run('tar', ['-xzf', join(scratch, filename), '-C', target, '--strip-components=1']);
@@ -93,6 +106,9 @@ try {
       if (!name.startsWith('@canary-rollout/')) thirdParty.add(name);
     }
   }
+  // What any TypeScript user has; vitest for the suite's types.
+  thirdParty.add('@types/node');
+  thirdParty.add('vitest');
   for (const name of thirdParty) {
     const source = join(root, 'node_modules', name);
     if (!existsSync(source)) continue;
@@ -116,8 +132,71 @@ try {
       run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
     );
   }
+  await checkDeclarations(scratch);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+function kb(bytes) {
+  return `${(bytes / 1024).toFixed(1)} kB`;
+}
+
+/**
+ * Compiles a file using every package's public types, with the published declarations checked
+ * (`skipLibCheck: false`), under each module resolution an app may use.
+ */
+async function checkDeclarations(scratch) {
+  const dual = dirs.filter((d) => !esmOnly.has(d));
+  const imports = (list) =>
+    [
+      ...list.map((d, i) => `import * as p${i} from '@canary-rollout/${d}';`),
+      "import { ManualClock, MemoryStore } from '@canary-rollout/core/testing';",
+      `export const used = [${list.map((_, i) => `p${i}`).join(', ')}, ManualClock, MemoryStore];`,
+    ].join('\n');
+  writeFileSync(join(scratch, 'types.ts'), imports(dual));
+  writeFileSync(join(scratch, 'types.cts'), imports(dual));
+  writeFileSync(join(scratch, 'types.mts'), imports(dirs));
+  const common = {
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+    target: 'es2022',
+    lib: ['es2023'],
+    types: ['node'],
+  };
+  const profiles = {
+    node10: {
+      compilerOptions: {
+        ...common,
+        module: 'commonjs',
+        moduleResolution: 'node10',
+        // As `tsc --init` sets it; zod's own declarations need it under node10.
+        esModuleInterop: true,
+      },
+      files: ['types.ts'],
+    },
+    'node16 (CJS)': {
+      compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' },
+      files: ['types.cts'],
+    },
+    'node16 (ESM)': {
+      compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' },
+      files: ['types.mts'],
+    },
+    bundler: {
+      compilerOptions: { ...common, module: 'preserve', moduleResolution: 'bundler' },
+      files: ['types.mts'],
+    },
+  };
+  for (const [label, tsconfig] of Object.entries(profiles)) {
+    const file = join(scratch, `tsconfig.${label.replace(/\W+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(tsconfig));
+    await check(`declarations under ${label}, skipLibCheck false`, () =>
+      run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
+        cwd: scratch,
+      }),
+    );
+  }
 }
 
 if (failures.length > 0) {

@@ -5,6 +5,8 @@
 import { pathToFileURL } from 'node:url';
 
 // #region script
+// The app's name picks its store, ~/.config/document-sorter/ (unless --app or --store say otherwise).
+process.env.CANARY_ROLLOUT_APP ??= 'document-sorter';
 let cli;
 try {
   cli = await import('@canary-rollout/cli');

@@ -45,7 +45,10 @@ export interface DocumentSorter {
  * ~/.config/document-sorter/, shared with `node scripts/rollout-manager.js`.
  */
 export async function startDocumentSorter(options: DocumentSorterOptions = {}): Promise<DocumentSorter> {
-  const store = new FileStore(options.storeDir === undefined ? {} : { dir: options.storeDir });
+  const store = new FileStore({
+    appName: 'document-sorter',
+    ...(options.storeDir === undefined ? {} : { dir: options.storeDir }),
+  });
   const canaryService = await CanaryRolloutService.create({
     store,
     config: options.configPath ?? CONFIG_PATH,

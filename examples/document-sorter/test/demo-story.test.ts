@@ -40,5 +40,5 @@ it('ramps aiExtraction 5 % -> 10 % -> 25 % while healthy, then alerts and rolls 
     /Final status \(node scripts\/rollout-manager\.js status\):\n\nCanary rollout: enabled/,
   );
   expect(output).toMatch(/^aiExtraction\s+on\s+0 %\s+gradual\s+0\s.*rolled back/m);
-  expect(output).toMatch(/aiExtraction: last rollback .*, automatic: automatic rollback: error rate/);
+  expect(output).toMatch(/aiExtraction: last rollback .*, automatic rollback: error rate/);
 });

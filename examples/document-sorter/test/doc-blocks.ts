@@ -60,26 +60,34 @@ export interface CliLine {
   readonly argv: string[];
 }
 
-const CLI_PREFIXES = [
-  ['node', 'scripts/rollout-manager.js'],
-  ['npx', 'rollout-manager'],
-  ['rollout-manager'],
-];
+const SCRIPT = ['node', 'scripts/rollout-manager.js'];
+const CLI_PREFIXES = [SCRIPT, ['npx', '@canary-rollout/cli'], ['rollout-manager']];
 
-/** The lines of a shell block that run the CLI (other commands, comments and output are skipped). */
+/**
+ * The lines of a shell block that run the CLI (other commands, comments and output are skipped),
+ * with the variables `export NAME=value` lines set before them. The example's script names its app
+ * itself, as `CANARY_ROLLOUT_APP`.
+ */
 export function cliLines(code: string): CliLine[] {
   const out: CliLine[] = [];
+  const exported: Record<string, string> = {};
   for (const raw of code.split('\n')) {
     const line = raw.replace(/^\$\s+/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
+    const assignment = /^export ([A-Z_]+)=(\S+)$/.exec(line);
+    if (assignment !== null) {
+      exported[assignment[1] as string] = assignment[2] as string;
+      continue;
+    }
     const words = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { ...exported };
     while (words.length > 0 && /^[A-Z_]+=/.test(words[0] as string)) {
       const [name, ...value] = (words.shift() as string).split('=');
       env[name as string] = value.join('=');
     }
     const prefix = CLI_PREFIXES.find((p) => p.every((w, i) => words[i] === w));
     if (prefix === undefined) continue;
+    if (prefix === SCRIPT) env['CANARY_ROLLOUT_APP'] ??= 'document-sorter';
     out.push({ line, env, argv: words.slice(prefix.length) });
   }
   return out;

@@ -40,7 +40,8 @@ export async function runLine(home: Home, line: string, now?: () => number) {
   const code = await main(argvOf(line), {
     stdout: { write: (text: string) => (stdout += text), isTTY: false },
     stderr: { write: (text: string) => (stderr += text) },
-    env: { HOME: home.home },
+    // What scripts/rollout-manager.js sets before it calls main.
+    env: { HOME: home.home, CANARY_ROLLOUT_APP: 'document-sorter' },
     cwd: EXAMPLE_DIR,
     ...(now === undefined ? {} : { now }),
   });

@@ -20,7 +20,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   try {
     return await run(argv, io);
   } catch (error) {
-    return report(error, io);
+    // Scanned rather than parsed: the error may be that the command line does not parse.
+    return report(error, io, argv.includes('--json'));
   }
 }
 
@@ -36,11 +37,9 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (name === undefined) {
-    if (options.help) {
-      io.stdout.write(mainHelp());
-      return EXIT.ok;
-    }
-    throw new UsageError(`missing command (try: ${PROGRAM} --help)`);
+    // Nothing asked: say what there is (https://clig.dev/#help).
+    io.stdout.write(mainHelp());
+    return EXIT.ok;
   }
   const command = requireCommand(name);
   if (options.help) {
@@ -49,7 +48,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
   checkArity(command, args);
   checkOptions(command, options);
-  const spec = parseStoreSpec(options.store, io.env ?? process.env, io.cwd ?? process.cwd());
+  const spec = parseStoreSpec(options.store, io.env ?? process.env, io.cwd ?? process.cwd(), options.app);
   await command.run(new Context(io, options, spec), args);
   return EXIT.ok;
 }
@@ -105,27 +104,52 @@ function checkOptions(command: Command, options: GlobalOptions): void {
         `${command.name}: ${option} only applies to ${option === '--since' ? 'audit' : 'metrics'}`,
       );
   }
+  if (options.yes && !(command.options ?? []).some((o) => o.startsWith('--yes'))) {
+    throw new UsageError(`${command.name}: --yes only applies to delete-user`);
+  }
 }
 
-function report(error: unknown, io: CliIo): number {
-  if (error instanceof UsageError) {
-    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof CliFailure) {
-    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-    return EXIT.failure;
-  }
+/**
+ * One line on stderr, or with `--json` one document: `{ "error": { "code", "message" } }`. Codes
+ * are those of `CanaryRolloutError`, plus `USAGE` (exit 2), `FAILED` (exit 1) and `UNEXPECTED`.
+ */
+function report(error: unknown, io: CliIo, json: boolean): number {
+  const [exit, code, message] = classify(error);
+  io.stderr.write(
+    json ? `${JSON.stringify({ error: { code, message } }, null, 2)}\n` : `${PROGRAM}: ${message}\n`,
+  );
+  return exit;
+}
+
+function classify(error: unknown): [exit: number, code: string, message: string] {
+  if (error instanceof UsageError) return [EXIT.usage, 'USAGE', error.message];
+  if (error instanceof CliFailure) return [EXIT.failure, 'FAILED', error.message];
   if (isCanaryRolloutError(error)) {
     // An argument the CLI let through but core refused is still bad input: nothing was written.
     const usage = error.code === 'INVALID_ARGUMENT' || error.code === 'NOT_FOUND';
-    io.stderr.write(`${PROGRAM}: ${error.message}\n`);
-    return usage ? EXIT.usage : EXIT.failure;
+    return [usage ? EXIT.usage : EXIT.failure, error.code, error.message];
   }
-  io.stderr.write(`${PROGRAM}: unexpected error: ${messageOf(error)}\n`);
-  return EXIT.failure;
+  return [EXIT.failure, 'UNEXPECTED', `unexpected error: ${messageOf(error)}`];
 }
 
 function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    ...(interactive ? { ask } : {}),
+  };
+}
+
+/** Asks on the terminal; the answer is the line typed. */
+async function ask(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

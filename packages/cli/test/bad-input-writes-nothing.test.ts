@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run, type Sandbox, sandbox, snapshotTree } from './helpers';
 
@@ -69,7 +70,6 @@ const CASES: Array<[string, string[], RegExp]> = [
     ['frobnicate'],
     /unknown command "frobnicate"; see rollout-manager --help/,
   ],
-  ['no command at all', [], /missing command \(try: rollout-manager --help\)/],
   ['an unknown option', ['status', '--jsno'], /unknown option --jsno \(did you mean --json\?\)/],
   [
     '--force on another command',
@@ -85,7 +85,24 @@ const CASES: Array<[string, string[], RegExp]> = [
   [
     'an unknown strategy',
     ['set-strategy', 'aiExtraction', 'fast'],
-    /strategy must be gradual, beta-only, stable, got "fast"/,
+    /strategy must be gradual, beta-only, stable, got "fast"$/m,
+  ],
+  [
+    'a misspelt strategy',
+    ['set-strategy', 'aiExtraction', 'gradul'],
+    /strategy must be gradual, beta-only, stable, got "gradul" \(did you mean gradual\?\)/,
+  ],
+  [
+    'a config file that does not exist',
+    ['status', '--config', '/nonexistent'],
+    /--config: no file at \/nonexistent/,
+  ],
+  ['an app name that is no folder name', ['status', '--app', '../etc'], /--app must be a folder name/],
+  ['--yes on another command', ['rollback', 'aiExtraction', '--yes'], /--yes only applies to delete-user/],
+  [
+    'delete-user off a terminal without --yes',
+    ['delete-user', 'john@example.com'],
+    /delete-user asks before it deletes; pass --yes when not on a terminal/,
   ],
   [
     'remove-user of an unregistered email',
@@ -126,8 +143,12 @@ describe('bad input: one line on stderr, exit code 2, nothing written', () => {
 
 describe('failures of the operation: exit code 1', () => {
   it('an invalid config file names the key and the value', async () => {
+    writeFileSync(
+      join(box.app, 'broken.json'),
+      '{"canaryRollout": {"features": {"x": {"rolloutPercentage": 150}}}}',
+    );
     const result = await run(box, ['status', '--config', 'broken.json']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/cannot read config file .*broken\.json: ENOENT/);
+    expect(result.stderr).toMatch(/broken\.json:\n {2}features\.x\.rolloutPercentage: .*got 150/);
   });
 });

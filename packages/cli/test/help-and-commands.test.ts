@@ -137,7 +137,7 @@ describe('user management', () => {
     expect((await run(box, ['blacklist', 'account-7'])).stdout).toBe(
       'user account-7 is blacklisted: no feature is on for them\n',
     );
-    expect((await run(box, ['delete-user', 'jane@company.com'])).code).toBe(0);
+    expect((await run(box, ['delete-user', 'jane@company.com', '--yes'])).code).toBe(0);
     expect((await run(box, ['list-users'])).stdout).toContain('No beta users yet');
   });
 });

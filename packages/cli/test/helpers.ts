@@ -62,6 +62,10 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
   readonly cwd?: string;
+  /** Width of the pretend terminal. */
+  readonly columns?: number;
+  /** Answers the CLI's questions, as the person at a terminal would. */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** Runs `main` in-process with HOME pointing into the sandbox. */
@@ -74,11 +78,16 @@ export async function run(
   let stderr = '';
   const tty = options.tty ?? false;
   const code = await main(argv, {
-    stdout: { write: (text: string) => (stdout += text), isTTY: tty },
+    stdout: {
+      write: (text: string) => (stdout += text),
+      isTTY: tty,
+      ...(options.columns === undefined ? {} : { columns: options.columns }),
+    },
     stderr: { write: (text: string) => (stderr += text), isTTY: tty },
-    env: { HOME: box.home, ...options.env },
+    env: { HOME: box.home, CANARY_ROLLOUT_APP: 'document-sorter', ...options.env },
     cwd: options.cwd ?? box.app,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.ask === undefined ? {} : { ask: options.ask }),
   });
   return { code, stdout, stderr };
 }

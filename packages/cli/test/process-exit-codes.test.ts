@@ -22,7 +22,14 @@ function cli(args: readonly string[]): SpawnSyncReturns<string> {
     ['--import', 'tsx', bin, ...args, '--config', join(box.app, 'config', 'canary-rollout.json')],
     {
       cwd: repoRoot,
-      env: { ...process.env, HOME: box.home, XDG_CONFIG_HOME: '', NO_COLOR: '', FORCE_COLOR: '' },
+      env: {
+        ...process.env,
+        HOME: box.home,
+        CANARY_ROLLOUT_APP: 'document-sorter',
+        XDG_CONFIG_HOME: '',
+        NO_COLOR: '',
+        FORCE_COLOR: '',
+      },
       encoding: 'utf8',
       timeout: 30_000,
     },

@@ -23,7 +23,7 @@ async function entryPoint(): Promise<{ file: string; what: string }> {
   const probe = existsSync(built)
     ? spawnSync(process.execPath, [built, 'status'], {
         cwd: box.app,
-        env: { PATH: process.env['PATH'] ?? '', HOME: box.home },
+        env: { PATH: process.env['PATH'] ?? '', HOME: box.home, CANARY_ROLLOUT_APP: 'document-sorter' },
         encoding: 'utf8',
       })
     : undefined;
@@ -65,7 +65,12 @@ describe('start-up', () => {
       const started = performance.now();
       const result = spawnSync(process.execPath, ['--import', preload, entry.file, 'status'], {
         cwd: box.app,
-        env: { PATH: process.env['PATH'] ?? '', HOME: box.home, CPU_REPORT_FILE: report },
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: box.home,
+          CANARY_ROLLOUT_APP: 'document-sorter',
+          CPU_REPORT_FILE: report,
+        },
         encoding: 'utf8',
       });
       wall.push(performance.now() - started);

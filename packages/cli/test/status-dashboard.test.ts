@@ -92,8 +92,10 @@ describe('status', () => {
     const result = await run(box, ['status'], { now });
     expect(result.stdout).toMatch(/^aiExtraction\s+on\s+0 %\s+gradual\s+0\s.*1 min ago$/m);
     expect(result.stdout).toMatch(
-      /aiExtraction: last rollback 2025-01-27 09:00 UTC \(1 min ago\), automatic: /,
+      /aiExtraction: last rollback 2025-01-27 09:00 UTC \(1 min ago\), automatic rollback: error rate/,
     );
+    // The reason says "automatic rollback" itself: no "automatic: automatic rollback".
+    expect(result.stdout).not.toMatch(/\b([a-z]{3,}):? \1\b/i);
     const json = JSON.parse((await run(box, ['status', '--json'], { now })).stdout);
     expect(json.features.aiExtraction.lastRollback).toMatchObject({
       source: 'automatic',
@@ -113,6 +115,48 @@ describe('status', () => {
     const noColor = await run(box, ['status'], { now, tty: true, env: { NO_COLOR: '1' } });
     expect(noColor.stdout).not.toContain(esc);
     expect((await run(box, ['status', '--no-color'], { now, tty: true })).stdout).not.toContain(esc);
+  });
+
+  it('fits an 80-column terminal by changing layout, not by wrapping the table', async () => {
+    await traffic({ users: 200, failEvery: 0, latencyMs: 100 });
+    const wide = await run(box, ['status'], { now, tty: true, columns: 200, env: { NO_COLOR: '1' } });
+    expect(wide.stdout).toMatch(/^FEATURE\s+STATE\s+ROLLOUT/m);
+    const tableWidth = Math.max(...wide.stdout.split('\n').map((l) => l.length));
+    expect(tableWidth).toBeGreaterThan(80);
+
+    const narrow = await run(box, ['status'], { now, tty: true, columns: 80, env: { NO_COLOR: '1' } });
+    expect(narrow.stdout).not.toMatch(/^FEATURE\s+STATE/m);
+    expect(narrow.stdout).toMatch(/^aiExtraction {2}on {2}25 % gradual {2}healthy$/m);
+    expect(narrow.stdout).toMatch(/^ {2}errors 0\.0 % {2}success 100\.0 % {2}p95 \d+ ms$/m);
+    // COLUMNS says the same when the stream does not know its width.
+    const fromEnv = await run(box, ['status'], { now, env: { COLUMNS: '80' } });
+    expect(fromEnv.stdout).not.toMatch(/^FEATURE\s+STATE/m);
+    // Notes and alerts are prose: only the table is judged, and it fits.
+    const tableLines = narrow.stdout
+      .split('\n')
+      .filter((l) => /^(aiExtraction|ocrFallback|tableExtraction) {2}|^ {2}\S/.test(l));
+    expect(tableLines.length).toBeGreaterThan(6);
+    for (const line of tableLines) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('is ASCII only under TERM=dumb, and honours FORCE_COLOR', async () => {
+    await traffic({ users: 200, failEvery: 0, latencyMs: 100 });
+    const esc = '\u001b[';
+    const dumb = await run(box, ['status'], { now, tty: true, env: { TERM: 'dumb' } });
+    expect(dumb.stdout).toMatch(/^[\x20-\x7e\n]*$/);
+    expect(dumb.stdout).toContain('blacklisted; metrics window');
+    const forced = await run(box, ['status'], { now, tty: false, env: { FORCE_COLOR: '1' } });
+    expect(forced.stdout).toContain(`${esc}32mhealthy${esc}39m`);
+    // FORCE_COLOR wins over NO_COLOR; FORCE_COLOR=0 turns colour off on a terminal.
+    expect((await run(box, ['status'], { now, env: { FORCE_COLOR: '1', NO_COLOR: '1' } })).stdout).toContain(
+      esc,
+    );
+    expect((await run(box, ['status'], { now, tty: true, env: { FORCE_COLOR: '0' } })).stdout).not.toContain(
+      esc,
+    );
+    expect(
+      (await run(box, ['status', '--no-color'], { now, env: { FORCE_COLOR: '1' } })).stdout,
+    ).not.toContain(esc);
   });
 
   it('writes nothing, and on a fresh HOME creates no store', async () => {

@@ -81,7 +81,7 @@ describe('--store', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       new RegExp(
-        `^rollout-manager: cannot open the Redis store at redis://\\*\\*\\*@127\\.0\\.0\\.1:${port}: .+\\n$`,
+        `^rollout-manager: cannot open the Redis store at redis://\\*\\*\\*@127\\.0\\.0\\.1:${port} \\(namespace document-sorter\\): .+\\n$`,
       ),
     );
     expect(result.stderr).not.toContain('s3cret');

@@ -1,3 +1,4 @@
+export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
 export {
   BUCKETS,
   bucketOf,

@@ -1,12 +1,19 @@
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { InvalidArgumentError } from '@canary-rollout/core';
+import { resolve } from 'node:path';
+import { APP_NAME_ENV, appConfigDir, InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
 
-/** Options of `FileStore`. Every option has a default; `new FileStore()` uses the guide's folder. */
+/**
+ * Options of `FileStore`. The store needs to know whose state it keeps: give `appName` (or set
+ * `CANARY_ROLLOUT_APP`), or a `dir`. Every other option has a default.
+ */
 export interface FileStoreOptions {
   /**
-   * Root folder of the store. Created (mode 0700) when missing.
-   * @default `$XDG_CONFIG_HOME/document-sorter`, or `~/.config/document-sorter`
+   * Names the app; the store's folder is then `$XDG_CONFIG_HOME/<appName>`, or
+   * `~/.config/<appName>`. Letters, digits, `.`, `_`, `-`. @default `$CANARY_ROLLOUT_APP`
+   */
+  appName?: string;
+  /**
+   * Root folder of the store, instead of the app's folder. Created (mode 0700) when missing.
+   * @default the folder of `appName`
    */
   dir?: string;
   /** Entries kept per log (`alerts.jsonl`, `health-reports.jsonl`). @default 10000 */
@@ -47,13 +54,24 @@ export interface ResolvedFileStoreOptions {
 }
 
 /**
- * The default root folder: `$XDG_CONFIG_HOME/document-sorter` when `XDG_CONFIG_HOME` is an
- * absolute path (the XDG spec says to ignore a relative one), else `~/.config/document-sorter`.
+ * The folder of an app's store: `$XDG_CONFIG_HOME/<appName>` when `XDG_CONFIG_HOME` is an absolute
+ * path (the XDG spec says to ignore a relative one), else `~/.config/<appName>`.
  */
-export function defaultFileStoreDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_CONFIG_HOME'];
-  const base = xdg !== undefined && xdg !== '' && isAbsolute(xdg) ? xdg : join(homedir(), '.config');
-  return join(base, 'document-sorter');
+export function defaultFileStoreDir(appName: string, env: NodeJS.ProcessEnv = process.env): string {
+  return appConfigDir(checkedAppName(appName, env), env);
+}
+
+function checkedAppName(appName: string | undefined, env: NodeJS.ProcessEnv): string {
+  try {
+    const name = resolveAppName(appName, env);
+    if (name !== undefined) return name;
+  } catch (error) {
+    throw new InvalidArgumentError(`@canary-rollout/storage-file: ${(error as Error).message}`);
+  }
+  // Two apps on one host must not share a rollout state by accident, so there is no shared default.
+  throw new InvalidArgumentError(
+    `@canary-rollout/storage-file: the store needs to know whose state it keeps: pass { appName: 'my-app' } (state in ~/.config/my-app), or { dir }, or set ${APP_NAME_ENV}`,
+  );
 }
 
 function emitWarning(message: string): void {
@@ -61,8 +79,15 @@ function emitWarning(message: string): void {
 }
 
 export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOptions {
+  // An empty folder name would resolve to the working folder, which the store would then take over
+  // (and tighten to 0700): refuse it.
+  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir.trim() === '')) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/storage-file: option dir must be a folder path, got ${JSON.stringify(options.dir)}`,
+    );
+  }
   return {
-    dir: resolve(options.dir ?? defaultFileStoreDir()),
+    dir: resolve(options.dir ?? appConfigDir(checkedAppName(options.appName, process.env))),
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),

@@ -37,20 +37,29 @@ export interface Child {
 export function runChild(
   name: string,
   args: readonly string[],
-  options: { uid?: number; gid?: number } = {},
+  options: { uid?: number; gid?: number; stdin?: 'pipe' } = {},
 ): Child {
+  const { stdin = 'ignore', ...ids } = options;
   return wrap(
     spawn(process.execPath, ['--import', 'tsx', childPath(name), ...args], {
       cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...options,
+      stdio: [stdin, 'pipe', 'pipe'],
+      ...ids,
     }),
   );
 }
 
-/** Runs an already bundled JavaScript child (see crash-safety.test.ts for why). */
-export function runScript(file: string, args: readonly string[]): Child {
-  return wrap(spawn(process.execPath, [file, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
+/**
+ * Runs an already bundled JavaScript child (see crash-safety.test.ts for why), from `cwd` (the
+ * repository root unless given) as the given user.
+ */
+export function runScript(
+  file: string,
+  args: readonly string[],
+  options: { uid?: number; gid?: number; cwd?: string; stdin?: 'pipe' } = {},
+): Child {
+  const { stdin = 'ignore', cwd = repoRoot, ...ids } = options;
+  return wrap(spawn(process.execPath, [file, ...args], { cwd, stdio: [stdin, 'pipe', 'pipe'], ...ids }));
 }
 
 function wrap(child: ChildProcess): Child {

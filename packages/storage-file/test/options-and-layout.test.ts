@@ -6,14 +6,44 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { tempDir } from './helpers';
 
 describe('options and layout', () => {
-  it('defaults to ~/.config/document-sorter, or $XDG_CONFIG_HOME/document-sorter', () => {
-    expect(defaultFileStoreDir({})).toBe(join(homedir(), '.config', 'document-sorter'));
-    expect(defaultFileStoreDir({ XDG_CONFIG_HOME: '/srv/conf' })).toBe('/srv/conf/document-sorter');
-    // The XDG spec says a relative value is to be ignored.
-    expect(defaultFileStoreDir({ XDG_CONFIG_HOME: 'conf' })).toBe(
-      join(homedir(), '.config', 'document-sorter'),
+  it("keeps an app's state in ~/.config/<appName>, or $XDG_CONFIG_HOME/<appName>", () => {
+    const home = homedir();
+    expect(defaultFileStoreDir('document-sorter', {})).toBe(join(home, '.config', 'document-sorter'));
+    expect(defaultFileStoreDir('document-sorter', { XDG_CONFIG_HOME: '/srv/conf' })).toBe(
+      '/srv/conf/document-sorter',
     );
-    expect(new FileStore().layout.root).toBe(defaultFileStoreDir());
+    // The XDG spec says a relative value is to be ignored.
+    expect(defaultFileStoreDir('my-app', { XDG_CONFIG_HOME: 'conf' })).toBe(join(home, '.config', 'my-app'));
+    expect(new FileStore({ appName: 'document-sorter' }).layout.root).toBe(
+      defaultFileStoreDir('document-sorter'),
+    );
+    // A folder given outright wins over the app's.
+    expect(new FileStore({ appName: 'my-app', dir: '/data/x' }).layout.root).toBe('/data/x');
+  });
+
+  it('takes the app name from CANARY_ROLLOUT_APP, and refuses to guess one', () => {
+    const saved = process.env['CANARY_ROLLOUT_APP'];
+    try {
+      process.env['CANARY_ROLLOUT_APP'] = 'billing';
+      expect(new FileStore().layout.root).toBe(defaultFileStoreDir('billing'));
+      delete process.env['CANARY_ROLLOUT_APP'];
+      expect(() => new FileStore()).toThrow(
+        /^@canary-rollout\/storage-file: the store needs to know whose state it keeps: pass \{ appName: 'my-app' \}.*CANARY_ROLLOUT_APP/,
+      );
+      expect(() => new FileStore({ dir: '' })).toThrow(/option dir must be a folder path, got ""/);
+      expect(() => new FileStore({ appName: 'x', dir: ' ' })).toThrow(/option dir must be a folder path/);
+      for (const bad of ['', '../etc', 'a/b', '.hidden', 'x'.repeat(101)]) {
+        expect(() => new FileStore({ appName: bad }), bad).toThrow(
+          expect.objectContaining({
+            code: 'INVALID_ARGUMENT',
+            message: expect.stringContaining('appName must be a folder name'),
+          }),
+        );
+      }
+    } finally {
+      if (saved === undefined) delete process.env['CANARY_ROLLOUT_APP'];
+      else process.env['CANARY_ROLLOUT_APP'] = saved;
+    }
   });
 
   it('lays the files out as the guide says', () => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@canary-rollout/core';
+import { APP_NAME_ENV, InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { PKG } from './internal/commands';
 
@@ -13,7 +13,16 @@ export interface RedisStoreOptions {
    * closes it; for change notifications it opens a duplicate of its own (closed by `close()`).
    */
   client?: Redis | Cluster;
-  /** Separates several rollout states on one Redis; becomes the hash tag of every key. @default 'canary-rollout' */
+  /**
+   * Names the app whose rollout state this is: the namespace when `namespace` is not given.
+   * @default `$CANARY_ROLLOUT_APP`
+   */
+  appName?: string;
+  /**
+   * Separates several rollout states on one Redis; becomes the hash tag of every key. One of
+   * `namespace`, `appName` or `CANARY_ROLLOUT_APP` is required, so that two apps on one Redis never
+   * share a state by accident. @default `appName`
+   */
   namespace?: string;
   /** Every store call settles (resolves or rejects) within this time. @default 2000 */
   commandTimeoutMs?: number;
@@ -43,12 +52,25 @@ export interface ResolvedOptions {
   readonly pollIntervalMs: number;
 }
 
+function appNamespace(appName: string | undefined): string {
+  let name: string | undefined;
+  try {
+    name = resolveAppName(appName);
+  } catch (error) {
+    throw new InvalidArgumentError(`${PKG}: ${(error as Error).message}`);
+  }
+  if (name !== undefined) return name;
+  throw new InvalidArgumentError(
+    `${PKG}: the store needs to know whose state it keeps: pass { appName: 'my-app' } or { namespace }, or set ${APP_NAME_ENV}`,
+  );
+}
+
 /** Applies defaults and rejects values that cannot work, naming the option. */
 export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   if (options.client !== undefined && (options.url !== undefined || options.redis !== undefined)) {
     throw new InvalidArgumentError(`${PKG}: give either "client" or "url"/"redis", not both`);
   }
-  const namespace = options.namespace ?? 'canary-rollout';
+  const namespace = options.namespace ?? appNamespace(options.appName);
   if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 200) {
     throw new InvalidArgumentError(
       `${PKG}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(namespace)}`,

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index';
+import { resolveOptions } from '../src/options';
 import { codeOf, feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 import { freePort, hasRedisServer, startRedisServer } from './helpers/redis-server';
@@ -10,13 +11,14 @@ describe('options', () => {
   it('rejects values that cannot work with InvalidArgumentError naming the option', () => {
     const cases: RedisStoreOptions[] = [
       { namespace: '' },
-      { commandTimeoutMs: 0 },
-      { connectTimeoutMs: -1 },
-      { maxPendingCommands: 1.5 },
-      { maxLogEntries: Number.NaN },
-      { metricsRetentionMs: 0 },
-      { pollIntervalMs: -5 },
-      { client: new Redis({ lazyConnect: true }), url: 'redis://127.0.0.1:1' },
+      { appName: 'a/b' },
+      { appName: 't', commandTimeoutMs: 0 },
+      { appName: 't', connectTimeoutMs: -1 },
+      { appName: 't', maxPendingCommands: 1.5 },
+      { appName: 't', maxLogEntries: Number.NaN },
+      { appName: 't', metricsRetentionMs: 0 },
+      { appName: 't', pollIntervalMs: -5 },
+      { appName: 't', client: new Redis({ lazyConnect: true }), url: 'redis://127.0.0.1:1' },
     ];
     for (const options of cases) {
       let error: unknown;
@@ -32,8 +34,25 @@ describe('options', () => {
     }
   });
 
+  it('takes the namespace from appName or CANARY_ROLLOUT_APP, and refuses to guess one', () => {
+    const saved = process.env['CANARY_ROLLOUT_APP'];
+    try {
+      delete process.env['CANARY_ROLLOUT_APP'];
+      expect(() => new RedisStore({ url: 'redis://127.0.0.1:1' })).toThrow(
+        /^@canary-rollout\/storage-redis: the store needs to know whose state it keeps: pass \{ appName: 'my-app' \} or \{ namespace \}, or set CANARY_ROLLOUT_APP$/,
+      );
+      expect(resolveOptions({ appName: 'billing' }).namespace).toBe('billing');
+      process.env['CANARY_ROLLOUT_APP'] = 'search';
+      expect(resolveOptions({}).namespace).toBe('search');
+      expect(resolveOptions({ namespace: 'ns', appName: 'x' }).namespace).toBe('ns');
+    } finally {
+      if (saved === undefined) delete process.env['CANARY_ROLLOUT_APP'];
+      else process.env['CANARY_ROLLOUT_APP'] = saved;
+    }
+  });
+
   it('fails calls made before open() with StoreUnavailableError', async () => {
-    const store = new RedisStore({ url: 'redis://127.0.0.1:1' });
+    const store = new RedisStore({ url: 'redis://127.0.0.1:1', appName: 'test' });
     expect(await codeOf(store.readState())).toBe('STORE_UNAVAILABLE');
     await store.close();
   });
@@ -50,7 +69,11 @@ describe('options', () => {
 describe('open() with Redis unreachable', () => {
   it('fails with StoreUnavailableError after connectTimeoutMs when nothing listens, without the password', async () => {
     const port = await freePort();
-    const store = new RedisStore({ url: `redis://:s3cret-pass@127.0.0.1:${port}`, connectTimeoutMs: 400 });
+    const store = new RedisStore({
+      url: `redis://:s3cret-pass@127.0.0.1:${port}`,
+      appName: 'test',
+      connectTimeoutMs: 400,
+    });
     const started = performance.now();
     const error = (await store.open().catch((e: unknown) => e)) as Error & { code?: string };
     const elapsed = performance.now() - started;
@@ -71,7 +94,7 @@ describe('open() with Redis unreachable', () => {
       const proxy = await new TcpProxy(server.host, server.port).start();
       try {
         proxy.stall();
-        const store = new RedisStore({ url: proxy.url, connectTimeoutMs: 400 });
+        const store = new RedisStore({ url: proxy.url, appName: 'test', connectTimeoutMs: 400 });
         const started = performance.now();
         expect(await codeOf(store.open())).toBe('STORE_UNAVAILABLE');
         expect(performance.now() - started).toBeLessThan(1200);
@@ -85,7 +108,11 @@ describe('open() with Redis unreachable', () => {
 
   it.skipIf(!hasRedisServer())('opens when Redis comes up within connectTimeoutMs', async () => {
     const port = await freePort();
-    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 8000 });
+    const store = new RedisStore({
+      url: `redis://127.0.0.1:${port}`,
+      appName: 'test',
+      connectTimeoutMs: 8000,
+    });
     const opening = store.open();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const server = await startRedisServer({ port });

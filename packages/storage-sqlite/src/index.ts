@@ -1,2 +1,2 @@
-export type { SqliteStoreOptions, SqliteStoreSettings } from './options';
+export type { SqliteDatabase, SqliteStoreOptions, SqliteStoreSettings } from './options';
 export { SqliteStore } from './sqlite-store';

@@ -31,6 +31,21 @@ export interface SqliteStoreSettings {
   now?: () => number;
 }
 
+/**
+ * An open better-sqlite3 connection (`new Database(file)`), as far as this package's types need to
+ * know it: declared here so that they compile without `@types/better-sqlite3`.
+ */
+export interface SqliteDatabase {
+  readonly name: string;
+  readonly open: boolean;
+  readonly readonly: boolean;
+  readonly memory: boolean;
+  prepare(source: string): unknown;
+  exec(source: string): unknown;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  close(): unknown;
+}
+
 /** Options of `SqliteStore`: a `path` to a database file, or an open better-sqlite3 `database`. */
 export type SqliteStoreOptions = SqliteStoreSettings &
   (
@@ -44,7 +59,7 @@ export type SqliteStoreOptions = SqliteStoreSettings &
       }
     | {
         /** An open, writable connection. The store configures it (WAL, busy timeout, foreign keys) and never closes it. */
-        database: Database.Database;
+        database: SqliteDatabase;
         path?: undefined;
       }
   );
@@ -76,7 +91,11 @@ export function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
     );
   }
   return {
-    source: options.database === undefined ? { path: options.path } : { database: options.database },
+    source:
+      options.database === undefined
+        ? { path: options.path }
+        : // The driver's own type, for the store's internals; users' types need not know it.
+          { database: options.database as unknown as Database.Database },
     busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5000, 0),
     pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs, 1000, 1),
     maxLogEntries: integer('maxLogEntries', options.maxLogEntries, 10_000, 1, Number.MAX_SAFE_INTEGER),

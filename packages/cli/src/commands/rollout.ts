@@ -8,6 +8,7 @@ import type { Context, Session } from '../internal/context';
 import { CliFailure, UsageError } from '../internal/errors';
 import { recordManualRollback } from '../internal/health';
 import { duration, percentage, when } from '../internal/output';
+import { suggest } from '../internal/suggest';
 import { parsePercentage, requireFeatureName } from '../internal/validate';
 import type { Command } from './command';
 
@@ -198,7 +199,10 @@ export const setStrategy: Command = {
     const feature = requireFeatureName(args[0] as string);
     const strategy = args[1] as RolloutStrategy;
     if (!STRATEGIES.includes(strategy)) {
-      throw new UsageError(`strategy must be ${STRATEGIES.join(', ')}, got ${JSON.stringify(args[1])}`);
+      const guess = suggest(args[1] as string, STRATEGIES);
+      throw new UsageError(
+        `strategy must be ${STRATEGIES.join(', ')}, got ${JSON.stringify(args[1])}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`,
+      );
     }
     await ctx.write(
       (session) => ctx.requireFeature(session, feature),

@@ -1,6 +1,6 @@
 import type { FeatureStatus, PlanStatus, RollbackRecord } from '@canary-rollout/core';
 import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
-import { duration, latency, percent, percentage, type Style, table, when } from '../internal/output';
+import { duration, latency, percent, percentage, type Style, table, when, width } from '../internal/output';
 import { storeLabel } from '../internal/store-spec';
 import { comparisonLine } from '../internal/verdicts';
 import type { Command } from './command';
@@ -70,7 +70,7 @@ export const status: Command = {
         `${s.bold('Canary rollout')}: ${rollout.enabled ? s.green('enabled') : s.red('disabled (canaryRollout.enabled is false)')}`,
         `Store: ${storeLabel(ctx.spec)}`,
         `Config: ${configPath ?? 'none (features come from the store only)'}`,
-        `Users: ${users.length} registered, ${rollout.blacklistedUsers} blacklisted · metrics window: last ${duration(rollout.windowMs)}`,
+        `Users: ${users.length} registered, ${rollout.blacklistedUsers} blacklisted${s.unicode ? ' · ' : '; '}metrics window: last ${duration(rollout.windowMs)}`,
         '',
       ];
       if (features.length === 0) {
@@ -90,7 +90,30 @@ export const status: Command = {
   },
 };
 
+/** The features as a table, or one block per feature when the table is wider than the terminal. */
 function featureTable(
+  features: readonly FeatureStatus[],
+  health: HealthView,
+  lastRollback: ReadonlyMap<string, RollbackRecord>,
+  now: number,
+  s: Style,
+): string[] {
+  const wide = wideTable(features, health, lastRollback, now, s);
+  if (s.columns === undefined || Math.max(...wide.map(width)) <= s.columns) return wide;
+  return features.flatMap((f, i) => {
+    const m = f.metrics;
+    const rolledBack = lastRollback.get(f.name);
+    return [
+      ...(i === 0 ? [] : ['']),
+      `${s.bold(f.name)}  ${f.enabled ? 'on' : s.dim('off')}  ${percentage(f.rolloutPercentage)} ${f.rolloutStrategy}  ${healthCell(health.features[f.name], f, now, s)}`,
+      `  users ${m.activeUsers}  beta ${f.betaUsers}  calls ${m.calls}`,
+      `  errors ${percent(m.errorRate)}  success ${percent(m.successRate)}  p95 ${latency(m.p95Latency)}`,
+      ...(rolledBack === undefined ? [] : [`  last rollback ${duration(now - rolledBack.at)} ago`]),
+    ];
+  });
+}
+
+function wideTable(
   features: readonly FeatureStatus[],
   health: HealthView,
   lastRollback: ReadonlyMap<string, RollbackRecord>,
@@ -179,7 +202,7 @@ function noteLines(
     const rolledBack = lastRollback.get(f.name);
     if (rolledBack !== undefined) {
       lines.push(
-        `${f.name}: last rollback ${when(rolledBack.at, now)}, ${rolledBack.source}: ${rolledBack.reason} (was ${percentage(rolledBack.previous.rolloutPercentage)} ${rolledBack.previous.rolloutStrategy}, ${plural(rolledBack.previous.betaUsers, 'beta user')})`,
+        `${f.name}: last rollback ${when(rolledBack.at, now)}, ${rollbackCause(rolledBack)} (was ${percentage(rolledBack.previous.rolloutPercentage)} ${rolledBack.previous.rolloutStrategy}, ${plural(rolledBack.previous.betaUsers, 'beta user')})`,
       );
     }
     if (f.nextRaiseAllowedAt !== null && f.nextRaiseAllowedAt > now) {
@@ -217,6 +240,11 @@ function experimentLines(
     }
   }
   return lines;
+}
+
+/** `manual: load test over`; an automatic reason says "automatic rollback: ..." itself. */
+function rollbackCause(record: RollbackRecord): string {
+  return record.reason.startsWith(record.source) ? record.reason : `${record.source}: ${record.reason}`;
 }
 
 function trimTrailingBlank(lines: string[]): string[] {

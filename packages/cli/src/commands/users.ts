@@ -1,6 +1,6 @@
 import { BetaUserService, type BetaUserView } from '@canary-rollout/core';
 import type { Context, Session } from '../internal/context';
-import { UsageError } from '../internal/errors';
+import { CliFailure, UsageError } from '../internal/errors';
 import { table, when } from '../internal/output';
 import { resolveUser } from '../internal/resolve-user';
 import { requireEmail, requireFeatureName, requireFeatureNames, requireName } from '../internal/validate';
@@ -136,9 +136,11 @@ export const deleteUser: Command = {
   args: [{ name: 'email' }],
   description: [
     'Deletes a registration with its beta memberships, blacklisting and feedback (for example',
-    'when a person asks for their data to be erased).',
+    'when a person asks for their data to be erased). Asks first on a terminal; elsewhere it needs',
+    '--yes.',
   ],
-  examples: ['delete-user jane@company.com'],
+  options: ['--yes, -y  delete without asking (needed when not on a terminal)'],
+  examples: ['delete-user jane@company.com', 'delete-user jane@company.com --yes'],
   async run(ctx, args) {
     const email = requireEmail(args[0] as string);
     await ctx.write(
@@ -147,6 +149,11 @@ export const deleteUser: Command = {
       },
       async (session) => {
         const user = await userByEmail(session, email, 'delete-user');
+        const sure = await ctx.confirm(
+          `Delete ${user.name} <${user.email}> with their beta memberships, blacklisting and feedback?`,
+          'delete-user',
+        );
+        if (!sure) throw new CliFailure('delete-user: not confirmed; nothing deleted');
         const users = new BetaUserService({ rollout: await session.service(), clock: ctx.clock });
         await users.removeUser(user.id);
         if (ctx.options.json) ctx.printJson({ deleted: true, id: user.id });

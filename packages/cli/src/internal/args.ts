@@ -9,6 +9,8 @@ export interface GlobalOptions {
   version: boolean;
   /** false with `--no-color`; undefined lets the terminal decide. */
   color: boolean | undefined;
+  /** `--yes`: confirms a destructive command without asking. */
+  yes: boolean;
   store: string | undefined;
   config: string | undefined;
   /** Who changes are attributed to in the audit log (default: OS user@host). */
@@ -23,6 +25,8 @@ export interface GlobalOptions {
   partial: boolean;
   /** `import`: show what would be written, write nothing. */
   dryRun: boolean;
+  /** `--app`: whose state; names the default store. */
+  app: string | undefined;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -40,10 +44,13 @@ const FLAGS = {
   '--version': 'version',
   '--partial': 'partial',
   '--dry-run': 'dryRun',
+  '--yes': 'yes',
+  '-y': 'yes',
 } as const;
 const VALUED = {
   '--store': 'store',
   '--config': 'config',
+  '--app': 'app',
   '--actor': 'actor',
   '--since': 'since',
   '--port': 'port',
@@ -52,6 +59,7 @@ const VALUED = {
 const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--store': '--store file:./data',
   '--config': '--config config/canary-rollout.json',
+  '--app': '--app my-app',
   '--actor': '--actor alice@laptop',
   '--since': '--since 7d',
   '--port': '--port 9464',
@@ -69,6 +77,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     force: false,
     help: false,
     version: false,
+    yes: false,
     color: undefined,
     store: undefined,
     config: undefined,
@@ -78,6 +87,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     host: undefined,
     partial: false,
     dryRun: false,
+    app: undefined,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {

@@ -25,6 +25,8 @@ export interface CliWriter {
   write(text: string): unknown;
   /** True on a terminal: tables get colour. */
   readonly isTTY?: boolean;
+  /** Width of the terminal; `status` changes layout when its table would not fit. */
+  readonly columns?: number;
 }
 
 /** The outside world of one CLI run, injectable so tests run `main` in-process. */
@@ -39,6 +41,11 @@ export interface CliIo {
   readonly now?: () => number;
   /** Ends long-running commands (`metrics`). @default SIGINT or SIGTERM */
   readonly stop?: AbortSignal;
+  /**
+   * Asks the person at the terminal and returns the line typed. Absent when nobody can answer
+   * (stdin or stderr not a terminal): a command that would ask then needs `--yes`.
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** The guide's config file, looked for in the working folder. */
@@ -79,9 +86,22 @@ export class Context {
     this.io.stdout.write(`${lines.join('\n')}\n`);
   }
 
-  /** Writes a JSON document to stdout. */
+  /** Writes a JSON document to stdout; every epoch-ms timestamp gets an ISO 8601 twin (`at` -> `atIso`). */
   printJson(value: unknown): void {
-    this.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.io.stdout.write(`${JSON.stringify(withIsoTimes(value), null, 2)}\n`);
+  }
+
+  /**
+   * True when the person confirms (`y`, `yes`), or `--yes` was given; without a terminal to ask
+   * on and without `--yes`, a usage error that says so.
+   */
+  async confirm(question: string, command: string): Promise<boolean> {
+    if (this.options.yes) return true;
+    if (this.io.ask === undefined) {
+      throw new UsageError(`${command} asks before it deletes; pass --yes when not on a terminal`);
+    }
+    const answer = await this.io.ask(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
   }
 
   /** `--config`, else `config/canary-rollout.json` in the working folder when it exists, else no features. */
@@ -91,6 +111,8 @@ export class Context {
     const path = resolve(this.cwd, given ?? DEFAULT_CONFIG);
     if (given === undefined && !existsSync(path)) {
       this.loadedConfig = { config: defaultConfig(), path: undefined };
+    } else if (!existsSync(path)) {
+      throw new UsageError(`--config: no file at ${path}`);
     } else {
       // A missing or invalid file given with --config is an error: loadConfigFile says which.
       this.loadedConfig = { config: loadConfigFile(path), path };
@@ -186,6 +208,24 @@ export class Context {
             : ' (no features in the config or the store)';
     throw new UsageError(`unknown feature ${JSON.stringify(feature)}${hint}`);
   }
+}
+
+/** Keys that hold epoch milliseconds: `at`, `since`, `until` and every `...At`. */
+const TIME_KEY = /^(at|since|until)$|[a-z]At$/;
+
+/** A copy of `value` with `<key>Iso` (ISO 8601) beside every timestamp key holding a number. */
+export function withIsoTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withIsoTimes);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = withIsoTimes(item);
+    if (TIME_KEY.test(key) && typeof item === 'number' && Number.isFinite(item)) {
+      const date = new Date(item);
+      if (!Number.isNaN(date.getTime())) out[`${key}Iso`] = date.toISOString();
+    }
+  }
+  return out;
 }
 
 /** Features of the store plus those of the config the app would add on its next start. */

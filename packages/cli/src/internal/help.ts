@@ -4,12 +4,14 @@ import { COMMANDS } from '../commands/index';
 const PROGRAM = 'rollout-manager';
 
 const GLOBAL_OPTIONS = [
-  '--store <store>   file:<dir>, sqlite:<path> or redis://host:port',
-  '                  (default: $CANARY_ROLLOUT_STORE, else file:~/.config/document-sorter)',
+  '--app <name>      the app whose rollout state this is (default: $CANARY_ROLLOUT_APP);',
+  '                  its store is file:~/.config/<name> unless --store says otherwise',
+  '--store <store>   file:<dir>, sqlite:<path> or redis://host:port[?namespace=<ns>]',
+  "                  (default: $CANARY_ROLLOUT_STORE, else the app's file store)",
   '--config <file>   the features and thresholds (default: config/canary-rollout.json if present)',
   '--actor <who>     who changes are attributed to in the audit log (default: OS user@host)',
-  '--json            print JSON instead of text',
-  '--no-color        no colour even on a terminal (also: NO_COLOR=1)',
+  '--json            print JSON instead of text (errors too, on stderr)',
+  '--no-color        no colour even on a terminal (also: NO_COLOR=1; FORCE_COLOR=1 forces it)',
   '-h, --help        help for a command: rollout-manager <command> --help',
   '--version         print the version',
 ];
@@ -42,6 +44,6 @@ export function commandHelp(command: Command): string {
   ];
   if (command.options !== undefined) lines.push('Options:', ...command.options.map((o) => `  ${o}`), '');
   lines.push('Examples:', ...command.examples.map((e) => `  ${PROGRAM} ${e}`), '');
-  lines.push(`Global options (${PROGRAM} --help): --store, --config, --json, --no-color`);
+  lines.push(`Global options (${PROGRAM} --help): --app, --store, --config, --json, --no-color`);
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,10 @@ export interface Style {
   readonly enabled: boolean;
   /** True on a terminal: tables may use box-drawing characters. */
   readonly tty: boolean;
+  /** False under `TERM=dumb` or off a terminal: ASCII only. */
+  readonly unicode: boolean;
+  /** Width of the terminal, when known (`columns` of the stream, else `COLUMNS`). */
+  readonly columns: number | undefined;
   bold(text: string): string;
   dim(text: string): string;
   red(text: string): string;
@@ -14,21 +18,33 @@ const wrap = (open: number, close: number) => (text: string) => `\u001b[${open}m
 const plain = (text: string) => text;
 
 /**
- * Colour only on a terminal, never with `NO_COLOR` set (https://no-color.org) or `--no-color`;
- * `--color` forces it.
+ * Colour on a terminal that is not `TERM=dumb`. `--color`/`--no-color` decide first, then
+ * `FORCE_COLOR` (`0` or `false` turn colour off, any other value on), then `NO_COLOR`
+ * (https://no-color.org).
  */
 export function styleFor(
-  stdout: { readonly isTTY?: boolean },
+  stdout: { readonly isTTY?: boolean; readonly columns?: number },
   env: NodeJS.ProcessEnv,
   flag: boolean | undefined,
 ): Style {
   const tty = stdout.isTTY === true;
+  const dumb = env['TERM'] === 'dumb';
   const noColor = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
-  const enabled = flag ?? (tty && !noColor && env['TERM'] !== 'dumb');
-  if (!enabled) return { enabled, tty, bold: plain, dim: plain, red: plain, yellow: plain, green: plain };
+  const force = env['FORCE_COLOR'];
+  const forced = force === undefined || force === '' ? undefined : force !== '0' && force !== 'false';
+  const enabled = flag ?? forced ?? (tty && !noColor && !dumb);
+  const fromEnv = Number(env['COLUMNS']);
+  const columns =
+    typeof stdout.columns === 'number' && stdout.columns > 0
+      ? stdout.columns
+      : Number.isInteger(fromEnv) && fromEnv > 0
+        ? fromEnv
+        : undefined;
+  const unicode = tty && !dumb;
+  const base = { enabled, tty, unicode, columns };
+  if (!enabled) return { ...base, bold: plain, dim: plain, red: plain, yellow: plain, green: plain };
   return {
-    enabled,
-    tty,
+    ...base,
     bold: wrap(1, 22),
     dim: wrap(2, 22),
     red: wrap(31, 39),
@@ -41,7 +57,7 @@ export function styleFor(
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** Visible width of a cell (styles take no room). */
-function width(text: string): number {
+export function width(text: string): number {
   return text.replace(ANSI, '').length;
 }
 
@@ -67,7 +83,7 @@ export function table(
       .join('  ')
       .trimEnd();
   const header = line(columns.map((c) => c.header));
-  const rule = widths.map((w) => (style.tty ? '─' : '-').repeat(w)).join('  ');
+  const rule = widths.map((w) => (style.unicode ? '─' : '-').repeat(w)).join('  ');
   return [style.bold(header), style.dim(rule), ...rows.map(line)];
 }
 

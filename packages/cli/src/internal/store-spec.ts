@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { RolloutStore } from '@canary-rollout/core';
+import { join, resolve } from 'node:path';
+import { APP_NAME_ENV, appConfigDir, type RolloutStore, resolveAppName } from '@canary-rollout/core';
 import { CliFailure, UsageError } from './errors';
 
 /** Which store `--store` names. */
@@ -12,21 +12,35 @@ export type StoreSpec =
 
 const FORMS = 'file:<dir>, sqlite:<path> or redis://host:port';
 
-/**
- * The guide's folder: `$XDG_CONFIG_HOME/document-sorter` (absolute values only, as the XDG spec
- * says) or `~/.config/document-sorter`. Reads HOME from `env` so tests can point it elsewhere.
- */
-export function defaultStoreDir(env: NodeJS.ProcessEnv): string {
-  const xdg = env['XDG_CONFIG_HOME'];
-  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'document-sorter');
-  const home = env['HOME'] !== undefined && env['HOME'] !== '' ? env['HOME'] : homedir();
-  return join(home, '.config', 'document-sorter');
+/** `--app`, else `CANARY_ROLLOUT_APP`; a name that cannot be a folder name is a usage error. */
+function appNameOf(app: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return resolveAppName(app, env, '--app');
+  } catch (error) {
+    throw new UsageError(messageOf(error));
+  }
 }
 
-/** Parses `--store` (or `CANARY_ROLLOUT_STORE`); without either, the file store at the guide's path. */
-export function parseStoreSpec(text: string | undefined, env: NodeJS.ProcessEnv, cwd: string): StoreSpec {
+const NO_APP = `pass --app <name> (the store is then ~/.config/<name>), or --store, or set ${APP_NAME_ENV}`;
+
+/**
+ * Parses `--store` (or `CANARY_ROLLOUT_STORE`); without either, the file store of the app named by
+ * `--app` or `CANARY_ROLLOUT_APP`: `$XDG_CONFIG_HOME/<app>` or `~/.config/<app>`. A Redis URL without
+ * `?namespace=` takes the app name as its namespace. Reads HOME from `env` so tests can point it
+ * elsewhere.
+ */
+export function parseStoreSpec(
+  text: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  app?: string,
+): StoreSpec {
   const value = text ?? env['CANARY_ROLLOUT_STORE'];
-  if (value === undefined || value === '') return { kind: 'file', dir: defaultStoreDir(env) };
+  const appName = appNameOf(app, env);
+  if (value === undefined || value === '') {
+    if (appName === undefined) throw new UsageError(`which app's rollout state? ${NO_APP}`);
+    return { kind: 'file', dir: appConfigDir(appName, env) };
+  }
   const path = (rest: string) =>
     resolve(cwd, rest.startsWith('~/') ? join(env['HOME'] ?? homedir(), rest.slice(2)) : rest);
   if (value.startsWith('file:') && value.length > 'file:'.length) {
@@ -36,11 +50,20 @@ export function parseStoreSpec(text: string | undefined, env: NodeJS.ProcessEnv,
     const rest = value.slice('sqlite:'.length);
     return { kind: 'sqlite', path: rest === ':memory:' ? rest : path(rest) };
   }
-  if (/^rediss?:\/\/./.test(value)) return redisSpec(value);
+  if (/^rediss?:\/\/./.test(value)) {
+    const spec = redisSpec(value);
+    if (spec.kind !== 'redis' || spec.namespace !== undefined) return spec;
+    if (appName === undefined) {
+      throw new UsageError(
+        `--store: which namespace on that Redis? add ?namespace=<ns> to the URL, or ${NO_APP}`,
+      );
+    }
+    return { ...spec, namespace: appName };
+  }
   throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
 }
 
-/** `redis://host:6379/0?namespace=document-sorter`: the namespace is the store's, the rest ioredis's. */
+/** `redis://host:6379/0?namespace=my-app`: the namespace is the store's, the rest ioredis's. */
 function redisSpec(value: string): StoreSpec {
   let url: URL;
   try {

@@ -8,6 +8,12 @@ export type CanaryErrorCode =
   | 'NOT_FOUND'
   | 'ROLLOUT_GUARD';
 
+/**
+ * Marks canary-rollout errors. A registered symbol is the same in every copy of this package in a
+ * process (its ESM and CommonJS builds, two versions in node_modules), where `instanceof` is not.
+ */
+const BRAND = Symbol.for('@canary-rollout/core:error');
+
 /** Base class of every error thrown by canary-rollout packages. */
 export class CanaryRolloutError extends Error {
   /** Stable code to branch on; the message is for people. */
@@ -17,6 +23,7 @@ export class CanaryRolloutError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
@@ -77,7 +84,13 @@ export class RolloutGuardError extends CanaryRolloutError {
   }
 }
 
-/** True when `error` is a canary-rollout error, optionally of the given code. */
+/**
+ * True when `error` is a canary-rollout error, optionally of the given code. Unlike `instanceof`,
+ * it holds for errors thrown by another copy of the package (ESM beside CommonJS, two versions).
+ */
 export function isCanaryRolloutError(error: unknown, code?: CanaryErrorCode): error is CanaryRolloutError {
-  return error instanceof CanaryRolloutError && (code === undefined || error.code === code);
+  if (typeof error !== 'object' || error === null || (error as { [BRAND]?: unknown })[BRAND] !== true) {
+    return false;
+  }
+  return code === undefined || (error as { code?: unknown }).code === code;
 }

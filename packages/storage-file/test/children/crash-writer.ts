@@ -2,7 +2,10 @@
 // The test kills it with SIGKILL at random moments and checks that every acknowledged write is there.
 import { FileStore } from '@canary-rollout/storage-file';
 
-const [dir = '', startArg = '0'] = process.argv.slice(2);
+const [dir = '', startArg = '0', gate] = process.argv.slice(2);
+// Started ahead of its turn, it loads and then waits for "go" on stdin before touching the store,
+// so that its start-up overlaps the previous child's run.
+if (gate === 'gated') await new Promise((resolve) => process.stdin.once('data', resolve));
 const store = new FileStore({ dir, lockStaleMs: 5000, onWarning: () => undefined });
 await store.open();
 process.stdout.write('ready\n');

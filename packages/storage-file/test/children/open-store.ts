@@ -3,6 +3,8 @@ import { isCanaryRolloutError } from '@canary-rollout/core';
 import { FileStore } from '@canary-rollout/storage-file';
 
 const [dir = ''] = process.argv.slice(2);
+// `--probe`: only shows that this file can be loaded (by the user the test runs it as).
+if (dir === '--probe') process.exit(0);
 try {
   const store = new FileStore({ dir });
   await store.open();
