@@ -160,6 +160,14 @@ export type {
   RolloutStore,
   StoreChange,
 } from './storage/types';
+export {
+  assertUserIdArgument,
+  describeUserId,
+  isValidUserId,
+  isWellFormedText,
+  MAX_USER_ID_LENGTH,
+  userIdProblem,
+} from './storage/user-ids';
 export { parseArgument, parseStored } from './storage/validate';
 export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
 export {

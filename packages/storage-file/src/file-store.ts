@@ -1,7 +1,9 @@
 import {
+  assertUserIdArgument,
   type BetaUser,
   betaUserSchema,
   ConflictError,
+  describeUserId,
   type FeatureRecord,
   type FeatureWrite,
   type Feedback,
@@ -170,7 +172,7 @@ export class FileStore implements RolloutStore {
       const existing = doc.users.find((u) => normalizeEmail(u.email) === wanted);
       if (existing !== undefined) return { user: existing, created: false };
       if (doc.users.some((u) => u.id === valid.id)) {
-        throw new ConflictError(`${PKG}: user id "${valid.id}" is already taken`);
+        throw new ConflictError(`${PKG}: user id ${describeUserId(valid.id)} is already taken`);
       }
       doc.users.push(valid);
       await this.writeUsers(doc);
@@ -216,7 +218,7 @@ export class FileStore implements RolloutStore {
   }
 
   async addBetaMember(feature: string, userId: string): Promise<boolean> {
-    checkUserId(userId);
+    assertUserIdArgument(userId, STORE, 'addBetaMember');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.features[feature] === undefined)
@@ -230,6 +232,7 @@ export class FileStore implements RolloutStore {
   }
 
   async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, STORE, 'removeBetaMember');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       const members = doc.beta[feature];
@@ -243,7 +246,7 @@ export class FileStore implements RolloutStore {
   }
 
   async addToBlacklist(userId: string): Promise<boolean> {
-    checkUserId(userId);
+    assertUserIdArgument(userId, STORE, 'addToBlacklist');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.blacklist.includes(userId)) return false;
@@ -254,6 +257,7 @@ export class FileStore implements RolloutStore {
   }
 
   async removeFromBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, STORE, 'removeFromBlacklist');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (!doc.blacklist.includes(userId)) return false;
@@ -413,13 +417,5 @@ export class FileStore implements RolloutStore {
 
   private emit(change: StoreChange): void {
     notifyListeners(this.listeners, change);
-  }
-}
-
-function checkUserId(userId: string): void {
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
-    throw new InvalidArgumentError(
-      `${PKG}: a user id must be 1 to 256 characters, got ${JSON.stringify(userId)}`,
-    );
   }
 }

@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { describeBetaAndBlacklist } from './beta-and-blacklist';
 import { describeChanges } from './changes';
 import { describeCorruption } from './corruption';
+import { describeErasure } from './erasure';
 import { describeFeatures } from './features';
 import { describeFeedback } from './feedback';
 import { createContext, resolveOptions } from './internal/context';
@@ -12,6 +13,7 @@ import { describeRaces } from './races';
 import { describeRollback } from './rollback';
 import { describeRoundTrip } from './round-trip';
 import type { ConformanceOptions, StoreHarnessFactory } from './types';
+import { describeUserIds } from './user-ids';
 import { describeUsers } from './users';
 
 export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
@@ -40,5 +42,7 @@ export function describeStoreConformance(
     describeChanges(ctx);
     describeCorruption(ctx);
     describeRoundTrip(ctx);
+    describeUserIds(ctx);
+    describeErasure(ctx);
   });
 }

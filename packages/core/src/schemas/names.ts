@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWellFormedText, MAX_USER_ID_LENGTH } from '../storage/user-ids';
 
 /** Names that would reach an object's prototype if used as a key. */
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -27,8 +28,12 @@ export const percentageSchema = z.number().refine(isValidPercentage, {
   error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
 });
 
-/** Ids are non-empty strings of at most 256 characters. */
-export const userIdSchema = z.string().min(1).max(256);
+/** Ids are non-empty, well-formed strings of at most 256 characters. */
+export const userIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_USER_ID_LENGTH)
+  .refine(isWellFormedText, { error: 'must be well-formed UTF-16 (it holds a lone surrogate)' });
 
 export const rolloutStrategySchema = z.enum(['gradual', 'beta-only', 'stable']);
 /** How a feature chooses its users. */
