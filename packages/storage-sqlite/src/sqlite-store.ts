@@ -174,9 +174,11 @@ export class SqliteStore implements RolloutStore {
       }
     }
     this.waiting += 1;
-    const result = (this.writeQueue ?? Promise.resolve()).then(() =>
-      retryWhileBusyAsync(() => fn(this.current(operation, session)), deadline - Date.now()),
-    );
+    const result = (this.writeQueue ?? Promise.resolve())
+      // One attempt per turn of the event loop: queued writes retried back to back would each
+      // block for a busy slice, adding up to a long stall.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      .then(() => retryWhileBusyAsync(() => fn(this.current(operation, session)), deadline - Date.now()));
     const tail = result.then(
       () => undefined,
       () => undefined,

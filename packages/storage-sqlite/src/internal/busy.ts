@@ -2,9 +2,10 @@
  * How long SQLite's own busy handler waits per attempt (ms). Its back-off grows to 100 ms
  * sleeps, and a process that sleeps that long while others keep taking the lock can lose every
  * race for seconds; short attempts with short, jittered pauses between them let processes take
- * turns.
+ * turns. The wait blocks the thread (better-sqlite3 is synchronous), and on a loaded machine a
+ * sleep can last several times what was asked: kept short so the event loop never stalls long.
  */
-export const BUSY_SLICE_MS = 20;
+export const BUSY_SLICE_MS = 5;
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -45,11 +46,11 @@ export function pauseBriefly(): void {
 /** First pause between two attempts that found the database locked (ms); it doubles from here. */
 const FIRST_BACKOFF_MS = 2;
 /** Longest pause between two attempts (ms). */
-const MAX_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 20;
 
 /**
  * Runs `fn` (one transaction, or none) and, whenever it fails with SQLITE_BUSY, again after a
- * pause that doubles from 2 ms to 50 ms (jittered), until `timeoutMs` have passed; then the last
+ * pause that doubles from 2 ms to 20 ms (jittered), until `timeoutMs` have passed; then the last
  * error is thrown. Unlike `retryWhileBusy` it waits between attempts without blocking the
  * thread: each attempt blocks for at most one busy slice inside SQLite, so another process
  * holding the lock for seconds does not freeze the event loop.
