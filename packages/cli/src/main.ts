@@ -84,6 +84,9 @@ function checkArity(command: Command, args: readonly string[]): void {
 }
 
 function checkOptions(command: Command, options: GlobalOptions): void {
+  if (options.yes && command.name !== 'restore-backup') {
+    throw new UsageError(`${command.name}: --yes only applies to restore-backup`);
+  }
   if (options.force && !(command.options ?? []).some((o) => o.startsWith('--force'))) {
     throw new UsageError(`${command.name}: --force only applies to update-rollout and plan resume|skip`);
   }
@@ -109,5 +112,11 @@ function report(error: unknown, io: CliIo): number {
 }
 
 function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
 import { main } from '@canary-rollout/cli';
 import type { CanaryConfigInput } from '@canary-rollout/core';
 
@@ -62,6 +63,8 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
   readonly cwd?: string;
+  /** Text the run reads from stdin (answers to questions). */
+  readonly stdin?: string;
 }
 
 /** Runs `main` in-process with HOME pointing into the sandbox. */
@@ -79,6 +82,9 @@ export async function run(
     env: { HOME: box.home, ...options.env },
     cwd: options.cwd ?? box.app,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.stdin === undefined
+      ? {}
+      : { stdin: Object.assign(Readable.from([options.stdin]), { isTTY: tty }) }),
   });
   return { code, stdout, stderr };
 }

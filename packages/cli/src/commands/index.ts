@@ -1,3 +1,4 @@
+import { restoreBackup } from './backup';
 import type { Command } from './command';
 import { explain } from './explain';
 import { plan } from './plan';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   setStrategy,
   plan,
   explain,
+  restoreBackup,
 ];
 
 /** The command called `name`, if any. */

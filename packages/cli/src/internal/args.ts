@@ -5,6 +5,8 @@ import { suggest } from './suggest';
 export interface GlobalOptions {
   json: boolean;
   force: boolean;
+  /** `--yes`: confirm without asking (restore-backup). */
+  yes: boolean;
   help: boolean;
   version: boolean;
   /** false with `--no-color`; undefined lets the terminal decide. */
@@ -23,6 +25,7 @@ export interface ParsedArgs {
 const FLAGS = {
   '--json': 'json',
   '--force': 'force',
+  '--yes': 'yes',
   '--help': 'help',
   '-h': 'help',
   '--version': 'version',
@@ -38,6 +41,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const options: GlobalOptions = {
     json: false,
     force: false,
+    yes: false,
     help: false,
     version: false,
     color: undefined,

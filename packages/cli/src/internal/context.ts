@@ -36,6 +36,8 @@ export interface CliIo {
   readonly cwd?: string;
   /** Clock for rollouts, windows and "ago" times (epoch ms). @default Date.now */
   readonly now?: () => number;
+  /** Where answers to questions come from; asked only when it is a terminal. @default process.stdin */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
 }
 
 /** The guide's config file, looked for in the working folder. */
@@ -157,6 +159,44 @@ export class Context {
     } finally {
       await service?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens the store alone, without reading its state first: for the commands that must work
+   * when the state cannot be read (rollback behind a damaged file, restore-backup). The store's
+   * warnings go to stderr.
+   */
+  async bare<T>(work: (store: RolloutStore) => Promise<T>): Promise<T> {
+    const store = await openStore(this.spec, (message) => this.io.stderr.write(`warning: ${message}\n`));
+    try {
+      return await work(store);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Asks a yes/no question: `--yes` answers yes; on a terminal the operator is asked; otherwise a
+   * usage error says to pass `--yes`, so a script never hangs on a question.
+   */
+  async confirm(question: string, command: string): Promise<boolean> {
+    if (this.options.yes) return true;
+    const input = this.io.stdin;
+    if (input?.isTTY !== true) {
+      throw new UsageError(`${command}: not asking without a terminal; pass --yes to go ahead`);
+    }
+    this.io.stdout.write(`${question} [y/N] `);
+    const { createInterface } = await import('node:readline');
+    const rl = createInterface({ input, terminal: false });
+    try {
+      const answer = await new Promise<string>((resolve) => {
+        rl.once('line', resolve);
+        rl.once('close', () => resolve(''));
+      });
+      return /^\s*y(es)?\s*$/i.test(answer);
+    } finally {
+      rl.close();
     }
   }
 
