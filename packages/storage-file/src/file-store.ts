@@ -28,10 +28,17 @@ import {
   type RolloutState,
   type RolloutStore,
   type StoreChange,
+  StoreDataCorruptedError,
   StoreUnavailableError,
 } from '@canary-rollout/core';
 import { backupCurrent, type FileWrite } from './internal/atomic-write';
-import { type ConfigBackup, keepDamaged, readLastGood, restoredVersion } from './internal/config-backup';
+import {
+  type ConfigBackup,
+  keepDamaged,
+  readLastGood,
+  restoredVersion,
+  writtenByNewer,
+} from './internal/config-backup';
 import { type ConfigDoc, readConfig, readUsers, serialize, type UsersDoc } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG } from './internal/fs-utils';
@@ -370,6 +377,11 @@ export class FileStore implements RolloutStore {
       const { config } = this.layout;
       const good = await readLastGood(config, await this.configProblem());
       if (good === undefined) throw new NotFoundError(`${PKG}: no valid backup ${config}.bak to restore`);
+      if (await writtenByNewer(config)) {
+        throw new StoreDataCorruptedError(
+          `${PKG}: ${config} was written by a newer ${PKG}; upgrade instead of restoring an older backup over it`,
+        );
+      }
       const doc = good.doc;
       doc.version = await restoredVersion(config, doc.version);
       const keptAs = await keepDamaged(config, Date.now());
@@ -386,6 +398,7 @@ export class FileStore implements RolloutStore {
       return { doc: await readConfig(this.layout.config, this.trusted), recovered: false };
     } catch (error) {
       if (!isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) throw error;
+      if (await writtenByNewer(this.layout.config)) throw error;
       const good = await readLastGood(this.layout.config, error.message);
       if (good === undefined) throw error;
       // doc.version is bumped once more by the rollback itself.

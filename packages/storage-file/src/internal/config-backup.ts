@@ -1,5 +1,6 @@
 import { link, lstat, readFile } from 'node:fs/promises';
 import { isCanaryRolloutError } from '@canary-rollout/core';
+import { FORMAT_VERSION } from '../format';
 import { type ConfigDoc, readConfig } from './documents';
 import { errnoOf } from './fs-utils';
 import { TrustedFiles } from './trusted-files';
@@ -80,17 +81,31 @@ export async function readLastGood(
 }
 
 /**
+ * True when the current file was written by a newer version of the store: its data is not
+ * damaged, only unknown to this version, and must not be replaced by an older backup.
+ */
+export async function writtenByNewer(config: string): Promise<boolean> {
+  const format = (await peek(config))?.formatVersion;
+  return typeof format === 'number' && format > FORMAT_VERSION;
+}
+
+/** The damaged file parsed as far as JSON goes, if it goes that far. */
+async function peek(config: string): Promise<{ version?: unknown; formatVersion?: unknown } | undefined> {
+  try {
+    const value = JSON.parse(await readFile(config, 'utf8')) as unknown;
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The state version a restored document gets: past the backup's and past the damaged file's
  * when it still names one, so every handle sees a change. A backup is the version before the
  * store's last write, so `+ 2` is past anything the store wrote when the damaged file says nothing.
  */
 export async function restoredVersion(config: string, backupVersion: number): Promise<number> {
-  let found: unknown;
-  try {
-    found = (JSON.parse(await readFile(config, 'utf8')) as { version?: unknown } | null)?.version;
-  } catch {
-    found = undefined;
-  }
+  const found = (await peek(config))?.version;
   const damaged = typeof found === 'number' && Number.isSafeInteger(found) ? found : backupVersion + 1;
   return Math.max(backupVersion, damaged) + 1;
 }
