@@ -89,6 +89,7 @@ export {
   featureNameSchema,
   isValidFeatureName,
   isValidPercentage,
+  normalizePercentage,
   percentageSchema,
   type RolloutStrategy,
 } from './schemas/names';

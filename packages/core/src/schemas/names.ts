@@ -24,9 +24,22 @@ export function isValidPercentage(value: unknown): value is number {
   return Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
 }
 
-export const percentageSchema = z.number().refine(isValidPercentage, {
-  error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
-});
+/**
+ * A valid percentage on its exact 0.01 step: `0.1 + 0.2` becomes `0.3`, `1e-9` becomes `0` and
+ * `-0` becomes `0`, so the API, the CLI and the config file store the same number for the same
+ * step. Call it on values `isValidPercentage` accepted.
+ */
+export function normalizePercentage(value: number): number {
+  // `+ 0` turns -0 into 0.
+  return Math.round(value * 100) / 100 + 0;
+}
+
+export const percentageSchema = z
+  .number()
+  .refine(isValidPercentage, {
+    error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
+  })
+  .transform(normalizePercentage);
 
 /** Ids are non-empty, well-formed strings of at most 256 characters. */
 export const userIdSchema = z
