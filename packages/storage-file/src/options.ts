@@ -75,7 +75,9 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
   for (const name of ['onWarning', 'now'] as const) {
     const fn: unknown = options[name];
     if (fn !== undefined && typeof fn !== 'function') {
-      throw new InvalidArgumentError(`@canary-rollout/storage-file: option ${name} must be a function, got ${typeof fn}`);
+      throw new InvalidArgumentError(
+        `@canary-rollout/storage-file: option ${name} must be a function, got ${typeof fn}`,
+      );
     }
   }
   if (options.watch !== undefined && typeof options.watch !== 'boolean') {
@@ -100,13 +102,15 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(name, 'a positive number', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw invalid(name, 'a positive number', value);
   return value;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(name, '0 or more', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw invalid(name, '0 or more', value);
   return value;
 }
 

@@ -1,4 +1,9 @@
-import { isValidEmail, isValidFeatureName, isValidPercentage, normalizePercentage } from '@canary-rollout/core';
+import {
+  isValidEmail,
+  isValidFeatureName,
+  isValidPercentage,
+  normalizePercentage,
+} from '@canary-rollout/core';
 import { UsageError } from './errors';
 
 /**
