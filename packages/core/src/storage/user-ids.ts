@@ -6,15 +6,18 @@ export const MAX_USER_ID_LENGTH = 256;
 /** Ids core generates for users (`newId('usr')`): safe to show, they say nothing about a person. */
 const GENERATED_ID = /^usr_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** `String.prototype.isWellFormed` (Node 20+), typed here because the ES2023 lib lacks it. */
-const wellFormed = String.prototype as unknown as { isWellFormed(this: string): boolean };
+/** A string with `isWellFormed` (Node 20+), typed here because the ES2023 lib lacks it. */
+interface WellFormedCheck {
+  isWellFormed(): boolean;
+}
 
 /**
  * True when `text` is well-formed UTF-16 (no lone surrogate). Stores that keep text as UTF-8
  * (SQLite, Redis) turn a lone surrogate into U+FFFD, so such an id would come back as another id.
+ * A direct method call: it is on the evaluation path, where `.call` costs measurably more.
  */
 export function isWellFormedText(text: string): boolean {
-  return wellFormed.isWellFormed.call(text);
+  return (text as unknown as WellFormedCheck).isWellFormed();
 }
 
 /**
