@@ -105,7 +105,7 @@ function checkOptions(command: Command, options: GlobalOptions): void {
       );
   }
   if (options.yes && !(command.options ?? []).some((o) => o.startsWith('--yes'))) {
-    throw new UsageError(`${command.name}: --yes only applies to delete-user`);
+    throw new UsageError(`${command.name}: --yes only applies to delete-user and restore-backup`);
   }
 }
 

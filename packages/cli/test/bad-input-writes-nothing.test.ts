@@ -102,7 +102,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   [
     'delete-user off a terminal without --yes',
     ['delete-user', 'john@example.com'],
-    /delete-user asks before it deletes; pass --yes when not on a terminal/,
+    /delete-user: not asking without a terminal; pass --yes to go ahead/,
   ],
   [
     'remove-user of an unregistered email',

@@ -66,6 +66,8 @@ export interface RunOptions {
   readonly columns?: number;
   /** Answers the CLI's questions, as the person at a terminal would. */
   readonly ask?: (question: string) => Promise<string>;
+  /** Text the run reads from stdin (answers to questions). */
+  readonly stdin?: string;
 }
 
 /** Runs `main` in-process with HOME pointing into the sandbox. */
@@ -88,6 +90,15 @@ export async function run(
     cwd: options.cwd ?? box.app,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.ask === undefined ? {} : { ask: options.ask }),
+    // A terminal shows the question and reads the typed line.
+    ...(options.stdin === undefined || !tty
+      ? {}
+      : {
+          ask: async (question: string) => {
+            stdout += question;
+            return options.stdin?.split('\n')[0] ?? '';
+          },
+        }),
   });
   return { code, stdout, stderr };
 }

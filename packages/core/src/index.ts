@@ -102,6 +102,7 @@ export {
   featureNameSchema,
   isValidFeatureName,
   isValidPercentage,
+  normalizePercentage,
   percentageSchema,
   type RolloutStrategy,
 } from './schemas/names';
@@ -187,6 +188,14 @@ export type {
   RolloutStore,
   StoreChange,
 } from './storage/types';
+export {
+  assertUserIdArgument,
+  describeUserId,
+  isValidUserId,
+  isWellFormedText,
+  MAX_USER_ID_LENGTH,
+  userIdProblem,
+} from './storage/user-ids';
 export { parseArgument, parseStored } from './storage/validate';
 export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
 export {

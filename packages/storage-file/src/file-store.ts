@@ -1,13 +1,16 @@
 import {
+  assertUserIdArgument,
   type BetaUser,
   betaUserSchema,
   ConflictError,
+  describeUserId,
   type FeatureRecord,
   type FeatureWrite,
   type Feedback,
   featureRecordSchema,
   feedbackSchema,
   InvalidArgumentError,
+  isCanaryRolloutError,
   type LogEntry,
   type LogKind,
   type LogQuery,
@@ -28,9 +31,17 @@ import {
   type RolloutState,
   type RolloutStore,
   type StoreChange,
+  StoreDataCorruptedError,
   StoreUnavailableError,
 } from '@canary-rollout/core';
 import { backupCurrent, type FileWrite } from './internal/atomic-write';
+import {
+  type ConfigBackup,
+  keepDamaged,
+  readLastGood,
+  restoredVersion,
+  writtenByNewer,
+} from './internal/config-backup';
 import { type ConfigDoc, readConfig, readUsers, serialize, type UsersDoc } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG } from './internal/fs-utils';
@@ -173,7 +184,7 @@ export class FileStore implements RolloutStore {
       const existing = doc.users.find((u) => normalizeEmail(u.email) === wanted);
       if (existing !== undefined) return { user: existing, created: false };
       if (doc.users.some((u) => u.id === valid.id)) {
-        throw new ConflictError(`${PKG}: user id "${valid.id}" is already taken`);
+        throw new ConflictError(`${PKG}: user id ${describeUserId(valid.id)} is already taken`);
       }
       doc.users.push(valid);
       await this.writeUsers(doc);
@@ -219,7 +230,7 @@ export class FileStore implements RolloutStore {
   }
 
   async addBetaMember(feature: string, userId: string): Promise<boolean> {
-    checkUserId(userId);
+    assertUserIdArgument(userId, STORE, 'addBetaMember');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.features[feature] === undefined)
@@ -233,6 +244,7 @@ export class FileStore implements RolloutStore {
   }
 
   async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, STORE, 'removeBetaMember');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       const members = doc.beta[feature];
@@ -246,7 +258,7 @@ export class FileStore implements RolloutStore {
   }
 
   async addToBlacklist(userId: string): Promise<boolean> {
-    checkUserId(userId);
+    assertUserIdArgument(userId, STORE, 'addToBlacklist');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (doc.blacklist.includes(userId)) return false;
@@ -257,6 +269,7 @@ export class FileStore implements RolloutStore {
   }
 
   async removeFromBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, STORE, 'removeFromBlacklist');
     return this.serialized('write', async () => {
       const doc = await readConfig(this.layout.config, this.trusted);
       if (!doc.blacklist.includes(userId)) return false;
@@ -317,9 +330,14 @@ export class FileStore implements RolloutStore {
     return entries;
   }
 
+  /**
+   * Rolls back as the contract says. When `rollout-config.json` is damaged, the kill switch still
+   * works: the rollback is applied to the last good copy (`rollout-config.json.bak`), the damaged
+   * file is kept as `rollout-config.json.corrupt-<time>`, and `onWarning` says so.
+   */
   async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
     return this.serialized('write', async () => {
-      const doc = await readConfig(this.layout.config, this.trusted);
+      const { doc, recovered } = await this.configForRollback();
       const current = doc.features[feature];
       if (current === undefined) throw new NotFoundError(`${PKG}: unknown feature "${feature}"`);
       const plan = planRollback(current, doc.beta[feature]?.length ?? 0, request);
@@ -332,13 +350,81 @@ export class FileStore implements RolloutStore {
       delete doc.beta[feature];
       doc.version += 1;
       const texts = [...lines.lines.map((l) => l.text), JSON.stringify(plan.record)];
+      const kept = recovered ? await keepDamaged(this.layout.config, Date.now()) : undefined;
       await this.writer.commit([
-        { path: this.layout.config, data: serialize(doc), backup: true },
+        // The .bak stays the last good copy: the damaged file is kept aside instead.
+        { path: this.layout.config, data: serialize(doc), backup: !recovered },
         { path: rollbacks, data: joinLines(texts) },
       ]);
       this.watcher.wrote(this.layout.config, doc.version);
+      if (recovered) {
+        this.options.onWarning(
+          `${PKG}: ${this.layout.config} was damaged; rolled "${feature}" back from the last good copy ${this.layout.config}.bak${kept === undefined ? '' : ` and kept the damaged file as ${kept}`}`,
+        );
+      }
       return { performed: true, feature: structuredClone(plan.next), record: structuredClone(plan.record) };
     });
+  }
+
+  /**
+   * The backup `restoreConfigBackup` would put back: `rollout-config.json.bak` when it is valid,
+   * with what it holds and why the current file cannot be used (if it cannot). `undefined` when
+   * there is no valid backup.
+   */
+  async findConfigBackup(): Promise<ConfigBackup | undefined> {
+    this.assertOpen();
+    return (await readLastGood(this.layout.config, await this.configProblem()))?.backup;
+  }
+
+  /**
+   * Puts the valid backup of `rollout-config.json` back, under the lock; the file it replaces is
+   * kept as `rollout-config.json.corrupt-<time>`. Throws `NotFoundError` when there is no valid
+   * backup. Returns what was restored, with the version it was given (past every earlier one).
+   */
+  async restoreConfigBackup(): Promise<ConfigBackup & { readonly keptAs: string | undefined }> {
+    return this.serialized('write', async () => {
+      const { config } = this.layout;
+      const good = await readLastGood(config, await this.configProblem());
+      if (good === undefined) throw new NotFoundError(`${PKG}: no valid backup ${config}.bak to restore`);
+      if (await writtenByNewer(config)) {
+        throw new StoreDataCorruptedError(
+          `${PKG}: ${config} was written by a newer ${PKG}; upgrade instead of restoring an older backup over it`,
+        );
+      }
+      const doc = good.doc;
+      doc.version = await restoredVersion(config, doc.version);
+      const keptAs = await keepDamaged(config, Date.now());
+      await this.writer.commit([{ path: config, data: serialize(doc), backup: false }]);
+      await this.trusted.trustCurrent(config);
+      this.watcher.wrote(config, doc.version);
+      return { ...good.backup, version: doc.version, keptAs };
+    });
+  }
+
+  /** The config to roll back on: the current one, or the last good copy when the current is damaged. */
+  private async configForRollback(): Promise<{ doc: ConfigDoc; recovered: boolean }> {
+    try {
+      return { doc: await readConfig(this.layout.config, this.trusted), recovered: false };
+    } catch (error) {
+      if (!isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) throw error;
+      if (await writtenByNewer(this.layout.config)) throw error;
+      const good = await readLastGood(this.layout.config, error.message);
+      if (good === undefined) throw error;
+      // doc.version is bumped once more by the rollback itself.
+      good.doc.version = (await restoredVersion(this.layout.config, good.doc.version)) - 1;
+      return { doc: good.doc, recovered: true };
+    }
+  }
+
+  /** Why `rollout-config.json` cannot be used, or `undefined` when it reads fine. */
+  private async configProblem(): Promise<string | undefined> {
+    try {
+      await readConfig(this.layout.config, this.trusted);
+      return undefined;
+    } catch (error) {
+      if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return error.message;
+      throw error;
+    }
   }
 
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
@@ -422,13 +508,5 @@ export class FileStore implements RolloutStore {
 
   private emit(change: StoreChange): void {
     notifyListeners(this.listeners, change);
-  }
-}
-
-function checkUserId(userId: string): void {
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
-    throw new InvalidArgumentError(
-      `${PKG}: a user id must be 1 to 256 characters, got ${JSON.stringify(userId)}`,
-    );
   }
 }

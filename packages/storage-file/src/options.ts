@@ -79,15 +79,32 @@ function emitWarning(message: string): void {
 }
 
 export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOptions {
-  // An empty folder name would resolve to the working folder, which the store would then take over
-  // (and tighten to 0700): refuse it.
-  if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir.trim() === '')) {
+  if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(
-      `@canary-rollout/storage-file: option dir must be a folder path, got ${JSON.stringify(options.dir)}`,
+      `@canary-rollout/storage-file: options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const dir: unknown = options.dir;
+  if (dir !== undefined && (typeof dir !== 'string' || dir.trim() === '' || dir.includes('\0'))) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/storage-file: option dir must be a non-empty path string, got ${typeof dir === 'string' ? JSON.stringify(dir) : dir === null ? 'null' : `${typeof dir} ${String(dir)}`}`,
+    );
+  }
+  for (const name of ['onWarning', 'now'] as const) {
+    const fn: unknown = options[name];
+    if (fn !== undefined && typeof fn !== 'function') {
+      throw new InvalidArgumentError(
+        `@canary-rollout/storage-file: option ${name} must be a function, got ${typeof fn}`,
+      );
+    }
+  }
+  if (options.watch !== undefined && typeof options.watch !== 'boolean') {
+    throw new InvalidArgumentError(
+      `@canary-rollout/storage-file: option watch must be true or false, got ${typeof options.watch}`,
     );
   }
   return {
-    dir: resolve(options.dir ?? appConfigDir(checkedAppName(options.appName, process.env))),
+    dir: resolve(dir ?? appConfigDir(checkedAppName(options.appName, process.env))),
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),
@@ -103,18 +120,20 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw invalid(name, 'a positive number', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw invalid(name, 'a positive number', value);
   return value;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw invalid(name, '0 or more', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw invalid(name, '0 or more', value);
   return value;
 }
 
 function invalid(name: string, expected: string, value: number): Error {
   return new InvalidArgumentError(
-    `@canary-rollout/storage-file: option ${name} must be ${expected}, got ${value}`,
+    `@canary-rollout/storage-file: option ${name} must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
   );
 }

@@ -124,3 +124,19 @@ describe('options and layout', () => {
     expectTypeOf<FileStore>().toExtend<RolloutStore>();
   });
 });
+
+describe('options of the wrong type', () => {
+  it.each([
+    [{ dir: 42 }, /option dir must be a non-empty path string, got number 42/],
+    [{ dir: '' }, /option dir must be a non-empty path string, got ""/],
+    [{ dir: null }, /option dir must be a non-empty path string, got null/],
+    [{ maxLogEntries: '5' }, /option maxLogEntries must be a positive number, got "5"/],
+    [{ onWarning: 'console' }, /option onWarning must be a function, got string/],
+    [{ watch: 'yes' }, /option watch must be true or false, got string/],
+    [null, /options must be an object, got null/],
+  ])('new FileStore(%j) throws InvalidArgumentError naming the option and value', (options, message) => {
+    const make = () => new FileStore(options as never);
+    expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(make).toThrow(message);
+  });
+});

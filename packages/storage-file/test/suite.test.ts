@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { FileStore } from '@canary-rollout/storage-file';
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
+import { filesAtRest } from './files-at-rest';
 import { tempDir } from './helpers';
 
 // A fresh folder per test; the peer is a second handle on it, as the CLI in another process holds.
@@ -26,6 +27,7 @@ describeStoreConformance(
         }
         await writeFile(path, JSON.stringify(doc));
       },
+      atRest: () => filesAtRest(temp.dir),
       cleanup: async () => temp.remove(),
     };
   },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  assertUserIdArgument,
   type BetaUser,
   type FeatureRecord,
   type FeatureWrite,
@@ -304,6 +305,7 @@ export class RedisStore implements RolloutStore {
     userId: string,
     feature: string,
   ): Promise<number> {
+    assertUserIdArgument(userId, 'storage-redis', op);
     return this.run(op, (gate) => this.features.setMember(gate, op, key, action, userId, feature));
   }
 

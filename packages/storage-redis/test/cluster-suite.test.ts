@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../src/index';
 import { KeyLayout } from '../src/internal/keys';
+import { everythingOnServer } from './helpers/at-rest';
 import { feature } from './helpers/data';
 import { corruptNamespace, dropNamespace, keysOf } from './helpers/namespace-data';
 import { canStartCluster, type RedisCluster, startRedisCluster } from './helpers/redis-cluster';
@@ -62,6 +63,8 @@ run('RedisStore on a 3-node Redis Cluster', () => {
         store: new RedisStore({ client: connect(), namespace }),
         peer: async () => new RedisStore({ client: connect(), namespace }),
         corrupt: (what) => corruptNamespace(admin, namespace, what),
+        // Every key and value on every master: replicas hold copies of the same.
+        atRest: async () => Buffer.concat(await Promise.all(admin.nodes('master').map(everythingOnServer))),
         cleanup: async () => {
           await dropNamespace(admin, namespace);
           for (const client of clients) client.disconnect();

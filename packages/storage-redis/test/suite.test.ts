@@ -2,6 +2,7 @@ import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../src/index';
+import { everythingOnServer } from './helpers/at-rest';
 import { corruptNamespace, dropNamespace } from './helpers/namespace-data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 
@@ -24,6 +25,7 @@ describeWithRedis('RedisStore on one redis-server', (target) => {
         store: make(),
         peer: async () => make(),
         corrupt: (what) => corruptNamespace(admin, namespace, what),
+        atRest: () => everythingOnServer(admin),
         cleanup: () => dropNamespace(admin, namespace),
       };
     },

@@ -6,8 +6,9 @@ import { PREFIX } from './internal/constants';
 export interface SqliteStoreSettings {
   /**
    * How long an operation waits in all for other connections' locks before failing with
-   * `StoreUnavailableError` (ms). It waits in short slices so that busy processes take turns,
-   * synchronously, as SQLite does: the event loop is blocked meanwhile.
+   * `StoreUnavailableError` (ms). Each attempt waits at most 20 ms inside SQLite (blocking, as
+   * better-sqlite3 is synchronous); between attempts the store waits on a timer, so the event
+   * loop keeps serving while another process holds the lock. Writes of one handle keep their order.
    * @default 5000
    */
   busyTimeoutMs?: number;

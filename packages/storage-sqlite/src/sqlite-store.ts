@@ -18,7 +18,7 @@ import {
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core';
-import { retryWhileBusy } from './internal/busy';
+import { isBusy, retryWhileBusyAsync } from './internal/busy';
 import { openConnection } from './internal/connection';
 import { PREFIX } from './internal/constants';
 import { toStoreError } from './internal/errors';
@@ -35,6 +35,11 @@ export class SqliteStore implements RolloutStore {
   private session: Session | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(change: StoreChange) => void>();
+  /** The last write waiting for the lock, if any; later writes queue behind it. */
+  private writeQueue: Promise<void> | undefined;
+  private waiting = 0;
+  /** An erasure whose WAL could not be truncated yet. */
+  private erasurePending = false;
 
   constructor(options: SqliteStoreOptions) {
     this.options = resolveOptions(options);
@@ -65,7 +70,7 @@ export class SqliteStore implements RolloutStore {
   }
 
   async readState(): Promise<RolloutState> {
-    return this.use('readState', (s) => s.readState());
+    return this.read('readState', (s) => s.readState());
   }
 
   async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
@@ -81,19 +86,21 @@ export class SqliteStore implements RolloutStore {
   }
 
   async getUser(id: string): Promise<BetaUser | undefined> {
-    return this.use('getUser', (s) => s.getUser(id));
+    return this.read('getUser', (s) => s.getUser(id));
   }
 
   async getUserByEmail(email: string): Promise<BetaUser | undefined> {
-    return this.use('getUserByEmail', (s) => s.getUserByEmail(email));
+    return this.read('getUserByEmail', (s) => s.getUserByEmail(email));
   }
 
   async listUsers(): Promise<BetaUser[]> {
-    return this.use('listUsers', (s) => s.listUsers());
+    return this.read('listUsers', (s) => s.listUsers());
   }
 
   async removeUser(id: string): Promise<boolean> {
-    return this.use('removeUser', (s) => s.removeUser(id));
+    const removed = await this.use('removeUser', (s) => s.removeUser(id));
+    if (removed) await this.eraseFreedData();
+    return removed;
   }
 
   async addBetaMember(feature: string, userId: string): Promise<boolean> {
@@ -113,15 +120,15 @@ export class SqliteStore implements RolloutStore {
   }
 
   async appendFeedback(entry: Feedback): Promise<void> {
-    this.use('appendFeedback', (s) => s.appendFeedback(entry));
+    return this.use('appendFeedback', (s) => s.appendFeedback(entry));
   }
 
   async listFeedback(feature?: string): Promise<Feedback[]> {
-    return this.use('listFeedback', (s) => s.listFeedback(feature));
+    return this.read('listFeedback', (s) => s.listFeedback(feature));
   }
 
   async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
-    this.use('addMetrics', (s) => s.addMetrics(deltas, batch));
+    return this.use('addMetrics', (s) => s.addMetrics(deltas, batch));
   }
 
   async readMetrics(
@@ -129,15 +136,15 @@ export class SqliteStore implements RolloutStore {
     features?: readonly string[],
     options: MetricsReadOptions = {},
   ): Promise<MetricBucket[]> {
-    return this.use('readMetrics', (s) => s.readMetrics(since, features, options.users !== false));
+    return this.read('readMetrics', (s) => s.readMetrics(since, features, options.users !== false));
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
-    this.use('appendLog', (s) => s.appendLog(kind, entry));
+    return this.use('appendLog', (s) => s.appendLog(kind, entry));
   }
 
   async listLogs(kind: LogKind, query?: LogQuery): Promise<LogEntry[]> {
-    return this.use('listLogs', (s) => s.listLogs(kind, query));
+    return this.read('listLogs', (s) => s.listLogs(kind, query));
   }
 
   async rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
@@ -145,7 +152,7 @@ export class SqliteStore implements RolloutStore {
   }
 
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
-    return this.use('listRollbacks', (s) => s.listRollbacks(feature));
+    return this.read('listRollbacks', (s) => s.listRollbacks(feature));
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -155,20 +162,90 @@ export class SqliteStore implements RolloutStore {
     };
   }
 
-  /** Runs an operation on the open session, turning SQLite's errors into core errors. */
-  private use<T>(operation: string, fn: (session: Session) => T): T {
+  /**
+   * Runs a write on the open session, turning SQLite's errors into core errors. A write that
+   * finds the database locked by another process is tried again without blocking the event loop
+   * (see `retryWhileBusyAsync`) until `busyTimeoutMs` after the call; writes called meanwhile
+   * wait behind it, so this handle's writes keep their order.
+   */
+  private use<T>(operation: string, fn: (session: Session) => T): Promise<T> {
     const session = this.session;
-    if (session === undefined) {
-      throw new StoreUnavailableError(`${PREFIX}: ${operation} called while the store is not open`);
+    if (session === undefined) return Promise.reject(notOpen(operation));
+    const deadline = Date.now() + this.options.busyTimeoutMs;
+    if (this.waiting === 0) {
+      try {
+        return Promise.resolve(fn(session));
+      } catch (error) {
+        if (!isBusy(error)) return Promise.reject(toStoreError(error, operation, session.where));
+      }
     }
-    try {
-      return retryWhileBusy(() => fn(session), this.options.busyTimeoutMs);
-    } catch (error) {
+    this.waiting += 1;
+    const result = (this.writeQueue ?? Promise.resolve())
+      // One attempt per turn of the event loop: queued writes retried back to back would each
+      // block for a busy slice, adding up to a long stall.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
+      .then(() => retryWhileBusyAsync(() => fn(this.current(operation, session)), deadline - Date.now()));
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writeQueue = tail;
+    void tail.then(() => {
+      this.waiting -= 1;
+      if (this.writeQueue === tail) this.writeQueue = undefined;
+    });
+    return result.catch((error: unknown) => {
       throw toStoreError(error, operation, session.where);
+    });
+  }
+
+  /** Runs a read: in WAL mode readers are rarely busy; when they are, they retry like writes, without waiting in line. */
+  private read<T>(operation: string, fn: (session: Session) => T): Promise<T> {
+    const session = this.session;
+    if (session === undefined) return Promise.reject(notOpen(operation));
+    return retryWhileBusyAsync(() => fn(this.current(operation, session)), this.options.busyTimeoutMs).catch(
+      (error: unknown) => {
+        throw toStoreError(error, operation, session.where);
+      },
+    );
+  }
+
+  /** The session an operation started on, unless the store was closed while it waited. */
+  private current(operation: string, session: Session): Session {
+    if (this.session !== session) throw notOpen(operation);
+    return session;
+  }
+
+  /**
+   * After an erasure, copies the WAL back into the database and truncates it: deleted rows are
+   * zeroed in the database (`secure_delete`), but the WAL still holds the pages that had them.
+   * Other connections' readers can hold the checkpoint off; it is tried again, without blocking,
+   * until `busyTimeoutMs`, and after that at every poll until it succeeds.
+   */
+  private async eraseFreedData(): Promise<void> {
+    this.erasurePending = true;
+    const deadline = Date.now() + this.options.busyTimeoutMs;
+    let pauseMs = 2;
+    for (;;) {
+      const session = this.session;
+      if (session === undefined || this.tryErase(session)) return;
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(50, pauseMs * 2);
     }
   }
 
+  private tryErase(session: Session): boolean {
+    try {
+      if (session.truncateWal()) this.erasurePending = false;
+    } catch {
+      // Busy or I/O trouble: tried again shortly, then at every poll.
+    }
+    return !this.erasurePending;
+  }
+
   private poll(): void {
+    if (this.erasurePending && this.session !== undefined) this.tryErase(this.session);
     let version: number | undefined;
     try {
       version = this.session?.poll();
@@ -179,4 +256,8 @@ export class SqliteStore implements RolloutStore {
     if (version === undefined) return;
     notifyListeners(this.listeners, { version });
   }
+}
+
+function notOpen(operation: string): StoreUnavailableError {
+  return new StoreUnavailableError(`${PREFIX}: ${operation} called while the store is not open`);
 }

@@ -1,6 +1,7 @@
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { SqliteStore } from '../src/index';
 import { corruptDatabase } from './helpers/corrupt';
+import { filesAtRest } from './helpers/files-at-rest';
 import { tempDir } from './helpers/temp';
 
 // A fresh database file per test; the peer is a second connection, as another process holds.
@@ -14,6 +15,7 @@ describeStoreConformance(
       store: make(),
       peer: async () => make(),
       corrupt: async (target) => corruptDatabase(path, target),
+      atRest: () => filesAtRest(temp.dir),
       cleanup: async () => temp.remove(),
     };
   },

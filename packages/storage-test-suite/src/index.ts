@@ -3,6 +3,7 @@ import { describeAudit } from './audit';
 import { describeBetaAndBlacklist } from './beta-and-blacklist';
 import { describeChanges } from './changes';
 import { describeCorruption } from './corruption';
+import { describeErasure } from './erasure';
 import { describeFeatures } from './features';
 import { describeFeedback } from './feedback';
 import { createContext, resolveOptions } from './internal/context';
@@ -14,6 +15,7 @@ import { describeRaces } from './races';
 import { describeRollback } from './rollback';
 import { describeRoundTrip } from './round-trip';
 import type { ConformanceOptions, StoreHarnessFactory } from './types';
+import { describeUserIds } from './user-ids';
 import { describeUsers } from './users';
 
 export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
@@ -44,5 +46,7 @@ export function describeStoreConformance(
     describeCorruption(ctx);
     describeRoundTrip(ctx);
     describeAudit(ctx);
+    describeUserIds(ctx);
+    describeErasure(ctx);
   });
 }

@@ -18,6 +18,12 @@ export interface StoreHarness {
    * their personal data in place: the suite checks that the resulting errors do not echo it.
    */
   readonly corrupt: (target: CorruptionTarget) => Promise<void>;
+  /**
+   * Everything the store keeps at rest, as bytes: every file it wrote (database, `-wal`, `-shm`,
+   * backups, journals, temporary files) or every key and value on the server. The erasure test
+   * searches it for a removed user's personal data; without it that test is skipped.
+   */
+  readonly atRest?: () => Promise<Uint8Array>;
   /** Removes what the harness made (temp folders, keys, databases), after the handles are closed. */
   readonly cleanup?: () => Promise<void>;
 }

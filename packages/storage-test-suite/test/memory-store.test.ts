@@ -9,6 +9,11 @@ function damage(records: Map<string, unknown>): void {
   records.set('garbage', '{"not": json');
 }
 
+/** Maps and sets as arrays, so JSON shows everything they hold. */
+function atRestReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Map || value instanceof Set ? [...value] : value;
+}
+
 describeStoreConformance('MemoryStore', async () => {
   const store = new MemoryStore();
   const data = store.data;
@@ -16,5 +21,6 @@ describeStoreConformance('MemoryStore', async () => {
     store,
     peer: async () => new MemoryStore({ data }),
     corrupt: async (target) => damage(target === 'features' ? data.features : data.users),
+    atRest: async () => Buffer.from(JSON.stringify({ ...data, handles: [] }, atRestReplacer)),
   };
 });

@@ -5,7 +5,7 @@ import type { Command } from './command';
 
 const REASONS: Record<string, string> = {
   'system-disabled': 'the rollout system is disabled (canaryRollout.enabled is false)',
-  'invalid-user': 'the user id is empty',
+  'invalid-user': 'the user id is empty or not well-formed UTF-16',
   'unknown-feature': 'the feature is unknown',
   'feature-disabled': 'the feature is disabled',
   blacklisted: 'the user is blacklisted',

@@ -1,8 +1,9 @@
 import { audit } from './audit';
+import { restoreBackup } from './backup';
 import type { Command } from './command';
 import { explain } from './explain';
-import { metrics } from './metrics';
 import { importFlags } from './import';
+import { metrics } from './metrics';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   audit,
   metrics,
   importFlags,
+  restoreBackup,
 ];
 
 /** The command called `name`, if any. */

@@ -1,6 +1,7 @@
 import {
   type FeatureRecord,
   isCanaryRolloutError,
+  type RollbackRecord,
   type RolloutGuardError,
   type RolloutStrategy,
 } from '@canary-rollout/core';
@@ -115,35 +116,72 @@ export const rollback: Command = {
   examples: ['rollback aiExtraction'],
   async run(ctx, args) {
     const feature = requireFeatureName(args[0] as string);
-    await ctx.write(
-      (session) => ctx.requireFeature(session, feature),
-      async (session) => {
-        const service = await session.service();
-        const betaUsers = service.getBetaUsers(feature).length;
-        const record = await service.rollback(feature, 'manual rollback (rollout-manager)', {
-          source: 'manual',
-        });
-        if (record === undefined) {
-          if (ctx.options.json) ctx.printJson({ performed: false, feature: service.getFeature(feature) });
-          else ctx.print(`${feature} is already off for everyone (0 %, no beta users); nothing to roll back`);
-          return;
-        }
-        await recordManualRollback(session.store, record);
-        if (ctx.options.json) {
-          ctx.printJson({ performed: true, record, feature: service.getFeature(feature) });
-          return;
-        }
-        const previous = record.previous;
-        ctx.print(
-          `Rolled back ${feature}:`,
-          `  rollout ${percentage(previous.rolloutPercentage)} -> 0 %${previous.rolloutStrategy === 'stable' ? ' (strategy stable -> gradual)' : ''}`,
-          `  ${betaUsers} beta user${betaUsers === 1 ? '' : 's'} moved back to stable, beta list cleared`,
-          `  rollback recorded (${record.id}) and alert written`,
-        );
-      },
-    );
+    try {
+      await rollbackThroughService(ctx, feature);
+    } catch (error) {
+      if (!isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) throw error;
+      // The kill switch must work when the state cannot be read: the store rolls back from its
+      // last good state if it has one (the file store's .bak), or says why it cannot.
+      note(ctx, `the store's state cannot be read (${error.message}); rolling back from the last good state`);
+      await rollbackDirectly(ctx, feature);
+    }
   },
 };
+
+async function rollbackDirectly(ctx: Context, feature: string): Promise<void> {
+  await ctx.bare(async (store) => {
+    const result = await store.rollback(feature, {
+      reason: 'manual rollback (rollout-manager)',
+      source: 'manual',
+      at: ctx.clock.now(),
+    });
+    const record = result.record;
+    if (record === undefined) {
+      if (ctx.options.json) ctx.printJson({ performed: false, feature: result.feature });
+      else ctx.print(`${feature} is already off for everyone (0 %, no beta users); nothing to roll back`);
+      return;
+    }
+    await recordManualRollback(store, record);
+    if (ctx.options.json) {
+      ctx.printJson({ performed: true, record, feature: result.feature });
+      return;
+    }
+    printRolledBack(ctx, feature, record);
+  });
+}
+
+function printRolledBack(ctx: Context, feature: string, record: RollbackRecord): void {
+  const previous = record.previous;
+  ctx.print(
+    `Rolled back ${feature}:`,
+    `  rollout ${percentage(previous.rolloutPercentage)} -> 0 %${previous.rolloutStrategy === 'stable' ? ' (strategy stable -> gradual)' : ''}`,
+    `  ${previous.betaUsers} beta user${previous.betaUsers === 1 ? '' : 's'} moved back to stable, beta list cleared`,
+    `  rollback recorded (${record.id}) and alert written`,
+  );
+}
+
+async function rollbackThroughService(ctx: Context, feature: string): Promise<void> {
+  await ctx.write(
+    (session) => ctx.requireFeature(session, feature),
+    async (session) => {
+      const service = await session.service();
+      const record = await service.rollback(feature, 'manual rollback (rollout-manager)', {
+        source: 'manual',
+      });
+      if (record === undefined) {
+        if (ctx.options.json) ctx.printJson({ performed: false, feature: service.getFeature(feature) });
+        else ctx.print(`${feature} is already off for everyone (0 %, no beta users); nothing to roll back`);
+        return;
+      }
+      await recordManualRollback(session.store, record);
+      if (ctx.options.json) {
+        ctx.printJson({ performed: true, record, feature: service.getFeature(feature) });
+        return;
+      }
+      printRolledBack(ctx, feature, record);
+    },
+  );
+}
 
 function switchCommand(enable: boolean): Command {
   const name = enable ? 'enable' : 'disable';

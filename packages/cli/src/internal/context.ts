@@ -98,7 +98,7 @@ export class Context {
   async confirm(question: string, command: string): Promise<boolean> {
     if (this.options.yes) return true;
     if (this.io.ask === undefined) {
-      throw new UsageError(`${command} asks before it deletes; pass --yes when not on a terminal`);
+      throw new UsageError(`${command}: not asking without a terminal; pass --yes to go ahead`);
     }
     const answer = await this.io.ask(`${question} [y/N] `);
     return /^y(es)?$/i.test(answer.trim());
@@ -186,6 +186,20 @@ export class Context {
       });
     } finally {
       await service?.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens the store alone, without reading its state first: for the commands that must work
+   * when the state cannot be read (rollback behind a damaged file, restore-backup). The store's
+   * warnings go to stderr.
+   */
+  async bare<T>(work: (store: RolloutStore) => Promise<T>): Promise<T> {
+    const store = await openStore(this.spec, (message) => this.io.stderr.write(`warning: ${message}\n`));
+    try {
+      return await work(store);
+    } finally {
       await store.close().catch(() => undefined);
     }
   }

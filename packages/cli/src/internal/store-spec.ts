@@ -108,8 +108,11 @@ export function storeIsMissing(spec: StoreSpec): boolean {
  * Creates and opens the store named by `spec`, importing only its package: the SQLite and Redis
  * drivers are optional peers, and loading them would slow every command down.
  */
-export async function openStore(spec: StoreSpec): Promise<RolloutStore> {
-  const store = await createStore(spec);
+export async function openStore(
+  spec: StoreSpec,
+  onWarning?: (message: string) => void,
+): Promise<RolloutStore> {
+  const store = await createStore(spec, onWarning);
   try {
     await store.open();
   } catch (error) {
@@ -119,7 +122,7 @@ export async function openStore(spec: StoreSpec): Promise<RolloutStore> {
   return store;
 }
 
-async function createStore(spec: StoreSpec): Promise<RolloutStore> {
+async function createStore(spec: StoreSpec, onWarning?: (message: string) => void): Promise<RolloutStore> {
   try {
     if (spec.kind === 'file') {
       const { FileStore } = await importOptional(
@@ -128,7 +131,12 @@ async function createStore(spec: StoreSpec): Promise<RolloutStore> {
         spec,
       );
       // A short-lived command needs no change notifications: no watcher, no polling timer.
-      return new FileStore({ dir: spec.dir, pollIntervalMs: 0, watch: false });
+      return new FileStore({
+        dir: spec.dir,
+        pollIntervalMs: 0,
+        watch: false,
+        ...(onWarning === undefined ? {} : { onWarning }),
+      });
     }
     if (spec.kind === 'sqlite') {
       const { SqliteStore } = await importOptional(

@@ -1,16 +1,24 @@
-import { isValidEmail, isValidFeatureName, isValidPercentage } from '@canary-rollout/core';
+import {
+  isValidEmail,
+  isValidFeatureName,
+  isValidPercentage,
+  normalizePercentage,
+} from '@canary-rollout/core';
 import { UsageError } from './errors';
 
-/** `50`, `12.5`, `50%`: a number from 0 to 100 in steps of 0.01. */
+/**
+ * `50`, `12.5`, `50%`: a number from 0 to 100 in steps of 0.01, on its exact step as the API
+ * stores it (`0.300000001` is `0.3`, `-0` is `0`).
+ */
 export function parsePercentage(text: string): number {
-  const match = /^(\d{1,3}(?:\.\d+)?)\s*%?$/.exec(text.trim());
+  const match = /^(-?\d{1,3}(?:\.\d+)?)\s*%?$/.exec(text.trim());
   const value = match === null ? Number.NaN : Number(match[1]);
   if (!isValidPercentage(value)) {
     throw new UsageError(
       `percentage must be a number from 0 to 100 (steps of 0.01), got ${JSON.stringify(text)}`,
     );
   }
-  return value;
+  return normalizePercentage(value);
 }
 
 /** Refuses text that is not an email address. The value is not echoed: it may be personal data. */

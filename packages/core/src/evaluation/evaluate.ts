@@ -1,6 +1,7 @@
 import { BUCKETS, bucketFromPrefix } from '../bucketing';
 import { describePeerValue, peerPosition, peerRangeIndex, peerValue } from '../bucketing/modes';
 import type { BucketingAlgorithm } from '../schemas/bucketing';
+import { isWellFormedText } from '../storage/user-ids';
 import { BETA_ONLY, type CompiledFeature, mayBeListed, type Snapshot, STABLE } from './snapshot';
 
 /** Why a decision came out as it did, in the evaluation order. */
@@ -22,7 +23,8 @@ export type EvaluationReason =
  */
 export function decide(snapshot: Snapshot, userId: string, feature: string): EvaluationReason {
   if (!snapshot.enabled) return 'system-disabled';
-  if (typeof userId !== 'string' || userId.length === 0) return 'invalid-user';
+  // A lone surrogate is stored as U+FFFD by UTF-8 stores: such an id could slip past its blacklisting.
+  if (typeof userId !== 'string' || userId.length === 0 || !isWellFormedText(userId)) return 'invalid-user';
   const f = snapshot.features.get(feature);
   if (f === undefined) return 'unknown-feature';
   if (!f.enabled) return 'feature-disabled';
@@ -141,7 +143,8 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
     }
     if (reasons.includes(reason)) {
       decided = true;
-      const why = reason === 'invalid-user' ? 'user id is empty or not a string' : detail;
+      const why =
+        reason === 'invalid-user' ? 'user id is empty, not a string or not well-formed UTF-16' : detail;
       steps.push({ step, outcome: enabled ? 'on' : 'off', detail: why });
     } else {
       steps.push({ step, outcome: 'pass', detail });

@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from '../errors';
 import { isValidFeatureName, isValidPercentage } from '../schemas/names';
+import { assertUserIdArgument } from '../storage/user-ids';
+
+export { describeUserId } from '../storage/user-ids';
 
 /** Throws unless `feature` is a valid feature name. */
 export function assertFeatureName(feature: unknown, where: string): asserts feature is string {
@@ -10,13 +13,9 @@ export function assertFeatureName(feature: unknown, where: string): asserts feat
   }
 }
 
-/** Throws unless `userId` is a non-empty string of at most 256 characters. */
+/** Throws unless `userId` is a valid user id (see `userIdProblem`); the id is never echoed. */
 export function assertUserId(userId: unknown, where: string): asserts userId is string {
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/core: ${where}: userId must be a non-empty string of at most 256 characters, got ${typeof userId === 'string' ? `a string of ${userId.length} characters` : show(userId)}`,
-    );
-  }
+  assertUserIdArgument(userId, 'core', where);
 }
 
 /** Throws unless `value` is a percentage 0..100 in 0.01 steps. */
@@ -35,15 +34,4 @@ export function show(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
     return String(value);
   return typeof value;
-}
-
-const GENERATED_ID = /^usr_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * A user id as it may appear in a message: ids this SDK generated are shown; an app's own ids
- * may be emails or names, so only their length is.
- */
-export function describeUserId(id: unknown): string {
-  if (typeof id !== 'string') return show(id);
-  return GENERATED_ID.test(id) ? `"${id}"` : `(an id of ${id.length} characters)`;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigInvalidError } from '../errors';
 import { VARIANT_NAME_PATTERN } from '../experiments/variants';
 import { bucketingSchema, percentageProblem } from './bucketing';
+import { jsonTextIssues, MAX_CONFIG_DEPTH } from './json-text';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema } from './names';
 
 const rate = z.number().min(0).max(1);
@@ -280,6 +281,10 @@ function formatIssues(error: z.ZodError): string[] {
  * path and value (`features.aiExtraction.rolloutPercentage: must be 0..100 ..., got 150`).
  */
 export function parseConfig(input: unknown, source = 'configuration'): CanaryConfig {
+  const deep = depthIssue(input);
+  if (deep !== undefined) {
+    throw new ConfigInvalidError(`@canary-rollout/core: invalid ${source}:\n  ${deep}`, [deep]);
+  }
   // JSON.parse makes "__proto__" an own key, which zod's record drops without a word.
   const prototypeKeys = prototypeKeyIssues(input);
   const result = canaryConfigSchema.safeParse(input, { reportInput: true });
@@ -288,6 +293,23 @@ export function parseConfig(input: unknown, source = 'configuration'): CanaryCon
     line.replace(/^canaryRollout\./, ''),
   );
   throw new ConfigInvalidError(`@canary-rollout/core: invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/** A configuration nested past `MAX_CONFIG_DEPTH` (validating it would exhaust the stack), found without recursion. */
+function depthIssue(input: unknown): string | undefined {
+  const queue: [unknown, number, string][] = [[input, 0, '']];
+  const seen = new Set<object>();
+  while (queue.length > 0) {
+    const [value, depth, path] = queue.pop() as [unknown, number, string];
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    if (depth >= MAX_CONFIG_DEPTH) {
+      return `${path.replace(/^canaryRollout\.?/, '') || '(root)'}: nested deeper than ${MAX_CONFIG_DEPTH} levels`;
+    }
+    seen.add(value);
+    for (const [key, child] of Object.entries(value))
+      queue.push([child, depth + 1, path === '' ? key : `${path}.${key}`]);
+  }
+  return undefined;
 }
 
 function prototypeKeyIssues(input: unknown): string[] {
@@ -314,6 +336,8 @@ export function loadConfigFile(path: string): CanaryConfig {
       { cause },
     );
   }
+  // Editors on Windows may save a byte order mark; it is not part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -323,6 +347,13 @@ export function loadConfigFile(path: string): CanaryConfig {
       `@canary-rollout/core: config file ${path} is not valid JSON: ${message}`,
       [`(file): ${message}`],
       { cause },
+    );
+  }
+  const textIssues = jsonTextIssues(text).map((line) => line.replace(/^canaryRollout\./, ''));
+  if (textIssues.length > 0) {
+    throw new ConfigInvalidError(
+      `@canary-rollout/core: invalid config file ${path}:\n  ${textIssues.join('\n  ')}`,
+      textIssues,
     );
   }
   return parseConfig(json, `config file ${path}`);

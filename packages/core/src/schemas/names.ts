@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWellFormedText, MAX_USER_ID_LENGTH } from '../storage/user-ids';
 
 /** Names that would reach an object's prototype if used as a key. */
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -23,12 +24,29 @@ export function isValidPercentage(value: unknown): value is number {
   return Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
 }
 
-export const percentageSchema = z.number().refine(isValidPercentage, {
-  error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
-});
+/**
+ * A valid percentage on its exact 0.01 step: `0.1 + 0.2` becomes `0.3`, `1e-9` becomes `0` and
+ * `-0` becomes `0`, so the API, the CLI and the config file store the same number for the same
+ * step. Call it on values `isValidPercentage` accepted.
+ */
+export function normalizePercentage(value: number): number {
+  // `+ 0` turns -0 into 0.
+  return Math.round(value * 100) / 100 + 0;
+}
 
-/** Ids are non-empty strings of at most 256 characters. */
-export const userIdSchema = z.string().min(1).max(256);
+export const percentageSchema = z
+  .number()
+  .refine(isValidPercentage, {
+    error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
+  })
+  .transform(normalizePercentage);
+
+/** Ids are non-empty, well-formed strings of at most 256 characters. */
+export const userIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_USER_ID_LENGTH)
+  .refine(isWellFormedText, { error: 'must be well-formed UTF-16 (it holds a lone surrogate)' });
 
 export const rolloutStrategySchema = z.enum(['gradual', 'beta-only', 'stable']);
 /** How a feature chooses its users. */

@@ -122,6 +122,7 @@ export class BetaUserService {
       );
     }
     await this.open();
+    await this.requireKnown(interests, 'registerUser', 'interests');
     const { user } = await this.store.registerUser({
       id: newId('usr'),
       email: input.email.trim(),
@@ -199,6 +200,7 @@ export class BetaUserService {
         '@canary-rollout/core: submitFeedback: comment must be a string of at most 4000 characters',
       );
     }
+    await this.requireKnown([input.feature], 'submitFeedback', 'feature');
     const entry: Feedback = {
       id: newId('fb'),
       userId: input.userId,
@@ -256,6 +258,23 @@ export class BetaUserService {
         `@canary-rollout/core: ${where}: no registered user with id ${describeUserId(userId)}`,
       );
     return user;
+  }
+
+  /** Throws unless every name is a feature of the store (or of the rollout service's config). */
+  private async requireKnown(features: readonly string[], where: string, field: string): Promise<void> {
+    if (features.length === 0) return;
+    const known = new Set((await this.store.readState()).features.map((f) => f.name));
+    for (const name of this.rollout?.featureNames() ?? []) known.add(name);
+    const unknown = features.find((name) => !known.has(name));
+    if (unknown === undefined) return;
+    const list = [...known].sort();
+    const hint =
+      list.length === 0
+        ? 'no features exist yet'
+        : `known: ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', ...' : ''}`;
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: ${where}: ${field} must name known features, got ${show(unknown)} (${hint})`,
+    );
   }
 
   private open(): Promise<void> {

@@ -8,7 +8,7 @@ import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
 import { type BucketingConfig, bucketingSchema, percentageProblem } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
-import type { RolloutStrategy } from '../schemas/names';
+import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
@@ -302,6 +302,11 @@ export class CanaryRolloutService {
    * `variant:<name>`.
    */
   runFeature<T>(userId: string, feature: string, paths: FeaturePaths<T>): Promise<T> {
+    // Checked before anything runs: a missing fallback must not surface after `enabled` ran.
+    const problem = pathsProblem(paths);
+    if (problem !== undefined) {
+      return Promise.reject(new InvalidArgumentError(`@canary-rollout/core: runFeature: ${problem}`));
+    }
     return runInstrumented(this.snapshot, this.variants, this.recordOutcome, userId, feature, paths);
   }
 
@@ -412,6 +417,7 @@ export class CanaryRolloutService {
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
+    percentage = normalizePercentage(percentage);
     return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
       const problem = percentageProblem(current.bucketing, percentage);
       if (problem !== undefined) {
@@ -715,4 +721,15 @@ function auditedFeature(record: FeatureRecord): {
 /** Where a feature's plan stands, for an audit entry. */
 function planFields(record: FeatureRecord): { planStatus: string | null; planStep: number | null } {
   return { planStatus: record.plan?.status ?? null, planStep: record.plan?.stepIndex ?? null };
+}
+
+/** What is wrong with `runFeature`'s paths argument, if anything. */
+function pathsProblem(paths: unknown): string | undefined {
+  if (typeof paths !== 'object' || paths === null) {
+    return `paths must be an object { enabled, fallback }, got ${show(paths)}`;
+  }
+  const { enabled, fallback } = paths as { enabled?: unknown; fallback?: unknown };
+  if (typeof enabled !== 'function') return `paths.enabled must be a function, got ${show(enabled)}`;
+  if (typeof fallback !== 'function') return `paths.fallback must be a function, got ${show(fallback)}`;
+  return undefined;
 }

@@ -1,5 +1,4 @@
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors';
-import { describeUserId } from '../internal/args';
 import {
   type BetaUser,
   betaUserSchema,
@@ -35,6 +34,7 @@ import type {
   RolloutStore,
   StoreChange,
 } from './types';
+import { assertUserIdArgument, describeUserId } from './user-ids';
 import { parseArgument, parseStored } from './validate';
 
 /**
@@ -201,6 +201,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async addBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, NAME, 'addBetaMember');
     if (!this.data.features.has(feature))
       throw new NotFoundError(`@canary-rollout/core: unknown feature "${feature}"`);
     let members = this.data.beta.get(feature);
@@ -215,12 +216,14 @@ export class MemoryStore implements RolloutStore {
   }
 
   async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, NAME, 'removeBetaMember');
     const removed = this.data.beta.get(feature)?.delete(userId) ?? false;
     if (removed) this.changed();
     return removed;
   }
 
   async addToBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, NAME, 'addToBlacklist');
     if (this.data.blacklist.has(userId)) return false;
     this.data.blacklist.add(userId);
     this.changed();
@@ -228,6 +231,7 @@ export class MemoryStore implements RolloutStore {
   }
 
   async removeFromBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, NAME, 'removeFromBlacklist');
     const removed = this.data.blacklist.delete(userId);
     if (removed) this.changed();
     return removed;

@@ -1,7 +1,18 @@
-import { chmod, copyFile, link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { StoreDataCorruptedError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, fsyncDir, PKG, TEMP_NAME, tempPathFor } from './fs-utils';
+import { isCanaryRolloutError, StoreDataCorruptedError } from '@canary-rollout/core';
+import {
+  errnoOf,
+  FILE_MODE,
+  fsyncDir,
+  isLink,
+  linkRefused,
+  OPEN_READ,
+  openNoFollow,
+  PKG,
+  TEMP_NAME,
+  tempPathFor,
+} from './fs-utils';
 
 /** One file to replace as part of a commit. */
 export interface FileWrite {
@@ -66,8 +77,10 @@ export async function commitFiles(root: string, writes: readonly FileWrite[]): P
  */
 export async function backupCurrent(path: string): Promise<void> {
   const bak = `${path}.bak`;
+  if (await isLink(path)) throw linkRefused(path);
   const tmp = tempPathFor(bak);
   try {
+    // link() does not follow a link: if `path` became one meanwhile, `tmp` is a link too and the open below refuses it.
     await link(path, tmp);
   } catch (error) {
     const code = errnoOf(error);
@@ -75,7 +88,18 @@ export async function backupCurrent(path: string): Promise<void> {
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
     await copyFile(path, tmp);
   }
-  await chmod(tmp, FILE_MODE);
+  try {
+    const handle = await openNoFollow(tmp, OPEN_READ);
+    try {
+      await handle.chmod(FILE_MODE);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    // The only error of ours openNoFollow throws is its refusal of a link: name the store's file.
+    throw isCanaryRolloutError(error) ? linkRefused(path) : error;
+  }
   await rename(tmp, bak);
 }
 

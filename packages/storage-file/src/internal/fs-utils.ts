@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isCanaryRolloutError, StoreUnavailableError } from '@canary-rollout/core';
 
@@ -59,4 +60,45 @@ export function pidAlive(pid: number): boolean {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `O_NOFOLLOW`: opening a symbolic link fails (ELOOP) instead of opening what it points to. */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** Open flags for reading, appending and creating-for-append, none of which follow a link. */
+export const OPEN_READ = constants.O_RDONLY | NO_FOLLOW;
+export const OPEN_APPEND = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | NO_FOLLOW;
+
+/**
+ * The refusal for a store file that is a symbolic link. Following it would let the store read,
+ * chmod, truncate or append to a file outside its folder; the link and its target are left alone.
+ */
+export function linkRefused(path: string): StoreUnavailableError {
+  return new StoreUnavailableError(
+    `${PKG}: ${path} is a symbolic link; the store never follows links and left the link and its target untouched. Replace it with a regular file`,
+  );
+}
+
+/** Opens `path` without following a link (see `linkRefused`). */
+export async function openNoFollow(path: string, flags: number, mode?: number): Promise<FileHandle> {
+  try {
+    return await open(path, flags, mode);
+  } catch (error) {
+    // ELOOP on Linux, EMLINK on FreeBSD, EFTYPE on NetBSD for an O_NOFOLLOW open of a link.
+    const code = errnoOf(error);
+    if ((code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') && (await isLink(path))) {
+      throw linkRefused(path);
+    }
+    throw error;
+  }
+}
+
+/** True when `path` itself is a symbolic link (false when it is missing). */
+export async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  }
 }

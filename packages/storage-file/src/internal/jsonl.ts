@@ -1,7 +1,16 @@
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreDataCorruptedError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, fsyncDir, PKG, storeError } from './fs-utils';
+import {
+  errnoOf,
+  FILE_MODE,
+  fsyncDir,
+  OPEN_APPEND,
+  OPEN_READ,
+  openNoFollow,
+  PKG,
+  storeError,
+} from './fs-utils';
 
 /** The complete lines of a JSONL file and what was skipped. */
 export interface JsonlContent {
@@ -18,7 +27,12 @@ const NEWLINE = 0x0a;
 export async function readJsonlLines(path: string): Promise<JsonlContent> {
   let buffer: Buffer;
   try {
-    buffer = await readFile(path);
+    const handle = await openNoFollow(path, OPEN_READ);
+    try {
+      buffer = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { lines: [], tornBytes: 0, size: 0 };
     throw storeError('read', path, error);
@@ -79,7 +93,7 @@ export async function appendLine(
 ): Promise<number> {
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, 'a+', FILE_MODE);
+    handle = await openNoFollow(path, OPEN_APPEND, FILE_MODE);
     // Tightens a file created by someone else, or under a umask that filtered the create mode.
     await handle.chmod(FILE_MODE);
     const size = (await handle.stat()).size;

@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { errnoOf } from './fs-utils';
+import { lstat } from 'node:fs/promises';
+import { errnoOf, OPEN_READ, openNoFollow } from './fs-utils';
 
 /** How many files are remembered; metric shards come and go, so the map is bounded. */
 const LIMIT = 1000;
@@ -20,9 +20,9 @@ export class TrustedFiles {
 
   /** Reads a file and its identity from one descriptor; `undefined` when it does not exist. */
   async read(path: string): Promise<{ text: string; trusted: boolean; signature: string } | undefined> {
-    let handle: Awaited<ReturnType<typeof open>>;
+    let handle: Awaited<ReturnType<typeof openNoFollow>>;
     try {
-      handle = await open(path, 'r');
+      handle = await openNoFollow(path, OPEN_READ);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return undefined;
       throw error;
@@ -45,7 +45,7 @@ export class TrustedFiles {
   /** Marks what is at `path` now (just written under the lock, from validated data) as validated. */
   async trustCurrent(path: string): Promise<void> {
     try {
-      this.trust(path, signature(await stat(path, { bigint: true })));
+      this.trust(path, signature(await lstat(path, { bigint: true })));
     } catch {
       this.known.delete(path);
     }

@@ -1,8 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StoreChange } from '@canary-rollout/core';
-import { PKG } from './fs-utils';
+import { OPEN_READ, openNoFollow, PKG } from './fs-utils';
 
 /** A document to watch and the counter in it that every write increases. */
 export interface WatchedDocument {
@@ -137,7 +137,14 @@ export class ChangeWatcher {
     const signature = await signatureOf(doc.path);
     let counter: number | undefined;
     try {
-      const value = JSON.parse(await readFile(doc.path, 'utf8')) as Record<string, unknown> | null;
+      const handle = await openNoFollow(doc.path, OPEN_READ);
+      let text: string;
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+      const value = JSON.parse(text) as Record<string, unknown> | null;
       const found = value?.[doc.counter];
       counter = typeof found === 'number' ? found : undefined;
     } catch {
@@ -150,7 +157,7 @@ export class ChangeWatcher {
 
 async function signatureOf(path: string): Promise<string> {
   try {
-    const s = await stat(path);
+    const s = await lstat(path);
     return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
   } catch {
     return 'missing';

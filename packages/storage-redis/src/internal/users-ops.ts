@@ -3,6 +3,7 @@ import {
   type BetaUser,
   betaUserSchema,
   ConflictError,
+  describeUserId,
   normalizeEmail,
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
@@ -39,7 +40,8 @@ export class UsersOps {
     if (outcome === 'exists') {
       return { user: decodeStored(betaUserSchema, text, `a user in ${k.users}`), created: false };
     }
-    if (outcome === 'taken') throw new ConflictError(`${PKG}: user id "${valid.id}" is already taken`);
+    if (outcome === 'taken')
+      throw new ConflictError(`${PKG}: user id ${describeUserId(valid.id)} is already taken`);
     return { user: structuredClone(valid), created: true };
   }
 
@@ -92,10 +94,10 @@ export class UsersOps {
   }
 
   private decode(id: string, text: unknown): BetaUser {
-    const user = decodeStored(betaUserSchema, text, `user "${id}" in ${this.keys.users}`);
+    const user = decodeStored(betaUserSchema, text, `user ${describeUserId(id)} in ${this.keys.users}`);
     if (user.id !== id) {
       throw new StoreDataCorruptedError(
-        `${PKG}: corrupted data in user "${id}" in ${this.keys.users}: the record has another id`,
+        `${PKG}: corrupted data in user ${describeUserId(id)} in ${this.keys.users}: the record has another id`,
       );
     }
     return user;

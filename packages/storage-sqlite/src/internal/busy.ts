@@ -2,13 +2,15 @@
  * How long SQLite's own busy handler waits per attempt (ms). Its back-off grows to 100 ms
  * sleeps, and a process that sleeps that long while others keep taking the lock can lose every
  * race for seconds; short attempts with short, jittered pauses between them let processes take
- * turns.
+ * turns. The wait blocks the thread (better-sqlite3 is synchronous), and on a loaded machine a
+ * sleep can last several times what was asked: kept short so the event loop never stalls long.
  */
-export const BUSY_SLICE_MS = 20;
+export const BUSY_SLICE_MS = 5;
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-function isBusy(error: unknown): boolean {
+/** True when `error` is SQLite's SQLITE_BUSY (or one of its extended codes). */
+export function isBusy(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'SqliteError') return false;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
@@ -39,4 +41,33 @@ export function retryWhileBusy<T>(fn: () => T, timeoutMs: number): T {
 /** Blocks the thread for 1-4 ms; jitter keeps waiting processes from waking in step. */
 export function pauseBriefly(): void {
   Atomics.wait(pause, 0, 0, 1 + Math.random() * 3);
+}
+
+/** First pause between two attempts that found the database locked (ms); it doubles from here. */
+const FIRST_BACKOFF_MS = 2;
+/** Longest pause between two attempts (ms). */
+const MAX_BACKOFF_MS = 20;
+
+/**
+ * Runs `fn` (one transaction, or none) and, whenever it fails with SQLITE_BUSY, again after a
+ * pause that doubles from 2 ms to 20 ms (jittered), until `timeoutMs` have passed; then the last
+ * error is thrown. Unlike `retryWhileBusy` it waits between attempts without blocking the
+ * thread: each attempt blocks for at most one busy slice inside SQLite, so another process
+ * holding the lock for seconds does not freeze the event loop.
+ */
+export async function retryWhileBusyAsync<T>(fn: () => T, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let backoff = FIRST_BACKOFF_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      const left = deadline - Date.now();
+      if (left <= 0) throw error;
+      const pauseMs = Math.min(left, backoff * (0.5 + Math.random()));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+    }
+  }
 }

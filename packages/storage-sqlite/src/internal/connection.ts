@@ -90,6 +90,8 @@ function configure(db: Database.Database, where: string, settings: ConnectionSet
 
 function setUp(db: Database.Database, where: string, settings: ConnectionSettings): void {
   db.pragma('foreign_keys = ON');
+  // Deleted rows are overwritten with zeros, not left in free pages: removeUser must erase.
+  db.pragma('secure_delete = ON');
   // Switching to WAL writes the header, so a foreign database must be refused before it.
   checkInfo(readInfo(db), where, SCHEMA_VERSION);
   if (!db.memory) {

@@ -1,7 +1,9 @@
 import {
+  assertUserIdArgument,
   type BetaUser,
   betaUserSchema,
   ConflictError,
+  describeUserId,
   type FeatureRecord,
   type FeatureWrite,
   type Feedback,
@@ -31,7 +33,6 @@ import { MetricWriter } from './metric-writer';
 import { readRecord, validArgument } from './records';
 import { prepareStatements, type RecordRow, type Statements } from './statements';
 import { Transactor } from './transactor';
-import { describeUserId } from './user-ids';
 
 /** Settings a session needs from the store's options. */
 export interface SessionSettings {
@@ -66,6 +67,16 @@ export class Session {
 
   close(): void {
     if (this.owned && this.db.open) this.db.close();
+  }
+
+  /**
+   * Copies the whole WAL into the database and truncates it to 0 bytes; false when readers of
+   * other connections held it off. In-memory databases have no WAL.
+   */
+  truncateWal(): boolean {
+    if (this.db.memory) return true;
+    const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return row?.busy === 0;
   }
 
   /** The state version if another connection changed the state since the last call. */
@@ -171,6 +182,7 @@ export class Session {
   }
 
   addBetaMember(feature: string, userId: string): boolean {
+    assertUserIdArgument(userId, 'storage-sqlite', 'addBetaMember');
     return this.t.write(() => {
       if (this.st.featureVersion.get(feature) === undefined) {
         throw new NotFoundError(`${PREFIX}: unknown feature "${feature}"`);
@@ -180,14 +192,17 @@ export class Session {
   }
 
   removeBetaMember(feature: string, userId: string): boolean {
+    assertUserIdArgument(userId, 'storage-sqlite', 'removeBetaMember');
     return this.t.write(() => this.changed(this.st.removeBeta.run(feature, userId).changes));
   }
 
   addToBlacklist(userId: string): boolean {
+    assertUserIdArgument(userId, 'storage-sqlite', 'addToBlacklist');
     return this.t.write(() => this.changed(this.st.addBlacklist.run(userId).changes));
   }
 
   removeFromBlacklist(userId: string): boolean {
+    assertUserIdArgument(userId, 'storage-sqlite', 'removeFromBlacklist');
     return this.t.write(() => this.changed(this.st.removeBlacklist.run(userId).changes));
   }
 

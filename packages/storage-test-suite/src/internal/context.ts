@@ -17,6 +17,8 @@ export interface SuiteContext {
   peer(): Promise<RolloutStore>;
   /** Damages the stored data through the harness. */
   corrupt(target: CorruptionTarget): Promise<void>;
+  /** Everything the store keeps at rest, or `undefined` when the harness cannot tell. */
+  atRest(): Promise<Uint8Array | undefined>;
 }
 
 /** Fills in the defaults of `ConformanceOptions`. */
@@ -82,6 +84,9 @@ export function createContext(factory: StoreHarnessFactory, options: ResolvedOpt
     },
     corrupt(target) {
       return active().corrupt(target);
+    },
+    async atRest() {
+      return active().atRest?.();
     },
   };
 }

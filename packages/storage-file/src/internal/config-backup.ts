@@ -1,0 +1,126 @@
+import { link, lstat, readFile } from 'node:fs/promises';
+import { isCanaryRolloutError } from '@canary-rollout/core';
+import { FORMAT_VERSION } from '../format';
+import { type ConfigDoc, readConfig } from './documents';
+import { errnoOf } from './fs-utils';
+import { TrustedFiles } from './trusted-files';
+
+/** What a backup of `rollout-config.json` holds, to show before putting it back. */
+export interface ConfigBackup {
+  /** The backup file (`rollout-config.json.bak`). */
+  readonly path: string;
+  /** The file it would replace. */
+  readonly target: string;
+  /** State version in the backup. */
+  readonly version: number;
+  /** When the backup was written (epoch ms, its modification time). */
+  readonly savedAt: number;
+  readonly features: readonly {
+    readonly name: string;
+    readonly enabled: boolean;
+    readonly rolloutPercentage: number;
+    readonly rolloutStrategy: string;
+    readonly betaUsers: number;
+  }[];
+  /** User ids on the blacklist. */
+  readonly blacklisted: number;
+  /** Why the current file cannot be used, or `undefined` when it reads fine. */
+  readonly currentProblem: string | undefined;
+}
+
+/** The last good state: a validated backup document and what it holds. */
+export interface LastGood {
+  readonly doc: ConfigDoc;
+  readonly backup: ConfigBackup;
+}
+
+/**
+ * Reads and validates `<config>.bak`; `undefined` when there is none or it is not valid either.
+ * Validated afresh (its own `TrustedFiles`): a backup is only worth restoring if it reads.
+ */
+export async function readLastGood(
+  config: string,
+  currentProblem: string | undefined,
+): Promise<LastGood | undefined> {
+  const path = `${config}.bak`;
+  let savedAt: number;
+  try {
+    const info = await lstat(path);
+    if (!info.isFile()) return undefined;
+    savedAt = info.mtimeMs;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  let doc: ConfigDoc;
+  try {
+    doc = await readConfig(path, new TrustedFiles());
+  } catch (error) {
+    if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return undefined;
+    throw error;
+  }
+  const features = Object.values(doc.features).map((f) => ({
+    name: f.name,
+    enabled: f.enabled,
+    rolloutPercentage: f.rolloutPercentage,
+    rolloutStrategy: f.rolloutStrategy,
+    betaUsers: doc.beta[f.name]?.length ?? 0,
+  }));
+  return {
+    doc,
+    backup: {
+      path,
+      target: config,
+      version: doc.version,
+      savedAt: Math.floor(savedAt),
+      features,
+      blacklisted: doc.blacklist.length,
+      currentProblem,
+    },
+  };
+}
+
+/**
+ * True when the current file was written by a newer version of the store: its data is not
+ * damaged, only unknown to this version, and must not be replaced by an older backup.
+ */
+export async function writtenByNewer(config: string): Promise<boolean> {
+  const format = (await peek(config))?.formatVersion;
+  return typeof format === 'number' && format > FORMAT_VERSION;
+}
+
+/** The damaged file parsed as far as JSON goes, if it goes that far. */
+async function peek(config: string): Promise<{ version?: unknown; formatVersion?: unknown } | undefined> {
+  try {
+    const value = JSON.parse(await readFile(config, 'utf8')) as unknown;
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The state version a restored document gets: past the backup's and past the damaged file's
+ * when it still names one, so every handle sees a change. A backup is the version before the
+ * store's last write, so `+ 2` is past anything the store wrote when the damaged file says nothing.
+ */
+export async function restoredVersion(config: string, backupVersion: number): Promise<number> {
+  const found = (await peek(config))?.version;
+  const damaged = typeof found === 'number' && Number.isSafeInteger(found) ? found : backupVersion + 1;
+  return Math.max(backupVersion, damaged) + 1;
+}
+
+/**
+ * Keeps the damaged file byte for byte as `<config>.corrupt-<time>` before it is replaced;
+ * returns that path (`undefined` when there was no file).
+ */
+export async function keepDamaged(config: string, now: number): Promise<string | undefined> {
+  const kept = `${config}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    await link(config, kept);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  return kept;
+}
