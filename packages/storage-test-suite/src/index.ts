@@ -8,6 +8,7 @@ import { createContext, resolveOptions } from './internal/context';
 import { describeLifecycle } from './lifecycle';
 import { describeLogs } from './logs';
 import { describeMetrics } from './metrics';
+import { describePrototypeNames } from './prototype-names';
 import { describeRaces } from './races';
 import { describeRollback } from './rollback';
 import { describeRoundTrip } from './round-trip';
@@ -40,5 +41,6 @@ export function describeStoreConformance(
     describeChanges(ctx);
     describeCorruption(ctx);
     describeRoundTrip(ctx);
+    describePrototypeNames(ctx);
   });
 }

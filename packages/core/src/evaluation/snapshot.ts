@@ -73,7 +73,8 @@ function prefixFor(salt: string): MurmurPrefix {
 export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot {
   const features = new Map<string, CompiledFeature>();
   for (const record of state.features) {
-    const members = state.beta[record.name];
+    // Own keys only: a third-party store may hand a plain object, where "hasOwnProperty" is a function.
+    const members = Object.hasOwn(state.beta, record.name) ? state.beta[record.name] : undefined;
     features.set(record.name, {
       record,
       enabled: record.enabled,
@@ -85,7 +86,7 @@ export function compileSnapshot(state: RolloutState, enabled: boolean): Snapshot
             : GRADUAL,
       threshold: percentageToThreshold(record.rolloutPercentage),
       prefix: prefixFor(record.salt),
-      beta: members !== undefined && members.length > 0 ? new Set(members) : null,
+      beta: Array.isArray(members) && members.length > 0 ? new Set(members) : null,
     });
   }
   const members = buildMemberFilter([state.blacklist, ...Object.values(state.beta)]);

@@ -241,11 +241,21 @@ export function parseConfig(input: unknown, source = 'configuration'): CanaryCon
   // JSON.parse makes "__proto__" an own key, which zod's record drops without a word.
   const prototypeKeys = prototypeKeyIssues(input);
   const result = canaryConfigSchema.safeParse(input, { reportInput: true });
-  if (result.success && prototypeKeys.length === 0) return result.data;
+  if (result.success && prototypeKeys.length === 0) return withoutPrototype(result.data);
   const issues = [...prototypeKeys, ...(result.success ? [] : formatIssues(result.error))].map((line) =>
     line.replace(/^canaryRollout\./, ''),
   );
   throw new ConfigInvalidError(`@canary-rollout/core: invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/**
+ * Feature settings keyed by name without a prototype: a lookup of a feature the file does not
+ * declare (`features.hasOwnProperty`, `features.toString`) answers undefined, not a function.
+ */
+function withoutPrototype(config: CanaryConfig): CanaryConfig {
+  const features: CanaryConfig['canaryRollout']['features'] = Object.create(null);
+  Object.assign(features, config.canaryRollout.features);
+  return { ...config, canaryRollout: { ...config.canaryRollout, features } };
 }
 
 function prototypeKeyIssues(input: unknown): string[] {

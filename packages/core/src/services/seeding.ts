@@ -32,7 +32,7 @@ export function configState(features: Features, now: number): RolloutState {
       ...featureFromConfig(name, settings, now),
       version: 1,
     })),
-    beta: {},
+    beta: Object.create(null),
     blacklist: [],
   };
 }
