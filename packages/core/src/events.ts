@@ -4,7 +4,7 @@ import { EventEmitter } from 'eventemitter3';
 export type EventMap = { [event: string]: unknown[] };
 
 /** A listener may be async: a promise it returns is watched, never awaited. */
-type Listener<Args extends unknown[]> = (...args: Args) => void | Promise<unknown>;
+type Listener<Args extends unknown[]> = (...args: Args) => unknown;
 
 /**
  * A typed event emitter, held as a member rather than inherited. A listener that throws, or

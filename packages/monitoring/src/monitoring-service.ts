@@ -178,6 +178,7 @@ export class RolloutMonitoringService {
     const conditions: Condition[] = [];
     const experiments = { ...config.experiments, comparison: this.comparison };
     this.cumulative.retain(new Set(records.map((r) => r.name)));
+    const allArms = await this.readArms(records, now);
     for (const record of records) {
       const w = windows.get(record.name)!;
       const own = evaluateHealth({
@@ -185,7 +186,7 @@ export class RolloutMonitoringService {
         previous: w.previous,
         thresholds: { ...thresholdsFor(rollout.config, record.name), degradation: this.degradation },
       });
-      const arms = await this.readArms(record, now);
+      const arms = allArms.get(record.name);
       const outcome =
         arms === undefined
           ? undefined
@@ -309,23 +310,28 @@ export class RolloutMonitoringService {
   }
 
   /**
-   * The feature's metrics per arm since its stage began, for the comparison and the plan; undefined
-   * when neither needs them (or they cannot be read: reported as an `error` event).
+   * The metrics per arm since their stage began of the features the comparison or a plan needs
+   * them for, in as few store reads as possible; a feature absent from the result needs none (or
+   * they could not be read: reported as an `error` event).
    */
-  private async readArms(record: FeatureRecord, now: number): Promise<ArmTotals | undefined> {
-    const settings = this.rollout.config.canaryRollout.features[record.name];
-    const compared =
-      this.comparison !== 'off' &&
-      ((record.rolloutStrategy === 'gradual' &&
-        record.rolloutPercentage > 0 &&
-        record.rolloutPercentage < 100) ||
-        settings?.variants !== undefined);
-    if (!record.enabled || !(compared || settings?.plan !== undefined)) return undefined;
+  private async readArms(records: readonly FeatureRecord[], now: number): Promise<Map<string, ArmTotals>> {
+    const wanted = records.filter((record) => {
+      const settings = this.rollout.config.canaryRollout.features[record.name];
+      const compared =
+        this.comparison !== 'off' &&
+        ((record.rolloutStrategy === 'gradual' &&
+          record.rolloutPercentage > 0 &&
+          record.rolloutPercentage < 100) ||
+          settings?.variants !== undefined);
+      return record.enabled && (compared || settings?.plan !== undefined);
+    });
+    if (wanted.length === 0) return new Map();
     try {
-      return await this.cumulative.read(this.rollout.store, record, now);
+      return await this.cumulative.readMany(this.rollout.store, wanted, now);
     } catch (error) {
-      this.fault(error, `read the metrics of "${record.name}" since its stage began`);
-      return undefined;
+      const which = wanted.length === 1 ? `"${wanted[0]!.name}"` : `${wanted.length} features`;
+      this.fault(error, `read the metrics of ${which} since their stage began`);
+      return new Map();
     }
   }
 
