@@ -18,6 +18,7 @@ export {
   NotFoundError,
   RolloutGuardError,
   StoreDataCorruptedError,
+  StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
 export {
@@ -124,6 +125,7 @@ export {
 } from './services/beta-user-service';
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
+export type { RestoredState, StateLoss } from './services/state-recovery';
 export type { FeatureStatus, RolloutStatus } from './services/status';
 export type {
   CanaryRolloutEvents,

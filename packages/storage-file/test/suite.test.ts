@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { FileStore } from '@canary-rollout/storage-file';
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { tempDir } from './helpers';
@@ -26,6 +26,8 @@ describeStoreConformance(
         }
         await writeFile(path, JSON.stringify(doc));
       },
+      // Someone deleted rollout-config.json (features, beta lists, blacklist).
+      wipe: async () => rm(store.layout.config),
       cleanup: async () => temp.remove(),
     };
   },

@@ -12,6 +12,7 @@ import { describePrototypeNames } from './prototype-names';
 import { describeRaces } from './races';
 import { describeRollback } from './rollback';
 import { describeRoundTrip } from './round-trip';
+import { describeStateLoss } from './state-loss';
 import type { ConformanceOptions, StoreHarnessFactory } from './types';
 import { describeUsers } from './users';
 
@@ -42,5 +43,6 @@ export function describeStoreConformance(
     describeCorruption(ctx);
     describeRoundTrip(ctx);
     describePrototypeNames(ctx);
+    describeStateLoss(ctx);
   });
 }

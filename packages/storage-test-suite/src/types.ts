@@ -18,6 +18,13 @@ export interface StoreHarness {
    * their personal data in place: the suite checks that the resulting errors do not echo it.
    */
   readonly corrupt: (target: CorruptionTarget) => Promise<void>;
+  /**
+   * Loses every feature, beta list and blacklisted id in the store's native way, as a wipe would
+   * (Redis `FLUSHALL`, a deleted `rollout-config.json`, rows deleted by another connection), while
+   * handles stay open. With it the suite checks that a rollout service over the store keeps serving
+   * its last good snapshot, reports the loss and restores the store.
+   */
+  readonly wipe?: () => Promise<void>;
   /** Removes what the harness made (temp folders, keys, databases), after the handles are closed. */
   readonly cleanup?: () => Promise<void>;
 }

@@ -16,5 +16,12 @@ describeStoreConformance('MemoryStore', async () => {
     store,
     peer: async () => new MemoryStore({ data }),
     corrupt: async (target) => damage(target === 'features' ? data.features : data.users),
+    // Another handle lost everything: as a restart of a store without persistence.
+    wipe: async () => {
+      data.features.clear();
+      data.beta.clear();
+      data.blacklist.clear();
+      data.version = 0;
+    },
   };
 });

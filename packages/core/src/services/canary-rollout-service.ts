@@ -16,6 +16,7 @@ import { type FeatureWriteContext, writeFeature } from './feature-writes';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise } from './raise-guards';
 import { configState, seedFeatures } from './seeding';
+import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
 import { asStoreError, isCount, positive, rolloutChanges } from './support';
 import type {
@@ -63,6 +64,8 @@ export class CanaryRolloutService {
   private needsSeed = false;
   /** Whether the snapshot has come from the store at least once. */
   private loaded = false;
+  /** The last state loss found, see `stateLoss()`. */
+  private loss: StateLoss | undefined;
 
   constructor(options: CanaryRolloutServiceOptions = {}) {
     this.store = options.store ?? new MemoryStore();
@@ -288,7 +291,8 @@ export class CanaryRolloutService {
             await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
             this.needsSeed = false;
           }
-          this.apply(await this.store.readState(), 'store');
+          const state = await this.store.readState();
+          if (!(await this.recoverLoss(state))) this.apply(state, 'store');
         } catch (error) {
           this.reportError(asStoreError(error, 'refresh'));
         }
@@ -297,6 +301,51 @@ export class CanaryRolloutService {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * The last time a state read lost features this process knew (the store was wiped, evicted
+   * keys, lost a file), or undefined. Until `restoredAt` is set the last good snapshot keeps
+   * serving; a monitor raises a critical `monitor-blind` alert for it.
+   */
+  stateLoss(): StateLoss | undefined {
+    return this.loss;
+  }
+
+  /**
+   * When `state` lacks features of the last good snapshot: reports it once (`STORE_DATA_LOST`),
+   * keeps serving the snapshot, and restores the store from it and the config. True when `state`
+   * must not be applied.
+   */
+  private async recoverLoss(state: RolloutState): Promise<boolean> {
+    if (!this.loaded) return false;
+    const lost = lostFeatures(this.snapshot, state);
+    if (lost.length === 0) {
+      // Restored meanwhile, by another process.
+      if (this.loss !== undefined && this.loss.restoredAt === undefined)
+        this.loss = { ...this.loss, restoredAt: this.clock.now() };
+      return false;
+    }
+    if (this.loss === undefined || this.loss.restoredAt !== undefined) {
+      this.loss = { count: (this.loss?.count ?? 0) + 1, at: this.clock.now(), features: lost };
+      this.reportError(stateLostError(lost, this.snapshot, state));
+    }
+    const known = this.snapshot;
+    try {
+      const restored = await restoreState(
+        this.store,
+        known,
+        this.config.canaryRollout.features,
+        this.clock.now(),
+      );
+      this.loss = { ...this.loss, restoredAt: this.clock.now(), restored };
+    } catch (error) {
+      this.reportError(asStoreError(error, 'restore the lost state'));
+      return true;
+    }
+    const after = await this.store.readState();
+    if (lostFeatures(known, after).length === 0) this.apply(after, 'store');
+    return true;
   }
 
   /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */

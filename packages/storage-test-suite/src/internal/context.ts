@@ -17,6 +17,8 @@ export interface SuiteContext {
   peer(): Promise<RolloutStore>;
   /** Damages the stored data through the harness. */
   corrupt(target: CorruptionTarget): Promise<void>;
+  /** The harness's `wipe`, or undefined when it has none. */
+  readonly wipe: (() => Promise<void>) | undefined;
 }
 
 /** Fills in the defaults of `ConformanceOptions`. */
@@ -82,6 +84,9 @@ export function createContext(factory: StoreHarnessFactory, options: ResolvedOpt
     },
     corrupt(target) {
       return active().corrupt(target);
+    },
+    get wipe() {
+      return active().wipe;
     },
   };
 }
