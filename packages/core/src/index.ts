@@ -172,6 +172,7 @@ export {
   withHealthMark,
 } from './thresholds/stability';
 export type {
+  BlindCause,
   DegradationSettings,
   Finding,
   FindingType,

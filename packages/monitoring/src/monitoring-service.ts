@@ -15,6 +15,7 @@ import {
   StoreUnavailableError,
   thresholdsFor,
 } from '@canary-rollout/core';
+import { type BlindTransition, BlindWatch } from './internal/blindness';
 import { settleIncidents } from './internal/claims';
 import { judgeComparison } from './internal/comparison';
 import { type ArmTotals, CumulativeArms } from './internal/cumulative';
@@ -73,10 +74,13 @@ export class RolloutMonitoringService {
   /** Markers of fleet-wide incidents while the store holds no feature to anchor them on. */
   private readonly unanchored = new Map<string, Marker>();
   private readonly cumulative: CumulativeArms;
+  /** The dead man's switch: whether this monitor can still see. */
+  private readonly sight: BlindWatch;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<HealthReport> | undefined;
   private lastReport: HealthReport | undefined;
   private detach: (() => void) | undefined;
+  private detachErrors: (() => void) | undefined;
 
   constructor(options: RolloutMonitoringServiceOptions) {
     const { rollout } = options;
@@ -98,6 +102,7 @@ export class RolloutMonitoringService {
     this.comparison = options.comparison ?? rollout.config.canaryRollout.experiments.comparison;
     // Buckets this old are final: every process has flushed them (or dropped them).
     this.cumulative = new CumulativeArms(2 * rollout.config.canaryRollout.thresholds.windowMs);
+    this.sight = new BlindWatch(this.intervalMs, this.alertCooldownMs, () => newId('alert'), this.monitorId);
     this.attach();
   }
 
@@ -117,6 +122,8 @@ export class RolloutMonitoringService {
     this.timer = undefined;
     this.detach?.();
     this.detach = undefined;
+    this.detachErrors?.();
+    this.detachErrors = undefined;
     await this.ticking?.catch(() => undefined);
   }
 
@@ -143,14 +150,22 @@ export class RolloutMonitoringService {
       level: report?.level ?? null,
       global: report?.global ?? null,
       features: report?.features ?? Object.create(null),
-      activeAlerts: this.tracker.active(),
+      activeAlerts: this.activeAlerts(),
     };
+  }
+
+  private activeAlerts() {
+    return [...this.sight.active(), ...this.tracker.active()];
   }
 
   private attach(): void {
     this.detach ??= this.rollout.events.on('rollout-changed', (change) =>
       this.events.emit('rollout-changed', change),
     );
+    // A flush failure leaves buckets pending: the dead man's switch counts from the first one.
+    this.detachErrors ??= this.rollout.events.on('error', () => {
+      if (this.rollout.pendingMetricBuckets() > 0) this.sight.flushFailed(this.clock.now());
+    });
   }
 
   private async runTick(): Promise<HealthReport> {
@@ -160,6 +175,9 @@ export class RolloutMonitoringService {
     } catch (error) {
       throw this.fault(error, 'start the rollout service');
     }
+    const startedAt = this.clock.now();
+    // What this process served since its last flush: the fleet window must show it after the flush.
+    const localCalls = rollout.unflushedCalls();
     // Reports its own store faults on the rollout service's `error` event and carries on. The
     // snapshot (feature versions) follows the store's change notifications; should it lag, a
     // rollback naming a stale version is not performed and the next tick judges again.
@@ -257,6 +275,20 @@ export class RolloutMonitoringService {
       this.fault(error, during),
     );
 
+    const loss = rollout.stateLoss();
+    const blind = this.sight.observe({
+      now,
+      localCalls,
+      fleetCalls: (feature) => windows.get(feature)?.current.calls ?? 0,
+      pendingBuckets: rollout.pendingMetricBuckets(),
+      tickMs: this.clock.now() - startedAt,
+      stateLoss:
+        loss === undefined
+          ? undefined
+          : { count: loss.count, restored: loss.restoredAt !== undefined, features: loss.features.length },
+    });
+    if (blind !== undefined) await this.raise(this.blindAlertOf(blind, now));
+
     const report = buildReport({
       at: now,
       windowMs,
@@ -264,7 +296,7 @@ export class RolloutMonitoringService {
       global,
       fleetWide,
       memoryMb,
-      activeAlerts: this.tracker.active(),
+      activeAlerts: this.activeAlerts(),
       rolledBack,
       plans: planReports,
       monitor: this.monitorId,
@@ -298,6 +330,29 @@ export class RolloutMonitoringService {
         kind === 'resolve'
           ? `${subject}: ${condition.level} ${type} resolved (open since ${new Date(transition.since).toISOString()})`
           : describe(condition),
+      monitor: this.monitorId,
+    };
+  }
+
+  /** The alert of a monitor-blind transition: critical, about the monitor, never a rollback. */
+  private blindAlertOf(transition: BlindTransition, now: number): Alert {
+    const resolved = transition.kind === 'resolve';
+    return {
+      at: now,
+      id: transition.id,
+      key: `monitor:${this.monitorId}|critical`,
+      level: 'critical',
+      type: 'monitor-blind',
+      feature: null,
+      findings: transition.findings,
+      rollbackRequired: false,
+      autoRollback: this.autoRollback,
+      resolved,
+      repeat: transition.kind === 'remind',
+      since: transition.since,
+      message: resolved
+        ? `monitor ${this.monitorId}: monitor-blind resolved (open since ${new Date(transition.since).toISOString()})`
+        : this.sight.describe(transition.findings),
       monitor: this.monitorId,
     };
   }

@@ -271,6 +271,19 @@ export class CanaryRolloutService {
     return this.usage.flush();
   }
 
+  /**
+   * Calls per feature recorded by this process and not yet handed to a flush: what a monitor
+   * expects to find in the fleet window after it flushes.
+   */
+  unflushedCalls(): Map<string, number> {
+    const calls = new Map<string, number>();
+    for (const bucket of this.aggregator.peek()) {
+      if (bucket.arm !== TREATMENT_ARM || bucket.calls === 0) continue;
+      calls.set(bucket.feature, (calls.get(bucket.feature) ?? 0) + bucket.calls);
+    }
+    return calls;
+  }
+
   /** Metric buckets waiting for the store (after failed flushes). */
   pendingMetricBuckets(): number {
     return this.usage.pendingCount();
