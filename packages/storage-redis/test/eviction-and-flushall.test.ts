@@ -1,6 +1,7 @@
 import { type CanaryRolloutError, CanaryRolloutService } from '@canary-rollout/core';
+import { type Alert, RolloutMonitoringService } from '@canary-rollout/monitoring';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index';
 import { hasRedisServer, type RedisServer, startRedisServer } from './helpers/redis-server';
 
@@ -105,5 +106,63 @@ describe.skipIf(!hasRedisServer() && process.env['CI'] === undefined)('Redis tha
     const state = await store.readState();
     expect(state.features.map((f) => f.name).sort()).toEqual(['aiExtraction', 'ocrFallback']);
     expect(state.beta['aiExtraction']).toEqual(['beta-1']);
+  });
+
+  it('FLUSHALL under a running service and monitor: last snapshot served, critical monitor-blind alert, store restored', async () => {
+    const redis = await server();
+    const { store } = await openStore(redis.url, 'flushed');
+    const service = await CanaryRolloutService.create({
+      store,
+      config: CONFIG,
+      refreshIntervalMs: 3_600_000,
+    });
+    cleanups.push(() => service.close());
+    const errors: CanaryRolloutError[] = [];
+    service.events.on('error', (error) => {
+      errors.push(error);
+    });
+    const monitor = new RolloutMonitoringService({
+      rollout: service,
+      comparison: 'off',
+      memoryUsage: () => 2 ** 27,
+    });
+    cleanups.push(() => monitor.stop());
+    const alerts: Alert[] = [];
+    monitor.events.on('alert', (alert) => {
+      alerts.push(alert);
+    });
+    await service.updateRolloutPercentage('aiExtraction', 60, { force: true });
+    await service.addBetaUser('beta-1', 'aiExtraction');
+    await service.blacklistUser('banned-1');
+    await monitor.tick();
+    expect(alerts).toEqual([]);
+
+    const admin = new Redis(redis.url);
+    cleanups.push(async () => void (await admin.quit()));
+    await admin.flushall();
+    // Nobody asks: the store's version poll (every 5 s) sees the version go and the service re-reads.
+    await vi.waitFor(() => expect(service.stateLoss()?.restoredAt).toBeDefined(), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    expect(errors.filter((e) => e.code === 'STORE_DATA_LOST')).toHaveLength(1);
+    expect(service.isFeatureEnabledForUser('anyone', 'ocrFallback')).toBe(true);
+    expect(service.isFeatureEnabledForUser('banned-1', 'ocrFallback')).toBe(false);
+
+    const report = await monitor.tick();
+    const blind = alerts.filter((a) => a.type === 'monitor-blind');
+    expect(blind).toHaveLength(1);
+    expect(blind[0]).toMatchObject({ level: 'critical', resolved: false });
+    expect(blind[0]!.findings.map((f) => f.cause)).toEqual(['state-lost']);
+    expect(report.level).toBe('critical');
+
+    const state = await store.readState();
+    expect(state.features.find((f) => f.name === 'aiExtraction')?.rolloutPercentage).toBe(60);
+    expect(state.beta['aiExtraction']).toEqual(['beta-1']);
+    expect(state.blacklist).toEqual(['banned-1']);
+    // A rollback works again (it failed with NotFoundError on the wiped store).
+    expect((await service.rollback('aiExtraction'))?.feature).toBe('aiExtraction');
+    await monitor.tick();
+    expect(alerts.filter((a) => a.type === 'monitor-blind').map((a) => a.resolved)).toEqual([false, true]);
   });
 });
