@@ -67,9 +67,9 @@ export class CumulativeArms {
       for (const bucket of buckets) {
         const entry = entries.get(bucket.feature);
         if (entry === undefined || bucket.bucketStart < entry.settledUntil) continue;
-        let list = byFeature.get(bucket.feature);
-        if (list === undefined) byFeature.set(bucket.feature, (list = []));
-        list.push(bucket);
+        const list = byFeature.get(bucket.feature);
+        if (list === undefined) byFeature.set(bucket.feature, [bucket]);
+        else list.push(bucket);
       }
     };
     if (shared.length > 0) collect(await store.readMetrics(sharedSince, shared));
