@@ -1,7 +1,8 @@
 /**
  * One case of monitoring.bench.ts, in its own process; prints one JSON line of figures.
- *   tick [n]      ms per monitoring tick over n features (default 100) with full windows, and the
- *                 part of it spent in the store's readMetrics
+ *   tick [n] [r]  ms per monitoring tick over n features (default 100) with full windows whose
+ *                 buckets hold r user registers (default 150), and the part of it spent in the
+ *                 store's readMetrics
  *   eval          evaluations per second of the guide's three features over full windows, in
  *                 alternating phases without a monitor and with one ticking every TICK_MS
  */
@@ -19,6 +20,7 @@ import { RolloutMonitoringService } from '../../packages/monitoring/src/index';
 const WINDOW_MS = 300_000;
 const BUCKET_MS = 10_000;
 const TICK_MS = 1_000;
+const which = process.argv[2];
 /**
  * Pairs of phases (without, with the monitor) per process. A phase with the monitor starts it and
  * sees its ticks at 1 s and 2 s finish well inside the phase, so no tick's work spills out of it.
@@ -27,8 +29,8 @@ const PAIRS = 6;
 const PHASE_MS = 2_500;
 /** Per feature and 10 s bucket: 200 calls (20 a second) from about 150 distinct users. */
 const CALLS = 200;
-const USERS = 150;
-const which = process.argv[2];
+/** HyperLogLog registers per bucket: 150 users set about 150; fewer keeps 10,000 features in memory. */
+const USERS = which === 'tick' ? Number(process.argv[4] ?? 150) : 150;
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 /** A healthy bucket as a process flushes it: 1 % errors, ~250 ms latencies, HyperLogLog registers. */
