@@ -3,11 +3,13 @@ import { EventEmitter } from 'eventemitter3';
 /** A map of event name to the listener's argument list. */
 export type EventMap = { [event: string]: unknown[] };
 
-type Listener<Args extends unknown[]> = (...args: Args) => void;
+/** A listener may be async: a promise it returns is watched, never awaited. */
+type Listener<Args extends unknown[]> = (...args: Args) => unknown;
 
 /**
- * A typed event emitter, held as a member rather than inherited. A listener that throws does not
- * stop the others: its error goes to `onListenerError`.
+ * A typed event emitter, held as a member rather than inherited. A listener that throws, or
+ * returns a promise that rejects (an async pager call), does not stop the others and does not
+ * become an unhandled rejection: its error goes to `onListenerError`.
  */
 export class SafeEventEmitter<Events extends EventMap> {
   private readonly emitter = new EventEmitter();
@@ -43,16 +45,21 @@ export class SafeEventEmitter<Events extends EventMap> {
     const listeners = this.emitter.listeners(event) as Listener<Events[E]>[];
     for (const listener of listeners) {
       try {
-        listener(...args);
+        const returned: unknown = listener(...args);
+        if (isThenable(returned)) returned.then(undefined, (error: unknown) => this.report(error, event));
       } catch (error) {
-        try {
-          this.onListenerError(error, event);
-        } catch {
-          // Nothing sensible is left to do with an error from the error handler itself.
-        }
+        this.report(error, event);
       }
     }
     return listeners.length > 0;
+  }
+
+  private report(error: unknown, event: keyof Events): void {
+    try {
+      this.onListenerError(error, event);
+    } catch {
+      // Nothing sensible is left to do with an error from the error handler itself.
+    }
   }
 
   /** Removes every listener. */
@@ -61,10 +68,18 @@ export class SafeEventEmitter<Events extends EventMap> {
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 function reportListenerError(error: unknown, event: PropertyKey): void {
   const message = error instanceof Error ? error.message : String(error);
   process.emitWarning(
-    `canary-rollout: a listener of "${String(event)}" threw: ${message}`,
+    `canary-rollout: a listener of "${String(event)}" threw or rejected: ${message}`,
     'CanaryRolloutListenerWarning',
   );
 }

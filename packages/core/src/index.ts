@@ -25,6 +25,7 @@ export {
   NotFoundError,
   RolloutGuardError,
   StoreDataCorruptedError,
+  StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
 export {
@@ -147,6 +148,7 @@ export {
 } from './services/beta-user-service';
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
+export type { RestoredState, StateLoss } from './services/state-recovery';
 export type { FeatureStatus, RolloutStatus } from './services/status';
 export type {
   CanaryRolloutEvents,
@@ -206,6 +208,7 @@ export {
   withHealthMark,
 } from './thresholds/stability';
 export type {
+  BlindCause,
   DegradationSettings,
   Finding,
   FindingType,

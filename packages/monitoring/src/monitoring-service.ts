@@ -16,6 +16,7 @@ import {
   StoreUnavailableError,
   thresholdsFor,
 } from '@canary-rollout/core';
+import { type BlindTransition, BlindWatch } from './internal/blindness';
 import { settleIncidents } from './internal/claims';
 import { judgeComparison } from './internal/comparison';
 import { type ArmTotals, CumulativeArms } from './internal/cumulative';
@@ -74,10 +75,13 @@ export class RolloutMonitoringService {
   /** Markers of fleet-wide incidents while the store holds no feature to anchor them on. */
   private readonly unanchored = new Map<string, Marker>();
   private readonly cumulative: CumulativeArms;
+  /** The dead man's switch: whether this monitor can still see. */
+  private readonly sight: BlindWatch;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<HealthReport> | undefined;
   private lastReport: HealthReport | undefined;
   private detach: (() => void) | undefined;
+  private detachErrors: (() => void) | undefined;
 
   constructor(options: RolloutMonitoringServiceOptions) {
     const { rollout } = options;
@@ -99,6 +103,7 @@ export class RolloutMonitoringService {
     this.comparison = options.comparison ?? rollout.config.canaryRollout.experiments.comparison;
     // Buckets this old are final: every process has flushed them (or dropped them).
     this.cumulative = new CumulativeArms(2 * rollout.config.canaryRollout.thresholds.windowMs);
+    this.sight = new BlindWatch(this.intervalMs, this.alertCooldownMs, () => newId('alert'), this.monitorId);
     this.attach();
   }
 
@@ -118,6 +123,8 @@ export class RolloutMonitoringService {
     this.timer = undefined;
     this.detach?.();
     this.detach = undefined;
+    this.detachErrors?.();
+    this.detachErrors = undefined;
     await this.ticking?.catch(() => undefined);
   }
 
@@ -144,14 +151,22 @@ export class RolloutMonitoringService {
       level: report?.level ?? null,
       global: report?.global ?? null,
       features: report?.features ?? Object.create(null),
-      activeAlerts: this.tracker.active(),
+      activeAlerts: this.activeAlerts(),
     };
+  }
+
+  private activeAlerts() {
+    return [...this.sight.active(), ...this.tracker.active()];
   }
 
   private attach(): void {
     this.detach ??= this.rollout.events.on('rollout-changed', (change) =>
       this.events.emit('rollout-changed', change),
     );
+    // A flush failure leaves buckets pending: the dead man's switch counts from the first one.
+    this.detachErrors ??= this.rollout.events.on('error', () => {
+      if (this.rollout.pendingMetricBuckets() > 0) this.sight.flushFailed(this.clock.now());
+    });
   }
 
   private async runTick(): Promise<HealthReport> {
@@ -161,6 +176,9 @@ export class RolloutMonitoringService {
     } catch (error) {
       throw this.fault(error, 'start the rollout service');
     }
+    const startedAt = this.clock.now();
+    // What this process served since its last flush: the fleet window must show it after the flush.
+    const localCalls = rollout.unflushedCalls();
     // Reports its own store faults on the rollout service's `error` event and carries on. The
     // snapshot (feature versions) follows the store's change notifications; should it lag, a
     // rollback naming a stale version is not performed and the next tick judges again.
@@ -179,6 +197,7 @@ export class RolloutMonitoringService {
     const conditions: Condition[] = [];
     const experiments = { ...config.experiments, comparison: this.comparison };
     this.cumulative.retain(new Set(records.map((r) => r.name)));
+    const allArms = await this.readArms(records, now);
     for (const record of records) {
       const w = windows.get(record.name)!;
       const own = evaluateHealth({
@@ -186,7 +205,7 @@ export class RolloutMonitoringService {
         previous: w.previous,
         thresholds: { ...thresholdsFor(rollout.config, record.name), degradation: this.degradation },
       });
-      const arms = await this.readArms(record, now);
+      const arms = allArms.get(record.name);
       const outcome =
         arms === undefined
           ? undefined
@@ -257,6 +276,20 @@ export class RolloutMonitoringService {
       this.fault(error, during),
     );
 
+    const loss = rollout.stateLoss();
+    const blind = this.sight.observe({
+      now,
+      localCalls,
+      fleetCalls: (feature) => windows.get(feature)?.current.calls ?? 0,
+      pendingBuckets: rollout.pendingMetricBuckets(),
+      tickMs: this.clock.now() - startedAt,
+      stateLoss:
+        loss === undefined
+          ? undefined
+          : { count: loss.count, restored: loss.restoredAt !== undefined, features: loss.features.length },
+    });
+    if (blind !== undefined) await this.raise(this.blindAlertOf(blind, now));
+
     const report = buildReport({
       at: now,
       windowMs,
@@ -264,7 +297,7 @@ export class RolloutMonitoringService {
       global,
       fleetWide,
       memoryMb,
-      activeAlerts: this.tracker.active(),
+      activeAlerts: this.activeAlerts(),
       rolledBack,
       plans: planReports,
       monitor: this.monitorId,
@@ -302,6 +335,29 @@ export class RolloutMonitoringService {
     };
   }
 
+  /** The alert of a monitor-blind transition: critical, about the monitor, never a rollback. */
+  private blindAlertOf(transition: BlindTransition, now: number): Alert {
+    const resolved = transition.kind === 'resolve';
+    return {
+      at: now,
+      id: transition.id,
+      key: `monitor:${this.monitorId}|critical`,
+      level: 'critical',
+      type: 'monitor-blind',
+      feature: null,
+      findings: transition.findings,
+      rollbackRequired: false,
+      autoRollback: this.autoRollback,
+      resolved,
+      repeat: transition.kind === 'remind',
+      since: transition.since,
+      message: resolved
+        ? `monitor ${this.monitorId}: monitor-blind resolved (open since ${new Date(transition.since).toISOString()})`
+        : this.sight.describe(transition.findings),
+      monitor: this.monitorId,
+    };
+  }
+
   private async raise(alert: Alert): Promise<void> {
     await this.rollout.store.appendLog('alerts', alert).catch((error: unknown) => {
       this.fault(error, 'append an alert');
@@ -310,23 +366,28 @@ export class RolloutMonitoringService {
   }
 
   /**
-   * The feature's metrics per arm since its stage began, for the comparison and the plan; undefined
-   * when neither needs them (or they cannot be read: reported as an `error` event).
+   * The metrics per arm since their stage began of the features the comparison or a plan needs
+   * them for, in as few store reads as possible; a feature absent from the result needs none (or
+   * they could not be read: reported as an `error` event).
    */
-  private async readArms(record: FeatureRecord, now: number): Promise<ArmTotals | undefined> {
-    const settings = this.rollout.config.canaryRollout.features[record.name];
-    const compared =
-      this.comparison !== 'off' &&
-      ((record.rolloutStrategy === 'gradual' &&
-        record.rolloutPercentage > 0 &&
-        record.rolloutPercentage < 100) ||
-        settings?.variants !== undefined);
-    if (!record.enabled || !(compared || settings?.plan !== undefined)) return undefined;
+  private async readArms(records: readonly FeatureRecord[], now: number): Promise<Map<string, ArmTotals>> {
+    const wanted = records.filter((record) => {
+      const settings = this.rollout.config.canaryRollout.features[record.name];
+      const compared =
+        this.comparison !== 'off' &&
+        ((record.rolloutStrategy === 'gradual' &&
+          record.rolloutPercentage > 0 &&
+          record.rolloutPercentage < 100) ||
+          settings?.variants !== undefined);
+      return record.enabled && (compared || settings?.plan !== undefined);
+    });
+    if (wanted.length === 0) return new Map();
     try {
-      return await this.cumulative.read(this.rollout.store, record, now);
+      return await this.cumulative.readMany(this.rollout.store, wanted, now);
     } catch (error) {
-      this.fault(error, `read the metrics of "${record.name}" since its stage began`);
-      return undefined;
+      const which = wanted.length === 1 ? `"${wanted[0]!.name}"` : `${wanted.length} features`;
+      this.fault(error, `read the metrics of ${which} since their stage began`);
+      return new Map();
     }
   }
 

@@ -53,10 +53,13 @@ export type Alert = {
   readonly at: number;
   /** The incident's id: the same on its alert, reminders and resolution. */
   readonly id: string;
-  /** `<feature>|<level>`, or `*|<level>` for the fleet. */
+  /** `<feature>|<level>`, `*|<level>` for the fleet, `monitor:<monitorId>|critical` for `monitor-blind`. */
   readonly key: string;
   readonly level: 'critical' | 'warning';
-  /** The leading finding: `high-error-rate`, `low-success-rate`, `global-error-rate`, `high-latency`, ... */
+  /**
+   * The leading finding: `high-error-rate`, `low-success-rate`, `global-error-rate`, `high-latency`,
+   * ..., or `monitor-blind` when the monitor cannot see (its findings say why; never a rollback).
+   */
   readonly type: FindingType;
   /** The feature, or null for a fleet-wide alert (global error rate, memory). */
   readonly feature: AlertSubject;

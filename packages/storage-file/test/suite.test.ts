@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { FileStore } from '@canary-rollout/storage-file';
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { filesAtRest } from './files-at-rest';
@@ -28,6 +28,8 @@ describeStoreConformance(
         await writeFile(path, JSON.stringify(doc));
       },
       atRest: () => filesAtRest(temp.dir),
+      // Someone deleted rollout-config.json (features, beta lists, blacklist).
+      wipe: async () => rm(store.layout.config),
       cleanup: async () => temp.remove(),
     };
   },

@@ -39,6 +39,12 @@ export interface RedisStoreOptions {
    * beside change notifications. 0 turns it off. @default 5000
    */
   pollIntervalMs?: number;
+  /**
+   * Receives warnings: at `open()`, a `maxmemory-policy` under which Redis may evict the store's
+   * keys (an evicted feature hash turns every feature off; the rollout service then restores it).
+   * @default process.emitWarning (code CANARY_ROLLOUT_STORAGE_REDIS)
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Options with every default applied. */
@@ -50,6 +56,7 @@ export interface ResolvedOptions {
   readonly maxLogEntries: number;
   readonly metricsRetentionMs: number;
   readonly pollIntervalMs: number;
+  readonly onWarning: (message: string) => void;
 }
 
 function appNamespace(appName: string | undefined): string {
@@ -84,7 +91,12 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
     pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
+    onWarning: options.onWarning ?? emitWarning,
   };
+}
+
+function emitWarning(message: string): void {
+  process.emitWarning(message, { code: 'CANARY_ROLLOUT_STORAGE_REDIS' });
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

@@ -276,6 +276,38 @@ export class RedisStore implements RolloutStore {
       if (!owned) client.off('error', onError);
     }
     this.session = { client, owned, gate, feed };
+    await this.checkEviction(gate);
+  }
+
+  /**
+   * Warns when Redis may evict this store's keys: under `allkeys-*` any key (features, beta
+   * lists, the blacklist), under `volatile-*` the metric buckets (they carry a TTL) before their
+   * retention. A server that refuses INFO (some managed services) is not warned about.
+   */
+  private async checkEviction(gate: CommandGate): Promise<void> {
+    let info: string;
+    try {
+      info = String(
+        await withDeadline(
+          gate.send('checkEviction', (c) => c.info('memory')),
+          this.settings.commandTimeoutMs,
+          'open',
+        ),
+      );
+    } catch {
+      return;
+    }
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    const maxmemory = /^maxmemory:(\d+)/m.exec(info)?.[1] ?? 'unknown';
+    if (policy === undefined || policy === 'noeviction') return;
+    const what = policy.startsWith('allkeys-')
+      ? 'any key of the store: features, beta lists and the blacklist can vanish, which turns features off until the rollout service restores them from its last snapshot'
+      : policy.startsWith('volatile-')
+        ? 'the metric buckets (they have a TTL) before metricsRetentionMs: the monitor would judge on missing calls'
+        : 'keys of the store';
+    this.settings.onWarning(
+      `${PKG}: Redis maxmemory-policy is ${policy} (maxmemory ${maxmemory} bytes), so Redis may evict ${what}. Use maxmemory-policy noeviction for the rollout state.`,
+    );
   }
 
   private async readVersion(gate: CommandGate): Promise<number> {

@@ -26,6 +26,10 @@ describeWithRedis('RedisStore on one redis-server', (target) => {
         peer: async () => make(),
         corrupt: (what) => corruptNamespace(admin, namespace, what),
         atRest: () => everythingOnServer(admin),
+        // Every key of the server, as FLUSHALL does (the tests of this block run one at a time).
+        wipe: async () => {
+          await admin.flushall();
+        },
         cleanup: () => dropNamespace(admin, namespace),
       };
     },

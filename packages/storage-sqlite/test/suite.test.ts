@@ -1,4 +1,5 @@
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/index';
 import { corruptDatabase } from './helpers/corrupt';
 import { filesAtRest } from './helpers/files-at-rest';
@@ -16,6 +17,15 @@ describeStoreConformance(
       peer: async () => make(),
       corrupt: async (target) => corruptDatabase(path, target),
       atRest: () => filesAtRest(temp.dir),
+      // Another connection deleted the state (a restore of an empty backup, a bad migration).
+      wipe: async () => {
+        const db = new Database(path);
+        try {
+          db.exec('DELETE FROM beta_members; DELETE FROM blacklist; DELETE FROM features;');
+        } finally {
+          db.close();
+        }
+      },
       cleanup: async () => temp.remove(),
     };
   },

@@ -11,9 +11,11 @@ import { describeLifecycle } from './lifecycle';
 import { describeLogs } from './logs';
 import { describeMetricBatches } from './metric-batches';
 import { describeMetrics } from './metrics';
+import { describePrototypeNames } from './prototype-names';
 import { describeRaces } from './races';
 import { describeRollback } from './rollback';
 import { describeRoundTrip } from './round-trip';
+import { describeStateLoss } from './state-loss';
 import type { ConformanceOptions, StoreHarnessFactory } from './types';
 import { describeUserIds } from './user-ids';
 import { describeUsers } from './users';
@@ -48,5 +50,7 @@ export function describeStoreConformance(
     describeAudit(ctx);
     describeUserIds(ctx);
     describeErasure(ctx);
+    describePrototypeNames(ctx);
+    describeStateLoss(ctx);
   });
 }

@@ -24,6 +24,13 @@ export interface StoreHarness {
    * searches it for a removed user's personal data; without it that test is skipped.
    */
   readonly atRest?: () => Promise<Uint8Array>;
+  /**
+   * Loses every feature, beta list and blacklisted id in the store's native way, as a wipe would
+   * (Redis `FLUSHALL`, a deleted `rollout-config.json`, rows deleted by another connection), while
+   * handles stay open. With it the suite checks that a rollout service over the store keeps serving
+   * its last good snapshot, reports the loss and restores the store.
+   */
+  readonly wipe?: () => Promise<void>;
   /** Removes what the harness made (temp folders, keys, databases), after the handles are closed. */
   readonly cleanup?: () => Promise<void>;
 }

@@ -22,5 +22,12 @@ describeStoreConformance('MemoryStore', async () => {
     peer: async () => new MemoryStore({ data }),
     corrupt: async (target) => damage(target === 'features' ? data.features : data.users),
     atRest: async () => Buffer.from(JSON.stringify({ ...data, handles: [] }, atRestReplacer)),
+    // Another handle lost everything: as a restart of a store without persistence.
+    wipe: async () => {
+      data.features.clear();
+      data.beta.clear();
+      data.blacklist.clear();
+      data.version = 0;
+    },
   };
 });

@@ -4,6 +4,7 @@ export type CanaryErrorCode =
   | 'INVALID_ARGUMENT'
   | 'STORE_UNAVAILABLE'
   | 'STORE_DATA_CORRUPTED'
+  | 'STORE_DATA_LOST'
   | 'CONFLICT'
   | 'NOT_FOUND'
   | 'ROLLOUT_GUARD';
@@ -56,6 +57,21 @@ export class StoreUnavailableError extends CanaryRolloutError {
 export class StoreDataCorruptedError extends CanaryRolloutError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORE_DATA_CORRUPTED', message, options);
+  }
+}
+
+/**
+ * A state read lost features this process knew (a Redis `FLUSHALL` or eviction, a restart
+ * without persistence, a deleted file): the last good snapshot keeps serving and the store is
+ * restored from it and the config. `features` names what was missing.
+ */
+export class StoreDataLostError extends CanaryRolloutError {
+  /** The features this process knew that the store no longer held. */
+  readonly features: readonly string[];
+
+  constructor(message: string, features: readonly string[], options?: { cause?: unknown }) {
+    super('STORE_DATA_LOST', message, options);
+    this.features = features;
   }
 }
 

@@ -82,7 +82,8 @@ export function compileSnapshot(
 ): Snapshot {
   const features = new Map<string, CompiledFeature>();
   for (const record of state.features) {
-    const members = state.beta[record.name];
+    // Own keys only: a third-party store may hand a plain object, where "hasOwnProperty" is a function.
+    const members = Object.hasOwn(state.beta, record.name) ? state.beta[record.name] : undefined;
     features.set(record.name, {
       record,
       enabled: record.enabled,
@@ -102,7 +103,7 @@ export function compileSnapshot(
           ? variants[record.name]?.variants?.map((v) => v.weight)
           : undefined,
       ),
-      beta: members !== undefined && members.length > 0 ? new Set(members) : null,
+      beta: Array.isArray(members) && members.length > 0 ? new Set(members) : null,
     });
   }
   const members = buildMemberFilter([state.blacklist, ...Object.values(state.beta)]);

@@ -288,7 +288,7 @@ export function parseConfig(input: unknown, source = 'configuration'): CanaryCon
   // JSON.parse makes "__proto__" an own key, which zod's record drops without a word.
   const prototypeKeys = prototypeKeyIssues(input);
   const result = canaryConfigSchema.safeParse(input, { reportInput: true });
-  if (result.success && prototypeKeys.length === 0) return result.data;
+  if (result.success && prototypeKeys.length === 0) return withoutPrototype(result.data);
   const issues = [...prototypeKeys, ...(result.success ? [] : formatIssues(result.error))].map((line) =>
     line.replace(/^canaryRollout\./, ''),
   );
@@ -310,6 +310,16 @@ function depthIssue(input: unknown): string | undefined {
       queue.push([child, depth + 1, path === '' ? key : `${path}.${key}`]);
   }
   return undefined;
+}
+
+/**
+ * Feature settings keyed by name without a prototype: a lookup of a feature the file does not
+ * declare (`features.hasOwnProperty`, `features.toString`) answers undefined, not a function.
+ */
+function withoutPrototype(config: CanaryConfig): CanaryConfig {
+  const features: CanaryConfig['canaryRollout']['features'] = Object.create(null);
+  Object.assign(features, config.canaryRollout.features);
+  return { ...config, canaryRollout: { ...config.canaryRollout, features } };
 }
 
 function prototypeKeyIssues(input: unknown): string[] {

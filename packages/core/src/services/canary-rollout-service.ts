@@ -19,6 +19,7 @@ import { type FeatureWriteContext, writeFeature } from './feature-writes';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise } from './raise-guards';
 import { configState, seedFeatures } from './seeding';
+import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
 import { asStoreError, positive, rolloutChanges } from './support';
 import type {
@@ -88,6 +89,8 @@ export class CanaryRolloutService {
   private needsSeed = false;
   /** Whether the snapshot has come from the store at least once. */
   private loaded = false;
+  /** The last state loss found, see `stateLoss()`. */
+  private loss: StateLoss | undefined;
 
   constructor(options: CanaryRolloutServiceOptions = {}) {
     this.store = options.store ?? new MemoryStore();
@@ -334,6 +337,19 @@ export class CanaryRolloutService {
     return this.usage.flush();
   }
 
+  /**
+   * Calls per feature recorded by this process and not yet handed to a flush: what a monitor
+   * expects to find in the fleet window after it flushes.
+   */
+  unflushedCalls(): Map<string, number> {
+    const calls = new Map<string, number>();
+    for (const bucket of this.aggregator.peek()) {
+      if (bucket.arm !== TREATMENT_ARM || bucket.calls === 0) continue;
+      calls.set(bucket.feature, (calls.get(bucket.feature) ?? 0) + bucket.calls);
+    }
+    return calls;
+  }
+
   /** Metric buckets waiting for the store (after failed flushes). */
   pendingMetricBuckets(): number {
     return this.usage.pendingCount();
@@ -354,7 +370,8 @@ export class CanaryRolloutService {
             await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
             this.needsSeed = false;
           }
-          this.apply(await this.store.readState(), 'store');
+          const state = await this.store.readState();
+          if (!(await this.recoverLoss(state))) this.apply(state, 'store');
         } catch (error) {
           this.reportError(asStoreError(error, 'refresh'));
         }
@@ -363,6 +380,51 @@ export class CanaryRolloutService {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * The last time a state read lost features this process knew (the store was wiped, evicted
+   * keys, lost a file), or undefined. Until `restoredAt` is set the last good snapshot keeps
+   * serving; a monitor raises a critical `monitor-blind` alert for it.
+   */
+  stateLoss(): StateLoss | undefined {
+    return this.loss;
+  }
+
+  /**
+   * When `state` lacks features of the last good snapshot: reports it once (`STORE_DATA_LOST`),
+   * keeps serving the snapshot, and restores the store from it and the config. True when `state`
+   * must not be applied.
+   */
+  private async recoverLoss(state: RolloutState): Promise<boolean> {
+    if (!this.loaded) return false;
+    const lost = lostFeatures(this.snapshot, state);
+    if (lost.length === 0) {
+      // Restored meanwhile, by another process.
+      if (this.loss !== undefined && this.loss.restoredAt === undefined)
+        this.loss = { ...this.loss, restoredAt: this.clock.now() };
+      return false;
+    }
+    if (this.loss === undefined || this.loss.restoredAt !== undefined) {
+      this.loss = { count: (this.loss?.count ?? 0) + 1, at: this.clock.now(), features: lost };
+      this.reportError(stateLostError(lost, this.snapshot, state));
+    }
+    const known = this.snapshot;
+    try {
+      const restored = await restoreState(
+        this.store,
+        known,
+        this.config.canaryRollout.features,
+        this.clock.now(),
+      );
+      this.loss = { ...this.loss, restoredAt: this.clock.now(), restored };
+    } catch (error) {
+      this.reportError(asStoreError(error, 'restore the lost state'));
+      return true;
+    }
+    const after = await this.store.readState();
+    if (lostFeatures(known, after).length === 0) this.apply(after, 'store');
+    return true;
   }
 
   /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */

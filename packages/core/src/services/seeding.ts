@@ -35,7 +35,7 @@ export function configState(features: Features, now: number): RolloutState {
       ...featureFromConfig(name, settings, now),
       version: 1,
     })),
-    beta: {},
+    beta: Object.create(null),
     blacklist: [],
   };
 }

@@ -14,7 +14,11 @@ export type FindingType =
   | 'treatment-worse'
   | 'sample-ratio-mismatch'
   /** Another process's clock (or this monitor's) is off by more than a few seconds: `value` ms. */
-  | 'clock-skew';
+  | 'clock-skew'
+  | 'monitor-blind';
+
+/** Why a monitor cannot see (a `monitor-blind` finding). */
+export type BlindCause = 'traffic-vanished' | 'slow-tick' | 'flush-failing' | 'state-lost';
 
 /** One threshold crossed, with the figure measured and the limit it crossed. */
 export interface Finding {
@@ -37,6 +41,8 @@ export interface Finding {
   readonly control?: number;
   readonly interval?: readonly [number, number];
   readonly controlCalls?: number;
+  /** For `monitor-blind`: what blinds the monitor. */
+  readonly cause?: BlindCause;
   /** False when the figure rests on fewer calls than `minSampleSize`: reported, never critical. */
   readonly conclusive: boolean;
   /** One line for people, without personal data. */

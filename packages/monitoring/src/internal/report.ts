@@ -36,7 +36,12 @@ export function buildReport(input: {
   }
   return {
     at: input.at,
-    level: worst([global.level, ...[...judged.values()].map((j) => j.verdict.level)]),
+    level: worst([
+      global.level,
+      ...[...judged.values()].map((j) => j.verdict.level),
+      // A blind monitor cannot call anything healthy.
+      ...input.activeAlerts.filter((a) => a.type === 'monitor-blind').map(() => 'critical' as const),
+    ]),
     windowMs: input.windowMs,
     global: {
       level: global.level,

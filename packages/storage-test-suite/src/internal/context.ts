@@ -19,6 +19,8 @@ export interface SuiteContext {
   corrupt(target: CorruptionTarget): Promise<void>;
   /** Everything the store keeps at rest, or `undefined` when the harness cannot tell. */
   atRest(): Promise<Uint8Array | undefined>;
+  /** The harness's `wipe`, or undefined when it has none. */
+  readonly wipe: (() => Promise<void>) | undefined;
 }
 
 /** Fills in the defaults of `ConformanceOptions`. */
@@ -87,6 +89,9 @@ export function createContext(factory: StoreHarnessFactory, options: ResolvedOpt
     },
     async atRest() {
       return active().atRest?.();
+    },
+    get wipe() {
+      return active().wipe;
     },
   };
 }
