@@ -38,7 +38,7 @@ describe('rollout-manager audit', () => {
       ['remove-user', 'jane@company.com', 'tableExtraction'],
       ['set-strategy', 'aiExtraction', 'gradual'],
       ['rollback', 'aiExtraction'],
-      ['delete-user', 'jane@company.com'],
+      ['delete-user', 'jane@company.com', '--yes'],
     ];
     for (const argv of steps) {
       clock += 60_000;

@@ -103,8 +103,7 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
       `@canary-rollout/storage-file: option watch must be true or false, got ${typeof options.watch}`,
     );
   }
-  return {
-    dir: resolve(dir ?? appConfigDir(checkedAppName(options.appName, process.env))),
+  const resolved = {
     maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),
@@ -116,6 +115,8 @@ export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOpti
     onWarning: options.onWarning ?? emitWarning,
     now: options.now ?? Date.now,
   };
+  // The folder last, so a mistyped option is named before a missing app name.
+  return { dir: resolve(dir ?? appConfigDir(checkedAppName(options.appName, process.env))), ...resolved };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

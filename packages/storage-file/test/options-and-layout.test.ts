@@ -30,8 +30,8 @@ describe('options and layout', () => {
       expect(() => new FileStore()).toThrow(
         /^@canary-rollout\/storage-file: the store needs to know whose state it keeps: pass \{ appName: 'my-app' \}.*CANARY_ROLLOUT_APP/,
       );
-      expect(() => new FileStore({ dir: '' })).toThrow(/option dir must be a folder path, got ""/);
-      expect(() => new FileStore({ appName: 'x', dir: ' ' })).toThrow(/option dir must be a folder path/);
+      expect(() => new FileStore({ dir: '' })).toThrow(/option dir must be a non-empty path string, got ""/);
+      expect(() => new FileStore({ appName: 'x', dir: ' ' })).toThrow(/option dir must be a non-empty path string/);
       for (const bad of ['', '../etc', 'a/b', '.hidden', 'x'.repeat(101)]) {
         expect(() => new FileStore({ appName: bad }), bad).toThrow(
           expect.objectContaining({
