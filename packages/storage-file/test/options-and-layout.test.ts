@@ -31,7 +31,9 @@ describe('options and layout', () => {
         /^@canary-rollout\/storage-file: the store needs to know whose state it keeps: pass \{ appName: 'my-app' \}.*CANARY_ROLLOUT_APP/,
       );
       expect(() => new FileStore({ dir: '' })).toThrow(/option dir must be a non-empty path string, got ""/);
-      expect(() => new FileStore({ appName: 'x', dir: ' ' })).toThrow(/option dir must be a non-empty path string/);
+      expect(() => new FileStore({ appName: 'x', dir: ' ' })).toThrow(
+        /option dir must be a non-empty path string/,
+      );
       for (const bad of ['', '../etc', 'a/b', '.hidden', 'x'.repeat(101)]) {
         expect(() => new FileStore({ appName: bad }), bad).toThrow(
           expect.objectContaining({
