@@ -94,6 +94,17 @@ export class AuditTrail {
     private readonly onRecorded: (entry: AuditEntry) => void = () => {},
   ) {}
 
+  /** Records that `userId` joined (`now` true) or left a group (`field`: beta, blacklisted, registered). */
+  membership(
+    action: AuditAction,
+    feature: string | null,
+    userId: string,
+    field: string,
+    now: boolean,
+  ): Promise<void> {
+    return this.record({ action, feature, userId, before: { [field]: !now }, after: { [field]: now } });
+  }
+
   async record(input: AuditInput): Promise<void> {
     const entry: AuditEntry = {
       at: this.now(),

@@ -162,7 +162,7 @@ export class BetaUserService {
     await this.open();
     const removed = await this.store.removeUser(userId);
     await this.rollout?.refresh();
-    if (removed) await this.auditChange('remove-user', null, userId, 'registered', false);
+    if (removed) await this.audit.membership('remove-user', null, userId, 'registered', false);
     return removed;
   }
 
@@ -172,7 +172,7 @@ export class BetaUserService {
     assertFeatureName(feature, 'enableFeatureForUser');
     const added = await this.store.addBetaMember(feature, userId);
     await this.rollout?.refresh();
-    if (added) await this.auditChange('add-beta-user', feature, userId, 'beta', true);
+    if (added) await this.audit.membership('add-beta-user', feature, userId, 'beta', true);
     return added;
   }
 
@@ -182,7 +182,7 @@ export class BetaUserService {
     assertFeatureName(feature, 'disableFeatureForUser');
     const removed = await this.store.removeBetaMember(feature, userId);
     await this.rollout?.refresh();
-    if (removed) await this.auditChange('remove-beta-user', feature, userId, 'beta', false);
+    if (removed) await this.audit.membership('remove-beta-user', feature, userId, 'beta', false);
     return removed;
   }
 
@@ -237,16 +237,6 @@ export class BetaUserService {
       firstAt: entries[0]?.at ?? null,
       lastAt: entries[entries.length - 1]?.at ?? null,
     };
-  }
-
-  private auditChange(
-    action: AuditAction,
-    feature: string | null,
-    userId: string,
-    field: string,
-    now: boolean,
-  ): Promise<void> {
-    return this.audit.record({ action, feature, userId, before: { [field]: !now }, after: { [field]: now } });
   }
 
   private async requireUser(userId: unknown, where: string): Promise<BetaUser> {

@@ -433,7 +433,7 @@ export class CanaryRolloutService {
     await this.requireFeature(feature, 'addBetaUser');
     const added = await this.store.addBetaMember(feature, userId);
     await this.refresh();
-    if (added) await this.auditMembership('add-beta-user', feature, userId, 'beta', true);
+    if (added) await this.audit.membership('add-beta-user', feature, userId, 'beta', true);
     return added;
   }
 
@@ -443,7 +443,7 @@ export class CanaryRolloutService {
     await this.requireFeature(feature, 'removeBetaUser');
     const removed = await this.store.removeBetaMember(feature, userId);
     await this.refresh();
-    if (removed) await this.auditMembership('remove-beta-user', feature, userId, 'beta', false);
+    if (removed) await this.audit.membership('remove-beta-user', feature, userId, 'beta', false);
     return removed;
   }
 
@@ -453,7 +453,7 @@ export class CanaryRolloutService {
     await this.start();
     const added = await this.store.addToBlacklist(userId);
     await this.refresh();
-    if (added) await this.auditMembership('blacklist-user', null, userId, 'blacklisted', true);
+    if (added) await this.audit.membership('blacklist-user', null, userId, 'blacklisted', true);
     return added;
   }
 
@@ -463,7 +463,7 @@ export class CanaryRolloutService {
     await this.start();
     const removed = await this.store.removeFromBlacklist(userId);
     await this.refresh();
-    if (removed) await this.auditMembership('unblacklist-user', null, userId, 'blacklisted', false);
+    if (removed) await this.audit.membership('unblacklist-user', null, userId, 'blacklisted', false);
     return removed;
   }
 
@@ -724,16 +724,6 @@ export class CanaryRolloutService {
         after: auditedFeature(written),
       });
     return written;
-  }
-
-  private auditMembership(
-    action: AuditAction,
-    feature: string | null,
-    userId: string,
-    field: string,
-    now: boolean,
-  ): Promise<void> {
-    return this.audit.record({ action, feature, userId, before: { [field]: !now }, after: { [field]: now } });
   }
 
   private apply(state: RolloutState, source: 'local' | 'store'): void {
