@@ -6,7 +6,7 @@ import type { BetaUser, Feedback } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
 import { newId } from '../storage/semantics';
 import type { RolloutStore } from '../storage/types';
-import { type AuditAction, AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
+import { AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
 import type { CanaryRolloutService } from './canary-rollout-service';
 
 /** What `registerUser` takes, as in the guide. */
