@@ -179,3 +179,64 @@ describe('start() reads the fleet window', () => {
     expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(4000);
   });
 });
+
+/** Holds every addMetrics until released, so a flush stays in flight. */
+class HeldStore extends MemoryStore {
+  private gate: Promise<void> | undefined;
+  private unblock: (() => void) | undefined;
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.unblock = resolve;
+    });
+  }
+  release(): void {
+    this.gate = undefined;
+    this.unblock?.();
+  }
+  override async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    await this.gate;
+    return super.addMetrics(deltas, batch);
+  }
+}
+
+describe('a flush requested while another runs', () => {
+  async function held() {
+    const store = new HeldStore();
+    const service = await make({ store });
+    service.trackFeatureUsage('user-1', 'aiExtraction', { calls: 3 });
+    store.hold();
+    const first = service.flush();
+    // The first pass has drained the aggregator and waits on the store.
+    await new Promise((resolve) => setImmediate(resolve));
+    service.trackFeatureUsage('user-2', 'aiExtraction', { calls: 4 });
+    return { store, service, first };
+  }
+
+  it('covers the calls recorded after the running one began', async () => {
+    const { store, service, first } = await held();
+    const second = service.flush();
+    store.release();
+    await Promise.all([first, second]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+    expect(service.unflushedCalls().size).toBe(0);
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(7);
+  });
+
+  it('lets close() store every call', async () => {
+    const { store, service, first } = await held();
+    const closed = service.close();
+    store.release();
+    await Promise.all([first, closed]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+  });
+
+  it('shares one queued pass among the callers waiting for it', async () => {
+    const { store, service, first } = await held();
+    const a = service.flush();
+    const b = service.flush();
+    expect(a).toBe(b);
+    store.release();
+    await Promise.all([first, a, b]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+  });
+});

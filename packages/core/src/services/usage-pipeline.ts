@@ -33,6 +33,8 @@ export class UsagePipeline {
   private waiting: MetricBucket[] = [];
   private fleet: MetricBucket[] = [];
   private flushing: Promise<void> | undefined;
+  /** A pass queued behind the running one: it takes what was recorded while that one ran. */
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly store: RolloutStore,
@@ -47,12 +49,24 @@ export class UsagePipeline {
     },
   ) {}
 
-  /** Sends what was recorded; concurrent calls share one flush. */
+  /**
+   * Sends what was recorded before the call. A pass already running drained the aggregator
+   * before later calls were recorded, so a call made meanwhile waits for one more pass after it;
+   * callers arriving while that pass waits share it.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+    if (this.flushing === undefined) {
+      this.flushing = this.doFlush().finally(() => {
+        this.flushing = undefined;
+      });
+      return this.flushing;
+    }
+    const again = () => {
+      this.queued = undefined;
+      return this.flush();
+    };
+    this.queued ??= this.flushing.then(again, again);
+    return this.queued;
   }
 
   /** Re-reads the fleet-wide window (what `buckets()` reports), reporting a store fault. */
