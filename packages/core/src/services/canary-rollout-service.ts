@@ -676,8 +676,9 @@ export class CanaryRolloutService {
 
   /**
    * The guide's status: per feature its rollout and metrics over the window (fleet-wide as of the
-   * last flush, plus this process's unflushed usage). Synchronous; `await flush()` first for
-   * up-to-the-moment fleet figures.
+   * last read of the fleet window, plus everything this process recorded since). Synchronous;
+   * `await flush()` first for up-to-the-moment fleet figures. Asking for it has the next timed
+   * flush re-read the window.
    */
   getRolloutStatus(): RolloutStatus {
     return buildStatus({
