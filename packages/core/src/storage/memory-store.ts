@@ -278,15 +278,23 @@ export class MemoryStore implements RolloutStore {
   ): Promise<MetricBucket[]> {
     const users = options.users !== false;
     const wanted = features === undefined ? undefined : new Set(features);
-    const out: MetricBucket[] = [];
+    // Grouped by start, then the few distinct starts sorted: the order of a stable sort by
+    // bucketStart without sorting every bucket (a monitor reads two windows of every feature).
+    const byStart = new Map<number, MetricBucket[]>();
     for (const bucket of this.data.metrics.values()) {
       if (bucket.bucketStart < since) continue;
       if (wanted !== undefined && !wanted.has(bucket.feature)) continue;
       // Buckets stored by addMetrics are frozen and shared; one placed in the data by hand is copied.
       const shared = Object.isFrozen(bucket) ? bucket : freezeBucket(copyBucket(bucket));
-      out.push(users ? shared : withoutUsers(shared));
+      const group = byStart.get(bucket.bucketStart);
+      if (group === undefined) byStart.set(bucket.bucketStart, [users ? shared : withoutUsers(shared)]);
+      else group.push(users ? shared : withoutUsers(shared));
     }
-    return out.sort((a, b) => a.bucketStart - b.bucketStart);
+    const out: MetricBucket[] = [];
+    for (const start of [...byStart.keys()].sort((a, b) => a - b)) {
+      for (const bucket of byStart.get(start)!) out.push(bucket);
+    }
+    return out;
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
