@@ -104,11 +104,11 @@ async function tickCase(count: number): Promise<void> {
     }
   };
   const flush = rollout.flush.bind(rollout);
-  rollout.flush = async () => {
+  rollout.flush = async (options) => {
     const start = performance.now();
     inFlush = true;
     try {
-      await flush();
+      await flush(options);
     } finally {
       inFlush = false;
       flushMs += performance.now() - start;

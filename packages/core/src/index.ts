@@ -155,6 +155,7 @@ export type {
   CanaryRolloutServiceOptions,
   EvaluationObserver,
   FeatureUsage,
+  FlushOptions,
   PlanMoveOptions,
   RolloutChange,
   UpdateRolloutOptions,

@@ -10,7 +10,7 @@ import {
   type MetricBatch,
   type MetricBucket,
 } from '@canary-rollout/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -177,5 +177,163 @@ describe('start() reads the fleet window', () => {
     await other.flush();
     const service = await make({ store: new MemoryStore({ data }) });
     expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(4000);
+  });
+});
+
+/** Holds every addMetrics until released, so a flush stays in flight. */
+class HeldStore extends MemoryStore {
+  private gate: Promise<void> | undefined;
+  private unblock: (() => void) | undefined;
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.unblock = resolve;
+    });
+  }
+  release(): void {
+    this.gate = undefined;
+    this.unblock?.();
+  }
+  override async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    await this.gate;
+    return super.addMetrics(deltas, batch);
+  }
+}
+
+describe('a flush requested while another runs', () => {
+  async function held() {
+    const store = new HeldStore();
+    const service = await make({ store });
+    service.trackFeatureUsage('user-1', 'aiExtraction', { calls: 3 });
+    store.hold();
+    const first = service.flush();
+    // The first pass has drained the aggregator and waits on the store.
+    await new Promise((resolve) => setImmediate(resolve));
+    service.trackFeatureUsage('user-2', 'aiExtraction', { calls: 4 });
+    return { store, service, first };
+  }
+
+  it('covers the calls recorded after the running one began', async () => {
+    const { store, service, first } = await held();
+    const second = service.flush();
+    store.release();
+    await Promise.all([first, second]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+    expect(service.unflushedCalls().size).toBe(0);
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(7);
+  });
+
+  it('lets close() store every call', async () => {
+    const { store, service, first } = await held();
+    const closed = service.close();
+    store.release();
+    await Promise.all([first, closed]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+  });
+
+  it('shares one queued pass among the callers waiting for it', async () => {
+    const { store, service, first } = await held();
+    const a = service.flush();
+    const b = service.flush();
+    expect(a).toBe(b);
+    store.release();
+    await Promise.all([first, a, b]);
+    expect(calls(await store.readMetrics(0), 'aiExtraction')).toBe(7);
+  });
+});
+
+/** Counts readMetrics calls over the whole window (the status's reads). */
+class CountingStore extends MemoryStore {
+  windowReads = 0;
+  override async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options?: Parameters<MemoryStore['readMetrics']>[2],
+  ): Promise<MetricBucket[]> {
+    if (features === undefined) this.windowReads++;
+    return super.readMetrics(since, features, options);
+  }
+}
+
+describe('the status window is re-read only when someone reads the status', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  async function timed() {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const data = createMemoryStoreData();
+    const store = new CountingStore({ data });
+    const service = await make({ store, flushIntervalMs: 5000 });
+    const other = await make({ store: new MemoryStore({ data }) });
+    store.windowReads = 0;
+    return { store, service, other };
+  }
+
+  it('sends usage on the timer without reading back, and still counts its own calls', async () => {
+    const { store, service } = await timed();
+    service.trackFeatureUsage('user-1', 'aiExtraction', { calls: 3 });
+    await vi.advanceTimersByTimeAsync(5000);
+    service.trackFeatureUsage('user-2', 'aiExtraction', { calls: 4 });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(store.windowReads).toBe(0);
+    expect(calls(await store.readMetrics(0, ['aiExtraction']), 'aiExtraction')).toBe(7);
+    expect(service.unflushedCalls().size).toBe(0);
+    // Stored since the last read and not read back: counted once, from what was sent.
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(7);
+  });
+
+  it("re-reads on the timer once the status was asked for, showing other processes' calls", async () => {
+    const { store, service, other } = await timed();
+    service.trackFeatureUsage('user-1', 'aiExtraction', { calls: 3 });
+    await vi.advanceTimersByTimeAsync(5000);
+    other.trackFeatureUsage('user-9', 'aiExtraction', { calls: 10 });
+    await other.flush({ refreshStatus: false });
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(3);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(store.windowReads).toBe(1);
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(13);
+  });
+
+  it('re-reads on flush() by default, and not with refreshStatus: false unless the status was read', async () => {
+    const { store, service, other } = await timed();
+    other.trackFeatureUsage('user-9', 'aiExtraction', { calls: 10 });
+    await other.flush();
+    await service.flush({ refreshStatus: false });
+    expect(store.windowReads).toBe(0);
+    await service.flush();
+    expect(store.windowReads).toBe(1);
+    expect(service.getRolloutStatus().features.aiExtraction!.metrics.calls).toBe(10);
+    await service.flush({ refreshStatus: false });
+    expect(store.windowReads).toBe(2);
+  });
+});
+
+describe('MemoryStore.readMetrics', () => {
+  it('hands out frozen buckets that later writes do not change', async () => {
+    const store = new MemoryStore();
+    const bucket = (calls: number): MetricBucket => ({
+      feature: 'aiExtraction',
+      arm: 'treatment',
+      bucketStart: T0,
+      calls,
+      successes: calls,
+      failures: 0,
+      latencyCount: 0,
+      latencySumMs: 0,
+      histogram: { '60': calls },
+      users: { '7': 2 },
+    });
+    await store.addMetrics([bucket(3)]);
+    const [read] = await store.readMetrics(0);
+    expect(Object.isFrozen(read)).toBe(true);
+    expect(Object.isFrozen(read!.histogram)).toBe(true);
+    expect(() => {
+      read!.calls = 99;
+    }).toThrow(TypeError);
+    await store.addMetrics([bucket(4)]);
+    expect(read).toMatchObject({ calls: 3, histogram: { '60': 3 } });
+    const [light] = await store.readMetrics(0, undefined, { users: false });
+    expect(light).toMatchObject({ calls: 7, histogram: { '60': 7 }, users: {} });
+    expect((await store.readMetrics(0))[0]!.users).toEqual({ '7': 2 });
   });
 });

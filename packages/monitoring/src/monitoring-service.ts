@@ -181,8 +181,9 @@ export class RolloutMonitoringService {
     const localCalls = rollout.unflushedCalls();
     // Reports its own store faults on the rollout service's `error` event and carries on. The
     // snapshot (feature versions) follows the store's change notifications; should it lag, a
-    // rollback naming a stale version is not performed and the next tick judges again.
-    await rollout.flush();
+    // rollback naming a stale version is not performed and the next tick judges again. The
+    // monitor reads the store itself: the status's window is re-read only if someone reads it.
+    await rollout.flush({ refreshStatus: false });
     const now = this.clock.now();
     const config = rollout.config.canaryRollout;
     const windowMs = config.thresholds.windowMs;

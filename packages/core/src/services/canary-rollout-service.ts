@@ -27,6 +27,7 @@ import type {
   CanaryRolloutServiceOptions,
   EvaluationObserver,
   FeatureUsage,
+  FlushOptions,
   PlanMoveOptions,
   UpdateRolloutOptions,
 } from './types';
@@ -181,7 +182,7 @@ export class CanaryRolloutService {
       );
     }
     this.timers.push(
-      setInterval(() => void this.flush(), this.flushIntervalMs).unref(),
+      setInterval(() => void this.usage.flush(), this.flushIntervalMs).unref(),
       setInterval(() => void this.refresh(), this.refreshIntervalMs).unref(),
     );
   }
@@ -195,7 +196,7 @@ export class CanaryRolloutService {
     this.coarse = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    await this.flush();
+    await this.usage.flush();
     this.starting = undefined;
   }
 
@@ -332,9 +333,13 @@ export class CanaryRolloutService {
     this.aggregator.record(now, feature, arm, userId, 1, ok ? 1 : 0, ok ? 0 : 1, latencyMs);
   };
 
-  /** Sends buffered usage to the store, then re-reads the fleet-wide window for the status. */
-  flush(): Promise<void> {
-    return this.usage.flush();
+  /**
+   * Sends buffered usage to the store, then re-reads the fleet-wide window for the status. With
+   * `{ refreshStatus: false }` (a monitor, which reads the store itself) the window is re-read
+   * only when the status was asked for since the last read.
+   */
+  flush(options: FlushOptions = {}): Promise<void> {
+    return this.usage.flush({ readFleet: options.refreshStatus !== false });
   }
 
   /**
@@ -671,8 +676,9 @@ export class CanaryRolloutService {
 
   /**
    * The guide's status: per feature its rollout and metrics over the window (fleet-wide as of the
-   * last flush, plus this process's unflushed usage). Synchronous; `await flush()` first for
-   * up-to-the-moment fleet figures.
+   * last read of the fleet window, plus everything this process recorded since). Synchronous;
+   * `await flush()` first for up-to-the-moment fleet figures. Asking for it has the next timed
+   * flush re-read the window.
    */
   getRolloutStatus(): RolloutStatus {
     return buildStatus({

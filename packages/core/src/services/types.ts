@@ -76,6 +76,15 @@ export interface CanaryRolloutServiceOptions {
   readonly auditKey?: string;
 }
 
+/** Options of `flush()`. */
+export interface FlushOptions {
+  /**
+   * Re-read the fleet-wide window for `getRolloutStatus()` after sending. With `false` it is
+   * re-read only when the status was asked for since the last read. @default true
+   */
+  readonly refreshStatus?: boolean;
+}
+
 /** Options of a percentage change. */
 export interface UpdateRolloutOptions {
   /** Override the minStableTime and maxStep guards. @default false */

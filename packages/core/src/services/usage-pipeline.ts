@@ -18,8 +18,12 @@ interface Batch {
  * and the store skips a number it has applied. While the store fails, what was recorded since
  * waits, merged, in a bounded buffer (the oldest buckets dropped beyond it, and reported). A
  * batch the store refuses as invalid data is split until the bucket at fault is found; that
- * bucket is dropped and reported, the others are stored. After each flush the fleet-wide window
- * is re-read for the status.
+ * bucket is dropped and reported, the others are stored.
+ *
+ * The fleet-wide window behind the status is re-read by a flush that asks for it, or by any flush
+ * once the status was asked for since the last read: a timer flush nobody reads the status of
+ * sends usage and reads nothing back. Between reads, what this process stored since the last one
+ * is counted in the status from the buckets it sent, so its own calls never go missing.
  */
 export class UsagePipeline {
   /** Id of this writer in every batch it sends. */
@@ -32,7 +36,13 @@ export class UsagePipeline {
   /** Never sent: what later usage merges into. */
   private waiting: MetricBucket[] = [];
   private fleet: MetricBucket[] = [];
+  /** Stored since the fleet window was last read (so not in `fleet`). */
+  private sent: MetricBucket[] = [];
+  /** A flush asked for the fleet window, or the status was read since the last read. */
+  private fleetWanted = false;
   private flushing: Promise<void> | undefined;
+  /** A pass queued behind the running one: it takes what was recorded while that one ran. */
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly store: RolloutStore,
@@ -47,19 +57,37 @@ export class UsagePipeline {
     },
   ) {}
 
-  /** Sends what was recorded; concurrent calls share one flush. */
-  flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+  /**
+   * Sends what was recorded before the call. A pass already running drained the aggregator
+   * before later calls were recorded, so a call made meanwhile waits for one more pass after it;
+   * callers arriving while that pass waits share it.
+   */
+  flush(options: { readonly readFleet?: boolean } = {}): Promise<void> {
+    if (options.readFleet === true) this.fleetWanted = true;
+    if (this.flushing === undefined) {
+      this.flushing = this.doFlush().finally(() => {
+        this.flushing = undefined;
+      });
+      return this.flushing;
+    }
+    const again = () => {
+      this.queued = undefined;
+      return this.flush();
+    };
+    this.queued ??= this.flushing.then(again, again);
+    return this.queued;
   }
 
   /** Re-reads the fleet-wide window (what `buckets()` reports), reporting a store fault. */
   async readFleet(): Promise<void> {
+    this.fleetWanted = false;
+    const sent = this.sent;
+    this.sent = [];
     try {
       this.fleet = await this.store.readMetrics(this.options.now() - this.options.windowMs);
     } catch (error) {
+      // The stale window still lacks what was sent: keep counting it.
+      this.sent = [...sent, ...this.sent];
       this.options.reportError(asStoreError(error, 'read metrics'));
     }
   }
@@ -71,10 +99,15 @@ export class UsagePipeline {
     return count;
   }
 
-  /** Fleet-wide buckets as of the last flush, plus what this process has not delivered yet. */
+  /**
+   * Fleet-wide buckets as of the last read of the window, plus what this process stored since
+   * and what it has not delivered yet. The next flush re-reads the window for the next call.
+   */
   buckets(): MetricBucket[] {
+    this.fleetWanted = true;
     return [
       ...this.fleet,
+      ...this.sent,
       ...(this.unsettled?.buckets ?? []),
       ...this.parts.flat(),
       ...this.waiting,
@@ -95,6 +128,7 @@ export class UsagePipeline {
       try {
         await this.store.addMetrics(batch.buckets, id);
         this.unsettled = undefined;
+        this.keepSent(batch.buckets);
       } catch (error) {
         if (isCanaryRolloutError(error, 'INVALID_ARGUMENT')) {
           // Refused before anything was applied: look for the bucket at fault.
@@ -107,7 +141,13 @@ export class UsagePipeline {
         return;
       }
     }
-    await this.readFleet();
+    if (this.fleetWanted) await this.readFleet();
+  }
+
+  /** Adds stored buckets to `sent`, merged, leaving out those older than the window. */
+  private keepSent(buckets: readonly MetricBucket[]): void {
+    const since = this.options.now() - this.options.windowMs;
+    this.sent = mergeMetricBuckets([...this.sent, ...buckets].filter((b) => b.bucketStart >= since));
   }
 
   /** The batch to send: the unsettled one again, else a new number for the next part or what waits. */

@@ -260,12 +260,14 @@ export class MemoryStore implements RolloutStore {
     }
     for (const delta of valid) {
       const key = metricKey(delta);
-      let bucket = this.data.metrics.get(key);
-      if (bucket === undefined) {
-        bucket = emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart, delta.stage);
-        this.data.metrics.set(key, bucket);
-      }
+      const stored = this.data.metrics.get(key);
+      // Copy on write: a stored bucket never changes, so reads can hand it out without copying.
+      const bucket =
+        stored === undefined
+          ? emptyMetricBucket(delta.feature, delta.arm, delta.bucketStart, delta.stage)
+          : copyBucket(stored);
       mergeMetricBucket(bucket, delta);
+      this.data.metrics.set(key, freezeBucket(bucket));
     }
   }
 
@@ -276,14 +278,23 @@ export class MemoryStore implements RolloutStore {
   ): Promise<MetricBucket[]> {
     const users = options.users !== false;
     const wanted = features === undefined ? undefined : new Set(features);
-    const out: MetricBucket[] = [];
+    // Grouped by start, then the few distinct starts sorted: the order of a stable sort by
+    // bucketStart without sorting every bucket (a monitor reads two windows of every feature).
+    const byStart = new Map<number, MetricBucket[]>();
     for (const bucket of this.data.metrics.values()) {
       if (bucket.bucketStart < since) continue;
       if (wanted !== undefined && !wanted.has(bucket.feature)) continue;
-      // A bucket is flat but for two maps of numbers: copying them is enough, and far cheaper than a deep clone.
-      out.push({ ...bucket, histogram: { ...bucket.histogram }, users: users ? { ...bucket.users } : {} });
+      // Buckets stored by addMetrics are frozen and shared; one placed in the data by hand is copied.
+      const shared = Object.isFrozen(bucket) ? bucket : freezeBucket(copyBucket(bucket));
+      const group = byStart.get(bucket.bucketStart);
+      if (group === undefined) byStart.set(bucket.bucketStart, [users ? shared : withoutUsers(shared)]);
+      else group.push(users ? shared : withoutUsers(shared));
     }
-    return out.sort((a, b) => a.bucketStart - b.bucketStart);
+    const out: MetricBucket[] = [];
+    for (const start of [...byStart.keys()].sort((a, b) => a - b)) {
+      for (const bucket of byStart.get(start)!) out.push(bucket);
+    }
+    return out;
   }
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
@@ -355,4 +366,28 @@ export class MemoryStore implements RolloutStore {
 
 function clone<T>(value: T): T {
   return structuredClone(value);
+}
+
+/** A bucket is flat but for two maps of numbers: copying them is enough, and far cheaper than a deep clone. */
+function copyBucket(bucket: MetricBucket): MetricBucket {
+  return { ...bucket, histogram: { ...bucket.histogram }, users: { ...bucket.users } };
+}
+
+function freezeBucket(bucket: MetricBucket): MetricBucket {
+  Object.freeze(bucket.histogram);
+  Object.freeze(bucket.users);
+  return Object.freeze(bucket);
+}
+
+const NO_USERS: MetricBucket['users'] = Object.freeze({});
+/** The variant without user registers of each frozen bucket, made once on the first read that wants it. */
+const light = new WeakMap<MetricBucket, MetricBucket>();
+
+function withoutUsers(bucket: MetricBucket): MetricBucket {
+  let out = light.get(bucket);
+  if (out === undefined) {
+    out = Object.freeze({ ...bucket, users: NO_USERS });
+    light.set(bucket, out);
+  }
+  return out;
 }

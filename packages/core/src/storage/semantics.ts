@@ -123,11 +123,17 @@ export function mergeMetricBucket(
   into.failures = addCounts(into.failures, delta.failures);
   into.latencyCount = addCounts(into.latencyCount, delta.latencyCount);
   into.latencySumMs = addLatency(into.latencySumMs, delta.latencySumMs);
-  for (const bin in delta.histogram) {
+  // An indexed loop over the keys: the monitor merges every bucket of the window on each tick,
+  // and this is measurably faster there than for...in over these integer-like keys.
+  const bins = Object.keys(delta.histogram);
+  for (let i = 0; i < bins.length; i++) {
+    const bin = bins[i]!;
     into.histogram[bin] = addCounts(into.histogram[bin] ?? 0, delta.histogram[bin] ?? 0);
   }
   if (options.users === false) return into;
-  for (const reg in delta.users) {
+  const regs = Object.keys(delta.users);
+  for (let i = 0; i < regs.length; i++) {
+    const reg = regs[i]!;
     const rank = delta.users[reg] ?? 0;
     if (rank > (into.users[reg] ?? 0)) into.users[reg] = rank;
   }
