@@ -1,27 +1,12 @@
+import type { ConfigBackup } from '@canary-rollout/storage-file';
 import { CliFailure } from '../internal/errors';
 import { percentage, when } from '../internal/output';
 import type { Command } from './command';
 
 /** What the file store offers for its backups; other stores keep none. */
 interface BackupStore {
-  findConfigBackup(): Promise<BackupView | undefined>;
-  restoreConfigBackup(): Promise<BackupView & { readonly keptAs: string | undefined }>;
-}
-
-interface BackupView {
-  readonly path: string;
-  readonly target: string;
-  readonly version: number;
-  readonly savedAt: number;
-  readonly features: readonly {
-    readonly name: string;
-    readonly enabled: boolean;
-    readonly rolloutPercentage: number;
-    readonly rolloutStrategy: string;
-    readonly betaUsers: number;
-  }[];
-  readonly blacklisted: number;
-  readonly currentProblem: string | undefined;
+  findConfigBackup(): Promise<ConfigBackup | undefined>;
+  restoreConfigBackup(): Promise<ConfigBackup & { readonly keptAs: string | undefined }>;
 }
 
 function hasBackups(store: object): store is BackupStore {
