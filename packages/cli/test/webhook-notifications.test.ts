@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Socket } from 'node:net';
+import { join } from 'node:path';
 import type { AuditEntry, RollbackRecord } from '@canary-rollout/core';
 import {
   type NotificationPayload,
@@ -11,7 +13,14 @@ import {
 } from '@canary-rollout/monitoring';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run, type Sandbox, sandbox } from './helpers';
+import { GUIDE_CONFIG, run, type Sandbox, sandbox } from './helpers';
+
+const PLAN_CONFIG = structuredClone(GUIDE_CONFIG) as {
+  canaryRollout: { features: Record<string, Record<string, unknown>> };
+};
+PLAN_CONFIG.canaryRollout.features['aiExtraction']!['plan'] = {
+  steps: [1, 5, 10].map((percentage) => ({ percentage, minDurationMs: 3_600_000, minSamples: 500 })),
+};
 
 const SECRET = 'test-webhook-secret';
 const EMAIL = /[^\s@"]+@[^\s@"]+\.[a-z]{2,}/i;
@@ -152,6 +161,43 @@ describe('writing commands send their change to the webhook', () => {
     }
     const delivered = hook.requests.map((r) => (JSON.parse(r.body) as NotificationPayload).id);
     expect(new Set(delivered).size).toBe(delivered.length);
+  });
+
+  it('rollback behind a damaged state still sends its rollback payload', async () => {
+    expect((await run(box, ['update-rollout', 'aiExtraction', '30', '--force'])).code).toBe(0);
+    expect((await run(box, ['update-rollout', 'aiExtraction', '40', '--force'])).code).toBe(0);
+    writeFileSync(join(box.storeDir, 'rollout-config.json'), '{ "formatVersion": 1, "features": { oops\n');
+    hook = await receiver();
+    const result = await run(box, ['rollback', 'aiExtraction', '--json', '--actor', 'ops-bot'], {
+      env: env(hook.url),
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/rolling back from the last good state/);
+    const record = (JSON.parse(result.stdout) as { record: RollbackRecord }).record;
+    expect(hook.requests).toHaveLength(1);
+    expect(signed(hook.requests[0] as Received)).toBe(true);
+    expect(JSON.parse((hook.requests[0] as Received).body)).toEqual(rollbackPayload(record, 'ops-bot'));
+  });
+
+  it('plan moves made by hand send one rollout-changed payload each', async () => {
+    const planBox = sandbox(PLAN_CONFIG);
+    try {
+      hook = await receiver();
+      for (const action of ['pause', 'resume']) {
+        const result = await run(planBox, ['plan', 'aiExtraction', action], { env: env(hook.url) });
+        expect(result, action).toMatchObject({ code: 0, stderr: '' });
+      }
+      expect(hook.requests).toHaveLength(2);
+      for (const request of hook.requests) {
+        expect(signed(request)).toBe(true);
+        expect(JSON.parse(request.body)).toMatchObject({ kind: 'rollout-changed', type: 'plan-move' });
+      }
+      // Showing the plan only reads.
+      expect((await run(planBox, ['plan', 'aiExtraction'], { env: env(hook.url) })).code).toBe(0);
+      expect(hook.requests).toHaveLength(2);
+    } finally {
+      planBox.cleanup();
+    }
   });
 
   it('--webhook-url works without the environment, and the Slack format is sent as Slack text', async () => {
