@@ -127,13 +127,13 @@ export class CliWebhook {
     const timedOut = await Promise.race([
       this.notifier.flush().then(() => false),
       new Promise<boolean>((resolve) => {
+        // Not unref'd: the notifier's waits between retries are, and this keeps the process for them.
         timer = setTimeout(() => resolve(true), this.settings.deadlineMs);
-        timer.unref();
       }),
     ]);
     clearTimeout(timer);
-    await this.notifier.close({ abort: true });
-    if (!timedOut && this.sent.size === 0) return;
+    if (timedOut) await this.notifier.close({ abort: true });
+    else await this.notifier.close();
     for (const [id, what] of this.sent) {
       const why = this.failures.get(id);
       stderr.write(
