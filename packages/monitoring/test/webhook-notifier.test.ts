@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createMemoryStoreData, ManualClock, MemoryStore } from '@canary-rollout/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DELIVERY_HEADER,
   type DroppedNotification,
@@ -281,5 +281,21 @@ describe('WebhookNotifier.close', () => {
       ['evt-1', 'closed'],
     ]);
     expect(notifier.notify(payload(3))).toBe(false);
+  });
+
+  it('close with abort ends a request in flight at once and reports it dropped', async () => {
+    const server = await receiver();
+    open.push(server.close);
+    server.set('hang');
+    // A timeout far beyond the test's: only the abort can end the request.
+    const notifier = new WebhookNotifier({ url: server.url, timeoutMs: 3_600_000 });
+    const dropped: DroppedNotification[] = [];
+    notifier.events.on('dropped', (d) => dropped.push(d));
+    notifier.notify(payload(1));
+    await vi.waitFor(() => expect(server.received).toHaveLength(1));
+    await notifier.close({ abort: true });
+    expect(dropped).toEqual([
+      { reason: 'closed', id: 'evt-1', kind: 'alert', feature: 'aiExtraction', error: 'abandoned on close' },
+    ]);
   });
 });

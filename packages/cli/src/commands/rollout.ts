@@ -142,6 +142,7 @@ async function rollbackDirectly(ctx: Context, feature: string): Promise<void> {
       return;
     }
     await recordManualRollback(store, record);
+    await ctx.notifyRollback(record);
     if (ctx.options.json) {
       ctx.printJson({ performed: true, record, feature: result.feature });
       return;

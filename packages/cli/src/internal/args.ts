@@ -27,6 +27,8 @@ export interface GlobalOptions {
   dryRun: boolean;
   /** `--app`: whose state; names the default store. */
   app: string | undefined;
+  /** `--webhook-url`: where a writing command sends its change (else CANARY_ROLLOUT_WEBHOOK_URL). */
+  webhookUrl: string | undefined;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -55,6 +57,7 @@ const VALUED = {
   '--since': 'since',
   '--port': 'port',
   '--host': 'host',
+  '--webhook-url': 'webhookUrl',
 } as const;
 const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--store': '--store file:./data',
@@ -64,6 +67,7 @@ const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--since': '--since 7d',
   '--port': '--port 9464',
   '--host': '--host 0.0.0.0',
+  '--webhook-url': '--webhook-url https://hooks.example.com/rollout',
 };
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
 
@@ -88,6 +92,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     partial: false,
     dryRun: false,
     app: undefined,
+    webhookUrl: undefined,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -112,6 +117,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       value = value.trim();
       options[key] = value;
       continue;
+    }
+    if (name === '--webhook-secret') {
+      // A command line is visible to every user of the machine (ps); a secret is not put there.
+      throw new UsageError(
+        '--webhook-secret is not an option: the secret is read only from CANARY_ROLLOUT_WEBHOOK_SECRET',
+      );
     }
     if (eq !== -1) throw new UsageError(`option ${name} takes no value`);
     if (name === '--no-color') options.color = false;

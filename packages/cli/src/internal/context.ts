@@ -11,6 +11,7 @@ import {
   loadConfigFile,
   MemoryStore,
   metricKey,
+  type RollbackRecord,
   type RolloutState,
   type RolloutStore,
 } from '@canary-rollout/core';
@@ -19,6 +20,7 @@ import { UsageError } from './errors';
 import { type Style, styleFor } from './output';
 import { openStore, type StoreSpec, storeIsMissing } from './store-spec';
 import { suggest } from './suggest';
+import { CliWebhook, webhookSettings } from './webhook';
 
 /** Where the CLI writes: `process.stdout` or a test's collector. */
 export interface CliWriter {
@@ -130,6 +132,8 @@ export class Context {
     work: (session: Session) => Promise<T>,
   ): Promise<T> {
     const { config } = this.config();
+    // A bad webhook setting is refused before anything is written.
+    const webhook = this.webhook();
     if (storeIsMissing(this.spec)) {
       const empty = new MemoryStore();
       await check({ store: empty, state: await empty.readState(), config, service: notStarted });
@@ -143,12 +147,14 @@ export class Context {
         config,
         service: async () => {
           // Starting seeds the config's features the store lacks, as the app would.
-          service ??= await CanaryRolloutService.create({
+          if (service !== undefined) return service;
+          service = await CanaryRolloutService.create({
             store,
             config,
             clock: this.clock,
             actor: this.options.actor ?? defaultActor(),
           });
+          webhook?.follow(service);
           return service;
         },
       };
@@ -157,7 +163,25 @@ export class Context {
     } finally {
       await service?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+      await webhook?.finish(this.io.stderr);
     }
+  }
+
+  /**
+   * Sends the webhook of a rollback the store made without a rollout service (`rollback` behind
+   * a damaged state), and waits for it as `write` does.
+   */
+  async notifyRollback(record: RollbackRecord): Promise<void> {
+    const webhook = this.webhook();
+    if (webhook === undefined) return;
+    webhook.rolledBack(record, this.options.actor ?? defaultActor());
+    await webhook.finish(this.io.stderr);
+  }
+
+  /** The webhook of this run's changes (`--webhook-url` or the environment), if one is configured. */
+  private webhook(): CliWebhook | undefined {
+    const settings = webhookSettings(this.options, this.env);
+    return settings === undefined ? undefined : new CliWebhook(settings);
   }
 
   /**

@@ -10,6 +10,8 @@ const GLOBAL_OPTIONS = [
   "                  (default: $CANARY_ROLLOUT_STORE, else the app's file store)",
   '--config <file>   the features and thresholds (default: config/canary-rollout.json if present)',
   '--actor <who>     who changes are attributed to in the audit log (default: OS user@host)',
+  '--webhook-url <url>  changes are sent to this webhook (also: $CANARY_ROLLOUT_WEBHOOK_URL;',
+  '                  secret only from $CANARY_ROLLOUT_WEBHOOK_SECRET)',
   '--json            print JSON instead of text (errors too, on stderr)',
   '--no-color        no colour even on a terminal (also: NO_COLOR=1; FORCE_COLOR=1 forces it)',
   '-h, --help        help for a command: rollout-manager <command> --help',

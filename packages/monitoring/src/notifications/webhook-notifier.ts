@@ -96,6 +96,8 @@ export class WebhookNotifier {
   private idle: (() => void)[] = [];
   /** Ends the current wait between attempts early (on close). */
   private wake: (() => void) | undefined;
+  /** Ends the request in flight (on close with abort). */
+  private abortInFlight: (() => void) | undefined;
 
   constructor(private readonly options: WebhookNotifierOptions) {
     let url: URL;
@@ -181,12 +183,14 @@ export class WebhookNotifier {
 
   /**
    * Stops accepting. What is queued, and a notification waiting to be retried, are dropped (and
-   * reported); a request in flight is given its timeout.
+   * reported); a request in flight is given its timeout, or with `abort` ended at once (and its
+   * notification dropped), for a process that must exit by a deadline.
    */
-  async close(): Promise<void> {
+  async close(options: { readonly abort?: boolean } = {}): Promise<void> {
     this.closed = true;
     for (const item of this.queue.splice(0)) this.drop(item.payload, 'closed');
     this.wake?.();
+    if (options.abort === true) this.abortInFlight?.();
     await this.running;
   }
 
@@ -252,6 +256,7 @@ export class WebhookNotifier {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.abortInFlight = undefined;
         resolve(error);
       };
       const req = send(this.url, { method: 'POST', headers, agent: false }, (res) => {
@@ -265,6 +270,10 @@ export class WebhookNotifier {
         req.destroy();
       }, this.o.timeoutMs);
       timer.unref();
+      this.abortInFlight = () => {
+        finish('abandoned on close');
+        req.destroy();
+      };
       req.on('error', (e) => finish(e.message));
       req.end(body);
     });
