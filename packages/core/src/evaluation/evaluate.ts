@@ -31,6 +31,11 @@ export function decide(snapshot: Snapshot, userId: string, feature: string): Eva
     const bucket = wellFormedBucketFromPrefix(f.prefix, userId);
     return bucket < 0 ? 'invalid-user' : bucket < f.threshold ? 'in-rollout' : 'outside-rollout';
   }
+  return decideInOrder(snapshot, userId, f);
+}
+
+/** The evaluation order after the id's type and length (a function apart keeps `decide` small enough to inline whole). */
+function decideInOrder(snapshot: Snapshot, userId: string, f: CompiledFeature | undefined): EvaluationReason {
   // A lone surrogate is stored as U+FFFD by UTF-8 stores: such an id could slip past its blacklisting.
   if (!isWellFormedText(userId)) return 'invalid-user';
   if (f === undefined) return 'unknown-feature';
