@@ -28,12 +28,70 @@ function mixBlock(h1: number, k1: number): number {
  * Lone surrogates are encoded as U+FFFD, as TextEncoder does.
  */
 export function murmurUtf8(prefix: MurmurPrefix, text: string): number {
+  return hashText(prefix, text, false);
+}
+
+/**
+ * `murmurUtf8` for text that must be well-formed UTF-16: -1 when `text` holds a lone surrogate.
+ * The check costs nothing extra: only code units of 0x80 and above leave the ASCII loop, and
+ * surrogates are among them.
+ */
+export function murmurUtf8WellFormed(prefix: MurmurPrefix, text: string): number {
+  return hashText(prefix, text, true);
+}
+
+/**
+ * ASCII four code units (one block) at a time, the rest in `hashWide`. Kept small so the
+ * evaluation path can inline it: most ids are ASCII.
+ */
+function hashText(prefix: MurmurPrefix, text: string, wellFormed: boolean): number {
   let h1 = prefix.h1;
-  let length = prefix.length;
+  const n = text.length;
+  const blocks = n - (n & 3);
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 0x80) return hashWide(h1, prefix.length + i, text, i, wellFormed);
+    h1 = mixBlock(h1, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  if (i < n) {
+    const c0 = text.charCodeAt(i);
+    const c1 = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+    const c2 = i + 2 < n ? text.charCodeAt(i + 2) : 0;
+    if ((c0 | c1 | c2) >= 0x80) return hashWide(h1, prefix.length + i, text, i, wellFormed);
+    h1 ^= mixTail(c0 | (c1 << 8) | (c2 << 16));
+  }
+  return finish(h1, prefix.length + n);
+}
+
+function mixTail(k1: number): number {
+  k1 = Math.imul(k1, C1);
+  k1 = (k1 << 15) | (k1 >>> 17);
+  return Math.imul(k1, C2);
+}
+
+function finish(h1: number, length: number): number {
+  h1 ^= length;
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  return h1 >>> 0;
+}
+
+/**
+ * Continues from code unit `start` (on a block boundary, `length` bytes hashed) through any
+ * UTF-8 sequence lengths. A lone surrogate gives -1 when `wellFormed`, U+FFFD otherwise.
+ */
+function hashWide(h1: number, length: number, text: string, start: number, wellFormed: boolean): number {
   let k1 = 0;
   let shift = 0;
   const n = text.length;
-  let i = 0;
+  let i = start;
   while (i < n) {
     if (shift === 0 && i + 4 <= n) {
       const c0 = text.charCodeAt(i);
@@ -69,6 +127,7 @@ export function murmurUtf8(prefix: MurmurPrefix, text: string): number {
           ((0x80 | (c & 0x3f)) << 24);
         count = 4;
       } else {
+        if (wellFormed) return -1;
         bytes = 0xef | (0xbf << 8) | (0xbd << 16);
         count = 3;
       }
@@ -87,19 +146,8 @@ export function murmurUtf8(prefix: MurmurPrefix, text: string): number {
       }
     }
   }
-  if (shift !== 0) {
-    k1 = Math.imul(k1, C1);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    k1 = Math.imul(k1, C2);
-    h1 ^= k1;
-  }
-  h1 ^= length;
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  return h1 >>> 0;
+  if (shift !== 0) h1 ^= mixTail(k1);
+  return finish(h1, length);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { BUCKETS, bucketFromPrefix } from '../bucketing';
+import { BUCKETS, bucketFromPrefix, wellFormedBucketFromPrefix } from '../bucketing';
 import { describePeerValue, peerPosition, peerRangeIndex, peerValue } from '../bucketing/modes';
 import type { BucketingAlgorithm } from '../schemas/bucketing';
 import { isWellFormedText } from '../storage/user-ids';
-import { BETA_ONLY, type CompiledFeature, mayBeListed, type Snapshot, STABLE } from './snapshot';
+import { BETA_ONLY, type CompiledFeature, featureOf, mayBeListed, type Snapshot, STABLE } from './snapshot';
 
 /** Why a decision came out as it did, in the evaluation order. */
 export type EvaluationReason =
@@ -23,9 +23,21 @@ export type EvaluationReason =
  */
 export function decide(snapshot: Snapshot, userId: string, feature: string): EvaluationReason {
   if (!snapshot.enabled) return 'system-disabled';
+  if (typeof userId !== 'string' || userId.length === 0) return 'invalid-user';
+  const f = featureOf(snapshot, feature);
+  // With no list to consult, only the bucket can decide, and the hash that computes it also finds
+  // any lone surrogate: the id is read once. Decisions are those of the full order below.
+  if (f?.bucketDecides && snapshot.blacklist.size === 0) {
+    const bucket = wellFormedBucketFromPrefix(f.prefix, userId);
+    return bucket < 0 ? 'invalid-user' : bucket < f.threshold ? 'in-rollout' : 'outside-rollout';
+  }
+  return decideInOrder(snapshot, userId, f);
+}
+
+/** The evaluation order after the id's type and length (a function apart keeps `decide` small enough to inline whole). */
+function decideInOrder(snapshot: Snapshot, userId: string, f: CompiledFeature | undefined): EvaluationReason {
   // A lone surrogate is stored as U+FFFD by UTF-8 stores: such an id could slip past its blacklisting.
-  if (typeof userId !== 'string' || userId.length === 0 || !isWellFormedText(userId)) return 'invalid-user';
-  const f = snapshot.features.get(feature);
+  if (!isWellFormedText(userId)) return 'invalid-user';
   if (f === undefined) return 'unknown-feature';
   if (!f.enabled) return 'feature-disabled';
   if (snapshot.members === null || mayBeListed(snapshot.members, userId)) {

@@ -1,4 +1,11 @@
-import { type MurmurPrefix, murmurPrefix, murmurUtf8, percentageToThreshold, seedPrefix } from '../bucketing';
+import {
+  BUCKETS,
+  type MurmurPrefix,
+  murmurPrefix,
+  murmurUtf8,
+  percentageToThreshold,
+  seedPrefix,
+} from '../bucketing';
 import { compilePeerBucketing, type PeerBucketing } from '../bucketing/modes';
 import type { FeatureRecord } from '../schemas/records';
 import type { RolloutState } from '../storage/types';
@@ -20,6 +27,11 @@ export interface CompiledFeature {
   readonly peer: PeerBucketing | null;
   /** Beta members; null when the list is empty, so the hot path skips the lookup. */
   readonly beta: ReadonlySet<string> | null;
+  /**
+   * Enabled, gradual, our bucketing, no beta list, a percentage strictly between 0 and 100:
+   * unless the id is blacklisted, its bucket decides, so evaluation goes straight to the hash.
+   */
+  readonly bucketDecides: boolean;
 }
 
 /** Everything evaluation reads, immutable once built; replaced whole on every change. */
@@ -33,6 +45,21 @@ export interface Snapshot {
    * whose bit is clear is in none of them, and skips set lookups that would miss the CPU cache.
    */
   readonly members: Uint32Array | null;
+  /** The last feature looked up by `featureOf`: the one part that changes, without changing answers. */
+  readonly recent: { name: unknown; feature: CompiledFeature | undefined };
+}
+
+/**
+ * The compiled feature named `name`. Apps ask about one feature many times in a row, mostly by
+ * the same string: comparing with the last name is cheaper than hashing it into the map.
+ */
+export function featureOf(snapshot: Snapshot, name: string): CompiledFeature | undefined {
+  const recent = snapshot.recent;
+  if (recent.name === name) return recent.feature;
+  const feature = snapshot.features.get(name);
+  recent.name = name;
+  recent.feature = feature;
+  return feature;
 }
 
 /** Lists smaller than this are probed directly; their hash tables stay in cache. */
@@ -84,28 +111,47 @@ export function compileSnapshot(
   for (const record of state.features) {
     // Own keys only: a third-party store may hand a plain object, where "hasOwnProperty" is a function.
     const members = Object.hasOwn(state.beta, record.name) ? state.beta[record.name] : undefined;
+    const strategy =
+      record.rolloutStrategy === 'stable'
+        ? STABLE
+        : record.rolloutStrategy === 'beta-only'
+          ? BETA_ONLY
+          : GRADUAL;
+    const threshold = percentageToThreshold(record.rolloutPercentage);
+    const beta = Array.isArray(members) && members.length > 0 ? new Set(members) : null;
+    const peer = compilePeerBucketing(
+      record.bucketing,
+      record.name,
+      record.rolloutPercentage,
+      variants !== undefined && Object.hasOwn(variants, record.name)
+        ? variants[record.name]?.variants?.map((v) => v.weight)
+        : undefined,
+    );
     features.set(record.name, {
       record,
       enabled: record.enabled,
-      strategy:
-        record.rolloutStrategy === 'stable'
-          ? STABLE
-          : record.rolloutStrategy === 'beta-only'
-            ? BETA_ONLY
-            : GRADUAL,
-      threshold: percentageToThreshold(record.rolloutPercentage),
+      strategy,
+      threshold,
       prefix: prefixFor(record.salt),
-      peer: compilePeerBucketing(
-        record.bucketing,
-        record.name,
-        record.rolloutPercentage,
-        variants !== undefined && Object.hasOwn(variants, record.name)
-          ? variants[record.name]?.variants?.map((v) => v.weight)
-          : undefined,
-      ),
-      beta: Array.isArray(members) && members.length > 0 ? new Set(members) : null,
+      peer,
+      beta,
+      bucketDecides:
+        record.enabled &&
+        strategy === GRADUAL &&
+        peer === null &&
+        beta === null &&
+        threshold > 0 &&
+        threshold < BUCKETS,
     });
   }
+
   const members = buildMemberFilter([state.blacklist, ...Object.values(state.beta)]);
-  return { enabled, version: state.version, features, blacklist: new Set(state.blacklist), members };
+  return {
+    enabled,
+    version: state.version,
+    features,
+    blacklist: new Set(state.blacklist),
+    members,
+    recent: { name: undefined, feature: undefined },
+  };
 }

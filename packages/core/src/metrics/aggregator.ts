@@ -56,6 +56,11 @@ export class UsageAggregator {
   private readonly slots = new Map<string, Slot>();
   private readonly armSlots = new Map<string, Map<string, Slot>>();
   private stages = new Map<string, number | undefined>();
+  private lastNow = Number.NaN;
+  private lastBucketStart = 0;
+  /** The treatment slot used last: most calls record usage of the feature recorded before. */
+  private lastFeature: string | undefined;
+  private lastSlot: Slot | undefined;
 
   constructor(private readonly bucketMs: number) {}
 
@@ -88,7 +93,12 @@ export class UsageAggregator {
     latencyMs: number,
   ): void {
     const slot = this.slot(feature, arm);
-    const bucketStart = now - (now % this.bucketMs);
+    // The clock moves every 100 ms at most when coarse: the remainder of a float is a library call.
+    if (now !== this.lastNow) {
+      this.lastNow = now;
+      this.lastBucketStart = now - (now % this.bucketMs);
+    }
+    const bucketStart = this.lastBucketStart;
     let acc = slot.current;
     if (acc === null || acc.bucketStart !== bucketStart || acc.stage !== slot.stage) {
       if (acc !== null) slot.closed.push(acc);
@@ -133,6 +143,8 @@ export class UsageAggregator {
 
   /** Forgets features no longer known, so memory follows the feature set. */
   retain(features: ReadonlySet<string>): void {
+    this.lastFeature = undefined;
+    this.lastSlot = undefined;
     for (const feature of this.slots.keys()) if (!features.has(feature)) this.slots.delete(feature);
     for (const feature of this.armSlots.keys()) if (!features.has(feature)) this.armSlots.delete(feature);
   }
@@ -140,11 +152,14 @@ export class UsageAggregator {
   private slot(feature: string, arm: string): Slot {
     let slot: Slot | undefined;
     if (arm === TREATMENT_ARM) {
+      if (feature === this.lastFeature && this.lastSlot !== undefined) return this.lastSlot;
       slot = this.slots.get(feature);
       if (slot === undefined) {
         slot = { stage: this.stages.get(feature), current: null, closed: [] };
         this.slots.set(feature, slot);
       }
+      this.lastFeature = feature;
+      this.lastSlot = slot;
       return slot;
     }
     let arms = this.armSlots.get(feature);

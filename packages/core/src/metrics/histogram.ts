@@ -5,9 +5,27 @@
 export const HISTOGRAM_BINS = 256;
 const BINS_PER_OCTAVE = 8;
 
-/** The bin a latency (ms) falls into. */
+/** Bin edges 2^(k/8): bin k + 1 starts at EDGES[k]. */
+const EDGES = Float64Array.from({ length: HISTOGRAM_BINS + 1 }, (_, k) => 2 ** (k / BINS_PER_OCTAVE));
+/** Relative distance to an edge within which the rounding of `Math.log2` decides the bin. */
+const NEAR_EDGE = 1e-7;
+
+/**
+ * The bin a latency (ms) falls into: `floor(log2(ms) x 8) + 1`, capped. `Math.log2` is a library
+ * call on the tracking path, so the bin is found among the 8 edges of the value's octave, and
+ * `Math.log2` only decides for values within 1e-7 of an edge, where its rounding matters.
+ */
 export function latencyBin(ms: number): number {
   if (!(ms >= 1)) return 0;
+  if (ms < 2 ** 31) {
+    let k = (31 - Math.clz32(ms)) * BINS_PER_OCTAVE;
+    const octaveEnd = k + BINS_PER_OCTAVE;
+    while (k + 1 < octaveEnd && ms >= EDGES[k + 1]!) k++;
+    const low = EDGES[k]!;
+    const high = EDGES[k + 1]!;
+    if (ms - low > low * NEAR_EDGE && high - ms > high * NEAR_EDGE)
+      return Math.min(k + 1, HISTOGRAM_BINS - 1);
+  }
   const bin = Math.floor(Math.log2(ms) * BINS_PER_OCTAVE) + 1;
   return bin >= HISTOGRAM_BINS ? HISTOGRAM_BINS - 1 : bin;
 }

@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from '../clock';
 import { type CanaryRolloutError, InvalidArgumentError, NotFoundError } from '../errors';
 import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
-import { compileSnapshot, type Snapshot } from '../evaluation/snapshot';
+import { compileSnapshot, featureOf, type Snapshot } from '../evaluation/snapshot';
 import { SafeEventEmitter } from '../events';
 import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
 import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
@@ -284,7 +284,7 @@ export class CanaryRolloutService {
         `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms from 0 to ${MAX_LATENCY_MS}, got ${show(latency)}`,
       );
     }
-    if (!this.snapshot.features.has(feature)) return;
+    if (featureOf(this.snapshot, feature) === undefined) return;
     this.aggregator.record(
       this.coarse ? this.coarseNow : this.clock.now(),
       feature,
