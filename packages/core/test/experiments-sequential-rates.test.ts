@@ -222,6 +222,18 @@ describe('error-rate comparison', () => {
     );
   });
 
+  it('gives the success rate the verdict of the error rate on a tie (as many failures as successes)', () => {
+    // 6,857 failures of 13,714 calls: each side counts the failures, not one side its own events.
+    const errors = compareErrorRates({ calls: 12_542, failures: 6_732 }, { calls: 1_172, failures: 125 });
+    const successes = compareSuccessRates(
+      { calls: 12_542, successes: 12_542 - 6_732 },
+      { calls: 1_172, successes: 1_172 - 125 },
+    );
+    expect(errors.verdict).toBe('worse');
+    expect(successes.verdict).toBe(errors.verdict);
+    expect(successes.likelihoodRatio).toBe(errors.likelihoodRatio);
+  });
+
   it('scales the mixture to the base rate: 2 × 0.1 % takes about as many errors as 2 × 5 %', () => {
     // Median control errors at detection, 40 stages each, 2 expected control errors per look.
     const medianErrors = (base: number) => {

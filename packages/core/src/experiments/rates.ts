@@ -118,8 +118,9 @@ export function compareRates(
   let high = 1;
   if (t.trials > 0 && c.trials > 0) {
     const rho = t.trials / trials;
-    // Count the rarer outcome: its labels are the nearly independent draws the proxy is about.
-    const flip = 2 * events > trials;
+    // Count the rarer outcome: its labels are the nearly independent draws the proxy is about. On a
+    // tie count the bad outcome (failures), so error rate and success rate stay the same test.
+    const flip = 2 * events > trials || (2 * events === trials && direction === 'higher-is-better');
     const rare = flip ? trials - events : events;
     const score = flip ? t.trials - t.events - rho * rare : t.events - rho * rare;
     const variance = (rare * rho * (1 - rho) * (trials - rare)) / trials;
