@@ -1,12 +1,12 @@
-import { type MetricBatch, type MetricBucket, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
-import { PREFIX } from './constants';
 import {
   isHistogram,
-  mergeHistogram,
-  mergeRegisters,
-  sparseRegisters,
-  validMetricBucket,
-} from './metric-codec';
+  type MetricBatch,
+  type MetricBucket,
+  StoreDataCorruptedError,
+  validStoredBucket,
+} from '@canary-rollout/core/store-kit';
+import { PREFIX, STORE_NAME } from './constants';
+import { mergeHistogram, mergeRegisters, sparseRegisters } from './metric-codec';
 import type { MetricRow, Statements } from './statements';
 
 /** How often, at most, buckets past retention are deleted (ms of the store's clock). */
@@ -82,7 +82,7 @@ export class MetricWriter {
 
   private bucketFrom(row: MetricRow): MetricBucket {
     const location = `metric bucket ${row.feature}/${row.arm}/${row.stage}/${row.bucket_start}`;
-    return validMetricBucket(
+    return validStoredBucket(
       {
         feature: row.feature,
         arm: row.arm,
@@ -96,6 +96,7 @@ export class MetricWriter {
         histogram: parseJson(row.histogram, location),
         users: row.users === undefined ? {} : sparseRegisters(row.users),
       },
+      STORE_NAME,
       location,
     );
   }
