@@ -1,7 +1,8 @@
 import { type MetricBucket, mergeMetricBucket, metricBucketSchema } from '@canary-rollout/core';
+import { isMetricBucket } from '@canary-rollout/core/store-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isMetricBucket, mergeRegisters, sparseRegisters } from '../src/internal/metric-codec';
+import { mergeRegisters, sparseRegisters } from '../src/internal/metric-codec';
 
 const count = fc.oneof(fc.nat(1000), fc.constantFrom(-1, 1.5, Number.NaN, 2 ** 53, Number.POSITIVE_INFINITY));
 const anyValue = fc.oneof(fc.string({ maxLength: 5 }), fc.constant(null), fc.constant(undefined), count);

@@ -67,7 +67,7 @@ describe('errors', () => {
     try {
       await store.putFeature(feature(), null);
       const raw = new Database(path);
-      raw.exec("UPDATE features SET version = 7 WHERE name = 'search'");
+      raw.exec("UPDATE entries SET version = 7 WHERE collection = 'features' AND key = 'search'");
       raw.close();
       await expect(
         store.rollback('search', { reason: 'test', source: 'manual', at: 2_000 }),
@@ -130,7 +130,7 @@ describe('user ids in messages', () => {
       const generated = 'usr_0123abcd-0000-4000-8000-0123456789ab';
       await store.registerUser({ ...own, id: generated, email: 'c@example.com' });
       const raw = new Database(path);
-      raw.exec("UPDATE users SET record = '{}'");
+      raw.exec("UPDATE entries SET value = '{}' WHERE collection = 'users'");
       raw.close();
       const ownError = (await store.getUser(own.id).catch((e: unknown) => e)) as Error;
       expect(ownError.message).toMatch(/user \(an id of 20 characters\)/);

@@ -21,7 +21,7 @@ describeStoreConformance(
       wipe: async () => {
         const db = new Database(path);
         try {
-          db.exec('DELETE FROM beta_members; DELETE FROM blacklist; DELETE FROM features;');
+          db.exec("DELETE FROM set_members; DELETE FROM entries WHERE collection = 'features';");
         } finally {
           db.close();
         }

@@ -28,6 +28,7 @@ import type {
 import { emailKey, normalizeEmail } from './emails';
 import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
+import { isMetricBucket } from './metric-check';
 import { planRollback } from './rollback-plan';
 import type {
   LogQuery,
@@ -118,6 +119,7 @@ export class DriverStore implements RolloutStore {
 
   async readState(): Promise<RolloutState> {
     const snap = await this.driver.read({
+      operation: 'readState',
       collections: ['features'],
       sets: [BLACKLIST],
       setPrefixes: [BETA],
@@ -139,30 +141,46 @@ export class DriverStore implements RolloutStore {
 
   async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
     this.expectedVersionArgument(expectedVersion, 'putFeature', true);
-    const next = parseArgument(
-      featureRecordSchema,
-      { ...feature, version: (expectedVersion ?? 0) + 1 },
-      this.storeName,
-      'putFeature',
-    );
+    let next: FeatureRecord;
+    try {
+      next = parseArgument(
+        featureRecordSchema,
+        { ...feature, version: (expectedVersion ?? 0) + 1 },
+        this.storeName,
+        'putFeature',
+      );
+    } catch (error) {
+      // A caller working from a stale version learns that first: its record's faults may be
+      // nothing but the stale view.
+      const name = (feature as { name?: unknown } | null)?.name;
+      if (typeof name === 'string') {
+        const [entry] = await this.driver.get('features', [name], 'putFeature');
+        const found = entry?.version ?? null;
+        if (found !== expectedVersion) throw this.featureConflict(name, found, expectedVersion);
+      }
+      throw error;
+    }
     const result = await this.driver.commit({
+      operation: 'putFeature',
       expect: [{ collection: 'features', key: next.name, version: expectedVersion }],
       operations: [{ op: 'put', collection: 'features', key: next.name, value: next }],
     });
-    if (!result.committed) {
-      const found = result.conflicts[0]?.found ?? null;
-      throw new ConflictError(
-        `${this.label}: feature "${next.name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
-      );
-    }
+    if (!result.committed)
+      throw this.featureConflict(next.name, result.conflicts[0]?.found ?? null, expectedVersion);
     return next;
+  }
+
+  private featureConflict(name: string, found: number | null, expected: number | null): ConflictError {
+    return new ConflictError(
+      `${this.label}: feature "${name}" is at version ${found ?? 'none'}, expected ${expected ?? 'none'}`,
+    );
   }
 
   deleteFeature(name: string): Promise<boolean> {
     return this.rounds('deleteFeature', async () => {
-      const [entry] = await this.driver.get('features', [name]);
+      const [entry] = await this.driver.get('features', [name], 'deleteFeature');
       if (entry === undefined) return false;
-      const done = await this.commit({
+      const done = await this.commit('deleteFeature', {
         expect: [{ collection: 'features', key: name, version: entry.version }],
         operations: [
           { op: 'delete', collection: 'features', key: name },
@@ -177,19 +195,19 @@ export class DriverStore implements RolloutStore {
     const valid = parseArgument(betaUserSchema, user, this.storeName, 'registerUser');
     const key = emailKey(valid.email);
     return this.rounds('registerUser', async () => {
-      const [index] = await this.driver.get('emails', [key]);
+      const [index] = await this.driver.get('emails', [key], 'registerUser');
       if (index !== undefined) {
-        const owner = await this.userById(this.indexedId(index));
+        const owner = await this.userById(this.indexedId(index), 'registerUser');
         // The key is a digest of the normalized email; the record has the final word.
         if (owner !== undefined && normalizeEmail(owner.email) === normalizeEmail(valid.email)) {
           return { user: owner, created: false };
         }
       }
-      const [taken] = await this.driver.get('users', [valid.id]);
+      const [taken] = await this.driver.get('users', [valid.id], 'registerUser');
       if (taken !== undefined) {
         throw new ConflictError(`${this.label}: user id ${describeUserId(valid.id)} is already taken`);
       }
-      const done = await this.commit({
+      const done = await this.commit('registerUser', {
         expect: [
           // A stale index entry (its user gone) is taken over at the version read.
           { collection: 'emails', key, version: index?.version ?? null },
@@ -206,19 +224,19 @@ export class DriverStore implements RolloutStore {
 
   async getUser(id: string): Promise<BetaUser | undefined> {
     // No user can have an invalid id, and a key that is not a string means nothing to a driver.
-    return isValidUserId(id) ? this.userById(id) : undefined;
+    return isValidUserId(id) ? this.userById(id, 'getUser') : undefined;
   }
 
   async getUserByEmail(email: string): Promise<BetaUser | undefined> {
     if (typeof email !== 'string') return undefined;
-    const [index] = await this.driver.get('emails', [emailKey(email)]);
+    const [index] = await this.driver.get('emails', [emailKey(email)], 'getUserByEmail');
     if (index === undefined) return undefined;
-    const user = await this.userById(this.indexedId(index));
+    const user = await this.userById(this.indexedId(index), 'getUserByEmail');
     return user !== undefined && normalizeEmail(user.email) === normalizeEmail(email) ? user : undefined;
   }
 
   async listUsers(): Promise<BetaUser[]> {
-    const snap = await this.driver.read({ collections: ['users'] });
+    const snap = await this.driver.read({ operation: 'listUsers', collections: ['users'] });
     const users = (snap.collections.users ?? []).map((e) => this.user(e));
     return users.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -227,6 +245,7 @@ export class DriverStore implements RolloutStore {
     if (!isValidUserId(id)) return Promise.resolve(false);
     return this.rounds('removeUser', async () => {
       const snap = await this.driver.read({
+        operation: 'removeUser',
         collections: ['users', 'feedback'],
         sets: [BLACKLIST],
         setPrefixes: [BETA],
@@ -241,7 +260,7 @@ export class DriverStore implements RolloutStore {
       const email = (entry.value as { email?: unknown } | null)?.email;
       if (typeof email === 'string') {
         const key = emailKey(email);
-        const [index] = await this.driver.get('emails', [key]);
+        const [index] = await this.driver.get('emails', [key], 'removeUser');
         if (index !== undefined && index.value === id) {
           commit.expect.push({ collection: 'emails', key, version: index.version });
           commit.operations.push({ op: 'delete', collection: 'emails', key });
@@ -260,7 +279,7 @@ export class DriverStore implements RolloutStore {
         commit.expect.push({ collection: 'feedback', key: f.key, version: f.version });
         commit.operations.push({ op: 'delete', collection: 'feedback', key: f.key });
       }
-      return (await this.commit(commit)) ? true : AGAIN;
+      return (await this.commit('removeUser', commit)) ? true : AGAIN;
     });
   }
 
@@ -268,17 +287,21 @@ export class DriverStore implements RolloutStore {
     assertUserIdArgument(userId, this.storeName, 'addBetaMember');
     return this.rounds('addBetaMember', async () => {
       const set = betaSet(feature);
-      const snap = await this.driver.read({ sets: [set] });
-      const [entry] = await this.driver.get('features', [feature]);
+      // The feature list is small and comes in the same consistent read: one round trip, not two.
+      const snap = await this.driver.read({
+        operation: 'addBetaMember',
+        collections: ['features'],
+        sets: [set],
+      });
+      const entry = snap.collections.features?.find((e) => e.key === feature);
       if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
       const current = snapshotSet(snap, set);
       if (current.members.includes(userId)) return false;
-      const done = await this.commit({
-        // The feature too: a list must not outlive a feature deleted meanwhile.
-        expect: [
-          { set, version: current.version },
-          { collection: 'features', key: feature, version: entry.version },
-        ],
+      const done = await this.commit('addBetaMember', {
+        // Only the feature: a list must not outlive a feature deleted meanwhile. Adding is
+        // idempotent, so other additions to the list need not make this one read again (a
+        // thousand writers filling one list would otherwise lose round after round).
+        expect: [{ collection: 'features', key: feature, version: entry.version }],
         operations: [{ op: 'set-add', set, members: [userId] }],
       });
       return done ? true : AGAIN;
@@ -305,9 +328,11 @@ export class DriverStore implements RolloutStore {
     await this.rounds('appendFeedback', async () => {
       // Keys sort by time, then by the store version seen: appends in sequence keep their order
       // across handles even within one millisecond.
-      const { version } = await this.driver.read({});
+      const { version } = await this.driver.read({ operation: 'appendFeedback' });
       const key = `${pad(valid.at)}.${pad(version)}.${valid.id}`;
-      const done = await this.commit({
+      const done = await this.commit('appendFeedback', {
+        // Feedback is not part of the state other processes cache.
+        quiet: true,
         expect: [{ collection: 'feedback', key, version: null }],
         operations: [{ op: 'put', collection: 'feedback', key, value: valid }],
       });
@@ -316,7 +341,7 @@ export class DriverStore implements RolloutStore {
   }
 
   async listFeedback(feature?: string): Promise<Feedback[]> {
-    const snap = await this.driver.read({ collections: ['feedback'] });
+    const snap = await this.driver.read({ operation: 'listFeedback', collections: ['feedback'] });
     const entries = [...(snap.collections.feedback ?? [])].sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
     );
@@ -328,7 +353,10 @@ export class DriverStore implements RolloutStore {
     if (!Array.isArray(deltas)) {
       throw new InvalidArgumentError(`${this.label}: addMetrics: deltas must be an array`);
     }
-    const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'));
+    // The hand-written check first: zod's cost per register adds up on every flush.
+    const valid = deltas.map((d) =>
+      isMetricBucket(d) ? d : parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'),
+    );
     const id =
       batch === undefined
         ? undefined
@@ -354,6 +382,7 @@ export class DriverStore implements RolloutStore {
     this.logKindArgument(kind);
     const valid = parseArgument(logEntrySchema, entry, this.storeName, 'appendLog');
     await this.driver.commit({
+      operation: 'appendLog',
       operations: [{ op: 'append', log: kind, at: valid.at, entry: valid, retain: this.maxLogEntries }],
     });
   }
@@ -370,6 +399,7 @@ export class DriverStore implements RolloutStore {
       );
     }
     const entries = await this.driver.readLog(kind, {
+      operation: 'listLogs',
       ...(since === undefined ? {} : { since }),
       ...(limit === undefined ? {} : { limit }),
     });
@@ -379,14 +409,15 @@ export class DriverStore implements RolloutStore {
   rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
     return this.rounds('rollback', async () => {
       const set = betaSet(feature);
-      const snap = await this.driver.read({ sets: [set] });
-      const [entry] = await this.driver.get('features', [feature]);
+      // The feature list is small and comes in the same consistent read: one round trip, not two.
+      const snap = await this.driver.read({ operation: 'rollback', collections: ['features'], sets: [set] });
+      const entry = snap.collections.features?.find((e) => e.key === feature);
       if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
       const current = this.feature(entry);
       const members = snapshotSet(snap, set);
       const plan = planRollback(current, members.members.length, request);
       if (!plan.performed) return { performed: false, feature: current };
-      const done = await this.commit({
+      const done = await this.commit('rollback', {
         expect: [
           { collection: 'features', key: feature, version: entry.version },
           { set, version: members.version },
@@ -409,7 +440,7 @@ export class DriverStore implements RolloutStore {
   }
 
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
-    const entries = await this.driver.readLog('rollbacks');
+    const entries = await this.driver.readLog('rollbacks', { operation: 'listRollbacks' });
     const all = entries.map((value, i) =>
       parseStored(rollbackRecordSchema, value, this.storeName, `rollback #${i}`),
     );
@@ -422,7 +453,7 @@ export class DriverStore implements RolloutStore {
         `${this.label}: readMeta: prefix must be a string, got ${typeof prefix}`,
       );
     }
-    const snap = await this.driver.read({ collections: ['meta'] });
+    const snap = await this.driver.read({ operation: 'readMeta', collections: ['meta'] });
     return (snap.collections.meta ?? [])
       .filter((e) => prefix === undefined || e.key.startsWith(prefix))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
@@ -438,6 +469,9 @@ export class DriverStore implements RolloutStore {
     }
     const stored = structuredClone(value);
     const result = await this.driver.commit({
+      operation: 'putMeta',
+      // Monitors read these records themselves; no snapshot is built from them.
+      quiet: true,
       expect: [{ collection: 'meta', key, version: expectedVersion }],
       operations: [{ op: 'put', collection: 'meta', key, value: stored }],
     });
@@ -454,14 +488,15 @@ export class DriverStore implements RolloutStore {
     this.metaKeyArgument(key, 'deleteMeta');
     if (expectedVersion !== undefined) this.expectedVersionArgument(expectedVersion, 'deleteMeta', false);
     return this.rounds('deleteMeta', async () => {
-      const [entry] = await this.driver.get('meta', [key]);
+      const [entry] = await this.driver.get('meta', [key], 'deleteMeta');
       if (entry === undefined) return false;
       if (expectedVersion !== undefined && entry.version !== expectedVersion) {
         throw new ConflictError(
           `${this.label}: meta record "${key}" is at version ${entry.version}, expected ${expectedVersion}`,
         );
       }
-      const done = await this.commit({
+      const done = await this.commit('deleteMeta', {
+        quiet: true,
         expect: [{ collection: 'meta', key, version: entry.version }],
         operations: [{ op: 'delete', collection: 'meta', key }],
       });
@@ -474,17 +509,21 @@ export class DriverStore implements RolloutStore {
     return this.driver.subscribe((change) => callListener(listener, change));
   }
 
-  /** Adds or removes one member of a set by compare-and-set; whether it changed anything. */
-  private setChange(operation: string, set: DriverSetName, member: string, add: boolean): Promise<boolean> {
-    return this.rounds(operation, async () => {
-      const current = snapshotSet(await this.driver.read({ sets: [set] }), set);
-      if (current.members.includes(member) === add) return false;
-      const done = await this.commit({
-        expect: [{ set, version: current.version }],
-        operations: [{ op: add ? 'set-add' : 'set-remove', set, members: [member] }],
-      });
-      return done ? true : AGAIN;
+  /** Adds or removes one member of a set; whether it changed anything. */
+  private async setChange(
+    operation: string,
+    set: DriverSetName,
+    member: string,
+    add: boolean,
+  ): Promise<boolean> {
+    const current = snapshotSet(await this.driver.read({ operation, sets: [set] }), set);
+    if (current.members.includes(member) === add) return false;
+    // Adding or removing one member is idempotent: no expectation, so writers of other members
+    // never make this one read again. Two callers racing on the same member may both hear true.
+    await this.commit(operation, {
+      operations: [{ op: add ? 'set-add' : 'set-remove', set, members: [member] }],
     });
+    return true;
   }
 
   /** Runs read-and-commit rounds until one is not `AGAIN`. */
@@ -498,8 +537,8 @@ export class DriverStore implements RolloutStore {
     );
   }
 
-  private async commit(commit: DriverCommit): Promise<boolean> {
-    return (await this.driver.commit(commit)).committed;
+  private async commit(operation: string, commit: DriverCommit): Promise<boolean> {
+    return (await this.driver.commit({ ...commit, operation })).committed;
   }
 
   private feature(entry: DriverEntry): FeatureRecord {
@@ -516,8 +555,8 @@ export class DriverStore implements RolloutStore {
     return parseStored(betaUserSchema, entry.value, this.storeName, `user ${describeUserId(entry.key)}`);
   }
 
-  private async userById(id: string): Promise<BetaUser | undefined> {
-    const [entry] = await this.driver.get('users', [id]);
+  private async userById(id: string, operation: string): Promise<BetaUser | undefined> {
+    const [entry] = await this.driver.get('users', [id], operation);
     return entry === undefined ? undefined : this.user(entry);
   }
 

@@ -62,6 +62,8 @@ export interface DriverSet {
 
 /** What one consistent `read` returns. */
 export interface DriverReadRequest {
+  /** The store operation reading, for the driver's messages (`'readState'`). */
+  readonly operation?: string;
   /** Whole collections to read. */
   readonly collections?: readonly DriverCollection[];
   /** Sets to read by name. */
@@ -126,6 +128,13 @@ export type DriverOperation =
  * nothing does. A commit without operations only checks its expectations.
  */
 export interface DriverCommit {
+  /** The store operation committing, for the driver's messages (`'putFeature'`). */
+  readonly operation?: string;
+  /**
+   * Leaves the store version as it is and tells no other handle: for writes no snapshot is
+   * built from (feedback, the monitor's records). Entry and set versions still bump.
+   */
+  readonly quiet?: boolean;
   readonly expect?: readonly DriverExpectation[];
   readonly operations: readonly DriverOperation[];
 }
@@ -150,6 +159,8 @@ export type DriverCommitResult =
  * `since`; it reads only what it returns (Redis `LRANGE -limit -1`), never the whole log.
  */
 export interface DriverLogQuery {
+  /** The store operation reading, for the driver's messages (`'listLogs'`). */
+  readonly operation?: string;
   /** Only entries appended with `at >= since`. */
   readonly since?: number;
   /** At most this many, the newest. */
@@ -179,7 +190,12 @@ export interface RolloutDriver {
   /** One consistent read of whole collections and sets. */
   read(request: DriverReadRequest): Promise<DriverSnapshot>;
   /** Entries by key, in the order asked (`undefined` where absent); one consistent read. */
-  get(collection: DriverCollection, keys: readonly string[]): Promise<readonly (DriverEntry | undefined)[]>;
+  get(
+    collection: DriverCollection,
+    keys: readonly string[],
+    /** The store operation reading, for the driver's messages. */
+    operation?: string,
+  ): Promise<readonly (DriverEntry | undefined)[]>;
   /**
    * Applies a conditional, all-or-nothing change. A failed expectation is a result, not an
    * error; errors are for a store that cannot answer (`StoreUnavailableError`).

@@ -168,7 +168,7 @@ export class MemoryDriver implements RolloutDriver {
         touched.add(op.set);
       }
     }
-    if (commit.operations.every((op) => op.op === 'append'))
+    if (commit.quiet === true || commit.operations.every((op) => op.op === 'append'))
       return { committed: true, version: this.data.version };
     this.data.version += 1;
     const change: StoreChange = { version: this.data.version };

@@ -1,20 +1,12 @@
 import {
+  isHistogram,
   type MetricBatch,
   type MetricBucket,
-  metricBatchSchema,
-  metricBucketSchema,
   StoreDataCorruptedError,
-} from '@canary-rollout/core';
-import { PREFIX } from './constants';
-import {
-  isHistogram,
-  isMetricBucket,
-  mergeHistogram,
-  mergeRegisters,
-  sparseRegisters,
-  validMetricBucket,
-} from './metric-codec';
-import { validArgument } from './records';
+  validStoredBucket,
+} from '@canary-rollout/core/store-kit';
+import { PREFIX, STORE_NAME } from './constants';
+import { mergeHistogram, mergeRegisters, sparseRegisters } from './metric-codec';
 import type { MetricRow, Statements } from './statements';
 
 /** How often, at most, buckets past retention are deleted (ms of the store's clock). */
@@ -34,21 +26,6 @@ export class MetricWriter {
     private readonly st: Statements,
     private readonly settings: { readonly metricRetentionMs: number; readonly now: () => number },
   ) {}
-
-  /** Validates a batch id. */
-  validateBatch(batch: MetricBatch | undefined): MetricBatch | undefined {
-    return batch === undefined ? undefined : validArgument(metricBatchSchema, batch, 'addMetrics batch');
-  }
-
-  /** Validates a batch before any of it is written. */
-  validate(deltas: readonly MetricBucket[]): MetricBucket[] {
-    const valid: MetricBucket[] = new Array(deltas.length);
-    for (let i = 0; i < deltas.length; i++) {
-      const delta = deltas[i];
-      valid[i] = isMetricBucket(delta) ? delta : validArgument(metricBucketSchema, delta, 'addMetrics');
-    }
-    return valid;
-  }
 
   /**
    * Adds a validated batch; call inside a write transaction. A batch whose number is not above
@@ -105,7 +82,7 @@ export class MetricWriter {
 
   private bucketFrom(row: MetricRow): MetricBucket {
     const location = `metric bucket ${row.feature}/${row.arm}/${row.stage}/${row.bucket_start}`;
-    return validMetricBucket(
+    return validStoredBucket(
       {
         feature: row.feature,
         arm: row.arm,
@@ -119,6 +96,7 @@ export class MetricWriter {
         histogram: parseJson(row.histogram, location),
         users: row.users === undefined ? {} : sparseRegisters(row.users),
       },
+      STORE_NAME,
       location,
     );
   }

@@ -1,3 +1,4 @@
+import { emailKey } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 import { APPLICATION_ID, APPLICATION_NAME } from './constants';
 import { checkInfo, readInfo } from './inspect';
@@ -130,6 +131,94 @@ CREATE TABLE metric_batches (
 ) STRICT;
 `;
 
+// Version 4: the store's collections, sets and logs in three generic tables, as the driver
+// contract keeps them (a collection or log added later needs no schema change). The typed tables
+// of versions 1-3 are copied over and replaced by views of the same names, for people reading
+// the file with `sqlite3`.
+const SCHEMA_V4 = `
+CREATE TABLE entries (
+  collection TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (collection, key)
+) STRICT;
+
+-- A set's version outlives its members: it never goes back, not even when the set is cleared.
+CREATE TABLE set_versions (
+  name TEXT PRIMARY KEY,
+  version INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE set_members (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  member TEXT NOT NULL,
+  UNIQUE (name, member)
+) STRICT;
+
+-- Rows of one log are only ever deleted from its oldest end.
+CREATE TABLE log_lines (
+  seq INTEGER PRIMARY KEY,
+  log TEXT NOT NULL,
+  at REAL NOT NULL,
+  entry TEXT NOT NULL
+) STRICT;
+CREATE INDEX log_lines_log ON log_lines (log, seq);
+
+INSERT INTO entries (collection, key, version, value)
+  SELECT 'features', name, version, record FROM features ORDER BY rowid;
+INSERT INTO entries (collection, key, version, value)
+  SELECT 'users', id, 1, record FROM users ORDER BY rowid;
+INSERT INTO entries (collection, key, version, value)
+  SELECT 'emails', canary_email_key(email_norm), 1, json_quote(id) FROM users;
+INSERT INTO entries (collection, key, version, value)
+  SELECT 'feedback', printf('%016d.%016d.%s', json_extract(record, '$.at'), seq, json_extract(record, '$.id')), 1, record
+  FROM feedback;
+INSERT INTO set_members (name, member) SELECT 'beta:' || feature, user_id FROM beta_members ORDER BY id;
+INSERT INTO set_members (name, member) SELECT 'blacklist', user_id FROM blacklist ORDER BY id;
+INSERT INTO set_versions (name, version) SELECT DISTINCT name, 1 FROM set_members;
+INSERT INTO log_lines (log, at, entry)
+  SELECT log, at, record FROM (
+    SELECT 'alerts' AS log, seq, at, record FROM alerts
+    UNION ALL SELECT 'health-reports', seq, at, record FROM health_reports
+    UNION ALL SELECT 'audit', seq, at, record FROM audit
+    UNION ALL SELECT 'rollbacks', seq, at, record FROM rollbacks
+  ) ORDER BY log, seq;
+
+DROP TABLE beta_members;
+DROP TABLE blacklist;
+DROP TABLE feedback;
+DROP TABLE users;
+DROP TABLE features;
+DROP TABLE alerts;
+DROP TABLE health_reports;
+DROP TABLE audit;
+DROP TABLE rollbacks;
+
+CREATE VIEW features AS
+  SELECT key AS name, version, value AS record FROM entries WHERE collection = 'features';
+CREATE VIEW users AS
+  SELECT key AS id, json_extract(value, '$.createdAt') AS created_at, value AS record
+  FROM entries WHERE collection = 'users';
+CREATE VIEW feedback AS
+  SELECT key, json_extract(value, '$.userId') AS user_id, json_extract(value, '$.feature') AS feature, value AS record
+  FROM entries WHERE collection = 'feedback';
+CREATE VIEW monitor_records AS
+  SELECT key, version, value FROM entries WHERE collection = 'meta';
+CREATE VIEW segments AS
+  SELECT key AS name, version, value AS record FROM entries WHERE collection = 'segments';
+CREATE VIEW beta_members AS
+  SELECT substr(name, 6) AS feature, member AS user_id FROM set_members WHERE name LIKE 'beta:%';
+CREATE VIEW blacklist AS
+  SELECT member AS user_id FROM set_members WHERE name = 'blacklist';
+CREATE VIEW alerts AS SELECT seq, at, entry AS record FROM log_lines WHERE log = 'alerts';
+CREATE VIEW health_reports AS SELECT seq, at, entry AS record FROM log_lines WHERE log = 'health-reports';
+CREATE VIEW audit AS SELECT seq, at, entry AS record FROM log_lines WHERE log = 'audit';
+CREATE VIEW rollbacks AS
+  SELECT seq, json_extract(entry, '$.feature') AS feature, at, entry AS record FROM log_lines WHERE log = 'rollbacks';
+`;
+
 /** Every schema version in order. Append new steps; never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -152,6 +241,14 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(
         'CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, record TEXT NOT NULL) STRICT;',
       );
+    },
+  },
+  {
+    version: 4,
+    up(db) {
+      // The email index holds a digest of each address, never the address (see core's emailKey).
+      db.function('canary_email_key', { deterministic: true }, (email: unknown) => emailKey(String(email)));
+      db.exec(SCHEMA_V4);
     },
   },
 ];

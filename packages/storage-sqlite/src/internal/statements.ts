@@ -17,10 +17,11 @@ export interface MetricRow {
   readonly users?: Uint8Array;
 }
 
-/** A row holding one JSON record and what names it in messages. */
-export interface RecordRow {
-  readonly key: string | number;
-  readonly record: string;
+/** A row of the `entries` table. */
+export interface EntryRow {
+  readonly key: string;
+  readonly version: number;
+  readonly value: string;
 }
 
 type Upsert = [string, string, number, number, number, number, number, number, number, string, Uint8Array];
@@ -61,70 +62,83 @@ export function prepareStatements(db: Database.Database) {
       db.prepare<[], number>('UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version').pluck(),
     ),
 
-    features: named(db.prepare<[], RecordRow>('SELECT name AS key, record FROM features ORDER BY rowid')),
-    featureRecord: named(db.prepare<[string], string>('SELECT record FROM features WHERE name = ?').pluck()),
-    featureVersion: named(
-      db.prepare<[string], number>('SELECT version FROM features WHERE name = ?').pluck(),
-    ),
-    insertFeature: named(
-      db.prepare<[string, string]>(
-        'INSERT INTO features (name, version, record) VALUES (?, 1, ?) ON CONFLICT (name) DO NOTHING',
+    entries: named(
+      db.prepare<[string], EntryRow>(
+        'SELECT key, version, value FROM entries WHERE collection = ? ORDER BY key',
       ),
     ),
-    updateFeature: named(
-      db.prepare<[number, string, string, number]>(
-        'UPDATE features SET version = ?, record = ? WHERE name = ? AND version = ?',
+    entry: named(
+      db.prepare<[string, string], EntryRow>(
+        'SELECT key, version, value FROM entries WHERE collection = ? AND key = ?',
       ),
     ),
-    deleteFeature: named(db.prepare<[string]>('DELETE FROM features WHERE name = ?')),
-
-    beta: named(
-      db.prepare<[], [string, string]>('SELECT feature, user_id FROM beta_members ORDER BY id').raw(),
+    entryVersion: named(
+      db
+        .prepare<[string, string], number>('SELECT version FROM entries WHERE collection = ? AND key = ?')
+        .pluck(),
     ),
-    betaCount: named(
-      db.prepare<[string], number>('SELECT count(*) FROM beta_members WHERE feature = ?').pluck(),
-    ),
-    addBeta: named(
-      db.prepare<[string, string]>(
-        'INSERT INTO beta_members (feature, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
-      ),
-    ),
-    removeBeta: named(
-      db.prepare<[string, string]>('DELETE FROM beta_members WHERE feature = ? AND user_id = ?'),
-    ),
-    clearBeta: named(db.prepare<[string]>('DELETE FROM beta_members WHERE feature = ?')),
-    removeUserBeta: named(db.prepare<[string]>('DELETE FROM beta_members WHERE user_id = ?')),
-
-    blacklist: named(db.prepare<[], string>('SELECT user_id FROM blacklist ORDER BY id').pluck()),
-    addBlacklist: named(
-      db.prepare<[string]>('INSERT INTO blacklist (user_id) VALUES (?) ON CONFLICT DO NOTHING'),
-    ),
-    removeBlacklist: named(db.prepare<[string]>('DELETE FROM blacklist WHERE user_id = ?')),
-
-    userById: named(db.prepare<[string], string>('SELECT record FROM users WHERE id = ?').pluck()),
-    userByEmail: named(
-      db.prepare<[string], RecordRow>('SELECT id AS key, record FROM users WHERE email_norm = ?'),
-    ),
-    users: named(db.prepare<[], RecordRow>('SELECT id AS key, record FROM users ORDER BY created_at, rowid')),
-    insertUser: named(
-      db.prepare<[string, string, number, string]>(
-        'INSERT INTO users (id, email_norm, created_at, record) VALUES (?, ?, ?, ?)',
-      ),
-    ),
-    deleteUser: named(db.prepare<[string]>('DELETE FROM users WHERE id = ?')),
-
-    insertFeedback: named(
+    putEntry: named(
       db.prepare<[string, string, string]>(
-        'INSERT INTO feedback (user_id, feature, record) VALUES (?, ?, ?)',
+        `INSERT INTO entries (collection, key, version, value) VALUES (?, ?, 1, ?)
+       ON CONFLICT (collection, key) DO UPDATE SET version = version + 1, value = excluded.value`,
       ),
     ),
-    feedback: named(db.prepare<[], RecordRow>('SELECT seq AS key, record FROM feedback ORDER BY seq')),
-    featureFeedback: named(
-      db.prepare<[string], RecordRow>(
-        'SELECT seq AS key, record FROM feedback WHERE feature = ? ORDER BY seq',
+    deleteEntry: named(db.prepare<[string, string]>('DELETE FROM entries WHERE collection = ? AND key = ?')),
+
+    setVersion: named(
+      db.prepare<[string], number>('SELECT version FROM set_versions WHERE name = ?').pluck(),
+    ),
+    bumpSet: named(
+      db.prepare<[string]>(
+        `INSERT INTO set_versions (name, version) VALUES (?, 1)
+       ON CONFLICT (name) DO UPDATE SET version = version + 1`,
       ),
     ),
-    removeUserFeedback: named(db.prepare<[string]>('DELETE FROM feedback WHERE user_id = ?')),
+    setMembers: named(
+      db.prepare<[string], string>('SELECT member FROM set_members WHERE name = ? ORDER BY id').pluck(),
+    ),
+    setsWithPrefix: named(
+      db
+        .prepare<[number, string], [string, number]>(
+          'SELECT name, version FROM set_versions WHERE substr(name, 1, ?) = ? ORDER BY name',
+        )
+        .raw(),
+    ),
+    membersWithPrefix: named(
+      db
+        .prepare<[number, string], [string, string]>(
+          'SELECT name, member FROM set_members WHERE substr(name, 1, ?) = ? ORDER BY id',
+        )
+        .raw(),
+    ),
+    addMember: named(
+      db.prepare<[string, string]>(
+        'INSERT INTO set_members (name, member) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      ),
+    ),
+    removeMember: named(
+      db.prepare<[string, string]>('DELETE FROM set_members WHERE name = ? AND member = ?'),
+    ),
+    clearSet: named(db.prepare<[string]>('DELETE FROM set_members WHERE name = ?')),
+
+    appendLine: named(
+      db.prepare<[string, number, string]>('INSERT INTO log_lines (log, at, entry) VALUES (?, ?, ?)'),
+    ),
+    // Everything older than the `retain`-th newest line of the log.
+    trimLog: named(
+      db.prepare<[string, string, number]>(
+        `DELETE FROM log_lines WHERE log = ? AND seq <= (
+         SELECT seq FROM log_lines WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+      ),
+    ),
+    // The newest first, so LIMIT reads only the lines asked for.
+    logLines: named(
+      db
+        .prepare<[string, number, number], string>(
+          'SELECT entry FROM log_lines WHERE log = ? AND at >= ? ORDER BY seq DESC LIMIT ?',
+        )
+        .pluck(),
+    ),
 
     metricMerged: named(
       db
@@ -181,35 +195,6 @@ export function prepareStatements(db: Database.Database) {
     ),
     pruneBatches: named(db.prepare<[number]>('DELETE FROM metric_batches WHERE at < ?')),
     pruneMetrics: named(db.prepare<[number]>('DELETE FROM metric_buckets WHERE bucket_start < ?')),
-
-    logs: {
-      alerts: logStatements(db, 'alerts'),
-      'health-reports': logStatements(db, 'health_reports'),
-      audit: logStatements(db, 'audit'),
-    },
-
-    insertRollback: named(
-      db.prepare<[string, number, string]>('INSERT INTO rollbacks (feature, at, record) VALUES (?, ?, ?)'),
-    ),
-    rollbacks: named(db.prepare<[], RecordRow>('SELECT seq AS key, record FROM rollbacks ORDER BY seq')),
-    featureRollbacks: named(
-      db.prepare<[string], RecordRow>(
-        'SELECT seq AS key, record FROM rollbacks WHERE feature = ? ORDER BY seq',
-      ),
-    ),
-  };
-}
-
-function logStatements(db: Database.Database, table: 'alerts' | 'health_reports' | 'audit') {
-  return {
-    insert: named(db.prepare<[number, string]>(`INSERT INTO ${table} (at, record) VALUES (?, ?)`)),
-    /** Deletes every entry with `seq <= ?`. */
-    trim: named(db.prepare<[number]>(`DELETE FROM ${table} WHERE seq <= ?`)),
-    list: named(
-      db.prepare<[number, number], RecordRow>(
-        `SELECT seq AS key, record FROM ${table} WHERE at >= ? ORDER BY seq DESC LIMIT ?`,
-      ),
-    ),
   };
 }
 

@@ -10,18 +10,24 @@ export function corruptDatabase(path: string, target: CorruptionTarget): void {
   const db = new Database(path, { fileMustExist: true, timeout: 5000 });
   try {
     if (target === 'users') {
-      const damaged = db.prepare('UPDATE users SET record = substr(record, 1, length(record) - 1)').run();
+      const damaged = db
+        .prepare("UPDATE entries SET value = substr(value, 1, length(value) - 1) WHERE collection = 'users'")
+        .run();
       if (damaged.changes === 0) {
         db.prepare(
-          "INSERT INTO users (id, email_norm, created_at, record) VALUES ('broken', 'broken', 0, '{\"id\":')",
+          "INSERT INTO entries (collection, key, version, value) VALUES ('users', 'broken', 1, '{\"id\":')",
         ).run();
       }
     } else {
       const damaged = db
-        .prepare("UPDATE features SET record = json_set(record, '$.rolloutPercentage', 'plenty')")
+        .prepare(
+          "UPDATE entries SET value = json_set(value, '$.rolloutPercentage', 'plenty') WHERE collection = 'features'",
+        )
         .run();
       if (damaged.changes === 0) {
-        db.prepare("INSERT INTO features (name, version, record) VALUES ('broken', 1, '[]')").run();
+        db.prepare(
+          "INSERT INTO entries (collection, key, version, value) VALUES ('features', 'broken', 1, '[]')",
+        ).run();
       }
     }
   } finally {
