@@ -1,4 +1,4 @@
-import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core';
+import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core/store-kit';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
 import { type CommandGate, certainlyNotApplied, notSent, PKG } from './commands';
@@ -124,6 +124,7 @@ export class MetricsOps {
         args.push(member, delta.bucketStart, ...encodeMetricDelta(delta));
       }
     }
+    keys.push(k.format);
     await gate.eval('addMetrics', ADD_METRICS, keys, args);
   }
 
@@ -141,7 +142,7 @@ export class MetricsOps {
       features === undefined ? '0' : '1',
     ];
     if (features !== undefined) for (const feature of features) args.push(encodeKeyPart(feature));
-    const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex], args);
+    const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex, k.format], args);
     const out: MetricBucket[] = [];
     const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
