@@ -46,7 +46,9 @@ run('RedisStore on a 3-node Redis Cluster', () => {
       await store.registerUser({ id: 'u1', email: 'a@example.com', name: 'A', interests: [], createdAt: 1 });
       const keys = await keysOf(admin, namespace);
       expect(keys.length).toBeGreaterThan(4);
-      expect(new Set(keys.map(keySlot))).toEqual(new Set([keySlot(new KeyLayout(namespace).collection('features'))]));
+      expect(new Set(keys.map(keySlot))).toEqual(
+        new Set([keySlot(new KeyLayout(namespace).collection('features'))]),
+      );
       // Redis itself agrees with the slot computed by the test.
       expect(await admin.cluster('KEYSLOT', keys[0]!)).toBe(keySlot(keys[0]!));
     } finally {

@@ -2,6 +2,7 @@ import {
   InvalidArgumentError,
   type MetricBucket,
   metricBucketSchema,
+  parseJsonText,
   parseStored,
   StoreDataCorruptedError,
 } from '@canary-rollout/core/store-kit';
@@ -15,18 +16,12 @@ const STORE = 'storage-redis';
  * parses the JSON. `location` names the key; never the entry's own key, which may be a user id.
  */
 export function decodeTagged(text: unknown, location: string): { tag: number; value: unknown } {
-  if (typeof text === 'string') {
-    const space = text.indexOf(' ');
-    const tag = Number(text.slice(0, space));
-    if (space > 0 && Number.isFinite(tag)) {
-      try {
-        return { tag, value: JSON.parse(text.slice(space + 1)) };
-      } catch {
-        // Reported below, without a cause: V8's message quotes the text, which may hold personal data.
-      }
-    }
+  const space = typeof text === 'string' ? text.indexOf(' ') : -1;
+  const tag = space > 0 ? Number((text as string).slice(0, space)) : Number.NaN;
+  if (!Number.isFinite(tag)) {
+    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}: no number before the value`);
   }
-  throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}: not a tagged JSON value`);
+  return { tag, value: parseJsonText((text as string).slice(space + 1), STORE, location) };
 }
 
 /** JSON text of a value to store; a value JSON cannot hold is refused before anything is sent. */

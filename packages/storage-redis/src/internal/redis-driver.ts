@@ -28,7 +28,7 @@ import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from '
 import { createOwnClient, createSubscriber, describeTarget } from './connect';
 import { encodeKeyPart, FORMAT, KeyLayout } from './keys';
 import { MetricsOps } from './metrics-ops';
-import { COMMIT, GET, READ, READ_LOG } from './scripts';
+import { COMMIT, READ, READ_LOG } from './scripts';
 
 /** The connections of an open driver: commands (behind their gate) and the change feed's subscriber. */
 interface Connections {
@@ -123,8 +123,8 @@ export class RedisDriver implements RolloutDriver {
     const asked = keys.filter(isWellFormedText);
     if (asked.length === 0) return keys.map(() => undefined);
     const location = this.keys.collection(collection);
-    const reply = await this.run('get', (gate) => gate.eval('get', GET, [this.keys.format, location], asked));
-    const found = new Map(asked.map((key, i) => [key, (reply as unknown[])[i]]));
+    const reply = await this.run('get', (gate) => gate.send('get', (c) => c.hmget(location, ...asked)));
+    const found = new Map(asked.map((key, i) => [key, reply[i]]));
     return keys.map((key) => {
       const text = found.get(key);
       return text === undefined || text === null ? undefined : entry(key, text, location);
@@ -134,15 +134,8 @@ export class RedisDriver implements RolloutDriver {
   async commit(commit: DriverCommit): Promise<DriverCommitResult> {
     const k = this.keys;
     const keys = [k.format, k.version, k.setVersions];
-    const index = new Map<string, number>();
-    const at = (key: string): number => {
-      let i = index.get(key);
-      if (i === undefined) {
-        i = keys.push(key);
-        index.set(key, i);
-      }
-      return i;
-    };
+    // A key's number in KEYS; a key used twice is declared twice, which Redis allows.
+    const at = (key: string): number => keys.push(key);
     const expectations = commit.expect ?? [];
     const args: (string | number)[] = [k.changes, this.origin, expectations.length];
     for (const x of expectations) {
@@ -202,7 +195,9 @@ export class RedisDriver implements RolloutDriver {
     features?: readonly string[],
     options: MetricsReadOptions = {},
   ): Promise<MetricBucket[]> {
-    return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features, options.users !== false));
+    return this.run('readMetrics', (gate) =>
+      this.metrics.read(gate, since, features, options.users !== false),
+    );
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {

@@ -71,22 +71,6 @@ return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
 `,
 );
 
-/** KEYS: format, collection hash. ARGV: entry keys. Returns their stored texts (nil where absent). */
-export const GET = script(
-  'get',
-  `
-local bad = badFormat(KEYS[1])
-if bad then return bad end
-local out = {}
-for i = 1, #ARGV, 1000 do
-  for _, text in ipairs(redis.call('HMGET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))) do
-    out[#out + 1] = text
-  end
-end
-return out
-`,
-);
-
 /**
  * A conditional, all-or-nothing commit. KEYS: format, version, set versions, then the keys the
  * commit touches. ARGV: channel, handle id, expectation count, per expectation ('e', key index,
@@ -195,113 +179,60 @@ return out
  * then per bucket: index member, bucket start, n, n x (field, integer increment), latency sum
  * increment, m, m x (register field, rank). Counters saturate at 2^53 - 1 (the largest integer
  * JavaScript reads exactly), latency sums at the largest double; registers take the maximum.
- * Before writing, every key is checked, so a foreign key fails the whole call instead of
- * leaving half of it applied. Returns how many segments were applied.
+ * Every key is checked before anything is written, so a foreign key fails the whole call instead
+ * of leaving half of it applied. Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
   'addMetrics',
   `
 local bad = badFormat(KEYS[#KEYS])
 if bad then return bad end
-redis.call('SET', KEYS[#KEYS], FORMAT, 'NX')
-local MAX_COUNT = 9007199254740991
-local MAX_SUM = 1.7976931348623157e308
-local segments = tonumber(ARGV[3])
-local last = {}
-local a, k = 4, 2
-for _ = 1, segments do
-  local counter = KEYS[k]
-  k = k + 1
-  if last[counter] == nil then
-    local t = redis.call('TYPE', counter).ok
-    if t ~= 'string' and t ~= 'none' then
-      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is a ' .. t)
-    end
-    local value = tonumber(redis.call('GET', counter) or '0')
-    if value == nil then
-      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is not a number')
-    end
-    last[counter] = value
+local MAX_COUNT, MAX_SUM = 9007199254740991, 1.7976931348623157e308
+for i = 2, #KEYS - 1 do
+  local key = KEYS[i]
+  local bucket = string.find(key, ARGV[2], 1, true) == 1
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= (bucket and 'hash' or 'string') then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' is a ' .. t)
   end
-  local buckets = tonumber(ARGV[a + 1])
-  a = a + 2
-  for _ = 1, buckets do
-    local key = KEYS[k]
-    k = k + 1
-    local t = redis.call('TYPE', key).ok
-    if t ~= 'hash' and t ~= 'none' then
-      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' is a ' .. t)
-    end
-    local sum = t == 'hash' and redis.call('HGET', key, 'latencySumMs')
-    if sum and tonumber(sum) == nil then
-      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' holds a latency sum that is not a number')
-    end
-    a = a + 3 + tonumber(ARGV[a + 2]) * 2
-    a = a + 2 + tonumber(ARGV[a + 1]) * 2
+  local n = (bucket and redis.call('HGET', key, 'latencySumMs')) or (not bucket and redis.call('GET', key))
+  if n and tonumber(n) == nil then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a number that does not parse')
   end
 end
-local ttl = ARGV[1]
-a, k = 4, 2
-local applied = 0
-for _ = 1, segments do
-  local counter = KEYS[k]
-  k = k + 1
-  local seq, buckets = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
+redis.call('SET', KEYS[#KEYS], FORMAT, 'NX')
+local ttl, last, applied = ARGV[1], {}, 0
+local a, k = 4, 2
+for _ = 1, tonumber(ARGV[3]) do
+  local counter, seq, buckets = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  last[counter] = last[counter] or tonumber(redis.call('GET', counter) or '0')
   local apply = seq > last[counter]
-  if apply then
-    last[counter] = seq
-    applied = applied + 1
-  end
+  if apply then last[counter], applied = seq, applied + 1 end
+  k, a = k + 1, a + 2
   for _ = 1, buckets do
-    local key = KEYS[k]
-    k = k + 1
-    local member, start, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-    a = a + 3
+    local key, n = KEYS[k], tonumber(ARGV[a + 2])
+    local sum, m = ARGV[a + 3 + n * 2], tonumber(ARGV[a + 4 + n * 2])
     if apply then
-      for i = 0, n - 1 do
-        local field = ARGV[a + i * 2]
-        if redis.call('HINCRBY', key, field, ARGV[a + i * 2 + 1]) > MAX_COUNT then
-          redis.call('HSET', key, field, '9007199254740991')
+      for i = a + 3, a + 1 + n * 2, 2 do
+        if redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) > MAX_COUNT then
+          redis.call('HSET', key, ARGV[i], '9007199254740991')
         end
       end
-    end
-    a = a + n * 2
-    if apply and ARGV[a] ~= '0' then
-      -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
-      -- written with 17 digits so the exact double comes back.
-      local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0') + tonumber(ARGV[a])
-      if sum > MAX_SUM then sum = MAX_SUM end
-      redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum))
-    end
-    local m = tonumber(ARGV[a + 1])
-    a = a + 2
-    -- Registers in chunks: one HMGET and at most one HSET per chunk (unpack has a stack limit).
-    for first = 0, (apply and m or 0) - 1, 500 do
-      local count = math.min(500, m - first)
-      local fields, ranks = {}, {}
-      for i = 1, count do
-        fields[i] = ARGV[a + (first + i - 1) * 2]
-        ranks[i] = ARGV[a + (first + i - 1) * 2 + 1]
+      if sum ~= '0' then
+        -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
+        -- written with 17 digits so the exact double comes back.
+        local total = tonumber(redis.call('HGET', key, 'latencySumMs') or '0') + tonumber(sum)
+        redis.call('HSET', key, 'latencySumMs', string.format('%.17g', math.min(total, MAX_SUM)))
       end
-      local stored = redis.call('HMGET', key, unpack(fields))
-      local updates = {}
-      for i = 1, count do
-        local current = 0
-        if stored[i] then current = tonumber(stored[i]) end
+      for i = a + 5 + n * 2, a + 3 + (n + m) * 2, 2 do
+        local current = tonumber(redis.call('HGET', key, ARGV[i]) or '0')
         -- A register that does not parse is left for readMetrics to report, never overwritten.
-        if current ~= nil and tonumber(ranks[i]) > current then
-          updates[#updates + 1] = fields[i]
-          updates[#updates + 1] = ranks[i]
-        end
+        if current ~= nil and tonumber(ARGV[i + 1]) > current then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
       end
-      if #updates > 0 then redis.call('HSET', key, unpack(updates)) end
-    end
-    a = a + m * 2
-    if apply then
       redis.call('EXPIRE', key, ttl)
-      redis.call('ZADD', KEYS[1], start, member)
+      redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
     end
+    k, a = k + 1, a + 5 + (n + m) * 2
   end
 end
 for counter, value in pairs(last) do redis.call('SET', counter, value, 'EX', ttl) end

@@ -35,7 +35,8 @@ export async function corruptNamespace(
     const features = await redis.hgetall(keys.collection('features'));
     for (const [name, text] of Object.entries(features))
       await redis.hset(keys.collection('features'), name, text.slice(0, -3));
-    if (Object.keys(features).length === 0) await redis.hset(keys.collection('features'), 'broken', '1 {"name":');
+    if (Object.keys(features).length === 0)
+      await redis.hset(keys.collection('features'), 'broken', '1 {"name":');
     return;
   }
   const users = await redis.hgetall(keys.collection('users'));
