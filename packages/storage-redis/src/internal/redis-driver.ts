@@ -26,7 +26,7 @@ import { ChangeFeed, waitReady } from './change-feed';
 import { decodeTagged, decodeVersion, encodeValue } from './codec';
 import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from './commands';
 import { createOwnClient, createSubscriber, describeTarget } from './connect';
-import { encodeKeyPart, FORMAT, KeyLayout } from './keys';
+import { encodeKeyPart, KeyLayout } from './keys';
 import { MetricsOps } from './metrics-ops';
 import { COMMIT, READ, READ_LOG } from './scripts';
 
@@ -68,7 +68,7 @@ export class RedisDriver implements RolloutDriver {
   }
 
   async open(): Promise<void> {
-    if (this.connections !== undefined) return;
+    if (this.connections !== undefined && this.opening === undefined) return;
     this.opening ??= this.connect().finally(() => {
       this.opening = undefined;
     });
@@ -230,7 +230,7 @@ export class RedisDriver implements RolloutDriver {
       subscriber,
       channel: this.keys.changes,
       origin: this.origin,
-      readVersion: () => this.readVersion(gate),
+      readVersion: async () => (await this.read({})).version,
       emit: (change) => notifyListeners(this.listeners, change),
       pollIntervalMs: this.settings.pollIntervalMs,
       timeoutMs: this.settings.commandTimeoutMs,
@@ -246,15 +246,12 @@ export class RedisDriver implements RolloutDriver {
       if (client.status === 'wait') client.connect().catch(() => {});
       await withDeadline(waitReady(client), limit, 'open');
       await feed.start(Math.max(1, limit - (Date.now() - started)));
-      // Read after subscribing: a change made from here on arrives as a message.
-      const [version, format] = await withDeadline(
-        gate.send('open', (c) => c.mget(this.keys.version, this.keys.format)),
-        this.settings.commandTimeoutMs,
-        'open',
-      );
-      this.checkFormat(format ?? null);
-      feed.startFrom(decodeVersion(version, this.keys.version));
+      this.connections = { client, owned, gate, feed };
+      // Read after subscribing: a change made from here on arrives as a message. The read
+      // refuses a namespace of another layout format (a later format migrates older ones here).
+      feed.startFrom((await this.read({})).version);
     } catch (error) {
+      this.connections = undefined;
       await feed.stop();
       if (owned) client.disconnect();
       if (error instanceof StoreDataCorruptedError) throw error;
@@ -266,21 +263,7 @@ export class RedisDriver implements RolloutDriver {
     } finally {
       if (!owned) client.off('error', onError);
     }
-    this.connections = { client, owned, gate, feed };
     await this.checkEviction(gate);
-  }
-
-  /**
-   * The namespace's layout format: absent on a namespace nothing was written to yet, else the
-   * format that wrote it. A later format migrates older namespaces here, in one script, before
-   * anything else is read; a format this package does not know is refused.
-   */
-  private checkFormat(format: string | null): void {
-    if (format === null || format === String(FORMAT)) return;
-    const found = /^\d{1,6}$/.test(format) ? `format ${format}` : 'an unknown format';
-    throw new StoreDataCorruptedError(
-      `${PKG}: the namespace at ${this.keys.format} is in ${found}; this version of the package reads format ${FORMAT} (upgrade it to read this namespace)`,
-    );
   }
 
   /**
@@ -312,10 +295,6 @@ export class RedisDriver implements RolloutDriver {
     this.settings.onWarning(
       `${PKG}: Redis maxmemory-policy is ${policy} (maxmemory ${maxmemory} bytes), so Redis may evict ${what}. Use maxmemory-policy noeviction for the rollout state.`,
     );
-  }
-
-  private async readVersion(gate: CommandGate): Promise<number> {
-    return decodeVersion(await gate.send('readVersion', (c) => c.get(this.keys.version)), this.keys.version);
   }
 
   /** Runs one primitive: fails fast when not open, settles within the command timeout. */

@@ -254,7 +254,6 @@ export const READ_METRICS = script(
   `
 local bad = badFormat(KEYS[2])
 if bad then return bad end
-local users = ARGV[3] == '1'
 local wanted = nil
 if ARGV[4] == '1' then
   wanted = {}
@@ -262,22 +261,17 @@ if ARGV[4] == '1' then
 end
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
-  local feature = string.match(member, '^([^:]*):')
-  if wanted == nil or (feature and wanted[feature]) then
-    local fields = redis.call('HGETALL', ARGV[2] .. member)
-    if #fields > 0 then
-      if not users then
-        local counts = {}
-        for i = 1, #fields, 2 do
-          if string.sub(fields[i], 1, 2) ~= 'u:' then
-            counts[#counts + 1] = fields[i]
-            counts[#counts + 1] = fields[i + 1]
-          end
-        end
-        fields = counts
+  if wanted == nil or wanted[string.match(member, '^([^:]*):') or ''] then
+    local fields, kept = redis.call('HGETALL', ARGV[2] .. member), {}
+    for i = 1, #fields, 2 do
+      if ARGV[3] == '1' or string.sub(fields[i], 1, 2) ~= 'u:' then
+        kept[#kept + 1] = fields[i]
+        kept[#kept + 1] = fields[i + 1]
       end
+    end
+    if #fields > 0 then
       out[#out + 1] = member
-      out[#out + 1] = fields
+      out[#out + 1] = kept
     end
   end
 end
