@@ -45,7 +45,7 @@ export class MetricsOps {
     handle: string,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(settings.metricsRetentionMs / 1000));
-    this.flushedKey = keys.metricsFlushed(handle);
+    this.flushedKey = keys.metricsFlushed(`writer:${handle}`);
   }
 
   /**
