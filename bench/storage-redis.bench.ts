@@ -80,21 +80,11 @@ async function flushCost(url: string, admin: Redis): Promise<void> {
   const memory = new MemoryStore();
   await store.addMetrics(FLUSH); // the script is loaded once per server
 
-  // Round trips: every command the server receives from a client (not from inside a script).
-  const monitor = await admin.monitor();
-  const received: string[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!source.includes('lua')) received.push(String(args[0]).toLowerCase());
-  });
-  await admin.ping('mark');
-  while (!received.includes('ping')) await sleep(5);
-  received.length = 0;
   const FLUSHES = 20;
-  for (let i = 0; i < FLUSHES; i++) await store.addMetrics(FLUSH);
-  await admin.ping('mark');
-  while (received.at(-1) !== 'ping') await sleep(5);
-  monitor.disconnect();
-  const perFlush = (received.length - 1) / FLUSHES;
+  const received = await roundTrips(admin, async () => {
+    for (let i = 0; i < FLUSHES; i++) await store.addMetrics(FLUSH);
+  });
+  const perFlush = received.length / FLUSHES;
 
   const bareFlush = async () => {
     const pipeline = bare.pipeline();
