@@ -3,6 +3,8 @@
  * measured in the same run:
  * - flush of 100 features (200 buckets): round trips (counted with MONITOR) and time, against
  *   one PING and against the same increments sent as a bare ioredis pipeline;
+ * - round trips of administrative writes (a percentage change, a blacklisting, a beta member, a
+ *   rollback), through the store and through CanaryRolloutService;
  * - change propagation between two store handles in this process and to a second process,
  *   against a bare PUBLISH -> message between two ioredis connections;
  * - evaluation throughput of CanaryRolloutService with a RedisStore attached against a
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
   const admin = new Redis(server.url);
   try {
     await flushCost(server.url, admin);
+    await adminWrites(server.url, admin);
     await propagation(server.url, admin);
     await evaluation(server.url);
   } finally {
@@ -77,21 +80,11 @@ async function flushCost(url: string, admin: Redis): Promise<void> {
   const memory = new MemoryStore();
   await store.addMetrics(FLUSH); // the script is loaded once per server
 
-  // Round trips: every command the server receives from a client (not from inside a script).
-  const monitor = await admin.monitor();
-  const received: string[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!source.includes('lua')) received.push(String(args[0]).toLowerCase());
-  });
-  await admin.ping('mark');
-  while (!received.includes('ping')) await sleep(5);
-  received.length = 0;
   const FLUSHES = 20;
-  for (let i = 0; i < FLUSHES; i++) await store.addMetrics(FLUSH);
-  await admin.ping('mark');
-  while (received.at(-1) !== 'ping') await sleep(5);
-  monitor.disconnect();
-  const perFlush = (received.length - 1) / FLUSHES;
+  const received = await roundTrips(admin, async () => {
+    for (let i = 0; i < FLUSHES; i++) await store.addMetrics(FLUSH);
+  });
+  const perFlush = received.length / FLUSHES;
 
   const bareFlush = async () => {
     const pipeline = bare.pipeline();
@@ -152,6 +145,70 @@ async function flushCost(url: string, admin: Redis): Promise<void> {
     `  store / bare pipeline                          ${(median(samples.store) / median(samples.bare)).toFixed(2)}x`,
   );
   bare.disconnect();
+  await store.close();
+}
+
+/** Commands clients send to the server (not those run inside a script) while `body` runs. */
+async function roundTrips(admin: Redis, body: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await admin.monitor();
+  const received: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!source.includes('lua')) received.push(String(args[0]).toLowerCase());
+  });
+  await admin.ping('mark');
+  while (!received.includes('ping')) await sleep(5);
+  received.length = 0;
+  await body();
+  await admin.ping('mark');
+  while (received.at(-1) !== 'ping') await sleep(5);
+  monitor.disconnect();
+  return received.slice(0, -1);
+}
+
+async function adminWrites(url: string, admin: Redis): Promise<void> {
+  const store = new RedisStore({ url, namespace: 'bench-admin', pollIntervalMs: 0 });
+  await store.open();
+  const at = Date.now();
+  const write = (rolloutPercentage: number) => ({
+    name: 'feature0',
+    enabled: true,
+    rolloutPercentage,
+    rolloutStrategy: 'gradual' as const,
+    salt: 'feature0',
+    updatedAt: at,
+    stageStartedAt: at,
+  });
+  // Scripts loaded once per server, as in any running fleet.
+  let record = await store.putFeature(write(10), null);
+  await store.addToBlacklist('warm-up');
+  await store.addBetaMember('feature0', 'warm-up');
+  record = (await store.rollback('feature0', { reason: 'warm-up', source: 'manual', at })).feature;
+  const service = await CanaryRolloutService.create({
+    store,
+    config: { canaryRollout: { features: { feature1: { enabled: true, rolloutPercentage: 10 } } } },
+    flushIntervalMs: 3_600_000,
+    refreshIntervalMs: 3_600_000,
+  });
+  const rows: [string, () => Promise<unknown>][] = [
+    [
+      'RedisStore.putFeature (compare-and-set)',
+      async () => (record = await store.putFeature(write(20), record.version)),
+    ],
+    ['RedisStore.addToBlacklist', () => store.addToBlacklist('user-1')],
+    ['RedisStore.addBetaMember', () => store.addBetaMember('feature0', 'user-2')],
+    ['RedisStore.rollback', () => store.rollback('feature0', { reason: 'bench', source: 'manual', at })],
+    [
+      'service.updateRolloutPercentage',
+      () => service.updateRolloutPercentage('feature1', 30, { force: true }),
+    ],
+    ['service.blacklistUser', () => service.blacklistUser('user-3')],
+  ];
+  console.log('administrative writes (commands a client sent, counted with MONITOR):');
+  for (const [label, body] of rows) {
+    const commands = await roundTrips(admin, body);
+    console.log(`  ${label.padEnd(46)} ${commands.length} round trip(s)  (${commands.join(', ')})`);
+  }
+  await service.close();
   await store.close();
 }
 

@@ -47,18 +47,6 @@ export interface RedisStoreOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Options with every default applied. */
-export interface ResolvedOptions {
-  readonly namespace: string;
-  readonly commandTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly maxPendingCommands: number;
-  readonly maxLogEntries: number;
-  readonly metricsRetentionMs: number;
-  readonly pollIntervalMs: number;
-  readonly onWarning: (message: string) => void;
-}
-
 function appNamespace(appName: string | undefined): string {
   let name: string | undefined;
   try {
@@ -73,7 +61,7 @@ function appNamespace(appName: string | undefined): string {
 }
 
 /** Applies defaults and rejects values that cannot work, naming the option. */
-export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
+export function resolveOptions(options: RedisStoreOptions) {
   if (options.client !== undefined && (options.url !== undefined || options.redis !== undefined)) {
     throw new InvalidArgumentError(`${PKG}: give either "client" or "url"/"redis", not both`);
   }
@@ -92,8 +80,11 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
     pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
     onWarning: options.onWarning ?? emitWarning,
-  };
+  } as const;
 }
+
+/** Options with every default applied. */
+export type ResolvedOptions = ReturnType<typeof resolveOptions>;
 
 function emitWarning(message: string): void {
   process.emitWarning(message, { code: 'CANARY_ROLLOUT_STORAGE_REDIS' });

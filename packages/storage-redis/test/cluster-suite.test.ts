@@ -1,8 +1,10 @@
-import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
+import { describeDriverConformance, describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../src/index';
 import { KeyLayout } from '../src/internal/keys';
+import { RedisDriver } from '../src/internal/redis-driver';
+import { resolveOptions } from '../src/options';
 import { everythingOnServer } from './helpers/at-rest';
 import { feature } from './helpers/data';
 import { corruptNamespace, dropNamespace, keysOf } from './helpers/namespace-data';
@@ -46,7 +48,9 @@ run('RedisStore on a 3-node Redis Cluster', () => {
       await store.registerUser({ id: 'u1', email: 'a@example.com', name: 'A', interests: [], createdAt: 1 });
       const keys = await keysOf(admin, namespace);
       expect(keys.length).toBeGreaterThan(4);
-      expect(new Set(keys.map(keySlot))).toEqual(new Set([keySlot(new KeyLayout(namespace).features)]));
+      expect(new Set(keys.map(keySlot))).toEqual(
+        new Set([keySlot(new KeyLayout(namespace).collection('features'))]),
+      );
       // Redis itself agrees with the slot computed by the test.
       expect(await admin.cluster('KEYSLOT', keys[0]!)).toBe(keySlot(keys[0]!));
     } finally {
@@ -65,6 +69,27 @@ run('RedisStore on a 3-node Redis Cluster', () => {
         corrupt: (what) => corruptNamespace(admin, namespace, what),
         // Every key and value on every master: replicas hold copies of the same.
         atRest: async () => Buffer.concat(await Promise.all(admin.nodes('master').map(everythingOnServer))),
+        cleanup: async () => {
+          await dropNamespace(admin, namespace);
+          for (const client of clients) client.disconnect();
+          clients.clear();
+        },
+      };
+    },
+    { changeTimeoutMs: 5000 },
+  );
+
+  describeDriverConformance(
+    'RedisDriver with a Cluster client',
+    async () => {
+      const namespace = freshNamespace('cluster-driver');
+      const make = () => {
+        const options = { client: connect(), namespace };
+        return new RedisDriver(resolveOptions(options), options);
+      };
+      return {
+        driver: make(),
+        peer: async () => make(),
         cleanup: async () => {
           await dropNamespace(admin, namespace);
           for (const client of clients) client.disconnect();

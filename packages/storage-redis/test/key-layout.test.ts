@@ -11,21 +11,18 @@ import { hashTag, keySlot } from './helpers/slot';
 /** Every key (and the channel) a namespace can use, with awkward feature names and arms. */
 function allKeys(layout: KeyLayout): string[] {
   return [
+    layout.format,
     layout.version,
-    layout.features,
-    layout.blacklist,
-    layout.users,
-    layout.userOrder,
-    layout.userSeq,
-    layout.emails,
-    layout.feedback,
-    layout.rollbacks,
+    layout.setVersions,
     layout.metricsIndex,
     layout.changes,
+    ...['features', 'users', 'emails', 'feedback', 'meta', 'segments'].map((c) => layout.collection(c)),
     layout.log('alerts'),
     layout.log('health-reports'),
-    layout.beta('search'),
-    layout.beta('a}b{c:d'),
+    layout.log('rollbacks'),
+    layout.set('blacklist'),
+    layout.set('beta:search'),
+    layout.set('beta:a}b{c:d'),
     layout.metricBucket(layout.metricMember('search', 'variant:x', T0)),
     layout.metricsFlushed('handle:{1}'),
   ];
@@ -58,7 +55,7 @@ describe('key layout', () => {
     fc.assert(
       fc.property(awkward, awkward, (a, b) => {
         fc.pre(a !== b);
-        expect(hashTag(new KeyLayout(a).features)).not.toBe(hashTag(new KeyLayout(b).features));
+        expect(hashTag(new KeyLayout(a).version)).not.toBe(hashTag(new KeyLayout(b).version));
       }),
       { numRuns: 300 },
     );

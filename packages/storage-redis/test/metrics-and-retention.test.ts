@@ -117,9 +117,9 @@ describeWithRedis('metrics and retention', (target) => {
 
   it('reports foreign data under the state version or a feature key as corrupted', async () => {
     const { store, keys } = await open();
-    await admin.set(keys.features, 'a string, not a hash');
+    await admin.set(keys.collection('features'), 'a string, not a hash');
     expect(await codeOf(store.readState())).toBe('STORE_DATA_CORRUPTED');
-    await admin.del(keys.features);
+    await admin.del(keys.collection('features'));
     await admin.set(keys.version, 'seven');
     expect(await codeOf(store.readState())).toBe('STORE_DATA_CORRUPTED');
   });

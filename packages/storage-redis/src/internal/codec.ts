@@ -1,45 +1,42 @@
 import {
+  InvalidArgumentError,
   type MetricBucket,
   metricBucketSchema,
-  parseArgument,
+  parseJsonText,
   parseStored,
   StoreDataCorruptedError,
-} from '@canary-rollout/core';
-import type { z } from 'zod';
+} from '@canary-rollout/core/store-kit';
 import { PKG } from './commands';
 
 /** Store name as `parseStored` puts it into messages. */
 const STORE = 'storage-redis';
 
-/** Parses JSON text read from Redis and validates it; `location` names key and field. */
-export function decodeStored<S extends z.ZodType>(schema: S, text: unknown, location: string): z.infer<S> {
-  if (typeof text !== 'string') {
-    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}: expected JSON text`);
+/**
+ * Splits a stored `<number> <JSON>` (an entry with its version, a log line with its time) and
+ * parses the JSON. `location` names the key; never the entry's own key, which may be a user id.
+ */
+export function decodeTagged(text: unknown, location: string): { tag: number; value: unknown } {
+  const space = typeof text === 'string' ? text.indexOf(' ') : -1;
+  const tag = space > 0 ? Number((text as string).slice(0, space)) : Number.NaN;
+  if (!Number.isFinite(tag)) {
+    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}: no number before the value`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // No cause: V8's message quotes the text, which may hold personal data.
-    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${location}: not valid JSON`);
-  }
-  return parseStored(schema, value, STORE, location);
+  return { tag, value: parseJsonText((text as string).slice(space + 1), STORE, location) };
 }
 
-/** Validates an argument the same way stored data is, so nothing invalid gets written. */
-export function validateArgument<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  operation: string,
-): z.infer<S> {
-  return parseArgument(schema, value, STORE, operation.replace(/ argument$/, ''));
+/** JSON text of a value to store; a value JSON cannot hold is refused before anything is sent. */
+export function encodeValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new InvalidArgumentError(`${PKG}: a value JSON cannot hold cannot be stored`);
+  return text;
 }
 
-/** Parses the state version stored under `key` (absent: 0). */
+/** Parses a stored version or counter under `key` (absent: 0). */
 export function decodeVersion(text: unknown, key: string): number {
   if (text === null || text === undefined) return 0;
+  if (typeof text === 'number' && Number.isSafeInteger(text)) return text;
   if (typeof text === 'string' && /^\d{1,15}$/.test(text)) return Number(text);
-  throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${key}: the state version is not a number`);
+  throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${key}: the version is not a number`);
 }
 
 const COUNTERS = ['calls', 'successes', 'failures', 'latencyCount'] as const;

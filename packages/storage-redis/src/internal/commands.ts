@@ -127,9 +127,10 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Pr
 export function toStoreError(error: unknown, op: string): Error {
   if (error instanceof CanaryRolloutError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (/^WRONGTYPE\b/.test(message) || /\bWRONGTYPE\b/.test(message)) {
+  // CORRUPT comes from the scripts: a namespace of another layout format, an entry without version.
+  if (/\b(WRONGTYPE|CORRUPT)\b/.test(message)) {
     return new StoreDataCorruptedError(
-      `${PKG}: ${op} failed: a key of the namespace holds a value of another type (${firstLine(message)})`,
+      `${PKG}: ${op} failed: corrupted data in the namespace (${firstLine(message)})`,
       { cause: error },
     );
   }

@@ -1,10 +1,12 @@
-import { InvalidArgumentError, type LogKind } from '@canary-rollout/core';
+import { InvalidArgumentError } from '@canary-rollout/core/store-kit';
+
+/** The layout version this package reads and writes, stored under `{ns}:format`. */
+export const FORMAT = 1;
 
 /**
- * Percent-encodes a user-supplied key part. `{`, `}`, `:` and `%` are always encoded, so an
- * encoded part can neither open or close a hash tag nor be mistaken for a separator, and two
- * different inputs never encode to the same text. Feature names and arms (letters, digits, `_`,
- * `-`, `.`) come out unchanged, which the Lua scripts rely on when they build beta-list keys.
+ * Percent-encodes a name used in a key. `{`, `}`, `:` and `%` are always encoded, so an encoded
+ * part can neither open or close a hash tag nor be mistaken for a separator, and two different
+ * inputs never encode to the same text.
  */
 export function encodeKeyPart(part: string): string {
   try {
@@ -18,60 +20,50 @@ export function encodeKeyPart(part: string): string {
   }
 }
 
-/** Reverses `encodeKeyPart`. */
-export function decodeKeyPart(part: string): string {
-  return decodeURIComponent(part);
-}
-
 /**
  * Every key and the change channel of one namespace. All start with the same hash tag
  * `{<encoded namespace>}`, so they live in one Cluster slot and multi-key scripts are allowed.
- * No user id, email or name is ever part of a key: users live in hash fields and set members.
+ * Collections, sets and logs are stored by name, as data. No user id, email or name is ever part
+ * of a key: users are hash fields and set members, emails only digests.
  */
 export class KeyLayout {
   /** Text before every key: `{<encoded namespace>}:`. */
   readonly prefix: string;
+  readonly format: string;
   readonly version: string;
-  readonly features: string;
-  readonly blacklist: string;
-  readonly users: string;
-  readonly userOrder: string;
-  readonly userSeq: string;
-  readonly emails: string;
-  readonly feedback: string;
-  readonly rollbacks: string;
-  readonly metricsIndex: string;
   readonly changes: string;
-  /** Prefix of per-feature beta sets, followed by the encoded feature name. */
-  readonly betaPrefix: string;
+  /** Hash of set versions: encoded set name to its version. */
+  readonly setVersions: string;
+  /** Prefix of sets, followed by the encoded set name. */
+  readonly setPrefix: string;
+  readonly metricsIndex: string;
   /** Prefix of metric bucket hashes, followed by an index member. */
   readonly metricPrefix: string;
 
   constructor(namespace: string) {
     this.prefix = `{${encodeKeyPart(namespace)}}:`;
+    this.format = `${this.prefix}format`;
     this.version = `${this.prefix}version`;
-    this.features = `${this.prefix}features`;
-    this.blacklist = `${this.prefix}blacklist`;
-    this.users = `${this.prefix}users`;
-    this.userOrder = `${this.prefix}users:order`;
-    this.userSeq = `${this.prefix}users:seq`;
-    this.emails = `${this.prefix}users:by-email`;
-    this.feedback = `${this.prefix}feedback`;
-    this.rollbacks = `${this.prefix}rollbacks`;
-    this.metricsIndex = `${this.prefix}metrics:index`;
     this.changes = `${this.prefix}changes`;
-    this.betaPrefix = `${this.prefix}beta:`;
+    this.setVersions = `${this.prefix}set-versions`;
+    this.setPrefix = `${this.prefix}s:`;
+    this.metricsIndex = `${this.prefix}metrics:index`;
     this.metricPrefix = `${this.prefix}metrics:bucket:`;
   }
 
-  /** The set of user ids in a feature's beta list. */
-  beta(feature: string): string {
-    return this.betaPrefix + encodeKeyPart(feature);
+  /** The hash of one collection: entry key to `<version> <JSON>`. */
+  collection(name: string): string {
+    return `${this.prefix}c:${encodeKeyPart(name)}`;
   }
 
-  /** The capped list of one log. */
-  log(kind: LogKind): string {
-    return `${this.prefix}log:${kind}`;
+  /** The set of one set name (`blacklist`, `beta:<feature>`). */
+  set(name: string): string {
+    return this.setPrefix + encodeKeyPart(name);
+  }
+
+  /** The capped list of one log: `<at> <JSON>` per entry. */
+  log(name: string): string {
+    return `${this.prefix}log:${encodeKeyPart(name)}`;
   }
 
   /** The metrics index member of a bucket: encoded feature, encoded arm, bucket start and stage when it has one. */
@@ -80,7 +72,7 @@ export class KeyLayout {
     return stage === undefined ? base : `${base}:${stage}`;
   }
 
-  /** The number of the last metrics segment applied from one store handle. */
+  /** The number of the last metrics batch applied from one writer (or store handle). */
   metricsFlushed(handle: string): string {
     return `${this.prefix}metrics:flushed:${encodeKeyPart(handle)}`;
   }
@@ -101,8 +93,8 @@ export class KeyLayout {
     if (stage !== undefined && !/^[1-9]\d{0,15}$/.test(stage)) return undefined;
     try {
       return {
-        feature: decodeKeyPart(feature),
-        arm: decodeKeyPart(arm),
+        feature: decodeURIComponent(feature),
+        arm: decodeURIComponent(arm),
         bucketStart: Number(start),
         ...(stage === undefined ? {} : { stage: Number(stage) }),
       };

@@ -1,7 +1,7 @@
-import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core';
+import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core/store-kit';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
-import { type CommandGate, certainlyNotApplied, notSent, PKG } from './commands';
+import { type CommandGate, certainlyNotApplied, notSent, PKG, withDeadline } from './commands';
 import { encodeKeyPart, type KeyLayout } from './keys';
 import { ADD_METRICS, READ_METRICS } from './scripts';
 
@@ -45,12 +45,7 @@ export class MetricsOps {
     handle: string,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(settings.metricsRetentionMs / 1000));
-    this.flushedKey = keys.metricsFlushed(handle);
-  }
-
-  /** Flushes whose outcome was unknown, waiting to be sent again. */
-  get heldFlushes(): number {
-    return this.held.length;
+    this.flushedKey = keys.metricsFlushed(`writer:${handle}`);
   }
 
   /**
@@ -74,11 +69,11 @@ export class MetricsOps {
     this.tail = previous.then(() => mine);
     return (async () => {
       try {
-        if (!(await within(previous, budgetMs))) {
+        await withDeadline(previous, budgetMs, 'addMetrics').catch(() => {
           throw notSent(
             new StoreUnavailableError(`${PKG}: addMetrics failed: an earlier flush still waits for Redis`),
           );
-        }
+        });
         if (deltas.length > 0 && this.held.length >= MAX_HELD) {
           throw notSent(
             new StoreUnavailableError(
@@ -86,25 +81,25 @@ export class MetricsOps {
             ),
           );
         }
-        const own: Segment | undefined =
-          deltas.length === 0
-            ? undefined
-            : batch === undefined
-              ? { counter: this.flushedKey, seq: ++this.seq, deltas }
-              : { counter: this.keys.metricsFlushed(`writer:${batch.writer}`), seq: batch.seq, deltas };
-        const segments = own === undefined ? [...this.held] : [...this.held, own];
+        const segments = [...this.held];
+        if (deltas.length > 0) {
+          const writer =
+            batch === undefined ? this.flushedKey : this.keys.metricsFlushed(`writer:${batch.writer}`);
+          segments.push({ counter: writer, seq: batch?.seq ?? ++this.seq, deltas });
+        }
         if (segments.length === 0) return;
-        const sending = this.send(gate, segments);
-        sending.catch(() => {});
-        let outcome: unknown;
         try {
-          outcome = await within(sending, budgetMs - (performance.now() - started));
+          await withDeadline(
+            this.send(gate, segments),
+            budgetMs - (performance.now() - started),
+            'addMetrics',
+          );
+          this.held = [];
         } catch (error) {
           if (certainlyNotApplied(error)) throw error;
-          outcome = false;
+          // Held until a later call confirms them (a late reply to this one is not waited for).
+          this.held = segments;
         }
-        // Held until a later call confirms them (a late reply to this one is not waited for).
-        this.held = outcome === true ? [] : segments;
       } finally {
         release();
       }
@@ -124,6 +119,7 @@ export class MetricsOps {
         args.push(member, delta.bucketStart, ...encodeMetricDelta(delta));
       }
     }
+    keys.push(k.format);
     await gate.eval('addMetrics', ADD_METRICS, keys, args);
   }
 
@@ -141,7 +137,7 @@ export class MetricsOps {
       features === undefined ? '0' : '1',
     ];
     if (features !== undefined) for (const feature of features) args.push(encodeKeyPart(feature));
-    const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex], args);
+    const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex, k.format], args);
     const out: MetricBucket[] = [];
     const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -151,45 +147,15 @@ export class MetricsOps {
       const fields = Array.isArray(flat[i + 1]) ? (flat[i + 1] as unknown[]).map(String) : [];
       out.push(decodeMetricBucket(identity, fields, location));
     }
-    return out.sort(
-      (a, b) =>
-        a.bucketStart - b.bucketStart ||
-        compare(a.feature, b.feature) ||
-        compare(a.arm, b.arm) ||
-        (a.stage ?? 0) - (b.stage ?? 0),
-    );
+    return out.sort((a, b) => a.bucketStart - b.bucketStart);
   }
 }
 
-/** Resolves true when `promise` settles within `ms`, false otherwise; rejects with its error. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    if (ms <= 0) {
-      resolve(false);
-      return;
-    }
-    const timer = setTimeout(() => resolve(false), ms);
-    timer.unref?.();
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** ZRANGEBYSCORE bound for `since`; NaN compares false in JavaScript, so it keeps everything. */
+/** ZRANGEBYSCORE bound for `since` (core refuses NaN). */
 function scoreBound(since: number): string {
-  if (Number.isNaN(since) || since === Number.NEGATIVE_INFINITY) return '-inf';
-  if (since === Number.POSITIVE_INFINITY) return '+inf';
-  return String(since);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return since === Number.NEGATIVE_INFINITY
+    ? '-inf'
+    : since === Number.POSITIVE_INFINITY
+      ? '+inf'
+      : String(since);
 }

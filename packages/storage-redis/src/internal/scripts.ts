@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FORMAT } from './keys';
 
 /** A Lua script run with EVALSHA, falling back to EVAL when the server does not have it cached. */
 export interface LuaScript {
@@ -14,162 +15,158 @@ function script(name: string, body: string): LuaScript {
 }
 
 /*
- * Scripts that reach beta sets build those keys from a prefix passed in ARGV. The keys share
- * the namespace hash tag with the declared KEYS, so they are in the same Cluster slot.
- * `enc` matches JavaScript's encodeURIComponent for ASCII, the only alphabet of feature names.
+ * Every script first checks the namespace's layout format: a namespace another format wrote is
+ * refused (`CORRUPT`, reported as StoreDataCorruptedError), never read or written as this one.
+ * Scripts that reach sets by prefix build their keys from a prefix passed in ARGV; they share the
+ * namespace hash tag with the declared KEYS, so they are in the same Cluster slot.
  */
 const HELPERS = `
-local function enc(s)
-  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
+local FORMAT = '${FORMAT}'
+local function badFormat(key)
+  local found = redis.call('GET', key)
+  if found and found ~= FORMAT then
+    return redis.error_reply('CORRUPT ' .. key .. ' holds another layout format than ' .. FORMAT .. ' (written by another version of @canary-rollout/storage-redis)')
+  end
 end
-local function changed(versionKey, channel, origin)
-  local v = redis.call('INCR', versionKey)
-  redis.call('PUBLISH', channel, v .. ' ' .. origin)
-  return v
+local function entryVersion(key, field)
+  local text = redis.call('HGET', key, field)
+  if not text then return nil end
+  local version = string.match(text, '^(%d+) ')
+  if not version then error({err = 'CORRUPT an entry of ' .. key .. ' has no version'}) end
+  return tonumber(version)
 end
 `;
 
-/** KEYS: version, features, blacklist. ARGV: beta prefix. */
-export const READ_STATE = script(
-  'readState',
+/**
+ * One consistent read. KEYS: format, version, set versions, then the collection hashes, then the
+ * sets asked for by name. ARGV: collection count, named set count, set key prefix, the named
+ * sets' encoded names, then encoded prefixes. Returns {version, {HGETALL per collection},
+ * {{version, members} per named set}, flat (encoded name, version, members) of prefixed sets}.
+ */
+export const READ = script(
+  'read',
   `
-local version = redis.call('GET', KEYS[1]) or '0'
-local features = redis.call('HGETALL', KEYS[2])
-local blacklist = redis.call('SMEMBERS', KEYS[3])
-local beta = {}
-for i = 1, #features, 2 do
-  local members = redis.call('SMEMBERS', ARGV[1] .. enc(features[i]))
-  if #members > 0 then
-    beta[#beta + 1] = features[i]
-    beta[#beta + 1] = members
+local bad = badFormat(KEYS[1])
+if bad then return bad end
+local nc, nn = tonumber(ARGV[1]), tonumber(ARGV[2])
+local collections, named, prefixed = {}, {}, {}
+for i = 1, nc do collections[i] = redis.call('HGETALL', KEYS[3 + i]) end
+for i = 1, nn do
+  named[i] = {redis.call('HGET', KEYS[3], ARGV[3 + i]) or '0', redis.call('SMEMBERS', KEYS[3 + nc + i])}
+end
+if #ARGV > 3 + nn then
+  local versions = redis.call('HGETALL', KEYS[3])
+  for i = 1, #versions, 2 do
+    for p = 4 + nn, #ARGV do
+      if string.sub(versions[i], 1, #ARGV[p]) == ARGV[p] then
+        prefixed[#prefixed + 1] = versions[i]
+        prefixed[#prefixed + 1] = versions[i + 1]
+        prefixed[#prefixed + 1] = redis.call('SMEMBERS', ARGV[3] .. versions[i])
+        break
+      end
+    end
   end
 end
-return {version, features, blacklist, beta}
+return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
 `,
 );
 
 /**
- * Compare-and-set of one feature on its exact stored text (validated by the caller first).
- * KEYS: features, version. ARGV: name, expected text, '1' if it must exist / '0' if it must not,
- * new text, channel, origin. Returns the new state version, or -1 when the stored text differs.
+ * A conditional, all-or-nothing commit. KEYS: format, version, set versions, then the keys the
+ * commit touches. ARGV: channel, handle id, expectation count, per expectation ('e', key index,
+ * field, version or '' for absent) or ('s', 0, encoded set name, version), then operations:
+ * ('p', key, field, JSON) put, ('d', key, field) delete, ('a' | 'r', key, set name, n, n members)
+ * set add or remove, ('c', key, set name) set clear, ('l', key, '<at> <JSON>', retain) append.
+ * Every expectation is checked before anything is written. Returns {1, store version} or
+ * {0, (expectation number, version found or '') ...}.
  */
-export const PUT_FEATURE = script(
-  'putFeature',
+export const COMMIT = script(
+  'commit',
   `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[3] == '1' then
-  if current ~= ARGV[2] then return -1 end
-elseif current then
-  return -1
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-return changed(KEYS[2], ARGV[5], ARGV[6])
-`,
-);
-
-/** KEYS: features, version, beta set. ARGV: name, channel, origin. Returns the version or 0. */
-export const DELETE_FEATURE = script(
-  'deleteFeature',
-  `
-local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[3])
-if removed == 0 then return 0 end
-return changed(KEYS[2], ARGV[2], ARGV[3])
-`,
-);
-
-/**
- * Adds to or removes from a set of user ids. KEYS: set, version, features. ARGV: 'add' | 'remove',
- * member, feature that must exist ('' for none), channel, origin.
- * Returns -1 for an unknown feature, 0 when nothing changed, else the new version.
- */
-export const SET_MEMBER = script(
-  'setMember',
-  `
-if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then return -1 end
-local n
-if ARGV[1] == 'add' then n = redis.call('SADD', KEYS[1], ARGV[2]) else n = redis.call('SREM', KEYS[1], ARGV[2]) end
-if n == 0 then return 0 end
-return changed(KEYS[2], ARGV[4], ARGV[5])
-`,
-);
-
-/**
- * KEYS: users, emails, order, sequence, version. ARGV: email digest, id, user text, channel, origin.
- * Returns {'exists', stored text} | {'taken'} | {'created', version}.
- */
-export const REGISTER_USER = script(
-  'registerUser',
-  `
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then
-  local stored = redis.call('HGET', KEYS[1], existing)
-  if stored then return {'exists', stored} end
-  -- An index entry left without its user: the user is gone, so the email is free again.
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return {'taken'} end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[2])
-return {'created', tostring(changed(KEYS[5], ARGV[4], ARGV[5]))}
-`,
-);
-
-/**
- * Removes a user with their email index entry, beta memberships, blacklisting and feedback.
- * KEYS: users, emails, order, version, blacklist, feedback, features.
- * ARGV: id, beta prefix, channel, origin. Returns the new version or 0 for an unknown user.
- */
-export const REMOVE_USER = script(
-  'removeUser',
-  `
-local id = ARGV[1]
-if redis.call('HDEL', KEYS[1], id) == 0 then return 0 end
-local emails = redis.call('HGETALL', KEYS[2])
-for i = 1, #emails, 2 do
-  if emails[i + 1] == id then redis.call('HDEL', KEYS[2], emails[i]) end
-end
-redis.call('ZREM', KEYS[3], id)
-redis.call('SREM', KEYS[5], id)
-for _, name in ipairs(redis.call('HKEYS', KEYS[7])) do
-  redis.call('SREM', ARGV[2] .. enc(name), id)
-end
-local all = redis.call('LRANGE', KEYS[6], 0, -1)
-local keep, removed = {}, 0
-for _, text in ipairs(all) do
-  local ok, entry = pcall(cjson.decode, text)
-  if ok and type(entry) == 'table' and entry.userId == id then
-    removed = removed + 1
+local bad = badFormat(KEYS[1])
+if bad then return bad end
+local conflicts = {0}
+local a = 4
+for i = 1, tonumber(ARGV[3]) do
+  local found
+  if ARGV[a] == 'e' then
+    found = entryVersion(KEYS[tonumber(ARGV[a + 1])], ARGV[a + 2])
   else
-    keep[#keep + 1] = text
+    found = tonumber(redis.call('HGET', KEYS[3], ARGV[a + 2]) or '0')
+  end
+  if tostring(found or '') ~= ARGV[a + 3] then
+    conflicts[#conflicts + 1] = i
+    conflicts[#conflicts + 1] = found and tostring(found) or ''
+  end
+  a = a + 4
+end
+if #conflicts > 1 then return conflicts end
+if a > #ARGV then return {1, redis.call('GET', KEYS[2]) or '0'} end
+redis.call('SET', KEYS[1], FORMAT, 'NX')
+local touched, changed = {}, false
+while a <= #ARGV do
+  local op, key = ARGV[a], KEYS[tonumber(ARGV[a + 1])]
+  if op == 'p' then
+    redis.call('HSET', key, ARGV[a + 2], ((entryVersion(key, ARGV[a + 2]) or 0) + 1) .. ' ' .. ARGV[a + 3])
+    a, changed = a + 4, true
+  elseif op == 'd' then
+    redis.call('HDEL', key, ARGV[a + 2])
+    a, changed = a + 3, true
+  elseif op == 'l' then
+    redis.call('RPUSH', key, ARGV[a + 2])
+    redis.call('LTRIM', key, -tonumber(ARGV[a + 3]), -1)
+    a = a + 4
+  else
+    if not touched[ARGV[a + 2]] then
+      touched[ARGV[a + 2]] = true
+      redis.call('HINCRBY', KEYS[3], ARGV[a + 2], 1)
+    end
+    if op == 'c' then
+      redis.call('DEL', key)
+      a = a + 3
+    else
+      local last = a + 3 + tonumber(ARGV[a + 3])
+      for i = a + 4, last, 1000 do
+        redis.call(op == 'a' and 'SADD' or 'SREM', key, unpack(ARGV, i, math.min(i + 999, last)))
+      end
+      a = last + 1
+    end
+    changed = true
   end
 end
-if removed > 0 then
-  redis.call('DEL', KEYS[6])
-  for i = 1, #keep, 1000 do
-    redis.call('RPUSH', KEYS[6], unpack(keep, i, math.min(i + 999, #keep)))
-  end
-end
-return changed(KEYS[4], ARGV[3], ARGV[4])
+if not changed then return {1, redis.call('GET', KEYS[2]) or '0'} end
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[1], version .. ' ' .. ARGV[2])
+return {1, version}
 `,
 );
 
 /**
- * Applies a rollback planned by core's planRollback, if the feature text and beta list size are
- * still what the plan was made from. KEYS: features, version, beta set, rollbacks.
- * ARGV: name, planned-from text, beta count, new text, record text, channel, origin.
- * Returns the new version, or -1 when the feature moved on (the caller plans again).
+ * KEYS: format, log list. ARGV: since ('' for none), limit ('' for none). Returns the selected
+ * lines oldest first. With a limit alone that is LRANGE -limit -1; with since, the list is read
+ * back from the newest in pages and the walk stops at the first line older than since.
  */
-export const APPLY_ROLLBACK = script(
-  'applyRollback',
+export const READ_LOG = script(
+  'readLog',
   `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return -1 end
-if redis.call('SCARD', KEYS[3]) ~= tonumber(ARGV[3]) then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
-redis.call('DEL', KEYS[3])
-redis.call('RPUSH', KEYS[4], ARGV[5])
-return changed(KEYS[2], ARGV[6], ARGV[7])
+local bad = badFormat(KEYS[1])
+if bad then return bad end
+local since, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+if since == nil then return redis.call('LRANGE', KEYS[2], limit and -limit or 0, -1) end
+local newest, offset, page = {}, 0, 32
+if limit and limit < page then page = limit end
+repeat
+  local lines = redis.call('LRANGE', KEYS[2], -(offset + page), -(offset + 1))
+  for i = #lines, 1, -1 do
+    local at = tonumber(string.match(lines[i], '^(%S+) '))
+    if (at and at < since) or (limit and #newest >= limit) then lines = {} break end
+    newest[#newest + 1] = lines[i]
+  end
+  offset = offset + page
+until #lines < page or (limit and #newest >= limit)
+local out = {}
+for i = #newest, 1, -1 do out[#out + 1] = newest[i] end
+return out
 `,
 );
 
@@ -177,115 +174,65 @@ return changed(KEYS[2], ARGV[6], ARGV[7])
  * Adds metric deltas in one atomic step. Deltas come in numbered segments (one per metric
  * batch), each with its writer's counter of the last batch applied; a segment whose number is
  * not above it was applied before and is skipped, so a batch sent again counts once.
- * KEYS: index, then per segment: its writer's counter, then one bucket hash per delta.
+ * KEYS: index, then per segment: its writer's counter, then one bucket hash per delta; last, format.
  * ARGV: bucket ttl seconds, bucket prefix, segment count, then per segment: number, bucket count,
  * then per bucket: index member, bucket start, n, n x (field, integer increment), latency sum
  * increment, m, m x (register field, rank). Counters saturate at 2^53 - 1 (the largest integer
  * JavaScript reads exactly), latency sums at the largest double; registers take the maximum.
- * Before writing, every key is checked, so a foreign key fails the whole call instead of
- * leaving half of it applied. Returns how many segments were applied.
+ * Every key is checked before anything is written, so a foreign key fails the whole call instead
+ * of leaving half of it applied. Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
   'addMetrics',
   `
-local MAX_COUNT = 9007199254740991
-local MAX_SUM = 1.7976931348623157e308
-local segments = tonumber(ARGV[3])
-local last = {}
-local a, k = 4, 2
-for _ = 1, segments do
-  local counter = KEYS[k]
-  k = k + 1
-  if last[counter] == nil then
-    local t = redis.call('TYPE', counter).ok
-    if t ~= 'string' and t ~= 'none' then
-      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is a ' .. t)
-    end
-    local value = tonumber(redis.call('GET', counter) or '0')
-    if value == nil then
-      return redis.error_reply('WRONGTYPE flush counter ' .. counter .. ' is not a number')
-    end
-    last[counter] = value
+local bad = badFormat(KEYS[#KEYS])
+if bad then return bad end
+local MAX_COUNT, MAX_SUM = 9007199254740991, 1.7976931348623157e308
+for i = 2, #KEYS - 1 do
+  local key = KEYS[i]
+  local bucket = string.find(key, ARGV[2], 1, true) == 1
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= (bucket and 'hash' or 'string') then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' is a ' .. t)
   end
-  local buckets = tonumber(ARGV[a + 1])
-  a = a + 2
-  for _ = 1, buckets do
-    local key = KEYS[k]
-    k = k + 1
-    local t = redis.call('TYPE', key).ok
-    if t ~= 'hash' and t ~= 'none' then
-      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' is a ' .. t)
-    end
-    local sum = t == 'hash' and redis.call('HGET', key, 'latencySumMs')
-    if sum and tonumber(sum) == nil then
-      return redis.error_reply('WRONGTYPE metric bucket ' .. key .. ' holds a latency sum that is not a number')
-    end
-    a = a + 3 + tonumber(ARGV[a + 2]) * 2
-    a = a + 2 + tonumber(ARGV[a + 1]) * 2
+  local n = (bucket and redis.call('HGET', key, 'latencySumMs')) or (not bucket and redis.call('GET', key))
+  if n and tonumber(n) == nil then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a number that does not parse')
   end
 end
-local ttl = ARGV[1]
-a, k = 4, 2
-local applied = 0
-for _ = 1, segments do
-  local counter = KEYS[k]
-  k = k + 1
-  local seq, buckets = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
+redis.call('SET', KEYS[#KEYS], FORMAT, 'NX')
+local ttl, last, applied = ARGV[1], {}, 0
+local a, k = 4, 2
+for _ = 1, tonumber(ARGV[3]) do
+  local counter, seq, buckets = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  last[counter] = last[counter] or tonumber(redis.call('GET', counter) or '0')
   local apply = seq > last[counter]
-  if apply then
-    last[counter] = seq
-    applied = applied + 1
-  end
+  if apply then last[counter], applied = seq, applied + 1 end
+  k, a = k + 1, a + 2
   for _ = 1, buckets do
-    local key = KEYS[k]
-    k = k + 1
-    local member, start, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-    a = a + 3
+    local key, n = KEYS[k], tonumber(ARGV[a + 2])
+    local sum, m = ARGV[a + 3 + n * 2], tonumber(ARGV[a + 4 + n * 2])
     if apply then
-      for i = 0, n - 1 do
-        local field = ARGV[a + i * 2]
-        if redis.call('HINCRBY', key, field, ARGV[a + i * 2 + 1]) > MAX_COUNT then
-          redis.call('HSET', key, field, '9007199254740991')
+      for i = a + 3, a + 1 + n * 2, 2 do
+        if redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) > MAX_COUNT then
+          redis.call('HSET', key, ARGV[i], '9007199254740991')
         end
       end
-    end
-    a = a + n * 2
-    if apply and ARGV[a] ~= '0' then
-      -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
-      -- written with 17 digits so the exact double comes back.
-      local sum = tonumber(redis.call('HGET', key, 'latencySumMs') or '0') + tonumber(ARGV[a])
-      if sum > MAX_SUM then sum = MAX_SUM end
-      redis.call('HSET', key, 'latencySumMs', string.format('%.17g', sum))
-    end
-    local m = tonumber(ARGV[a + 1])
-    a = a + 2
-    -- Registers in chunks: one HMGET and at most one HSET per chunk (unpack has a stack limit).
-    for first = 0, (apply and m or 0) - 1, 500 do
-      local count = math.min(500, m - first)
-      local fields, ranks = {}, {}
-      for i = 1, count do
-        fields[i] = ARGV[a + (first + i - 1) * 2]
-        ranks[i] = ARGV[a + (first + i - 1) * 2 + 1]
+      if sum ~= '0' then
+        -- Added as doubles, like JavaScript adds them (HINCRBYFLOAT uses long doubles), and
+        -- written with 17 digits so the exact double comes back.
+        local total = tonumber(redis.call('HGET', key, 'latencySumMs') or '0') + tonumber(sum)
+        redis.call('HSET', key, 'latencySumMs', string.format('%.17g', math.min(total, MAX_SUM)))
       end
-      local stored = redis.call('HMGET', key, unpack(fields))
-      local updates = {}
-      for i = 1, count do
-        local current = 0
-        if stored[i] then current = tonumber(stored[i]) end
+      for i = a + 5 + n * 2, a + 3 + (n + m) * 2, 2 do
+        local current = tonumber(redis.call('HGET', key, ARGV[i]) or '0')
         -- A register that does not parse is left for readMetrics to report, never overwritten.
-        if current ~= nil and tonumber(ranks[i]) > current then
-          updates[#updates + 1] = fields[i]
-          updates[#updates + 1] = ranks[i]
-        end
+        if current ~= nil and tonumber(ARGV[i + 1]) > current then redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
       end
-      if #updates > 0 then redis.call('HSET', key, unpack(updates)) end
-    end
-    a = a + m * 2
-    if apply then
       redis.call('EXPIRE', key, ttl)
-      redis.call('ZADD', KEYS[1], start, member)
+      redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
     end
+    k, a = k + 1, a + 5 + (n + m) * 2
   end
 end
 for counter, value in pairs(last) do redis.call('SET', counter, value, 'EX', ttl) end
@@ -298,14 +245,15 @@ return applied
 );
 
 /**
- * KEYS: index. ARGV: since, bucket prefix, '1' with registers / '0' without, '1' to filter by
+ * KEYS: index, format. ARGV: since, bucket prefix, '1' with registers / '0' without, '1' to filter by
  * feature / '0', encoded features... Returns a flat list of (index member, HGETALL reply, less
  * the register fields `u:*` when not asked for) for live buckets with start >= since.
  */
 export const READ_METRICS = script(
   'readMetrics',
   `
-local users = ARGV[3] == '1'
+local bad = badFormat(KEYS[2])
+if bad then return bad end
 local wanted = nil
 if ARGV[4] == '1' then
   wanted = {}
@@ -313,22 +261,17 @@ if ARGV[4] == '1' then
 end
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
-  local feature = string.match(member, '^([^:]*):')
-  if wanted == nil or (feature and wanted[feature]) then
-    local fields = redis.call('HGETALL', ARGV[2] .. member)
-    if #fields > 0 then
-      if not users then
-        local counts = {}
-        for i = 1, #fields, 2 do
-          if string.sub(fields[i], 1, 2) ~= 'u:' then
-            counts[#counts + 1] = fields[i]
-            counts[#counts + 1] = fields[i + 1]
-          end
-        end
-        fields = counts
+  if wanted == nil or wanted[string.match(member, '^([^:]*):') or ''] then
+    local fields, kept = redis.call('HGETALL', ARGV[2] .. member), {}
+    for i = 1, #fields, 2 do
+      if ARGV[3] == '1' or string.sub(fields[i], 1, 2) ~= 'u:' then
+        kept[#kept + 1] = fields[i]
+        kept[#kept + 1] = fields[i + 1]
       end
+    end
+    if #fields > 0 then
       out[#out + 1] = member
-      out[#out + 1] = fields
+      out[#out + 1] = kept
     end
   end
 end

@@ -32,16 +32,19 @@ export async function corruptNamespace(
 ): Promise<void> {
   const keys = new KeyLayout(namespace);
   if (target === 'features') {
-    const features = await redis.hgetall(keys.features);
+    const features = await redis.hgetall(keys.collection('features'));
     for (const [name, text] of Object.entries(features))
-      await redis.hset(keys.features, name, text.slice(0, -3));
-    if (Object.keys(features).length === 0) await redis.hset(keys.features, 'broken', '{"name":');
+      await redis.hset(keys.collection('features'), name, text.slice(0, -3));
+    if (Object.keys(features).length === 0)
+      await redis.hset(keys.collection('features'), 'broken', '1 {"name":');
     return;
   }
-  const users = await redis.hgetall(keys.users);
+  const users = await redis.hgetall(keys.collection('users'));
   for (const [id, text] of Object.entries(users)) {
-    const record = JSON.parse(text) as Record<string, unknown>;
-    await redis.hset(keys.users, id, JSON.stringify({ ...record, createdAt: 'yesterday' }));
+    const space = text.indexOf(' ');
+    const record = JSON.parse(text.slice(space + 1)) as Record<string, unknown>;
+    const damaged = JSON.stringify({ ...record, createdAt: 'yesterday' });
+    await redis.hset(keys.collection('users'), id, `${text.slice(0, space)} ${damaged}`);
   }
 }
 
