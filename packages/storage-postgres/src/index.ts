@@ -1,0 +1,2 @@
+export type { PostgresStoreOptions } from './options';
+export { PostgresDriver } from './postgres-driver';
