@@ -27,7 +27,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
   const open: PostgresDriver[] = [];
   async function driver(options: Partial<PostgresStoreOptions> = {}): Promise<PostgresDriver> {
     const d = new PostgresDriver({
-      connectionString: db().url,
+      ...(options.pool === undefined ? { connectionString: db().url } : {}),
       namespace: 'primitives',
       pollIntervalMs: 0,
       ...options,
@@ -183,11 +183,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
         return query(...args);
       };
     });
-    const d = await driver({
-      connectionString: undefined,
-      pool,
-      namespace: freshNamespace(),
-    } as Partial<PostgresStoreOptions>);
+    const d = await driver({ pool, namespace: freshNamespace() });
     statements.length = 0;
     const deltas = Array.from({ length: 100 }, (_, i) => bucket({ feature: `f${i}` }));
     await d.addMetrics(deltas, { writer: 'one', seq: 1 });
