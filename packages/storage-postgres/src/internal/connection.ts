@@ -110,6 +110,12 @@ export class Statements {
     }
     const left = Math.max(1, Math.round(this.timeoutMs - (performance.now() - started)));
     let failed: unknown;
+    // A checked-out client has no listener of the pool: a connection lost under it would crash
+    // the app with an unhandled 'error'. The statement's own rejection reports the loss.
+    const onError = (error: Error) => {
+      failed ??= error;
+    };
+    client.on('error', onError);
     try {
       return await body(client, left);
     } catch (error) {
@@ -119,6 +125,7 @@ export class Statements {
       // A server-side error leaves the connection usable; a timeout or a network error does not.
       const code = (failed as { code?: unknown } | undefined)?.code;
       const sqlError = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08');
+      client.off('error', onError);
       client.release(failed === undefined || sqlError ? undefined : (failed as Error));
     }
   }
