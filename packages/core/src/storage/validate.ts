@@ -2,6 +2,14 @@ import type { z } from 'zod';
 import { InvalidArgumentError, StoreDataCorruptedError } from '../errors';
 
 /**
+ * The package a store's messages start with: a scoped name as given, a canary-rollout package
+ * without its scope (`'storage-file'`) with it.
+ */
+export function packageLabel(store: string): string {
+  return store.startsWith('@') ? store : `@canary-rollout/${store}`;
+}
+
+/**
  * Parses data read from a store; on failure throws `StoreDataCorruptedError` naming the store,
  * where the data was (`location`) and the first problems by path. Values are not echoed:
  * stored records can hold personal data.
@@ -15,7 +23,7 @@ export function parseStored<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new StoreDataCorruptedError(
-    `@canary-rollout/${store}: corrupted data in ${location}: ${problems(result.error)}`,
+    `${packageLabel(store)}: corrupted data in ${location}: ${problems(result.error)}`,
   );
 }
 
@@ -32,7 +40,7 @@ export function parseArgument<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new InvalidArgumentError(
-    `@canary-rollout/${store}: invalid ${operation} argument: ${problems(result.error)}`,
+    `${packageLabel(store)}: invalid ${operation} argument: ${problems(result.error)}`,
   );
 }
 
