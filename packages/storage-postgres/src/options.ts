@@ -28,8 +28,10 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Connections of the store's own pool (not used with `pool`). @default 4 */
   maxConnections?: number;
-  /** Entries kept per log (alerts, health reports, audit, rollbacks) when a write does not say. @default 10000 */
+  /** Entries kept per log (alerts, health reports, audit). @default 10000 */
   maxLogEntries?: number;
+  /** Rollback records kept. @default 10000 */
+  maxRollbackRecords?: number;
   /** How long a metric bucket is kept after its last write. @default 172800000 (48 hours) */
   metricsRetentionMs?: number;
   /**
@@ -46,7 +48,6 @@ export interface ResolvedOptions {
   readonly statementTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxConnections: number;
-  readonly maxLogEntries: number;
   readonly metricsRetentionMs: number;
   readonly pollIntervalMs: number;
 }
@@ -100,7 +101,6 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     statementTimeoutMs: positive('statementTimeoutMs', options.statementTimeoutMs, 2000),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),
     maxConnections: positive('maxConnections', options.maxConnections, 4),
-    maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
     pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
   };

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   InvalidArgumentError,
   type MetricBatch,
@@ -8,16 +8,6 @@ import {
   StoreDataCorruptedError,
   StoreUnavailableError,
 } from '@canary-rollout/core';
-import pg from 'pg';
-import { ChangeFeed } from './internal/change-feed';
-import {
-  listenerConfig,
-  ownPoolConfig,
-  type PgPool,
-  Statements,
-  toStoreError,
-  within,
-} from './internal/connection';
 import type {
   DriverCollection,
   DriverCommit,
@@ -30,8 +20,18 @@ import type {
   DriverSet,
   DriverSnapshot,
   RolloutDriver,
-} from './internal/contract';
-import { notifyListeners } from './internal/contract';
+} from '@canary-rollout/core/store-kit';
+import { notifyListeners } from '@canary-rollout/core/store-kit';
+import pg from 'pg';
+import { ChangeFeed } from './internal/change-feed';
+import {
+  listenerConfig,
+  ownPoolConfig,
+  type PgPool,
+  Statements,
+  toStoreError,
+  within,
+} from './internal/connection';
 import { MetricsTable } from './internal/metrics';
 import { ident, migrate } from './internal/schema';
 import {
@@ -67,7 +67,6 @@ export class PostgresDriver implements RolloutDriver {
   private readonly s: string;
   /** The notification channel: a hash of schema and namespace, so nothing readable leaks into it. */
   readonly channel: string;
-  private readonly handle = randomUUID();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private connected: Connected | undefined;
   private opening: Promise<void> | undefined;
@@ -268,7 +267,7 @@ export class PostgresDriver implements RolloutDriver {
     });
     const { statements } = this.session('commit');
     this.committing++;
-    let reply: { version?: number; conflicts?: [number, number | null][] } | undefined;
+    let reply: { version?: number; changed?: boolean; conflicts?: [number, number | null][] } | undefined;
     try {
       const result = await statements.query<{ r: typeof reply }>(
         'commit',
@@ -276,7 +275,7 @@ export class PostgresDriver implements RolloutDriver {
         [this.settings.namespace, this.channel, JSON.stringify(expectations), JSON.stringify(ops), values],
       );
       reply = result.rows[0]?.r;
-      if (reply?.version !== undefined && ops.length > 0) this.noteOwn(Number(reply.version));
+      if (reply?.changed === true) this.noteOwn(Number(reply.version));
     } finally {
       this.committing--;
       if (this.committing === 0 && this.deferred.length > 0) {
@@ -414,7 +413,6 @@ export class PostgresDriver implements RolloutDriver {
       new Statements(pool, this.settings.statementTimeoutMs),
       this.s,
       this.settings.namespace,
-      this.handle,
       this.settings.metricsRetentionMs,
     );
     const pruneTimer = setInterval(() => void metrics.pruneExpired().catch(() => {}), PRUNE_INTERVAL_MS);

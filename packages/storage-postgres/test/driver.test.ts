@@ -1,9 +1,9 @@
 import type { MetricBucket } from '@canary-rollout/core';
 import { StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
+import type { DriverCollection } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
 import { afterEach, expect, it, onTestFinished } from 'vitest';
 import { PostgresDriver } from '../src/index';
-import type { DriverCollection } from '../src/internal/contract';
 import type { PostgresStoreOptions } from '../src/options';
 import { describeWithPostgres, freshNamespace } from './helpers/pg-env';
 

@@ -77,7 +77,7 @@ export function parseStoreSpec(
  * `postgres://user:password@host:5432/db?namespace=my-app&schema=rollouts`: `namespace` and
  * `schema` are the store's, the rest (sslmode and the like) pg's.
  */
-function postgresSpec(value: string): StoreSpec {
+function postgresSpec(value: string): Extract<StoreSpec, { kind: 'postgres' }> {
   let url: URL;
   try {
     url = new URL(value);

@@ -106,6 +106,7 @@ DECLARE
   v_version bigint;
   v_conflicts jsonb := '[]'::jsonb;
   v_changed text[] := '{}';
+  v_state boolean := false;
   v_found bigint;
   v_i integer := 0;
   e jsonb;
@@ -130,9 +131,6 @@ BEGIN
   IF jsonb_array_length(v_conflicts) > 0 THEN
     RETURN jsonb_build_object('conflicts', v_conflicts);
   END IF;
-  IF jsonb_array_length(p_ops) = 0 THEN
-    RETURN jsonb_build_object('version', v_version);
-  END IF;
   FOR o IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
     CASE o->>'op'
     WHEN 'put' THEN
@@ -140,20 +138,25 @@ BEGIN
         VALUES (p_ns, o->>'c', o->>'k', p_values[(o->>'v')::int], 1)
         ON CONFLICT (namespace, collection, key)
         DO UPDATE SET value = EXCLUDED.value, version = t.version + 1;
+      v_state := true;
     WHEN 'delete' THEN
       DELETE FROM ${s}.entries WHERE namespace = p_ns AND collection = o->>'c' AND key = o->>'k';
+      v_state := true;
     WHEN 'set-add' THEN
       INSERT INTO ${s}.set_members (namespace, name, member)
         SELECT DISTINCT p_ns, o->>'s', m FROM jsonb_array_elements_text(o->'m') AS m
         ON CONFLICT DO NOTHING;
       v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
     WHEN 'set-remove' THEN
       DELETE FROM ${s}.set_members WHERE namespace = p_ns AND name = o->>'s'
         AND member IN (SELECT jsonb_array_elements_text(o->'m'));
       v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
     WHEN 'set-clear' THEN
       DELETE FROM ${s}.set_members WHERE namespace = p_ns AND name = o->>'s';
       v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
     WHEN 'append' THEN
       INSERT INTO ${s}.logs (namespace, log, at, entry)
         VALUES (p_ns, o->>'l', (o->>'at')::double precision, p_values[(o->>'v')::int]);
@@ -162,6 +165,10 @@ BEGIN
         ORDER BY seq DESC OFFSET (o->>'r')::int LIMIT 1);
     END CASE;
   END LOOP;
+  -- Appends alone leave the state version: logs are not part of the state services follow.
+  IF NOT v_state THEN
+    RETURN jsonb_build_object('version', v_version);
+  END IF;
   INSERT INTO ${s}.sets AS t (namespace, name, version)
     SELECT DISTINCT p_ns, n, 1 FROM unnest(v_changed) AS n
     ON CONFLICT (namespace, name) DO UPDATE SET version = t.version + 1;
@@ -169,7 +176,7 @@ BEGIN
   UPDATE ${s}.namespaces SET version = v_version WHERE namespace = p_ns;
   -- The payload is the version only: nothing a listener could learn about users.
   PERFORM pg_notify(p_channel, v_version::text);
-  RETURN jsonb_build_object('version', v_version);
+  RETURN jsonb_build_object('version', v_version, 'changed', true);
 END
 $fn$;
 `,
