@@ -82,15 +82,16 @@ CREATE TABLE ${s}.metric_batches (
   PRIMARY KEY (namespace, writer)
 );
 
--- Counter maps (histogram bins) summed key by key, saturating.
+-- Counter maps (histogram bins) summed key by key, saturating. Only the delta's keys are visited:
+-- the stored map can be much larger than one flush's.
 CREATE FUNCTION ${s}.sum_counts(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(jsonb_object_agg(k, LEAST(coalesce((a->>k)::numeric, 0) + coalesce((b->>k)::numeric, 0), ${MAX_COUNT})), '{}'::jsonb)
-  FROM (SELECT jsonb_object_keys(a) UNION SELECT jsonb_object_keys(b)) AS keys(k)
+  SELECT a || coalesce((SELECT jsonb_object_agg(d.key, LEAST(coalesce((a->>d.key)::numeric, 0) + d.value::numeric, ${MAX_COUNT}))
+    FROM jsonb_each_text(b) AS d), '{}'::jsonb)
 $$;
--- Distinct-user registers merged key by key by maximum.
+-- Distinct-user registers merged key by key by maximum: only the delta's registers that raise one.
 CREATE FUNCTION ${s}.max_registers(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(jsonb_object_agg(k, GREATEST(coalesce((a->>k)::int, 0), coalesce((b->>k)::int, 0))), '{}'::jsonb)
-  FROM (SELECT jsonb_object_keys(a) UNION SELECT jsonb_object_keys(b)) AS keys(k)
+  SELECT a || coalesce((SELECT jsonb_object_agg(d.key, d.value::int)
+    FROM jsonb_each_text(b) AS d WHERE d.value::int > coalesce((a->>d.key)::int, 0)), '{}'::jsonb)
 $$;
 -- Latency sums: float8 addition past the largest double is an error in PostgreSQL, so stop before.
 CREATE FUNCTION ${s}.add_latency(a double precision, b double precision) RETURNS double precision
