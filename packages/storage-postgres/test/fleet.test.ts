@@ -76,11 +76,13 @@ describeWithPostgres('a fleet of four processes on one PostgreSQL', (db) => {
     expect((await store.readMetrics(0)).sort(order)).toEqual(expected.sort(order));
 
     for (const worker of fleet) worker.send({ cmd: 'beta', count: BETA_PER_WORKER });
-    const added = await Promise.all(fleet.map((w) => w.next('beta-added', 60_000)));
+    const added = await Promise.all(fleet.map((w) => w.next('beta-added', 180_000)));
     expect(added.map((e) => e['added'])).toEqual([250, 250, 250, 250]);
     const beta = (await store.readState()).beta['search'] ?? [];
     expect(new Set(beta).size).toBe(WORKERS * BETA_PER_WORKER);
 
+    for (const worker of fleet) worker.send({ cmd: 'watch' });
+    await Promise.all(fleet.map((w) => w.next('watching')));
     fleet[0]!.send({ cmd: 'rollback' });
     const made = await fleet[0]!.next('rolled-back');
     expect(made['performed']).toBe(true);
