@@ -46,7 +46,7 @@ export { DRIVER_COLLECTIONS, DRIVER_LOGS } from './storage/driver';
 export { createRolloutStore, DriverStore, type RolloutStoreOptions } from './storage/driver-store';
 export { emailKey, normalizeEmail } from './storage/emails';
 export { newId } from './storage/ids';
-export { notifyListeners } from './storage/listeners';
+export { callListener, notifyListeners } from './storage/listeners';
 export {
   createMemoryStoreData,
   MemoryDriver,
@@ -85,4 +85,4 @@ export {
   MAX_USER_ID_LENGTH,
   userIdProblem,
 } from './storage/user-ids';
-export { packageLabel, parseArgument, parseStored } from './storage/validate';
+export { packageLabel, parseArgument, parseJsonText, parseStored } from './storage/validate';

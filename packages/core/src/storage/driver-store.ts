@@ -18,6 +18,7 @@ import {
 } from '../schemas/records';
 import type { DriverCommit, DriverEntry, DriverSetName, DriverSnapshot, RolloutDriver } from './driver';
 import { emailKey, normalizeEmail } from './emails';
+import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
 import { planRollback } from './rollback-plan';
 import type {
@@ -464,13 +465,8 @@ export class DriverStore implements RolloutStore {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    return this.driver.subscribe((change) => {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and the other listeners carry on.
-      }
-    });
+    // Wrapped, whatever the driver does with a failing listener.
+    return this.driver.subscribe((change) => callListener(listener, change));
   }
 
   /** Adds or removes one member of a set by compare-and-set; whether it changed anything. */
