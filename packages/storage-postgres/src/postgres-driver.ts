@@ -5,7 +5,6 @@ import {
   type MetricBucket,
   type MetricsReadOptions,
   type StoreChange,
-  StoreDataCorruptedError,
   StoreUnavailableError,
 } from '@canary-rollout/core';
 import type {
@@ -21,7 +20,7 @@ import type {
   DriverSnapshot,
   RolloutDriver,
 } from '@canary-rollout/core/store-kit';
-import { notifyListeners } from '@canary-rollout/core/store-kit';
+import { notifyListeners, parseJsonText } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
 import { ChangeFeed } from './internal/change-feed';
 import {
@@ -440,14 +439,11 @@ export class PostgresDriver implements RolloutDriver {
   }
 
   private decode(text: string, collection: string, key: string): unknown {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // The parser's message quotes the text, which may hold personal data: not passed on.
-      throw new StoreDataCorruptedError(
-        `${PKG}: ${collection} entry ${JSON.stringify(key)} in schema ${this.settings.schema} (namespace ${JSON.stringify(this.settings.namespace)}) is not valid JSON`,
-      );
-    }
+    return parseJsonText(
+      text,
+      PKG,
+      `${collection} entry ${JSON.stringify(key)} in schema ${this.settings.schema} (namespace ${JSON.stringify(this.settings.namespace)})`,
+    );
   }
 
   private noteOwn(version: number): void {
