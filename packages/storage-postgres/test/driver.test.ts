@@ -170,6 +170,22 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     expect(await d.readMetrics(120_000)).toEqual([]);
   });
 
+  it('forgets metric buckets metricsRetentionMs after their last write, and deletes them', async () => {
+    const namespace = freshNamespace();
+    const d = await driver({ namespace, metricsRetentionMs: 200 });
+    await d.addMetrics([bucket()], { writer: 'old', seq: 1 });
+    expect(await d.readMetrics(0)).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await d.readMetrics(0)).toEqual([]);
+    await d.pruneExpired();
+    const left = await db().admin.query(
+      `SELECT (SELECT count(*) FROM canary_rollout.metrics WHERE namespace = $1)::int AS buckets,
+              (SELECT count(*) FROM canary_rollout.metric_batches WHERE namespace = $1)::int AS batches`,
+      [namespace],
+    );
+    expect(left.rows[0]).toEqual({ buckets: 0, batches: 0 });
+  });
+
   it('sends one statement per flush of 100 features', async () => {
     const pool = new pg.Pool({ connectionString: db().url, max: 2 });
     pool.on('error', () => {});

@@ -73,6 +73,18 @@ describeWithPostgres('PostgresDriver behind a failing network', (db) => {
       .toBeGreaterThanOrEqual(0);
   });
 
+  it('answers on a slow network within statementTimeoutMs, and gives up in bounded time on a slower one', async () => {
+    const { proxied } = await pair();
+    proxy.slow(60);
+    // A few round trips of 120 ms fit in 500 ms.
+    expect((await proxied.read({ collections: ['features'] })).version).toBeGreaterThanOrEqual(0);
+    proxy.slow(1500);
+    const started = Date.now();
+    await expect(proxied.commit(put(9))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3000);
+    proxy.restore();
+  });
+
   it('fails fast while cut off and hears, after reconnecting, of a change made meanwhile', async () => {
     const { direct, proxied } = await pair();
     const heard: number[] = [];
