@@ -16,7 +16,15 @@ import {
   type RollbackRecord,
   rollbackRecordSchema,
 } from '../schemas/records';
-import type { DriverCommit, DriverEntry, DriverSetName, DriverSnapshot, RolloutDriver } from './driver';
+import type {
+  DriverCommit,
+  DriverEntry,
+  DriverExpectation,
+  DriverOperation,
+  DriverSetName,
+  DriverSnapshot,
+  RolloutDriver,
+} from './driver';
 import { emailKey, normalizeEmail } from './emails';
 import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
@@ -225,10 +233,7 @@ export class DriverStore implements RolloutStore {
       });
       const entry = snap.collections.users?.find((e) => e.key === id);
       if (entry === undefined) return false;
-      const commit: {
-        expect: NonNullable<DriverCommit['expect']>[number][];
-        operations: DriverCommit['operations'][number][];
-      } = {
+      const commit: { expect: DriverExpectation[]; operations: DriverOperation[] } = {
         expect: [{ collection: 'users', key: id, version: entry.version }],
         operations: [{ op: 'delete', collection: 'users', key: id }],
       };
