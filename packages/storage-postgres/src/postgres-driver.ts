@@ -388,7 +388,7 @@ export class PostgresDriver implements RolloutDriver {
     try {
       const opened = (async () => {
         await statements.withClient('open', (client) =>
-          migrate(client, this.settings.schema, this.settings.namespace),
+          migrate(client, this.settings.schema, this.settings.namespace, this.settings.connectTimeoutMs),
         );
         await feed.start();
       })();

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '@canary-rollout/core';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { PKG } from '../options';
 
 /** What the version row names as the owner of a schema. */
@@ -209,12 +209,25 @@ function lockKey(schema: string): string {
  * (several processes opening at once migrate once). A schema at a newer version, or one holding
  * tables of another app, is refused and left as it was.
  */
-export async function migrate(client: PoolClient, schema: string, namespace: string): Promise<void> {
+export async function migrate(
+  client: PoolClient,
+  schema: string,
+  namespace: string,
+  timeoutMs: number,
+): Promise<void> {
   const s = ident(schema);
-  await client.query('BEGIN');
+  // Migrating may take longer than an ordinary statement: it is bounded by connectTimeoutMs.
+  const query = <R extends QueryResultRow>(text: string, values?: unknown[]) =>
+    client.query<R>({
+      text,
+      ...(values === undefined ? {} : { values }),
+      query_timeout: timeoutMs,
+    } as QueryConfig);
+  await query('BEGIN');
   try {
-    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(schema)]);
-    const tables = await client.query<{ name: string }>(
+    await query('SELECT set_config($1, $2, true)', ['statement_timeout', String(timeoutMs)]);
+    await query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(schema)]);
+    const tables = await query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f')`,
       [schema],
@@ -222,7 +235,7 @@ export async function migrate(client: PoolClient, schema: string, namespace: str
     const names = tables.rows.map((r) => r.name);
     let current = 0;
     if (names.includes('schema_version')) {
-      const row = await client.query<{ product: string; version: number }>(
+      const row = await query<{ product: string; version: number }>(
         `SELECT product, version FROM ${s}.schema_version`,
       );
       const mine = row.rows.find((r) => r.product === PRODUCT);
@@ -239,28 +252,26 @@ export async function migrate(client: PoolClient, schema: string, namespace: str
     const strangers = names.filter((n) => !OWN_TABLES.has(n));
     if (strangers.length > 0) throw foreign(schema);
     if (current < SCHEMA_VERSION) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
       if (current === 0) {
-        await client.query(
+        await query(
           `CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
         );
       }
       for (let step = current; step < SCHEMA_VERSION; step++) {
         const sql = MIGRATIONS[step];
-        if (sql !== undefined) await client.query(sql(s));
+        if (sql !== undefined) await query(sql(s));
       }
-      await client.query(
+      await query(
         `INSERT INTO ${s}.schema_version (product, version) VALUES ($1, $2)
          ON CONFLICT (product) DO UPDATE SET version = EXCLUDED.version, migrated_at = now()`,
         [PRODUCT, SCHEMA_VERSION],
       );
     }
-    await client.query(`INSERT INTO ${s}.namespaces (namespace) VALUES ($1) ON CONFLICT DO NOTHING`, [
-      namespace,
-    ]);
-    await client.query('COMMIT');
+    await query(`INSERT INTO ${s}.namespaces (namespace) VALUES ($1) ON CONFLICT DO NOTHING`, [namespace]);
+    await query('COMMIT');
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    await query('ROLLBACK').catch(() => {});
     throw error;
   }
 }
