@@ -14,22 +14,11 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  CanaryRolloutService,
-  MemoryStore,
-  type MetricBucket,
-  type RolloutStore,
-} from '@canary-rollout/core';
+import { MemoryStore } from '@canary-rollout/core';
 import { RedisStore } from '@canary-rollout/storage-redis';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../packages/storage-redis/test/helpers/redis-server';
-
-const now = () => performance.timeOrigin + performance.now();
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const pct = (values: readonly number[], p: number) =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { evaluationAgainstMemory, FLUSH, median, now, pct, sleep } from './internal/store-case';
 
 async function main(): Promise<void> {
   const server = await startRedisServer();
@@ -44,34 +33,6 @@ async function main(): Promise<void> {
     await server.dispose();
   }
 }
-
-// Deterministic flush: 100 features x 2 arms, 20 histogram bins and 64 registers per bucket.
-let seed = 7;
-const rand = (max: number) => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return Math.floor((seed / 2147483648) * max);
-};
-const FLUSH: MetricBucket[] = Array.from({ length: 100 }, (_, f) =>
-  ['treatment', 'control'].map((arm) => {
-    const histogram: Record<string, number> = {};
-    for (let i = 0; i < 20; i++) histogram[rand(256)] = 1 + rand(20);
-    const users: Record<string, number> = {};
-    for (let i = 0; i < 64; i++) users[rand(2048)] = 1 + rand(12);
-    const calls = 100 + rand(100);
-    return {
-      feature: `feature${f}`,
-      arm,
-      bucketStart: Math.floor(Date.now() / 60_000) * 60_000,
-      calls,
-      successes: calls - 2,
-      failures: 2,
-      latencyCount: calls,
-      latencySumMs: calls * 120.5,
-      histogram,
-      users,
-    };
-  }),
-).flat();
 
 async function flushCost(url: string, admin: Redis): Promise<void> {
   const store = new RedisStore({ url, namespace: 'bench-flush', pollIntervalMs: 0 });
@@ -289,53 +250,9 @@ async function propagation(url: string, admin: Redis): Promise<void> {
 }
 
 async function evaluation(url: string): Promise<void> {
-  const config = {
-    canaryRollout: {
-      features: Object.fromEntries(
-        Array.from({ length: 100 }, (_, i) => [
-          `feature${i}`,
-          { enabled: true, rolloutPercentage: 25, rolloutStrategy: 'gradual' as const },
-        ]),
-      ),
-    },
-  };
-  const ids = Array.from({ length: 200_000 }, (_, n) => `user-${n}`);
-  const make = async (store: RolloutStore) =>
-    CanaryRolloutService.create({ store, config, flushIntervalMs: 3_600_000 });
-  const redisStore = new RedisStore({ url, namespace: 'bench-eval' });
-  const services = { memory: await make(new MemoryStore()), redis: await make(redisStore) };
-  const run = (service: CanaryRolloutService) => {
-    const started = performance.now();
-    let on = 0;
-    for (let pass = 0; pass < 5; pass++) {
-      for (let i = 0; i < ids.length; i++)
-        on += service.isFeatureEnabledForUser(ids[i]!, `feature${i % 100}`) ? 1 : 0;
-    }
-    return { ns: ((performance.now() - started) * 1e6) / (ids.length * 5), on };
-  };
-  const samples = { memory: [] as number[], redis: [] as number[] };
-  const answers = new Set<number>();
-  run(services.memory);
-  run(services.redis);
-  for (let round = 0; round < 7; round++) {
-    // Alternating order, so neither side always runs on a warmer JIT or a colder cache.
-    for (const name of round % 2 === 0 ? (['memory', 'redis'] as const) : (['redis', 'memory'] as const)) {
-      const result = run(services[name]);
-      samples[name].push(result.ns);
-      answers.add(result.on);
-    }
-  }
-  const memory = median(samples.memory);
-  const redis = median(samples.redis);
-  console.log('evaluation (isFeatureEnabledForUser, 100 gradual features, 1,000,000 calls, median of 7):');
-  console.log(`  CanaryRolloutService on MemoryStore            ${memory.toFixed(1)} ns per call`);
-  console.log(
-    `  CanaryRolloutService on RedisStore             ${redis.toFixed(1)} ns per call  (${(redis / memory).toFixed(2)}x)`,
-  );
-  console.log(`  same answers from both                         ${answers.size === 1 ? 'yes' : 'NO'}`);
-  await services.memory.close();
-  await services.redis.close();
-  await redisStore.close();
+  const store = new RedisStore({ url, namespace: 'bench-eval' });
+  await evaluationAgainstMemory('RedisStore', store);
+  await store.close();
 }
 
 // The second process of the propagation figure: this file with `child <url> <namespace>`.

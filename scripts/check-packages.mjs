@@ -41,6 +41,7 @@ const expected = {
   'storage-file': 'FileStore',
   'storage-sqlite': 'SqliteStore',
   'storage-redis': 'RedisStore',
+  'storage-postgres': 'PostgresStore',
   telemetry: 'instrumentRollout',
   cli: 'main',
 };

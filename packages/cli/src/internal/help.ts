@@ -6,7 +6,8 @@ const PROGRAM = 'rollout-manager';
 const GLOBAL_OPTIONS = [
   '--app <name>      the app whose rollout state this is (default: $CANARY_ROLLOUT_APP);',
   '                  its store is file:~/.config/<name> unless --store says otherwise',
-  '--store <store>   file:<dir>, sqlite:<path> or redis://host:port[?namespace=<ns>]',
+  '--store <store>   file:<dir>, sqlite:<path>, redis://host:port[?namespace=<ns>]',
+  '                  or postgres://user@host/db[?namespace=<ns>]',
   "                  (default: $CANARY_ROLLOUT_STORE, else the app's file store)",
   '--config <file>   the features and thresholds (default: config/canary-rollout.json if present)',
   '--actor <who>     who changes are attributed to in the audit log (default: OS user@host)',

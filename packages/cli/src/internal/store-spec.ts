@@ -8,9 +8,15 @@ import { CliFailure, UsageError } from './errors';
 export type StoreSpec =
   | { readonly kind: 'file'; readonly dir: string }
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly namespace?: string };
+  | { readonly kind: 'redis'; readonly url: string; readonly namespace?: string }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly namespace?: string;
+      readonly schema?: string;
+    };
 
-const FORMS = 'file:<dir>, sqlite:<path> or redis://host:port';
+const FORMS = 'file:<dir>, sqlite:<path>, redis://host:port or postgres://host:port/database';
 
 /** `--app`, else `CANARY_ROLLOUT_APP`; a name that cannot be a folder name is a usage error. */
 function appNameOf(app: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -60,7 +66,33 @@ export function parseStoreSpec(
     }
     return { ...spec, namespace: appName };
   }
+  if (/^postgres(ql)?:\/\/./.test(value)) {
+    const spec = postgresSpec(value);
+    return spec.namespace !== undefined || appName === undefined ? spec : { ...spec, namespace: appName };
+  }
   throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
+}
+
+/**
+ * `postgres://user:password@host:5432/db?namespace=my-app&schema=rollouts`: `namespace` and
+ * `schema` are the store's, the rest (sslmode and the like) pg's.
+ */
+function postgresSpec(value: string): Extract<StoreSpec, { kind: 'postgres' }> {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--store must be ${FORMS}, got ${JSON.stringify(redact(value))}`);
+  }
+  const own: { namespace?: string; schema?: string } = {};
+  for (const name of ['namespace', 'schema'] as const) {
+    const given = url.searchParams.get(name);
+    if (given === null) continue;
+    if (given === '') throw new UsageError(`--store: the ${name} of a PostgreSQL store cannot be empty`);
+    own[name] = given;
+    url.searchParams.delete(name);
+  }
+  return { kind: 'postgres', url: url.toString().replace(/\?$/, ''), ...own };
 }
 
 /** `redis://host:6379/0?namespace=my-app`: the namespace is the store's, the rest ioredis's. */
@@ -82,18 +114,28 @@ function redisSpec(value: string): StoreSpec {
 export function describeStore(spec: StoreSpec): string {
   if (spec.kind === 'file') return `file store at ${spec.dir}`;
   if (spec.kind === 'sqlite') return `SQLite store at ${spec.path}`;
-  return `Redis store at ${redact(spec.url)}${spec.namespace === undefined ? '' : ` (namespace ${spec.namespace})`}`;
+  const where = spec.namespace === undefined ? '' : ` (namespace ${spec.namespace})`;
+  if (spec.kind === 'postgres') return `PostgreSQL store at ${redact(spec.url)}${where}`;
+  return `Redis store at ${redact(spec.url)}${where}`;
 }
 
 /** The short form shown in `status`. */
 export function storeLabel(spec: StoreSpec): string {
   if (spec.kind === 'file') return `file:${spec.dir}`;
   if (spec.kind === 'sqlite') return `sqlite:${spec.path}`;
-  return `${redact(spec.url)}${spec.namespace === undefined ? '' : `?namespace=${spec.namespace}`}`;
+  const query = new URLSearchParams();
+  if (spec.namespace !== undefined) query.set('namespace', spec.namespace);
+  if (spec.kind === 'postgres' && spec.schema !== undefined) query.set('schema', spec.schema);
+  const text = query.toString();
+  return `${redact(spec.url)}${text === '' ? '' : `${spec.url.includes('?') ? '&' : '?'}${text}`}`;
 }
 
+/** A store URL as shown: Redis credentials as `***`, a PostgreSQL password as `***`. */
 function redact(url: string): string {
-  return url.replace(/^(rediss?:\/\/)[^@/]*@/, '$1***@');
+  return url
+    .replace(/^(rediss?:\/\/)[^@/]*@/, '$1***@')
+    .replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*):[^@/?#]*@/, '$1:***@')
+    .replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 /** True when the store has never been written, so a read-only command need not create it. */
@@ -105,8 +147,8 @@ export function storeIsMissing(spec: StoreSpec): boolean {
 }
 
 /**
- * Creates and opens the store named by `spec`, importing only its package: the SQLite and Redis
- * drivers are optional peers, and loading them would slow every command down.
+ * Creates and opens the store named by `spec`, importing only its package: the SQLite, Redis and
+ * PostgreSQL drivers are optional peers, and loading them would slow every command down.
  */
 export async function openStore(
   spec: StoreSpec,
@@ -145,6 +187,20 @@ async function createStore(spec: StoreSpec, onWarning?: (message: string) => voi
         spec,
       );
       return new SqliteStore({ path: spec.path, pollIntervalMs: 60_000 });
+    }
+    if (spec.kind === 'postgres') {
+      const { PostgresStore } = await importOptional(
+        () => import('@canary-rollout/storage-postgres'),
+        '@canary-rollout/storage-postgres pg',
+        spec,
+      );
+      return new PostgresStore({
+        connectionString: spec.url,
+        ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
+        ...(spec.schema === undefined ? {} : { schema: spec.schema }),
+        connectTimeoutMs: 3000,
+        pollIntervalMs: 0,
+      });
     }
     const { RedisStore } = await importOptional(
       () => import('@canary-rollout/storage-redis'),
