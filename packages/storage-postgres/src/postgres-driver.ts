@@ -271,7 +271,13 @@ export class PostgresDriver implements RolloutDriver {
       const result = await statements.query<{ r: typeof reply }>(
         'commit',
         `SELECT ${this.s}.commit_changes($1, $2, $3::jsonb, $4::jsonb, $5::text[]) AS r`,
-        [this.settings.namespace, this.channel, JSON.stringify(expectations), JSON.stringify(ops), values],
+        [
+          this.settings.namespace,
+          commit.quiet === true ? null : this.channel,
+          JSON.stringify(expectations),
+          JSON.stringify(ops),
+          values,
+        ],
       );
       reply = result.rows[0]?.r;
       if (reply?.changed === true) this.noteOwn(Number(reply.version));

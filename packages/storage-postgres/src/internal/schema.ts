@@ -166,13 +166,14 @@ BEGIN
         ORDER BY seq DESC OFFSET (o->>'r')::int LIMIT 1);
     END CASE;
   END LOOP;
-  -- Appends alone leave the state version: logs are not part of the state services follow.
-  IF NOT v_state THEN
-    RETURN jsonb_build_object('version', v_version);
-  END IF;
   INSERT INTO ${s}.sets AS t (namespace, name, version)
     SELECT DISTINCT p_ns, n, 1 FROM unnest(v_changed) AS n
     ON CONFLICT (namespace, name) DO UPDATE SET version = t.version + 1;
+  -- Appends alone leave the state version: logs are not part of the state services follow. A
+  -- quiet commit (no channel) changes nothing a snapshot is built from either.
+  IF NOT v_state OR p_channel IS NULL THEN
+    RETURN jsonb_build_object('version', v_version);
+  END IF;
   v_version := v_version + 1;
   UPDATE ${s}.namespaces SET version = v_version WHERE namespace = p_ns;
   -- The payload is the version only: nothing a listener could learn about users.

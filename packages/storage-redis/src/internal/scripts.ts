@@ -73,7 +73,7 @@ return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
 
 /**
  * A conditional, all-or-nothing commit. KEYS: format, version, set versions, then the keys the
- * commit touches. ARGV: channel, handle id, expectation count, per expectation ('e', key index,
+ * commit touches. ARGV: channel ('' for a quiet commit), handle id, expectation count, per expectation ('e', key index,
  * field, version or '' for absent) or ('s', 0, encoded set name, version), then operations:
  * ('p', key, field, JSON) put, ('d', key, field) delete, ('a' | 'r', key, set name, n, n members)
  * set add or remove, ('c', key, set name) set clear, ('l', key, '<at> <JSON>', retain) append.
@@ -134,7 +134,8 @@ while a <= #ARGV do
     changed = true
   end
 end
-if not changed then return {1, redis.call('GET', KEYS[2]) or '0'} end
+-- A quiet commit (no channel) leaves the store version and tells nobody.
+if not changed or ARGV[1] == '' then return {1, redis.call('GET', KEYS[2]) or '0'} end
 local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[1], version .. ' ' .. ARGV[2])
 return {1, version}
