@@ -119,9 +119,13 @@ export class FileDriver implements RolloutDriver {
   async read(request: DriverReadRequest): Promise<DriverSnapshot> {
     this.assertOpen();
     const names = request.collections ?? [];
-    const wanted = new Set<StoreDocument>(['config', ...names.map(documentOf)]);
-    // One file is one moment; a read across files takes the lock so no commit lands between them.
-    const loaded = wanted.size > 1 ? await this.run('read', () => this.load(wanted)) : await this.load(wanted);
+    const wanted = new Set<StoreDocument>(names.map(documentOf));
+    // One file is one moment; a read of collections across files takes the lock so no commit lands between them.
+    const loaded =
+      wanted.size > 1 || (wanted.size === 1 && !wanted.has('config'))
+        ? await this.run('read', () => this.load(new Set(['users', 'config', ...wanted])))
+        : // The users document first: a commit landing between the two reads then makes the version older, never newer, than the config read.
+          await this.load(new Set(['users', 'config']));
     const config = loaded.config!;
     const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const name of names) collections[name] = entriesOf(loaded, name);
@@ -134,7 +138,7 @@ export class FileDriver implements RolloutDriver {
     for (const prefix of request.setPrefixes ?? []) {
       for (const name of config.sets.keys()) if (name.startsWith(prefix)) sets[name] = setOf(name);
     }
-    return { version: config.counter, collections, sets };
+    return { version: storeVersion(loaded), collections, sets };
   }
 
   async get(collection: DriverCollection, keys: readonly string[]): Promise<(DriverEntry | undefined)[]> {
@@ -153,7 +157,7 @@ export class FileDriver implements RolloutDriver {
   }
 
   private async commitLocked(commit: DriverCommit): Promise<DriverCommitResult> {
-    const wanted = new Set<StoreDocument>(['config']);
+    const wanted = new Set<StoreDocument>(['users', 'config']);
     for (const x of [...(commit.expect ?? []), ...commit.operations]) {
       if ('collection' in x) {
         assertPlaceable(x.collection);
@@ -203,10 +207,14 @@ export class FileDriver implements RolloutDriver {
     if (changed.size === 0 && touchedSets.size === 0) {
       // Appends alone: whole lines on O_APPEND descriptors, no document rewritten.
       for (const [log, { lines, retain }] of appends) await this.logs.append(log, lines, retain);
-      return { committed: true, version: config.counter };
+      return { committed: true, version: storeVersion(loaded) };
     }
-    config.counter += 1;
-    changed.add('config');
+    // The store version is the newest counter of the two documents; each commit writes the next one
+    // into the documents it changes (feedback has no counter: beta-users.json carries it).
+    const version = storeVersion(loaded) + 1;
+    if (touchedSets.size > 0) changed.add('config');
+    if (changed.has('feedback')) changed.add('users');
+    for (const where of ['config', 'users'] as const) if (changed.has(where)) loaded[where]!.counter = version;
     const writes: FileWrite[] = [];
     for (const where of changed) writes.push(this.documentWrite(where, loaded[where]!));
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
@@ -218,9 +226,9 @@ export class FileDriver implements RolloutDriver {
       await backupCurrent(this.layout.users);
       await this.trusted.trustCurrent(this.layout.users);
     }
-    this.watcher.wrote(this.layout.config, config.counter);
-    if (changed.has('users')) this.watcher.wrote(this.layout.users, loaded.users!.counter);
-    return { committed: true, version: config.counter };
+    if (changed.has('config')) this.watcher.wrote(this.layout.config, version);
+    if (changed.has('users')) this.watcher.wrote(this.layout.users, version);
+    return { committed: true, version };
   }
 
   private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {
@@ -230,7 +238,6 @@ export class FileDriver implements RolloutDriver {
       );
       return { path: this.layout.feedback, data: joinLines(lines) };
     }
-    if (where === 'users') doc.counter += 1;
     const backup = !(where === 'config' && this.keepBackupOnce);
     if (where === 'config') this.keepBackupOnce = false;
     return { path: this.layout[where], data: encodeDocument(doc, STYLE[where]), backup };
@@ -299,7 +306,8 @@ export class FileDriver implements RolloutDriver {
         );
       }
       // A rollback that follows bumps the version once more.
-      good.doc.counter = (await restoredVersion(config, good.doc.counter)) - (forRollback ? 1 : 0);
+      const users = (await this.load(new Set(['users']))).users?.counter ?? 0;
+      good.doc.counter = Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
       const keptAs = await keepDamaged(config, Date.now());
       await commitFiles(this.layout.root, [{ path: config, data: encodeDocument(good.doc, 'map'), backup: false }]);
       await this.trusted.trustCurrent(config);
@@ -396,6 +404,10 @@ export class FileDriver implements RolloutDriver {
       );
     }
   }
+}
+
+function storeVersion(loaded: Loaded): number {
+  return Math.max(loaded.config?.counter ?? 0, loaded.users?.counter ?? 0);
 }
 
 function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undefined {
