@@ -65,6 +65,7 @@ export class FileDriver implements RolloutDriver {
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
+  private usersCounter: { signature: string; counter: number } | undefined;
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -124,8 +125,7 @@ export class FileDriver implements RolloutDriver {
     const loaded =
       wanted.size > 1 || (wanted.size === 1 && !wanted.has('config'))
         ? await this.run('read', () => this.load(new Set(['users', 'config', ...wanted])))
-        : // The users document first: a commit landing between the two reads then makes the version older, never newer, than the config read.
-          await this.load(new Set(['users', 'config']));
+        : await this.loadConfigAndCounter();
     const config = loaded.config!;
     const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const name of names) collections[name] = entriesOf(loaded, name);
@@ -315,6 +315,21 @@ export class FileDriver implements RolloutDriver {
       this.keepBackupOnce = forRollback;
       return { ...good, backup: { ...good.backup, version: good.doc.counter }, keptAs };
     });
+  }
+
+  /**
+   * The config and the users document's counter (for the store version), read in that order from
+   * the users document: a commit landing between the two reads makes the version older, never
+   * newer, than the config read. The counter is kept while the file's identity stays.
+   */
+  private async loadConfigAndCounter(): Promise<Loaded> {
+    const signature = await this.trusted.signatureOf(this.layout.users);
+    if (this.usersCounter?.signature !== signature) {
+      const users = (await this.load(new Set(['users']))).users!;
+      this.usersCounter = { signature, counter: users.counter };
+    }
+    const { counter } = this.usersCounter;
+    return { ...(await this.load(new Set(['config']))), users: { collections: new Map(), sets: new Map(), counter } };
   }
 
   /** Loads the documents asked for. */
