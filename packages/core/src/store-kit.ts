@@ -85,4 +85,4 @@ export {
   MAX_USER_ID_LENGTH,
   userIdProblem,
 } from './storage/user-ids';
-export { packageLabel, parseArgument, parseStored } from './storage/validate';
+export { packageLabel, parseArgument, parseJsonText, parseStored } from './storage/validate';

@@ -10,6 +10,21 @@ export function packageLabel(store: string): string {
 }
 
 /**
+ * Decodes JSON text read from a store; text that does not parse is reported with
+ * `StoreDataCorruptedError` naming the store and `location`, never quoting the text (the parser's
+ * message would, and stored records can hold personal data).
+ */
+export function parseJsonText(text: string, store: string, location: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StoreDataCorruptedError(
+      `${packageLabel(store)}: corrupted data in ${location}: not valid JSON`,
+    );
+  }
+}
+
+/**
  * Parses data read from a store; on failure throws `StoreDataCorruptedError` naming the store,
  * where the data was (`location`) and the first problems by path. Values are not echoed:
  * stored records can hold personal data.
