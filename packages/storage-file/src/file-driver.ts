@@ -18,8 +18,20 @@ import {
   StoreDataCorruptedError,
   StoreUnavailableError,
 } from '@canary-rollout/core/store-kit';
-import { backupCurrent, commitFiles, type FileWrite, recoverJournal, removeLeftoverTemps } from './internal/atomic-write';
-import { keepDamaged, type LastGood, readLastGood, restoredVersion, writtenByNewer } from './internal/config-backup';
+import {
+  backupCurrent,
+  commitFiles,
+  type FileWrite,
+  recoverJournal,
+  removeLeftoverTemps,
+} from './internal/atomic-write';
+import {
+  keepDamaged,
+  type LastGood,
+  readLastGood,
+  restoredVersion,
+  writtenByNewer,
+} from './internal/config-backup';
 import {
   assertPlaceable,
   type DocumentStyle,
@@ -65,7 +77,7 @@ export class FileDriver implements RolloutDriver {
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
-  private usersCounter: { signature: string; counter: number } | undefined;
+  private readonly decoded = new Map<StoreDocument, { signature: string; doc: JsonDocument }>();
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -73,15 +85,26 @@ export class FileDriver implements RolloutDriver {
   ) {
     const o = options;
     this.layout = layoutOf(o.dir);
-    this.lock = new FileLock(this.layout.lock, { staleMs: o.lockStaleMs, timeoutMs: o.lockTimeoutMs, onWarning: o.onWarning });
+    this.lock = new FileLock(this.layout.lock, {
+      staleMs: o.lockStaleMs,
+      timeoutMs: o.lockTimeoutMs,
+      onWarning: o.onWarning,
+    });
     this.watcher = new ChangeWatcher(
       [
         { path: this.layout.config, counter: 'version', isStateVersion: true },
         { path: this.layout.users, counter: 'revision', isStateVersion: false },
       ],
-      { pollIntervalMs: o.pollIntervalMs, watch: o.watch, onWarning: o.onWarning, onChange: (c) => notifyListeners(this.listeners, c) },
+      {
+        pollIntervalMs: o.pollIntervalMs,
+        watch: o.watch,
+        onWarning: o.onWarning,
+        onChange: (c) => notifyListeners(this.listeners, c),
+      },
     );
-    this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) => this.warnTorn(path, c));
+    this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) =>
+      this.warnTorn(path, c),
+    );
     this.metrics = new MetricShards({
       dir: this.layout.metricsDir,
       root: o.dir,
@@ -125,14 +148,17 @@ export class FileDriver implements RolloutDriver {
     const loaded =
       wanted.size > 1 || (wanted.size === 1 && !wanted.has('config'))
         ? await this.run('read', () => this.load(new Set(['users', 'config', ...wanted])))
-        : await this.loadConfigAndCounter();
+        : // The users document first (for the version): a commit landing between the two reads makes the version older, never newer, than the config read.
+          await this.load(new Set(['users', 'config']));
     const config = loaded.config!;
     const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const name of names) collections[name] = entriesOf(loaded, name);
     const sets: Record<string, DriverSet> = Object.create(null);
     const setOf = (name: string): DriverSet => {
       const set = config.sets.get(name);
-      return set === undefined ? { members: [], version: 0 } : { members: [...set.members], version: set.version };
+      return set === undefined
+        ? { members: [], version: 0 }
+        : { members: [...set.members], version: set.version };
     };
     for (const name of request.sets ?? []) sets[name] = setOf(name);
     for (const prefix of request.setPrefixes ?? []) {
@@ -147,7 +173,7 @@ export class FileDriver implements RolloutDriver {
     const entries = collectionOf(loaded, collection);
     return keys.map((key) => {
       const e = entries?.get(key);
-      return e === undefined ? undefined : { key, value: e.value, version: e.version };
+      return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
     });
   }
 
@@ -164,12 +190,14 @@ export class FileDriver implements RolloutDriver {
         wanted.add(documentOf(x.collection));
       }
     }
-    const loaded = await this.load(wanted);
+    const loaded = await this.load(wanted, true);
     const config = loaded.config!;
     const conflicts: (DriverExpectation & { found: number | null })[] = [];
     for (const x of commit.expect ?? []) {
       const found =
-        'set' in x ? (config.sets.get(x.set)?.version ?? 0) : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null);
+        'set' in x
+          ? (config.sets.get(x.set)?.version ?? 0)
+          : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null);
       if (found !== x.version) conflicts.push({ ...x, found });
     }
     if (conflicts.length > 0) return { committed: false, conflicts };
@@ -191,7 +219,10 @@ export class FileDriver implements RolloutDriver {
         if (op.op === 'delete') {
           if (entries.delete(op.key)) erased.add(where);
         } else {
-          entries.set(op.key, { value: jsonCopy(op.value), version: (entries.get(op.key)?.version ?? 0) + 1 });
+          entries.set(op.key, {
+            value: jsonCopy(op.value),
+            version: (entries.get(op.key)?.version ?? 0) + 1,
+          });
         }
         changed.add(where);
       } else {
@@ -214,7 +245,8 @@ export class FileDriver implements RolloutDriver {
     const version = storeVersion(loaded) + 1;
     if (touchedSets.size > 0) changed.add('config');
     if (changed.has('feedback')) changed.add('users');
-    for (const where of ['config', 'users'] as const) if (changed.has(where)) loaded[where]!.counter = version;
+    for (const where of ['config', 'users'] as const)
+      if (changed.has(where)) loaded[where]!.counter = version;
     const writes: FileWrite[] = [];
     for (const where of changed) writes.push(this.documentWrite(where, loaded[where]!));
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
@@ -234,7 +266,9 @@ export class FileDriver implements RolloutDriver {
   private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {
     if (where === 'feedback') {
       const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, e]) =>
-        JSON.stringify(e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version }),
+        JSON.stringify(
+          e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
+        ),
       );
       return { path: this.layout.feedback, data: joinLines(lines) };
     }
@@ -254,7 +288,11 @@ export class FileDriver implements RolloutDriver {
     await this.run('write', () => this.metrics.add(deltas, batch));
   }
 
-  async readMetrics(since: number, features?: readonly string[], options: MetricsReadOptions = {}): Promise<MetricBucket[]> {
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
     this.assertOpen();
     return this.metrics.read(since, features, options.users !== false);
   }
@@ -307,9 +345,12 @@ export class FileDriver implements RolloutDriver {
       }
       // A rollback that follows bumps the version once more.
       const users = (await this.load(new Set(['users']))).users?.counter ?? 0;
-      good.doc.counter = Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
+      good.doc.counter =
+        Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
       const keptAs = await keepDamaged(config, Date.now());
-      await commitFiles(this.layout.root, [{ path: config, data: encodeDocument(good.doc, 'map'), backup: false }]);
+      await commitFiles(this.layout.root, [
+        { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
+      ]);
       await this.trusted.trustCurrent(config);
       this.watcher.wrote(config, good.doc.counter);
       this.keepBackupOnce = forRollback;
@@ -318,26 +359,24 @@ export class FileDriver implements RolloutDriver {
   }
 
   /**
-   * The config and the users document's counter (for the store version), read in that order from
-   * the users document: a commit landing between the two reads makes the version older, never
-   * newer, than the config read. The counter is kept while the file's identity stays.
+   * Loads the documents asked for, in that order. A decoded document is kept while its file stays
+   * the same file (documents are only ever replaced, never changed in place); `fresh` copies it
+   * for a commit to change.
    */
-  private async loadConfigAndCounter(): Promise<Loaded> {
-    const signature = await this.trusted.signatureOf(this.layout.users);
-    if (this.usersCounter?.signature !== signature) {
-      const users = (await this.load(new Set(['users']))).users!;
-      this.usersCounter = { signature, counter: users.counter };
-    }
-    const { counter } = this.usersCounter;
-    return { ...(await this.load(new Set(['config']))), users: { collections: new Map(), sets: new Map(), counter } };
-  }
-
-  /** Loads the documents asked for. */
-  private async load(wanted: ReadonlySet<StoreDocument>): Promise<Loaded> {
+  private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {
-      if (where === 'feedback') loaded.feedback = await this.readFeedback();
-      else loaded[where] = await readDocument(this.layout[where], STYLE[where], this.trusted, this.checks);
+      const path = this.layout[where];
+      const signature = await this.trusted.signatureOf(path);
+      let kept = this.decoded.get(where);
+      if (kept?.signature !== signature) {
+        const doc =
+          where === 'feedback'
+            ? await this.readFeedback()
+            : await readDocument(path, STYLE[where], this.trusted, this.checks);
+        this.decoded.set(where, (kept = { signature, doc }));
+      }
+      loaded[where] = fresh ? copyDocument(kept.doc) : kept.doc;
     }
     return loaded;
   }
@@ -430,7 +469,19 @@ function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undef
 }
 
 function entriesOf(loaded: Loaded, name: string): DriverEntry[] {
-  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => ({ key, value: e.value, version: e.version }));
+  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => ({
+    key,
+    value: structuredClone(e.value),
+    version: e.version,
+  }));
+}
+
+function copyDocument(doc: JsonDocument): JsonDocument {
+  return {
+    collections: new Map([...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))])),
+    sets: new Map([...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }])),
+    counter: doc.counter,
+  };
 }
 
 /** Values are kept as JSON keeps them, and the caller's object is not kept. */

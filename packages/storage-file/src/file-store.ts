@@ -27,7 +27,9 @@ const CHECKS: Readonly<Record<string, RecordCheck>> = {
   features: (value, key, path, at) => {
     const feature = parseStored(featureRecordSchema, value, STORE, locationOf(path, at));
     if (feature.name !== key) {
-      throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at} holds a feature named "${feature.name}"`);
+      throw new StoreDataCorruptedError(
+        `${PKG}: corrupted data in ${path}: ${at} holds a feature named "${feature.name}"`,
+      );
     }
   },
   users: (value, _key, path, at) => void parseStored(betaUserSchema, value, STORE, locationOf(path, at)),
@@ -95,7 +97,8 @@ export class FileStore extends DriverStore {
    */
   async restoreConfigBackup(): Promise<ConfigBackup & { readonly keptAs: string | undefined }> {
     const restored = await this.files.restoreLastGood(false);
-    if (restored === undefined) throw new NotFoundError(`${PKG}: no valid backup ${this.layout.config}.bak to restore`);
+    if (restored === undefined)
+      throw new NotFoundError(`${PKG}: no valid backup ${this.layout.config}.bak to restore`);
     return { ...restored.backup, keptAs: restored.keptAs };
   }
 }

@@ -19,7 +19,8 @@ const MIGRATIONS: Readonly<Record<number, (doc: Record<string, unknown>) => Reco
 export function migrate(path: string, value: unknown): Record<string, unknown> {
   const fail = (problem: string) =>
     new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('(root): expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail('(root): expected an object');
   let doc = value as Record<string, unknown>;
   const format = doc['formatVersion'];
   if (typeof format === 'number' && format > FORMAT_VERSION) {

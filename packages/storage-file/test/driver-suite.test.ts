@@ -8,7 +8,8 @@ describeDriverConformance(
   'FileDriver',
   async () => {
     const temp = await tempDir('storage-file-driver-');
-    const make = () => new FileDriver(resolveOptions({ dir: temp.dir, pollIntervalMs: 100, onWarning: () => undefined }));
+    const make = () =>
+      new FileDriver(resolveOptions({ dir: temp.dir, pollIntervalMs: 100, onWarning: () => undefined }));
     const driver = make();
     return {
       driver,

@@ -23,7 +23,8 @@ describeStoreConformance(
             feature['rolloutPercentage'] = 'fifty';
           }
         } else {
-          for (const user of doc['users'] as { value: Record<string, unknown> }[]) user.value['createdAt'] = 'yesterday';
+          for (const user of doc['users'] as { value: Record<string, unknown> }[])
+            user.value['createdAt'] = 'yesterday';
         }
         await writeFile(path, JSON.stringify(doc));
       },

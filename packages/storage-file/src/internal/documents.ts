@@ -63,7 +63,9 @@ const SET_TOPS = new Set(['blacklist', 'beta', 'sets']);
 /** Collection names that would be mistaken for the document's own fields are refused. */
 export function assertPlaceable(collection: string): void {
   if (RESERVED.has(collection) || SET_TOPS.has(collection)) {
-    throw new StoreDataCorruptedError(`${PKG}: the collection name "${collection}" is reserved in the store's documents`);
+    throw new StoreDataCorruptedError(
+      `${PKG}: the collection name "${collection}" is reserved in the store's documents`,
+    );
   }
 }
 
@@ -85,7 +87,9 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
   const versions = record<Record<string, number>>();
   for (const [name, entries] of doc.collections) {
     if (style === 'list') {
-      out[name] = [...entries].map(([key, e]) => (e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version }));
+      out[name] = [...entries].map(([key, e]) =>
+        e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
+      );
       continue;
     }
     const map = record<unknown>();
@@ -141,9 +145,16 @@ export async function readJson(path: string, trusted: TrustedFiles): Promise<Jso
   } catch (error) {
     // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    throw await corrupted(path, `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`);
+    throw await corrupted(
+      path,
+      `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
+    );
   }
-  return { root: await noted(path, () => migrate(path, value)), trusted: file.trusted, signature: file.signature };
+  return {
+    root: await noted(path, () => migrate(path, value)),
+    trusted: file.trusted,
+    signature: file.signature,
+  };
 }
 
 /** Runs a decoding step; its corruption report gains where the file and its last good copy are. */
@@ -194,7 +205,10 @@ function decode(
     });
     return [...new Set(value as string[])];
   };
-  const doc: JsonDocument = { ...emptyDocument(), counter: count(root[COUNTER[style]] ?? 0, COUNTER[style], 0) };
+  const doc: JsonDocument = {
+    ...emptyDocument(),
+    counter: count(root[COUNTER[style]] ?? 0, COUNTER[style], 0),
+  };
   const versions = object(root['versions'] ?? {}, 'versions');
   const setVersions = object(root['setVersions'] ?? {}, 'setVersions');
   for (const [name, section] of Object.entries(root)) {
@@ -220,7 +234,10 @@ function decode(
     const given = object(section, name);
     if (SET_TOPS.has(name)) {
       for (const [inner, members] of Object.entries(given)) {
-        doc.sets.set(name === 'beta' ? `beta:${inner}` : inner, { members: ids(members, `${name}.${inner}`), version: 0 });
+        doc.sets.set(name === 'beta' ? `beta:${inner}` : inner, {
+          members: ids(members, `${name}.${inner}`),
+          version: 0,
+        });
       }
       continue;
     }

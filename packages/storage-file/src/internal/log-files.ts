@@ -61,7 +61,8 @@ export class LogFiles {
     const size = await appendLine(path, data, this.onWarning);
     const before = this.known.get(log);
     let count: number;
-    if (before !== undefined && before.size + Buffer.byteLength(data) + 1 === size) count = before.count + texts.length;
+    if (before !== undefined && before.size + Buffer.byteLength(data) + 1 === size)
+      count = before.count + texts.length;
     // Another handle appended meanwhile (or a torn line was cut): count again.
     else count = (await readJsonlLines(path)).lines.length;
     this.known.set(log, { size, count });
@@ -113,12 +114,17 @@ export class LogFiles {
   /** Every line, each checked to be an entry with a time: foreign content is never rewritten. */
   private async checked(path: string): Promise<JsonlContent> {
     const content = await readJsonlLines(path);
-    for (const { text, line } of content.lines) timeOf(parseLine(path, text, `line ${line}`), path, `line ${line}`);
+    for (const { text, line } of content.lines)
+      timeOf(parseLine(path, text, `line ${line}`), path, `line ${line}`);
     return content;
   }
 
   /** Entries oldest first: of those with `at >= since`, the newest `limit`. */
-  async read(log: string, since = Number.NEGATIVE_INFINITY, limit = Number.POSITIVE_INFINITY): Promise<unknown[]> {
+  async read(
+    log: string,
+    since = Number.NEGATIVE_INFINITY,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<unknown[]> {
     const path = this.path(log);
     let handle: Awaited<ReturnType<typeof openNoFollow>>;
     try {

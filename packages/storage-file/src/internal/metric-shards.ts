@@ -53,10 +53,13 @@ async function readBatches(path: string, trusted: TrustedFiles): Promise<Batches
   const given = file?.root['writers'];
   await noted(path, () => {
     if (given === undefined) return;
-    if (typeof given !== 'object' || given === null) throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: writers: expected an object`);
+    if (typeof given !== 'object' || given === null)
+      throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: writers: expected an object`);
     for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
       if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at)) {
-        throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: writers.${writer}: expected seq and at`);
+        throw new StoreDataCorruptedError(
+          `${PKG}: corrupted data in ${path}: writers.${writer}: expected seq and at`,
+        );
       }
       writers[writer] = { seq: e.seq as number, at: e.at as number };
     }
