@@ -478,8 +478,12 @@ function entriesOf(loaded: Loaded, name: string): DriverEntry[] {
 
 function copyDocument(doc: JsonDocument): JsonDocument {
   return {
-    collections: new Map([...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))])),
-    sets: new Map([...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }])),
+    collections: new Map(
+      [...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))]),
+    ),
+    sets: new Map(
+      [...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }]),
+    ),
     counter: doc.counter,
   };
 }

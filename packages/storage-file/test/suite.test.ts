@@ -23,8 +23,7 @@ describeStoreConformance(
             feature['rolloutPercentage'] = 'fifty';
           }
         } else {
-          for (const user of doc['users'] as { value: Record<string, unknown> }[])
-            user.value['createdAt'] = 'yesterday';
+          for (const user of doc['users'] as Record<string, unknown>[]) user['createdAt'] = 'yesterday';
         }
         await writeFile(path, JSON.stringify(doc));
       },

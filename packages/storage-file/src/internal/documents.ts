@@ -37,12 +37,13 @@ export interface JsonDocument {
  * How a document lays collections out. `map`: `{ "<collection>": { "<key>": value } }` with
  * versions other than 1 under `versions`, sets as `"<name>": [ids]` or `"<prefix>": { "<rest>":
  * [ids] }` (`blacklist`, `beta.<feature>`) with versions other than 1 under `setVersions`.
- * `list`: `{ "<collection>": [{ "key", "value", "version"? }] }` in insertion order.
+ * `list`: `{ "<collection>": [value, …], "keys": { "<collection>": [key, …] } }` in insertion
+ * order (the guide's `users` list of user records), versions other than 1 under `versions`.
  */
 export type DocumentStyle = 'map' | 'list';
 
 const COUNTER: Record<DocumentStyle, string> = { map: 'version', list: 'revision' };
-const RESERVED = new Set(['formatVersion', 'version', 'revision', 'versions', 'setVersions']);
+const RESERVED = new Set(['formatVersion', 'version', 'revision', 'versions', 'setVersions', 'keys']);
 
 export function emptyDocument(): JsonDocument {
   return { collections: new Map(), sets: new Map(), counter: 0 };
@@ -85,19 +86,18 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
   out['formatVersion'] = FORMAT_VERSION;
   out[COUNTER[style]] = doc.counter;
   const versions = record<Record<string, number>>();
+  const keys = record<string[]>();
   for (const [name, entries] of doc.collections) {
-    if (style === 'list') {
-      out[name] = [...entries].map(([key, e]) =>
-        e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
-      );
-      continue;
-    }
     const map = record<unknown>();
     for (const [key, e] of entries) {
       map[key] = e.value;
       if (e.version !== 1) (versions[name] ??= record())[key] = e.version;
     }
-    out[name] = map;
+    if (style === 'map') out[name] = map;
+    else {
+      out[name] = [...entries.values()].map((e) => e.value);
+      keys[name] = [...entries.keys()];
+    }
   }
   // The guide's `beta` and `blacklist` have their place from the start.
   if (style === 'map') {
@@ -114,6 +114,7 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     }
     if (set.version !== (set.members.length > 0 ? 1 : 0)) setVersions[name] = set.version;
   }
+  if (Object.keys(keys).length > 0) out['keys'] = keys;
   if (Object.keys(versions).length > 0) out['versions'] = versions;
   if (Object.keys(setVersions).length > 0) out['setVersions'] = setVersions;
   return `${JSON.stringify(out, null, 2)}\n`;
@@ -217,12 +218,14 @@ function decode(
     const entries = new Map<string, Stored>();
     if (style === 'list') {
       if (!Array.isArray(section)) fail(name, 'expected an array');
-      (section as unknown[]).forEach((item, i) => {
-        const e = object(item, `${name}.${i}`);
-        if (typeof e['key'] !== 'string') fail(`${name}.${i}.key`, 'expected a string');
-        const key = e['key'] as string;
-        check?.(e['value'], key, path, `${name}.${i}`);
-        entries.set(key, { value: e['value'], version: count(e['version'] ?? 1, `${name}.${i}.version`, 1) });
+      const keys = ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`);
+      if (keys.length !== section.length)
+        fail(`keys.${name}`, `expected a key for each of the ${section.length} entries`);
+      const own = object(field(versions, name) ?? {}, `versions.${name}`);
+      (section as unknown[]).forEach((value, i) => {
+        const key = keys[i] as string;
+        check?.(value, key, path, `${name}.${i}`);
+        entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });
       });
       doc.collections.set(name, entries);
       continue;
