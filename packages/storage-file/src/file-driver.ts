@@ -214,8 +214,8 @@ export class FileDriver implements RolloutDriver {
       } else if (op.op === 'put' || op.op === 'delete') {
         const where = documentOf(op.collection);
         const doc = loaded[where]!;
-        let entries = doc.collections.get(op.collection);
-        if (entries === undefined) doc.collections.set(op.collection, (entries = new Map()));
+        const entries = doc.collections.get(op.collection) ?? new Map<string, Stored>();
+        doc.collections.set(op.collection, entries);
         if (op.op === 'delete') {
           if (entries.delete(op.key)) erased.add(where);
         } else {
@@ -226,8 +226,8 @@ export class FileDriver implements RolloutDriver {
         }
         changed.add(where);
       } else {
-        let set = config.sets.get(op.set);
-        if (set === undefined) config.sets.set(op.set, (set = { members: [], version: 0 }));
+        const set = config.sets.get(op.set) ?? { members: [], version: 0 };
+        config.sets.set(op.set, set);
         if (op.op === 'set-add') set.members = [...new Set([...set.members, ...op.members])];
         else if (op.op === 'set-remove') set.members = set.members.filter((m) => !op.members.includes(m));
         else set.members = [];
@@ -374,7 +374,8 @@ export class FileDriver implements RolloutDriver {
           where === 'feedback'
             ? await this.readFeedback()
             : await readDocument(path, STYLE[where], this.trusted, this.checks);
-        this.decoded.set(where, (kept = { signature, doc }));
+        kept = { signature, doc };
+        this.decoded.set(where, kept);
       }
       loaded[where] = fresh ? copyDocument(kept.doc) : kept.doc;
     }

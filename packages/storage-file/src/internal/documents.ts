@@ -91,7 +91,10 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     const map = record<unknown>();
     for (const [key, e] of entries) {
       map[key] = e.value;
-      if (e.version !== 1) (versions[name] ??= record())[key] = e.version;
+      if (e.version !== 1) {
+        versions[name] ??= record();
+        versions[name][key] = e.version;
+      }
     }
     if (style === 'map') out[name] = map;
     else {
@@ -109,7 +112,8 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     const [top, inner] = setPlace(name);
     if (inner === undefined) out[top] = [...set.members];
     else {
-      const group = (out[top] ??= record()) as Record<string, string[]>;
+      out[top] ??= record();
+      const group = out[top] as Record<string, string[]>;
       if (set.members.length > 0) group[inner] = [...set.members];
     }
     if (set.version !== (set.members.length > 0 ? 1 : 0)) setVersions[name] = set.version;
@@ -217,12 +221,12 @@ function decode(
     const check = checks === undefined ? undefined : (field(checks, name) as RecordCheck | undefined);
     const entries = new Map<string, Stored>();
     if (style === 'list') {
-      if (!Array.isArray(section)) fail(name, 'expected an array');
+      const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');
       const keys = ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`);
-      if (keys.length !== section.length)
-        fail(`keys.${name}`, `expected a key for each of the ${section.length} entries`);
+      if (keys.length !== values.length)
+        fail(`keys.${name}`, `expected a key for each of the ${values.length} entries`);
       const own = object(field(versions, name) ?? {}, `versions.${name}`);
-      (section as unknown[]).forEach((value, i) => {
+      values.forEach((value, i) => {
         const key = keys[i] as string;
         check?.(value, key, path, `${name}.${i}`);
         entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });

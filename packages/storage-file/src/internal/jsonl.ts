@@ -1,6 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StoreDataCorruptedError } from '@canary-rollout/core';
 import {
   errnoOf,
   FILE_MODE,

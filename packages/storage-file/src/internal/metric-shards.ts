@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import {
   type MetricBatch,
   type MetricBucket,
-  metricBucketSchema,
   mergeMetricBuckets,
+  metricBucketSchema,
   parseStored,
   StoreDataCorruptedError,
 } from '@canary-rollout/core/store-kit';
