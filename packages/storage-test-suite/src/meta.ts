@@ -59,6 +59,23 @@ export function describeMeta(ctx: SuiteContext): void {
       expect(await store.readMeta('none:')).toEqual([]);
     });
 
+    it('keeps keys and value fields named like Object.prototype members as any other', async () => {
+      const { store } = ctx;
+      const names = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf'];
+      for (const key of names) {
+        await store.putMeta(key, JSON.parse(`{"${key}": {"x": 1}, "y": 2}`), null);
+      }
+      const peer = await ctx.peer();
+      const read = await peer.readMeta();
+      expect(read.map((r) => r.key)).toEqual([...names].sort());
+      for (const record of read) {
+        expect(Object.getPrototypeOf(record.value)).toBe(Object.prototype);
+        expect(Object.keys(record.value as object)).toEqual([record.key, 'y']);
+      }
+      expect(await peer.deleteMeta('__proto__', 1)).toBe(true);
+      expect(await store.readMeta('__')).toEqual([]);
+    });
+
     it('deletes a record, at a given version or any', async () => {
       const { store } = ctx;
       expect(await store.deleteMeta('gone')).toBe(false);

@@ -16,8 +16,17 @@ import {
   type RollbackRecord,
   rollbackRecordSchema,
 } from '../schemas/records';
-import type { DriverCommit, DriverEntry, DriverSetName, DriverSnapshot, RolloutDriver } from './driver';
+import type {
+  DriverCommit,
+  DriverEntry,
+  DriverExpectation,
+  DriverOperation,
+  DriverSetName,
+  DriverSnapshot,
+  RolloutDriver,
+} from './driver';
 import { emailKey, normalizeEmail } from './emails';
+import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
 import { planRollback } from './rollback-plan';
 import type {
@@ -224,10 +233,7 @@ export class DriverStore implements RolloutStore {
       });
       const entry = snap.collections.users?.find((e) => e.key === id);
       if (entry === undefined) return false;
-      const commit: {
-        expect: NonNullable<DriverCommit['expect']>[number][];
-        operations: DriverCommit['operations'][number][];
-      } = {
+      const commit: { expect: DriverExpectation[]; operations: DriverOperation[] } = {
         expect: [{ collection: 'users', key: id, version: entry.version }],
         operations: [{ op: 'delete', collection: 'users', key: id }],
       };
@@ -464,13 +470,8 @@ export class DriverStore implements RolloutStore {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    return this.driver.subscribe((change) => {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the store and the other listeners carry on.
-      }
-    });
+    // Wrapped, whatever the driver does with a failing listener.
+    return this.driver.subscribe((change) => callListener(listener, change));
   }
 
   /** Adds or removes one member of a set by compare-and-set; whether it changed anything. */
