@@ -1,3 +1,4 @@
+export { FileDriver } from './file-driver';
 export { FileStore } from './file-store';
 export { FORMAT_VERSION } from './format';
 export type { ConfigBackup } from './internal/config-backup';

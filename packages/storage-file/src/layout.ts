@@ -5,12 +5,13 @@ import type { LogKind } from '@canary-rollout/core';
 export interface FileStoreLayout {
   readonly root: string;
   readonly betaDir: string;
+  /** Every log, `<name>.jsonl`. */
   readonly logsDir: string;
   /** Merged metric buckets, one document per time shard: `buckets-<shardStart>.json`. */
   readonly metricsDir: string;
-  /** Features, beta lists, blacklist and the state version. */
+  /** The store version, beta lists, blacklist, features and every collection without personal data. */
   readonly config: string;
-  /** Registered users (personal data). */
+  /** Registered users and the email index (personal data). */
   readonly users: string;
   /** Feedback, one JSON line each (personal data). */
   readonly feedback: string;
@@ -40,4 +41,17 @@ export function layoutOf(root: string): FileStoreLayout {
     },
     lock: join(root, '.lock'),
   };
+}
+
+/** The documents collections live in. */
+export type StoreDocument = 'config' | 'users' | 'feedback';
+
+/**
+ * The guide keeps personal data under `beta/` (mode 0700 like every folder): users and the email
+ * index in `beta-users.json`, feedback in `feedback.jsonl`. Every other collection, named as data,
+ * lives in `rollout-config.json`.
+ */
+export function documentOf(collection: string): StoreDocument {
+  if (collection === 'users' || collection === 'emails') return 'users';
+  return collection === 'feedback' ? 'feedback' : 'config';
 }

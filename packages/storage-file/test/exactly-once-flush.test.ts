@@ -11,7 +11,7 @@ afterEach(async () => {
 
 /** Makes the store's next lock releases fail after releasing, as an I/O error on the lock file would. */
 function failLockRelease(store: FileStore, times: number): void {
-  const lock = (store as unknown as { writer: { lock: { release(): Promise<void> } } }).writer.lock;
+  const lock = (store as unknown as { driver: { lock: { release(): Promise<void> } } }).driver.lock;
   const release = lock.release.bind(lock);
   let left = times;
   lock.release = async () => {

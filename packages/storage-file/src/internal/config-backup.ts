@@ -1,7 +1,7 @@
 import { link, lstat, readFile } from 'node:fs/promises';
 import { isCanaryRolloutError } from '@canary-rollout/core';
 import { FORMAT_VERSION } from '../format';
-import { type ConfigDoc, readConfig } from './documents';
+import { type JsonDocument, type RecordCheck, readDocument } from './documents';
 import { errnoOf } from './fs-utils';
 import { TrustedFiles } from './trusted-files';
 
@@ -30,7 +30,7 @@ export interface ConfigBackup {
 
 /** The last good state: a validated backup document and what it holds. */
 export interface LastGood {
-  readonly doc: ConfigDoc;
+  readonly doc: JsonDocument;
   readonly backup: ConfigBackup;
 }
 
@@ -41,6 +41,7 @@ export interface LastGood {
 export async function readLastGood(
   config: string,
   currentProblem: string | undefined,
+  checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<LastGood | undefined> {
   const path = `${config}.bak`;
   let savedAt: number;
@@ -52,29 +53,33 @@ export async function readLastGood(
     if (errnoOf(error) === 'ENOENT') return undefined;
     throw error;
   }
-  let doc: ConfigDoc;
+  let doc: JsonDocument;
   try {
-    doc = await readConfig(path, new TrustedFiles());
+    doc = await readDocument(path, 'map', new TrustedFiles(), checks);
   } catch (error) {
     if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return undefined;
     throw error;
   }
-  const features = Object.values(doc.features).map((f) => ({
-    name: f.name,
-    enabled: f.enabled,
-    rolloutPercentage: f.rolloutPercentage,
-    rolloutStrategy: f.rolloutStrategy,
-    betaUsers: doc.beta[f.name]?.length ?? 0,
-  }));
+  // The records passed the feature check above: a summary of them is safe to show.
+  const features = [...(doc.collections.get('features')?.values() ?? [])].map(({ value }) => {
+    const f = value as { name: string; enabled: boolean; rolloutPercentage: number; rolloutStrategy: string };
+    return {
+      name: f.name,
+      enabled: f.enabled,
+      rolloutPercentage: f.rolloutPercentage,
+      rolloutStrategy: f.rolloutStrategy,
+      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.length ?? 0,
+    };
+  });
   return {
     doc,
     backup: {
       path,
       target: config,
-      version: doc.version,
+      version: doc.counter,
       savedAt: Math.floor(savedAt),
       features,
-      blacklisted: doc.blacklist.length,
+      blacklisted: doc.sets.get('blacklist')?.members.length ?? 0,
       currentProblem,
     },
   };

@@ -1,170 +1,142 @@
 import { access } from 'node:fs/promises';
-import {
-  type BetaUser,
-  betaUserSchema,
-  type FeatureRecord,
-  featureRecordSchema,
-  type MetricBucket,
-  metricBucketSchema,
-  parseStored,
-  StoreDataCorruptedError,
-} from '@canary-rollout/core';
-import { FORMAT_VERSION } from '../format';
+import { StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
+import { FORMAT_VERSION, migrate } from '../format';
 import { PKG, storeError } from './fs-utils';
-import { ShapeCheck } from './shapes';
 import type { TrustedFiles } from './trusted-files';
 
-/** `rollout-config.json`: features, beta lists, blacklist and the state version. */
-export interface ConfigDoc {
-  formatVersion: number;
+/** A stored entry: a JSON value and its version. */
+export interface Stored {
+  value: unknown;
   version: number;
-  features: Record<string, FeatureRecord>;
-  beta: Record<string, string[]>;
-  blacklist: string[];
-  [extra: string]: unknown;
 }
 
-/** `beta/beta-users.json`: registered users in registration order. */
-export interface UsersDoc {
-  formatVersion: number;
-  revision: number;
-  users: BetaUser[];
-  [extra: string]: unknown;
-}
-
-/** `metrics.json`: merged metric buckets. */
-export interface MetricsDoc {
-  formatVersion: number;
-  buckets: MetricBucket[];
-  [extra: string]: unknown;
-}
-
-/** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
-export interface BatchesDoc {
-  formatVersion: number;
-  writers: Record<string, { seq: number; at: number }>;
-  [extra: string]: unknown;
-}
-
-export function emptyConfig(): ConfigDoc {
-  return { formatVersion: FORMAT_VERSION, version: 0, features: {}, beta: {}, blacklist: [] };
-}
-
-export function emptyUsers(): UsersDoc {
-  return { formatVersion: FORMAT_VERSION, revision: 0, users: [] };
-}
-
-export function emptyMetrics(): MetricsDoc {
-  return { formatVersion: FORMAT_VERSION, buckets: [] };
-}
-
-export async function readConfig(path: string, trusted: TrustedFiles): Promise<ConfigDoc> {
-  const raw = await readDocument(path, trusted);
-  if (raw === undefined) return emptyConfig();
-  if (raw.trusted) return withoutPrototypes(raw.value as ConfigDoc);
-  const doc = await checked(path, raw, trusted, () => {
-    const check = new ShapeCheck(path);
-    const shape = check.object(raw.value, '(root)');
-    check.formatVersion(shape);
-    const version = check.counter(shape['version'], 'version');
-    const beta: Record<string, string[]> = {};
-    for (const [name, ids] of Object.entries(check.object(shape['beta'], 'beta'))) {
-      check.featureName(name, `beta.${name}`);
-      beta[name] = check.userIds(ids, `beta.${name}`);
-    }
-    const blacklist = check.userIds(shape['blacklist'], 'blacklist');
-    const features: Record<string, FeatureRecord> = {};
-    for (const [name, value] of Object.entries(check.object(shape['features'], 'features'))) {
-      check.featureName(name, `features.${name}`);
-      const feature = parseStored(featureRecordSchema, value, 'storage-file', `${path} (features.${name})`);
-      if (feature.name !== name) {
-        throw new StoreDataCorruptedError(
-          `${PKG}: corrupted data in ${path}: features.${name} holds a feature named "${feature.name}"`,
-        );
-      }
-      features[name] = feature;
-    }
-    return { ...shape, formatVersion: FORMAT_VERSION, version, features, beta, blacklist };
-  });
-  return withoutPrototypes(doc);
-}
-
-/** Maps keyed by feature name must not answer for "constructor" or "toString". */
-function withoutPrototypes(doc: ConfigDoc): ConfigDoc {
-  return {
-    ...doc,
-    features: Object.assign(Object.create(null), doc.features),
-    beta: Object.assign(Object.create(null), doc.beta),
-  };
-}
-
-export async function readUsers(path: string, trusted: TrustedFiles): Promise<UsersDoc> {
-  const raw = await readDocument(path, trusted);
-  if (raw === undefined) return emptyUsers();
-  if (raw.trusted) return raw.value as UsersDoc;
-  return checked(path, raw, trusted, () => {
-    const check = new ShapeCheck(path);
-    const shape = check.object(raw.value, '(root)');
-    check.formatVersion(shape);
-    const revision = check.counter(shape['revision'], 'revision');
-    const users = check
-      .array(shape['users'], 'users')
-      .map((u, i) => parseStored(betaUserSchema, u, 'storage-file', `${path} (users.${i})`));
-    return { ...shape, formatVersion: FORMAT_VERSION, revision, users };
-  });
-}
-
-export async function readMetrics(path: string, trusted: TrustedFiles): Promise<MetricsDoc> {
-  const raw = await readDocument(path, trusted);
-  if (raw === undefined) return emptyMetrics();
-  if (raw.trusted) return raw.value as MetricsDoc;
-  return checked(path, raw, trusted, () => {
-    const check = new ShapeCheck(path);
-    const shape = check.object(raw.value, '(root)');
-    check.formatVersion(shape);
-    const buckets = check
-      .array(shape['buckets'], 'buckets')
-      .map((b, i) => parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`));
-    return { ...shape, formatVersion: FORMAT_VERSION, buckets };
-  });
-}
-
-export async function readBatches(path: string, trusted: TrustedFiles): Promise<BatchesDoc> {
-  const raw = await readDocument(path, trusted);
-  if (raw === undefined) return { formatVersion: FORMAT_VERSION, writers: Object.create(null) };
-  if (raw.trusted) return raw.value as BatchesDoc;
-  return checked(path, raw, trusted, () => {
-    const check = new ShapeCheck(path);
-    const shape = check.object(raw.value, '(root)');
-    check.formatVersion(shape);
-    const given = check.object(shape['writers'], 'writers');
-    const writers: BatchesDoc['writers'] = Object.create(null);
-    for (const [writer, entry] of Object.entries(given)) {
-      const e = check.object(entry, `writers.${writer}`);
-      writers[writer] = {
-        seq: check.counter(e['seq'], `writers.${writer}.seq`),
-        at: check.counter(e['at'], `writers.${writer}.at`),
-      };
-    }
-    return { ...shape, formatVersion: FORMAT_VERSION, writers };
-  });
-}
-
-/** Pretty JSON with a final newline: the documents are meant to be readable with `cat`. */
-export function serialize(doc: object): string {
-  return `${JSON.stringify(doc, null, 2)}\n`;
-}
-
-/** Compact JSON for the metrics document, which is large, rewritten often and read by programs. */
-export function serializeCompact(doc: object): string {
-  return `${JSON.stringify(doc)}\n`;
+/** A stored set. */
+export interface StoredSet {
+  members: string[];
+  version: number;
 }
 
 /**
- * Reads and JSON-parses a document; `undefined` when it does not exist. A document written by a
- * newer layout version is refused before its shape is looked at.
+ * Checks a stored value where it is decoded, so an error names the file and the place in it and
+ * a file holding what cannot be read is never rewritten. `at` is `features.search`, `users.0`,
+ * `line 3`.
  */
-async function readDocument(path: string, trusted: TrustedFiles): Promise<RawDocument | undefined> {
+export type RecordCheck = (value: unknown, key: string, path: string, at: string) => void;
+
+/** The decoded contents of one JSON document (`rollout-config.json` or `beta/beta-users.json`). */
+export interface JsonDocument {
+  /** Collection name to its entries. */
+  readonly collections: Map<string, Map<string, Stored>>;
+  /** Set name to the set (only in `rollout-config.json`). */
+  readonly sets: Map<string, StoredSet>;
+  /** `version` (the store version) in `rollout-config.json`, `revision` in `beta-users.json`. */
+  counter: number;
+}
+
+/**
+ * How a document lays collections out. `map`: `{ "<collection>": { "<key>": value } }` with
+ * versions other than 1 under `versions`, sets as `"<name>": [ids]` or `"<prefix>": { "<rest>":
+ * [ids] }` (`blacklist`, `beta.<feature>`) with versions other than 1 under `setVersions`.
+ * `list`: `{ "<collection>": [value, …], "keys": { "<collection>": [key, …] } }` in insertion
+ * order (the guide's `users` list of user records), versions other than 1 under `versions`.
+ */
+export type DocumentStyle = 'map' | 'list';
+
+const COUNTER: Record<DocumentStyle, string> = { map: 'version', list: 'revision' };
+const RESERVED = new Set(['formatVersion', 'version', 'revision', 'versions', 'setVersions', 'keys']);
+
+export function emptyDocument(): JsonDocument {
+  return { collections: new Map(), sets: new Map(), counter: 0 };
+}
+
+/**
+ * Where a set lives in a `map` document: the guide's `blacklist` at the top, `beta:<feature>` as
+ * `beta.<feature>`, any other set under `sets`.
+ */
+function setPlace(name: string): [string, string | undefined] {
+  if (name === 'blacklist') return [name, undefined];
+  if (name.startsWith('beta:')) return ['beta', name.slice('beta:'.length)];
+  return ['sets', name];
+}
+
+const SET_TOPS = new Set(['blacklist', 'beta', 'sets']);
+
+/** Collection names that would be mistaken for the document's own fields are refused. */
+export function assertPlaceable(collection: string): void {
+  if (RESERVED.has(collection) || SET_TOPS.has(collection)) {
+    throw new StoreDataCorruptedError(
+      `${PKG}: the collection name "${collection}" is reserved in the store's documents`,
+    );
+  }
+}
+
+/** A field of parsed JSON; `__proto__` and `constructor` are keys like any other. */
+function field(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+/** A null-prototype record: keys such as `__proto__` stay ordinary keys. */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** Serializes a document: pretty JSON with a final newline, meant to be readable with `cat`. */
+export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string {
+  const out: Record<string, unknown> = record();
+  out['formatVersion'] = FORMAT_VERSION;
+  out[COUNTER[style]] = doc.counter;
+  const versions = record<Record<string, number>>();
+  const keys = record<string[]>();
+  for (const [name, entries] of doc.collections) {
+    const map = record<unknown>();
+    for (const [key, e] of entries) {
+      map[key] = e.value;
+      if (e.version !== 1) {
+        versions[name] ??= record();
+        versions[name][key] = e.version;
+      }
+    }
+    if (style === 'map') out[name] = map;
+    else {
+      out[name] = [...entries.values()].map((e) => e.value);
+      keys[name] = [...entries.keys()];
+    }
+  }
+  // The guide's `beta` and `blacklist` have their place from the start.
+  if (style === 'map') {
+    out['beta'] = record();
+    out['blacklist'] = [];
+  }
+  const setVersions = record<number>();
+  for (const [name, set] of doc.sets) {
+    const [top, inner] = setPlace(name);
+    if (inner === undefined) out[top] = [...set.members];
+    else {
+      out[top] ??= record();
+      const group = out[top] as Record<string, string[]>;
+      if (set.members.length > 0) group[inner] = [...set.members];
+    }
+    if (set.version !== (set.members.length > 0 ? 1 : 0)) setVersions[name] = set.version;
+  }
+  if (Object.keys(keys).length > 0) out['keys'] = keys;
+  if (Object.keys(versions).length > 0) out['versions'] = versions;
+  if (Object.keys(setVersions).length > 0) out['setVersions'] = setVersions;
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** A JSON file read, migrated to the current format, and whether this very version was checked before. */
+export interface JsonFile {
+  readonly root: Record<string, unknown>;
+  readonly trusted: boolean;
+  readonly signature: string;
+}
+
+/**
+ * Reads a JSON file and migrates it to the current format; `undefined` when it does not exist.
+ * Every problem is `StoreDataCorruptedError` naming the file and place (and its last good copy),
+ * never quoting the content (records hold personal data).
+ */
+export async function readJson(path: string, trusted: TrustedFiles): Promise<JsonFile | undefined> {
   let file: Awaited<ReturnType<TrustedFiles['read']>>;
   try {
     file = await trusted.read(path);
@@ -176,41 +148,120 @@ async function readDocument(path: string, trusted: TrustedFiles): Promise<RawDoc
   try {
     value = JSON.parse(file.text);
   } catch (error) {
-    // JSON.parse quotes the input in its message, which may hold personal data: keep only the position.
+    // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    const where = position === undefined ? '' : ` (at character ${position})`;
-    throw await corrupted(path, `is not valid JSON${where}`);
-  }
-  const format = (value as { formatVersion?: unknown } | null)?.formatVersion;
-  if (typeof format === 'number' && format > FORMAT_VERSION) {
     throw await corrupted(
       path,
-      `has formatVersion ${format}, written by a newer ${PKG}; this version reads up to ${FORMAT_VERSION}, upgrade it`,
+      `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
     );
   }
-  return { value, trusted: file.trusted, signature: file.signature };
+  return {
+    root: await noted(path, () => migrate(path, value)),
+    trusted: file.trusted,
+    signature: file.signature,
+  };
 }
 
-/** A parsed document, and whether this very version was validated before. */
-interface RawDocument {
-  readonly value: unknown;
-  readonly trusted: boolean;
-  readonly signature: string;
-}
-
-/**
- * Runs a shape check, adding where the file and its last good copy are to the error; remembers
- * the version as validated when it passes.
- */
-async function checked<T>(path: string, raw: RawDocument, trusted: TrustedFiles, parse: () => T): Promise<T> {
+/** Runs a decoding step; its corruption report gains where the file and its last good copy are. */
+export async function noted<T>(path: string, step: () => T): Promise<T> {
   try {
-    const result = parse();
-    trusted.trust(path, raw.signature);
-    return result;
+    return step();
   } catch (error) {
     if (!(error instanceof StoreDataCorruptedError)) throw error;
     throw new StoreDataCorruptedError(`${error.message}${await untouchedNote(path)}`, { cause: error });
   }
+}
+
+/** Reads and decodes a document (empty when missing); a version this handle checked before is not checked again. */
+export async function readDocument(
+  path: string,
+  style: DocumentStyle,
+  trusted: TrustedFiles,
+  checks: Readonly<Record<string, RecordCheck>>,
+): Promise<JsonDocument> {
+  const file = await readJson(path, trusted);
+  if (file === undefined) return emptyDocument();
+  const doc = await noted(path, () => decode(path, style, file.root, file.trusted ? undefined : checks));
+  trusted.trust(path, file.signature);
+  return doc;
+}
+
+function decode(
+  path: string,
+  style: DocumentStyle,
+  root: Record<string, unknown>,
+  checks: Readonly<Record<string, RecordCheck>> | undefined,
+): JsonDocument {
+  const fail = (at: string, problem: string): never => {
+    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: ${problem}`);
+  };
+  const object = (value: unknown, at: string): Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : fail(at, 'expected an object');
+  const count = (value: unknown, at: string, min: number): number =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= min
+      ? value
+      : fail(at, `expected a whole number of ${min} or more`);
+  const ids = (value: unknown, at: string): string[] => {
+    if (!Array.isArray(value)) fail(at, 'expected an array');
+    (value as unknown[]).forEach((id, i) => {
+      if (typeof id !== 'string') fail(`${at}.${i}`, 'expected a string');
+    });
+    return [...new Set(value as string[])];
+  };
+  const doc: JsonDocument = {
+    ...emptyDocument(),
+    counter: count(root[COUNTER[style]] ?? 0, COUNTER[style], 0),
+  };
+  const versions = object(root['versions'] ?? {}, 'versions');
+  const setVersions = object(root['setVersions'] ?? {}, 'setVersions');
+  for (const [name, section] of Object.entries(root)) {
+    if (RESERVED.has(name)) continue;
+    const check = checks === undefined ? undefined : (field(checks, name) as RecordCheck | undefined);
+    const entries = new Map<string, Stored>();
+    if (style === 'list') {
+      const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');
+      const keys = ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`);
+      if (keys.length !== values.length)
+        fail(`keys.${name}`, `expected a key for each of the ${values.length} entries`);
+      const own = object(field(versions, name) ?? {}, `versions.${name}`);
+      values.forEach((value, i) => {
+        const key = keys[i] as string;
+        check?.(value, key, path, `${name}.${i}`);
+        entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });
+      });
+      doc.collections.set(name, entries);
+      continue;
+    }
+    if (name === 'blacklist') {
+      doc.sets.set(name, { members: ids(section, name), version: 0 });
+      continue;
+    }
+    const given = object(section, name);
+    if (SET_TOPS.has(name)) {
+      for (const [inner, members] of Object.entries(given)) {
+        doc.sets.set(name === 'beta' ? `beta:${inner}` : inner, {
+          members: ids(members, `${name}.${inner}`),
+          version: 0,
+        });
+      }
+      continue;
+    }
+    const own = object(field(versions, name) ?? {}, `versions.${name}`);
+    for (const [key, value] of Object.entries(given)) {
+      check?.(value, key, path, `${name}.${key}`);
+      entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });
+    }
+    doc.collections.set(name, entries);
+  }
+  for (const set of doc.sets.values()) set.version = set.members.length > 0 ? 1 : 0;
+  for (const [name, v] of Object.entries(setVersions)) {
+    const set = doc.sets.get(name) ?? { members: [], version: 0 };
+    set.version = count(v, `setVersions.${name}`, 0);
+    doc.sets.set(name, set);
+  }
+  return doc;
 }
 
 async function corrupted(path: string, problem: string): Promise<StoreDataCorruptedError> {
@@ -224,4 +275,9 @@ async function untouchedNote(path: string): Promise<string> {
     () => false,
   );
   return `. The file was left untouched${hasBackup ? `; the last good copy is ${bak}` : ''}`;
+}
+
+/** Where a record is, as messages name it: `<file> (features.search)` or `<file> line 3`. */
+export function locationOf(path: string, at: string): string {
+  return at.startsWith('line ') ? `${path} ${at}` : `${path} (${at})`;
 }

@@ -1,6 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StoreDataCorruptedError } from '@canary-rollout/core';
 import {
   errnoOf,
   FILE_MODE,
@@ -54,25 +53,6 @@ export async function readJsonlLines(path: string): Promise<JsonlContent> {
     }
   }
   return { lines, tornBytes, size: buffer.length };
-}
-
-/** Parses every complete line and validates it with `parse`; a line that fails is reported by number. */
-export function parseLines<T>(
-  path: string,
-  content: JsonlContent,
-  parse: (value: unknown, location: string) => T,
-): T[] {
-  return content.lines.map(({ text, line }) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new StoreDataCorruptedError(
-        `${PKG}: ${path} line ${line} is not valid JSON. The file was left untouched`,
-      );
-    }
-    return parse(value, `${path} line ${line}`);
-  });
 }
 
 /** Lines back to file content. */

@@ -1,11 +1,71 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MetricBatch, MetricBucket } from '@canary-rollout/core';
+import {
+  type MetricBatch,
+  type MetricBucket,
+  mergeMetricBuckets,
+  metricBucketSchema,
+  parseStored,
+  StoreDataCorruptedError,
+} from '@canary-rollout/core/store-kit';
+import { FORMAT_VERSION } from '../format';
 import { commitFiles, type FileWrite } from './atomic-write';
-import { readBatches, readMetrics, serializeCompact } from './documents';
-import { errnoOf, storeError } from './fs-utils';
-import { mergeBuckets } from './metrics';
+import { noted, readJson } from './documents';
+import { errnoOf, PKG, storeError } from './fs-utils';
 import type { TrustedFiles } from './trusted-files';
+
+/** `metrics/buckets-<start>.json`: merged buckets of one time shard. */
+interface MetricsDoc {
+  formatVersion: number;
+  buckets: MetricBucket[];
+}
+
+/** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
+interface BatchesDoc {
+  formatVersion: number;
+  writers: Record<string, { seq: number; at: number }>;
+}
+
+/** Compact JSON: the metrics documents are large, rewritten often and read by programs. */
+const compact = (doc: object): string => `${JSON.stringify(doc)}\n`;
+
+function listOf(path: string, value: unknown, at: string): unknown[] {
+  if (Array.isArray(value)) return value;
+  throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: expected an array`);
+}
+
+async function readMetrics(path: string, trusted: TrustedFiles): Promise<MetricsDoc> {
+  const file = await readJson(path, trusted);
+  if (file === undefined) return { formatVersion: FORMAT_VERSION, buckets: [] };
+  if (file.trusted) return file.root as unknown as MetricsDoc;
+  const buckets = await noted(path, () =>
+    listOf(path, file.root['buckets'], 'buckets').map((b, i) =>
+      parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`),
+    ),
+  );
+  trusted.trust(path, file.signature);
+  return { formatVersion: FORMAT_VERSION, buckets };
+}
+
+async function readBatches(path: string, trusted: TrustedFiles): Promise<BatchesDoc> {
+  const writers: BatchesDoc['writers'] = Object.create(null);
+  const file = await readJson(path, trusted);
+  const given = file?.root['writers'];
+  await noted(path, () => {
+    if (given === undefined) return;
+    if (typeof given !== 'object' || given === null)
+      throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: writers: expected an object`);
+    for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
+      if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at)) {
+        throw new StoreDataCorruptedError(
+          `${PKG}: corrupted data in ${path}: writers.${writer}: expected seq and at`,
+        );
+      }
+      writers[writer] = { seq: e.seq as number, at: e.at as number };
+    }
+  });
+  return { formatVersion: FORMAT_VERSION, writers };
+}
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
 
@@ -58,8 +118,10 @@ export class MetricShards {
       if (shard + shardMs <= cutoff) continue;
       const path = this.path(shard);
       const doc = await readMetrics(path, this.options.trusted);
-      const buckets = mergeBuckets(doc.buckets, group).filter((b) => b.bucketStart >= cutoff);
-      writes.push({ path, data: serializeCompact({ ...doc, buckets }), backup: true });
+      const buckets = mergeMetricBuckets([...doc.buckets, ...group])
+        .filter((b) => b.bucketStart >= cutoff)
+        .sort((a, b) => a.bucketStart - b.bucketStart);
+      writes.push({ path, data: compact({ ...doc, buckets }), backup: true });
     }
     if (batch !== undefined && batches !== undefined) {
       const at = now();
@@ -69,7 +131,7 @@ export class MetricShards {
         if (entry.at >= at - retentionMs) writers[writer] = entry;
       }
       writers[batch.writer] = { seq: batch.seq, at };
-      writes.push({ path: batchesPath, data: serializeCompact({ ...batches, writers }), backup: true });
+      writes.push({ path: batchesPath, data: compact({ ...batches, writers }), backup: true });
     }
     if (writes.length > 0) await commitFiles(root, writes);
     for (const write of writes) await this.options.trusted.trustCurrent(write.path);

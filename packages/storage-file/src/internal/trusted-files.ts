@@ -36,6 +36,16 @@ export class TrustedFiles {
     }
   }
 
+  /** The identity of what is at `path` now (`missing` when nothing is). */
+  async signatureOf(path: string): Promise<string> {
+    try {
+      return signature(await lstat(path, { bigint: true }));
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return 'missing';
+      throw error;
+    }
+  }
+
   /** Marks a version as validated. */
   trust(path: string, sig: string): void {
     if (this.known.size >= LIMIT) this.known.clear();

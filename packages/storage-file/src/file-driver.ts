@@ -1,0 +1,495 @@
+import {
+  type DriverCollection,
+  type DriverCommit,
+  type DriverCommitResult,
+  type DriverEntry,
+  type DriverExpectation,
+  type DriverLog,
+  type DriverLogQuery,
+  type DriverReadRequest,
+  type DriverSet,
+  type DriverSnapshot,
+  type MetricBatch,
+  type MetricBucket,
+  type MetricsReadOptions,
+  notifyListeners,
+  type RolloutDriver,
+  type StoreChange,
+  StoreDataCorruptedError,
+  StoreUnavailableError,
+} from '@canary-rollout/core/store-kit';
+import {
+  backupCurrent,
+  commitFiles,
+  type FileWrite,
+  recoverJournal,
+  removeLeftoverTemps,
+} from './internal/atomic-write';
+import {
+  keepDamaged,
+  type LastGood,
+  readLastGood,
+  restoredVersion,
+  writtenByNewer,
+} from './internal/config-backup';
+import {
+  assertPlaceable,
+  type DocumentStyle,
+  encodeDocument,
+  type JsonDocument,
+  noted,
+  type RecordCheck,
+  readDocument,
+  type Stored,
+} from './internal/documents';
+import { ensureFolders } from './internal/folders';
+import { PKG, storeError } from './internal/fs-utils';
+import { type JsonlContent, joinLines, readJsonlLines } from './internal/jsonl';
+import { FileLock } from './internal/lock';
+import { LogFiles, type LogLine } from './internal/log-files';
+import { MetricShards } from './internal/metric-shards';
+import { TrustedFiles } from './internal/trusted-files';
+import { ChangeWatcher } from './internal/watcher';
+import { documentOf, type FileStoreLayout, layoutOf, type StoreDocument } from './layout';
+import type { ResolvedFileStoreOptions } from './options';
+
+/** The documents one commit or read works on, loaded on demand. */
+type Loaded = Partial<Record<StoreDocument, JsonDocument>>;
+
+const STYLE: Record<'config' | 'users', DocumentStyle> = { config: 'map', users: 'list' };
+
+/**
+ * The file driver: the `RolloutDriver` primitives over the guide's files. One cross-process lock
+ * file serializes commits; each commit replaces its documents atomically (a journal makes a
+ * commit of several files all-or-nothing across crashes); reads of one document take no lock.
+ * `checks` validate records where they are decoded (see `RecordCheck`).
+ */
+export class FileDriver implements RolloutDriver {
+  readonly layout: FileStoreLayout;
+  private readonly lock: FileLock;
+  private readonly watcher: ChangeWatcher;
+  private readonly logs: LogFiles;
+  private readonly metrics: MetricShards;
+  private readonly trusted = new TrustedFiles();
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly tornWarned = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private state: 'new' | 'open' | 'closed' = 'new';
+  /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
+  private keepBackupOnce = false;
+  private readonly decoded = new Map<StoreDocument, { signature: string; doc: JsonDocument }>();
+
+  constructor(
+    private readonly options: ResolvedFileStoreOptions,
+    private readonly checks: Readonly<Record<string, RecordCheck>> = {},
+  ) {
+    const o = options;
+    this.layout = layoutOf(o.dir);
+    this.lock = new FileLock(this.layout.lock, {
+      staleMs: o.lockStaleMs,
+      timeoutMs: o.lockTimeoutMs,
+      onWarning: o.onWarning,
+    });
+    this.watcher = new ChangeWatcher(
+      [
+        { path: this.layout.config, counter: 'version', isStateVersion: true },
+        { path: this.layout.users, counter: 'revision', isStateVersion: false },
+      ],
+      {
+        pollIntervalMs: o.pollIntervalMs,
+        watch: o.watch,
+        onWarning: o.onWarning,
+        onChange: (c) => notifyListeners(this.listeners, c),
+      },
+    );
+    this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) =>
+      this.warnTorn(path, c),
+    );
+    this.metrics = new MetricShards({
+      dir: this.layout.metricsDir,
+      root: o.dir,
+      shardMs: o.metricsShardMs,
+      retentionMs: o.metricsRetentionMs,
+      now: o.now,
+      trusted: this.trusted,
+    });
+  }
+
+  /** Log lines parsed by reads so far (the driver suite checks reads stay within what they return). */
+  get logLinesRead(): number {
+    return this.logs.linesRead;
+  }
+
+  async open(): Promise<void> {
+    if (this.state === 'open') return;
+    const { root, betaDir, logsDir, metricsDir } = this.layout;
+    await ensureFolders([root, betaDir, logsDir, metricsDir], this.options.onWarning);
+    // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
+    await this.run('open', () => this.clearLeftovers());
+    await this.watcher.prime();
+    this.state = 'open';
+    if (this.listeners.size > 0) this.watcher.start();
+  }
+
+  async close(): Promise<void> {
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    if (!wasOpen) return;
+    this.listeners.clear();
+    await this.queue;
+    await this.watcher.stop();
+  }
+
+  async read(request: DriverReadRequest): Promise<DriverSnapshot> {
+    this.assertOpen();
+    const names = request.collections ?? [];
+    const wanted = new Set<StoreDocument>(names.map(documentOf));
+    // One file is one moment; a read of collections across files takes the lock so no commit lands between them.
+    const loaded =
+      wanted.size > 1 || (wanted.size === 1 && !wanted.has('config'))
+        ? await this.run('read', () => this.load(new Set(['users', 'config', ...wanted])))
+        : // The users document first (for the version): a commit landing between the two reads makes the version older, never newer, than the config read.
+          await this.load(new Set(['users', 'config']));
+    const config = loaded.config!;
+    const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
+    for (const name of names) collections[name] = entriesOf(loaded, name);
+    const sets: Record<string, DriverSet> = Object.create(null);
+    const setOf = (name: string): DriverSet => {
+      const set = config.sets.get(name);
+      return set === undefined
+        ? { members: [], version: 0 }
+        : { members: [...set.members], version: set.version };
+    };
+    for (const name of request.sets ?? []) sets[name] = setOf(name);
+    for (const prefix of request.setPrefixes ?? []) {
+      for (const name of config.sets.keys()) if (name.startsWith(prefix)) sets[name] = setOf(name);
+    }
+    return { version: storeVersion(loaded), collections, sets };
+  }
+
+  async get(collection: DriverCollection, keys: readonly string[]): Promise<(DriverEntry | undefined)[]> {
+    this.assertOpen();
+    const loaded = await this.load(new Set([documentOf(collection)]));
+    const entries = collectionOf(loaded, collection);
+    return keys.map((key) => {
+      const e = entries?.get(key);
+      return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
+    });
+  }
+
+  commit(commit: DriverCommit): Promise<DriverCommitResult> {
+    this.assertOpen();
+    return this.run('write', () => this.commitLocked(commit));
+  }
+
+  private async commitLocked(commit: DriverCommit): Promise<DriverCommitResult> {
+    const wanted = new Set<StoreDocument>(['users', 'config']);
+    for (const x of [...(commit.expect ?? []), ...commit.operations]) {
+      if ('collection' in x) {
+        assertPlaceable(x.collection);
+        wanted.add(documentOf(x.collection));
+      }
+    }
+    const loaded = await this.load(wanted, true);
+    const config = loaded.config!;
+    const conflicts: (DriverExpectation & { found: number | null })[] = [];
+    for (const x of commit.expect ?? []) {
+      const found =
+        'set' in x
+          ? (config.sets.get(x.set)?.version ?? 0)
+          : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null);
+      if (found !== x.version) conflicts.push({ ...x, found });
+    }
+    if (conflicts.length > 0) return { committed: false, conflicts };
+    const changed = new Set<StoreDocument>();
+    const erased = new Set<StoreDocument>();
+    const touchedSets = new Set<string>();
+    const appends = new Map<string, { lines: LogLine[]; retain: number }>();
+    for (const op of commit.operations) {
+      if (op.op === 'append') {
+        const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
+        log.lines.push({ at: op.at, entry: op.entry });
+        log.retain = op.retain;
+        appends.set(op.log, log);
+      } else if (op.op === 'put' || op.op === 'delete') {
+        const where = documentOf(op.collection);
+        const doc = loaded[where]!;
+        const entries = doc.collections.get(op.collection) ?? new Map<string, Stored>();
+        doc.collections.set(op.collection, entries);
+        if (op.op === 'delete') {
+          if (entries.delete(op.key)) erased.add(where);
+        } else {
+          entries.set(op.key, {
+            value: jsonCopy(op.value),
+            version: (entries.get(op.key)?.version ?? 0) + 1,
+          });
+        }
+        changed.add(where);
+      } else {
+        const set = config.sets.get(op.set) ?? { members: [], version: 0 };
+        config.sets.set(op.set, set);
+        if (op.op === 'set-add') set.members = [...new Set([...set.members, ...op.members])];
+        else if (op.op === 'set-remove') set.members = set.members.filter((m) => !op.members.includes(m));
+        else set.members = [];
+        if (!touchedSets.has(op.set)) set.version += 1;
+        touchedSets.add(op.set);
+      }
+    }
+    if (changed.size === 0 && touchedSets.size === 0) {
+      // Appends alone: whole lines on O_APPEND descriptors, no document rewritten.
+      for (const [log, { lines, retain }] of appends) await this.logs.append(log, lines, retain);
+      return { committed: true, version: storeVersion(loaded) };
+    }
+    // The store version is the newest counter of the two documents; each commit writes the next one
+    // into the documents it changes (feedback has no counter: beta-users.json carries it).
+    const version = storeVersion(loaded) + 1;
+    if (touchedSets.size > 0) changed.add('config');
+    if (changed.has('feedback')) changed.add('users');
+    for (const where of ['config', 'users'] as const)
+      if (changed.has(where)) loaded[where]!.counter = version;
+    const writes: FileWrite[] = [];
+    for (const where of changed) writes.push(this.documentWrite(where, loaded[where]!));
+    // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
+    for (const [log, { lines, retain }] of appends) writes.push(await this.logs.rewrite(log, lines, retain));
+    await commitFiles(this.layout.root, writes);
+    for (const write of writes) await this.trusted.trustCurrent(write.path);
+    if (erased.has('users')) {
+      // The previous copy still holds what was deleted (personal data): the new one is the good copy.
+      await backupCurrent(this.layout.users);
+      await this.trusted.trustCurrent(this.layout.users);
+    }
+    if (changed.has('config')) this.watcher.wrote(this.layout.config, version);
+    if (changed.has('users')) this.watcher.wrote(this.layout.users, version);
+    return { committed: true, version };
+  }
+
+  private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {
+    if (where === 'feedback') {
+      const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, e]) =>
+        JSON.stringify(
+          e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
+        ),
+      );
+      return { path: this.layout.feedback, data: joinLines(lines) };
+    }
+    const backup = !(where === 'config' && this.keepBackupOnce);
+    if (where === 'config') this.keepBackupOnce = false;
+    return { path: this.layout[where], data: encodeDocument(doc, STYLE[where]), backup };
+  }
+
+  async readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {
+    this.assertOpen();
+    return this.logs.read(log, query.since, query.limit);
+  }
+
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    this.assertOpen();
+    if (deltas.length === 0) return;
+    await this.run('write', () => this.metrics.add(deltas, batch));
+  }
+
+  async readMetrics(
+    since: number,
+    features?: readonly string[],
+    options: MetricsReadOptions = {},
+  ): Promise<MetricBucket[]> {
+    this.assertOpen();
+    return this.metrics.read(since, features, options.users !== false);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    if (this.state === 'open') this.watcher.start();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) void this.watcher.stop();
+    };
+  }
+
+  /** Why `rollout-config.json` cannot be used, or `undefined` when it reads fine. */
+  async configProblem(): Promise<string | undefined> {
+    try {
+      await this.load(new Set(['config']));
+      return undefined;
+    } catch (error) {
+      if (error instanceof StoreDataCorruptedError) return error.message;
+      throw error;
+    }
+  }
+
+  /** The valid `rollout-config.json.bak`, if there is one. */
+  async lastGood(): Promise<LastGood | undefined> {
+    this.assertOpen();
+    return readLastGood(this.layout.config, await this.configProblem(), this.checks);
+  }
+
+  /**
+   * Puts the valid backup back under the lock, with a version past every earlier one, keeping the
+   * file it replaces as `rollout-config.json.corrupt-<time>`. `forRollback`: only when the current
+   * file is damaged (not written by a newer version), and the `.bak` stays as it is through the
+   * next commit. `undefined` when there is nothing to restore.
+   */
+  restoreLastGood(forRollback: boolean): Promise<(LastGood & { keptAs: string | undefined }) | undefined> {
+    this.assertOpen();
+    return this.run('write', async () => {
+      const { config } = this.layout;
+      const problem = await this.configProblem();
+      if (forRollback && problem === undefined) return undefined;
+      const good = await readLastGood(config, problem, this.checks);
+      if (good === undefined) return undefined;
+      if (await writtenByNewer(config)) {
+        if (forRollback) return undefined;
+        throw new StoreDataCorruptedError(
+          `${PKG}: ${config} was written by a newer ${PKG}; upgrade instead of restoring an older backup over it`,
+        );
+      }
+      // A rollback that follows bumps the version once more.
+      const users = (await this.load(new Set(['users']))).users?.counter ?? 0;
+      good.doc.counter =
+        Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
+      const keptAs = await keepDamaged(config, Date.now());
+      await commitFiles(this.layout.root, [
+        { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
+      ]);
+      await this.trusted.trustCurrent(config);
+      this.watcher.wrote(config, good.doc.counter);
+      this.keepBackupOnce = forRollback;
+      return { ...good, backup: { ...good.backup, version: good.doc.counter }, keptAs };
+    });
+  }
+
+  /**
+   * Loads the documents asked for, in that order. A decoded document is kept while its file stays
+   * the same file (documents are only ever replaced, never changed in place); `fresh` copies it
+   * for a commit to change.
+   */
+  private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
+    const loaded: Loaded = {};
+    for (const where of wanted) {
+      const path = this.layout[where];
+      const signature = await this.trusted.signatureOf(path);
+      let kept = this.decoded.get(where);
+      if (kept?.signature !== signature) {
+        const doc =
+          where === 'feedback'
+            ? await this.readFeedback()
+            : await readDocument(path, STYLE[where], this.trusted, this.checks);
+        kept = { signature, doc };
+        this.decoded.set(where, kept);
+      }
+      loaded[where] = fresh ? copyDocument(kept.doc) : kept.doc;
+    }
+    return loaded;
+  }
+
+  /** `beta/feedback.jsonl`: one entry a line, `{ "key", "value", "version"? }`. */
+  private async readFeedback(): Promise<JsonDocument> {
+    const path = this.layout.feedback;
+    const content = await readJsonlLines(path);
+    this.warnTorn(path, content);
+    const entries = new Map<string, Stored>();
+    await noted(path, () => {
+      for (const { text, line } of content.lines) {
+        const fail = (problem: string): never => {
+          throw new StoreDataCorruptedError(`${PKG}: ${path} line ${line} ${problem}`);
+        };
+        let e: { key?: unknown; value?: unknown; version?: unknown };
+        try {
+          e = JSON.parse(text) as typeof e;
+        } catch {
+          return fail('is not valid JSON');
+        }
+        const version = e.version ?? 1;
+        if (typeof e.key !== 'string' || !Number.isSafeInteger(version) || (version as number) < 1) {
+          fail('is not a feedback entry (key, value, version)');
+        }
+        this.checks['feedback']?.(e.value, e.key as string, path, `line ${line}`);
+        entries.set(e.key as string, { value: e.value, version: version as number });
+      }
+    });
+    return { collections: new Map([['feedback', entries]]), sets: new Map(), counter: 0 };
+  }
+
+  /** Runs `fn` under the lock, after this handle's earlier writes, finishing a crashed writer's commit first. */
+  private run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      let tookOver: boolean;
+      try {
+        ({ tookOver } = await this.lock.acquire());
+      } catch (error) {
+        throw storeError('lock', this.layout.lock, error);
+      }
+      try {
+        await recoverJournal(this.layout.root);
+        if (tookOver) await this.clearLeftovers();
+        return await fn();
+      } catch (error) {
+        throw storeError(action, this.layout.root, error);
+      } finally {
+        await this.lock.release();
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Removes what crashed writers left. Only under the lock: live writers hold it while writing. */
+  private async clearLeftovers(): Promise<void> {
+    const { root, betaDir, logsDir, metricsDir } = this.layout;
+    await removeLeftoverTemps([root, betaDir, logsDir, metricsDir]);
+    await this.lock.removeStaleCandidates();
+  }
+
+  /** A torn last line is skipped; it is reported once per file and size, not on every read. */
+  private warnTorn(path: string, content: Pick<JsonlContent, 'tornBytes' | 'size'>): void {
+    if (content.tornBytes === 0) return;
+    const key = `${path}:${content.size}`;
+    if (this.tornWarned.has(key)) return;
+    this.tornWarned.add(key);
+    this.options.onWarning(
+      `${PKG}: ${path}: skipped a torn last line (${content.tornBytes} bytes, an interrupted write); it is removed at the next append`,
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') {
+      throw new StoreUnavailableError(
+        `${PKG}: the store at ${this.layout.root} is ${this.state === 'new' ? 'not open yet; call open() first' : 'closed'}`,
+      );
+    }
+  }
+}
+
+function storeVersion(loaded: Loaded): number {
+  return Math.max(loaded.config?.counter ?? 0, loaded.users?.counter ?? 0);
+}
+
+function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undefined {
+  return loaded[documentOf(name)]?.collections.get(name);
+}
+
+function entriesOf(loaded: Loaded, name: string): DriverEntry[] {
+  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => ({
+    key,
+    value: structuredClone(e.value),
+    version: e.version,
+  }));
+}
+
+function copyDocument(doc: JsonDocument): JsonDocument {
+  return {
+    collections: new Map(
+      [...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))]),
+    ),
+    sets: new Map(
+      [...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }]),
+    ),
+    counter: doc.counter,
+  };
+}
+
+/** Values are kept as JSON keeps them, and the caller's object is not kept. */
+function jsonCopy(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
