@@ -1,25 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
-import { base } from '../../tsup.base';
-
-/**
- * `import { z } from 'zod'` hands esbuild zod's namespace as a value, so every export of zod is
- * kept: its 40 locales, JSON Schema conversion and more, half the bin. As `import * as z`, the
- * members used are known and the rest is dropped (the bin went from 900 to 450 kB, `status`
- * from 4.2x to 3.3x `node -e 0` in `npm run bench -- cli`).
- */
-const zodMembersOnly: Plugin = {
-  name: 'zod-members-only',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]src[\\/].*\.ts$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      const named = /^import \{ z \} from 'zod';$/m;
-      if (!named.test(text)) return undefined;
-      return { contents: text.replace(named, "import * as z from 'zod';"), loader: 'ts' };
-    });
-  },
-};
+import { base, zodMembersOnly } from '../../tsup.base';
 
 /**
  * `node:http` and `node:https` (with tls and net) cost a command about 8 ms to load, and only the
