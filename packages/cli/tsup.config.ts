@@ -38,6 +38,9 @@ export default defineConfig([
     format: ['esm'],
     dts: false,
     clean: false,
+    // esbuild's own tree shaking is enough here: tsup's extra Rollup pass over the bundle cost
+    // about 1.3 s of CPU and removed 0.6 % of it.
+    treeshake: false,
     noExternal: [
       '@canary-rollout/core',
       '@canary-rollout/monitoring',
