@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Checks what is published, not what is in src/: publint and `attw --pack` on every package (every
+ * Checks what is published, not what is in src/: publint and attw on every package's tarball (every
  * resolution users hit: node10, node16 from CJS and ESM, bundler), then each package's tarball
  * unpacked into a clean temporary folder, imported from ESM and from CJS, and its declarations
  * compiled by tsc with `skipLibCheck: false` under those resolutions. Third-party dependencies are
@@ -66,45 +66,85 @@ async function check(label, fn) {
   }
 }
 
-// Two at a time: the machines have two cores.
-const queue = [...dirs];
-await Promise.all(
-  [0, 1].map(async () => {
-    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
-      const path = join(root, 'packages', dir);
-      await check(`publint ${dir}`, () => run(bin('publint'), ['--strict', path], { cwd: root }));
-      await check(`attw --pack ${dir}`, () =>
-        // The default profile (strict) covers node10, node16-cjs, node16-esm and bundler.
-        run(
-          bin('attw'),
-          ['--pack', path, ...(esmOnly.has(dir) ? ['--profile', 'esm-only'] : []), '--format', 'ascii'],
-          {
-            cwd: root,
-          },
-        ),
-      );
-    }
-  }),
-);
+/** Runs `jobs` two at a time (the machines have two cores). */
+async function twoAtATime(jobs) {
+  const queue = [...jobs];
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let job = queue.shift(); job !== undefined; job = queue.shift()) await job();
+    }),
+  );
+}
+
+/** Seconds each phase took, printed at the end: the check is part of `npm test`'s time. */
+const phases = [];
+async function phase(name, fn) {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'canary-pack-'));
 try {
+  // Each package is packed once, and publint and attw read that tarball: what is checked is
+  // exactly what is imported below (`attw --pack` and publint would each pack it again).
+  const tarballs = await phase('npm pack', async () => {
+    const { stdout } = await run(
+      'npm',
+      [
+        'pack',
+        ...dirs.map((d) => join(root, 'packages', d)),
+        '--pack-destination',
+        scratch,
+        '--json',
+        '--silent',
+      ],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const packed = JSON.parse(stdout);
+    return new Map(
+      dirs.map((dir) => {
+        const { filename, size, unpackedSize, entryCount } = packed.find(
+          (p) => p.name === `@canary-rollout/${dir}`,
+        );
+        console.log(
+          `size @canary-rollout/${dir}: ${kb(unpackedSize)} unpacked, ${kb(size)} packed, ${entryCount} files`,
+        );
+        return [dir, join(scratch, filename)];
+      }),
+    );
+  });
+
+  await phase('publint and attw', () =>
+    twoAtATime(
+      dirs.flatMap((dir) => {
+        const tarball = tarballs.get(dir);
+        return [
+          () => check(`publint ${dir}`, () => run(bin('publint'), ['--strict', tarball], { cwd: root })),
+          () =>
+            check(`attw ${dir}`, () =>
+              // The default profile (strict) covers node10, node16-cjs, node16-esm and bundler.
+              run(
+                bin('attw'),
+                [tarball, ...(esmOnly.has(dir) ? ['--profile', 'esm-only'] : []), '--format', 'ascii'],
+                { cwd: root },
+              ),
+            ),
+        ];
+      }),
+    ),
+  );
+
   const modules = join(scratch, 'node_modules');
   mkdirSync(join(modules, '@canary-rollout'), { recursive: true });
   const thirdParty = new Set();
   for (const dir of dirs) {
-    const { stdout } = await run(
-      'npm',
-      ['pack', join(root, 'packages', dir), '--pack-destination', scratch, '--json', '--silent'],
-      { cwd: root },
-    );
-    const [{ filename, size, unpackedSize, entryCount }] = JSON.parse(stdout);
-    console.log(
-      `size @canary-rollout/${dir}: ${kb(unpackedSize)} unpacked, ${kb(size)} packed, ${entryCount} files`,
-    );
     const target = join(modules, '@canary-rollout', dir);
     mkdirSync(target, { recursive: true });
-    await run('tar', ['-xzf', join(scratch, filename), '-C', target, '--strip-components=1']);
+    await run('tar', ['-xzf', tarballs.get(dir), '-C', target, '--strip-components=1']);
     const manifest = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8'));
     for (const name of [
       ...Object.keys(manifest.dependencies ?? {}),
@@ -124,39 +164,58 @@ try {
     if (!existsSync(link)) symlinkSync(source, link, 'dir');
   }
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'pack-check', private: true }));
-  for (const dir of dirs) {
-    const name = `@canary-rollout/${dir}`;
-    const want = expected[dir];
-    const esm = `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`;
-    const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
-    writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
-    writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
-    await check(`import ${name} (ESM, from the tarball)`, () =>
-      run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }),
-    );
-    if (esmOnly.has(dir)) continue;
-    await check(`require ${name} (CJS, from the tarball)`, () =>
-      run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
-    );
-  }
-  for (const [name, want] of subpaths) {
-    const slug = name.replace(/\W+/g, '-');
-    writeFileSync(
-      join(scratch, `check-${slug}.mjs`),
-      `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`,
-    );
-    writeFileSync(
-      join(scratch, `check-${slug}.cjs`),
-      `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`,
-    );
-    await check(`import ${name} (ESM, from the tarball)`, () =>
-      run(process.execPath, [`check-${slug}.mjs`], { cwd: scratch }),
-    );
-    await check(`require ${name} (CJS, from the tarball)`, () =>
-      run(process.execPath, [`check-${slug}.cjs`], { cwd: scratch }),
-    );
-  }
-  await checkDeclarations(scratch);
+  await phase('import from the tarballs', () =>
+    twoAtATime(
+      dirs.flatMap((dir) => {
+        const name = `@canary-rollout/${dir}`;
+        const want = expected[dir];
+        const esm = `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`;
+        const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
+        writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
+        writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
+        return [
+          () =>
+            check(`import ${name} (ESM, from the tarball)`, () =>
+              run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }),
+            ),
+          ...(esmOnly.has(dir)
+            ? []
+            : [
+                () =>
+                  check(`require ${name} (CJS, from the tarball)`, () =>
+                    run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
+                  ),
+              ]),
+        ];
+      }),
+    ),
+  );
+  await phase('import the subpaths', () =>
+    twoAtATime(
+      subpaths.flatMap(([name, want]) => {
+        const slug = name.replace(/\W+/g, '-');
+        writeFileSync(
+          join(scratch, `check-${slug}.mjs`),
+          `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`,
+        );
+        writeFileSync(
+          join(scratch, `check-${slug}.cjs`),
+          `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`,
+        );
+        return [
+          () =>
+            check(`import ${name} (ESM, from the tarball)`, () =>
+              run(process.execPath, [`check-${slug}.mjs`], { cwd: scratch }),
+            ),
+          () =>
+            check(`require ${name} (CJS, from the tarball)`, () =>
+              run(process.execPath, [`check-${slug}.cjs`], { cwd: scratch }),
+            ),
+        ];
+      }),
+    ),
+  );
+  await phase('declarations (tsc)', () => checkDeclarations(scratch));
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -201,30 +260,31 @@ async function checkDeclarations(scratch) {
       },
       files: ['types.ts'],
     },
-    'node16 (CJS)': {
+    // One program for both: the .cts file resolves as CommonJS, the .mts file as ESM, and the
+    // libraries' own declarations are checked once instead of twice.
+    'node16 (CJS and ESM)': {
       compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' },
-      files: ['types.cts'],
-    },
-    'node16 (ESM)': {
-      compilerOptions: { ...common, module: 'node16', moduleResolution: 'node16' },
-      files: ['types.mts'],
+      files: ['types.cts', 'types.mts'],
     },
     bundler: {
       compilerOptions: { ...common, module: 'preserve', moduleResolution: 'bundler' },
       files: ['types.mts'],
     },
   };
-  for (const [label, tsconfig] of Object.entries(profiles)) {
-    const file = join(scratch, `tsconfig.${label.replace(/\W+/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(tsconfig));
-    await check(`declarations under ${label}, skipLibCheck false`, () =>
-      run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
-        cwd: scratch,
-      }),
-    );
-  }
+  await twoAtATime(
+    Object.entries(profiles).map(([label, tsconfig]) => () => {
+      const file = join(scratch, `tsconfig.${label.replace(/\W+/g, '-')}.json`);
+      writeFileSync(file, JSON.stringify(tsconfig));
+      return check(`declarations under ${label}, skipLibCheck false`, () =>
+        run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
+          cwd: scratch,
+        }),
+      );
+    }),
+  );
 }
 
+console.log(`\nphases: ${phases.join(', ')}`);
 if (failures.length > 0) {
   console.error(`\npackaging check: ${failures.length} failed: ${failures.join(', ')}`);
   process.exit(1);

@@ -165,7 +165,9 @@ describe('node scripts/rollout-manager.js, as a process', () => {
     }
     expect(json(file('rollout-config.json')).features.aiExtraction.rolloutPercentage).toBe(0);
     expect(mode(file('beta', 'beta-users.json'))).toBe(0o600);
-  });
+    // Four processes one after another, each compiling the sources through tsx: 11 s at load 15,
+    // 33 s at load 20 beside another test file.
+  }, 120_000);
 
   it('exits 2 with one line on stderr for a bad percentage', () => {
     const result = script(['update-rollout', 'aiExtraction', '150']);
@@ -173,5 +175,5 @@ describe('node scripts/rollout-manager.js, as a process', () => {
     expect(result.stderr).toBe(
       'rollout-manager: percentage must be a number from 0 to 100 (steps of 0.01), got "150"\n',
     );
-  });
+  }, 60_000);
 });

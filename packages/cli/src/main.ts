@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { isCanaryRolloutError } from '@canary-rollout/core';
 import { type Command, usageOf } from './commands/command';
 import { COMMANDS, findCommand } from './commands/index';
@@ -133,7 +134,8 @@ function classify(error: unknown): [exit: number, code: string, message: string]
 }
 
 function processIo(): CliIo {
-  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  // `process.stdin` would build a stream just to answer this (a few ms of every command).
+  const interactive = isatty(0) && process.stderr.isTTY === true;
   return {
     stdout: process.stdout,
     stderr: process.stderr,
