@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MemoryStore } from '@canary-rollout/core';
+import { CanaryRolloutService, MemoryStore } from '@canary-rollout/core';
 import { RedisStore } from '@canary-rollout/storage-redis';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../packages/storage-redis/test/helpers/redis-server';

@@ -137,7 +137,11 @@ export class RedisDriver implements RolloutDriver {
     // A key's number in KEYS; a key used twice is declared twice, which Redis allows.
     const at = (key: string): number => keys.push(key);
     const expectations = commit.expect ?? [];
-    const args: (string | number)[] = [commit.quiet === true ? '' : k.changes, this.origin, expectations.length];
+    const args: (string | number)[] = [
+      commit.quiet === true ? '' : k.changes,
+      this.origin,
+      expectations.length,
+    ];
     for (const x of expectations) {
       if ('set' in x) args.push('s', 0, encodeKeyPart(x.set), x.version);
       else args.push('e', at(k.collection(x.collection)), field(x.key), x.version ?? '');
