@@ -79,7 +79,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   [
     'a store of an unknown kind',
     ['status', '--store', 'mysql://db'],
-    /--store must be file:<dir>, sqlite:<path> or redis:\/\/host:port/,
+    /--store must be file:<dir>, sqlite:<path>, redis:\/\/host:port or postgres:\/\/host:port\/database/,
   ],
   ['--store without a value', ['status', '--store'], /--store needs a value/],
   [
