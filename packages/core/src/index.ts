@@ -149,7 +149,13 @@ export {
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
 export type { RestoredState, StateLoss } from './services/state-recovery';
-export type { FeatureStatus, RolloutStatus } from './services/status';
+export {
+  buildRolloutStatus,
+  type FeatureStatus,
+  type RolloutStatus,
+  type RolloutStatusInput,
+  withConfigFeatures,
+} from './services/status';
 export type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
