@@ -1,0 +1,86 @@
+import type { ServerResponse } from 'node:http';
+import type { RolloutStore } from '@canary-rollout/core';
+import { fingerprint } from './data';
+
+/**
+ * Pushes `change` to every open event stream when the store changes. Store notifications come
+ * first where the store has them; polling the state version and the newest log entries catches
+ * what they do not cover (alerts, audit entries, health reports, stores without notifications).
+ * Nothing runs while no page is open.
+ */
+export class ChangeFeed {
+  private readonly clients = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private last: string | undefined;
+  private polling = false;
+  private seq = 0;
+
+  constructor(
+    private readonly store: RolloutStore,
+    private readonly pollIntervalMs: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Adds an event stream; it is removed when the client goes away. */
+  add(res: ServerResponse): void {
+    this.clients.add(res);
+    res.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stop();
+    });
+    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`);
+    if (this.timer === undefined) this.start();
+  }
+
+  /** Tells every page to reload its data now (after an action made here). */
+  notify(): void {
+    this.seq++;
+    const frame = `event: change\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`;
+    for (const res of this.clients) res.write(frame);
+  }
+
+  /** Ends every stream and stops polling. */
+  close(): void {
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+    this.stop();
+  }
+
+  private start(): void {
+    this.unsubscribe = this.store.subscribe(() => void this.poll());
+    this.timer = setInterval(() => void this.poll(), this.pollIntervalMs);
+    this.timer.unref();
+    // A comment now and then keeps proxies from closing an idle stream.
+    this.heartbeat = setInterval(() => {
+      for (const res of this.clients) res.write(': keep-alive\n\n');
+    }, 15_000);
+    this.heartbeat.unref();
+    void this.poll();
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    clearInterval(this.heartbeat);
+    this.timer = undefined;
+    this.heartbeat = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.last = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const next = await fingerprint(this.store);
+      if (this.last !== undefined && next !== this.last) this.notify();
+      this.last = next;
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.polling = false;
+    }
+  }
+}
