@@ -10,6 +10,7 @@ import { fingerprint } from './data';
  */
 export class ChangeFeed {
   private readonly clients = new Set<ServerResponse>();
+  private readonly waiting = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -28,23 +29,31 @@ export class ChangeFeed {
     this.clients.add(res);
     res.on('close', () => {
       this.clients.delete(res);
+      this.waiting.delete(res);
       if (this.clients.size === 0) this.stop();
     });
-    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`);
+    // `hello` once the feed has looked at the store: a change after it is reported.
+    if (this.last !== undefined) this.hello(res);
+    else this.waiting.add(res);
     if (this.timer === undefined) this.start();
+  }
+
+  private hello(res: ServerResponse): void {
+    res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`);
   }
 
   /** Tells every page to reload its data now (after an action made here). */
   notify(): void {
     this.seq++;
     const frame = `event: change\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`;
-    for (const res of this.clients) res.write(frame);
+    for (const res of this.clients) if (!this.waiting.has(res)) res.write(frame);
   }
 
   /** Ends every stream and stops polling. */
   close(): void {
     for (const res of this.clients) res.end();
     this.clients.clear();
+    this.waiting.clear();
     this.stop();
   }
 
@@ -79,8 +88,12 @@ export class ChangeFeed {
       this.last = next;
     } catch (error) {
       this.onError(error);
+      // Pages still hear of changes this process makes; the next poll tries the store again.
+      this.last ??= '';
     } finally {
       this.polling = false;
+      for (const res of this.waiting) this.hello(res);
+      this.waiting.clear();
     }
   }
 }
