@@ -10,6 +10,7 @@
   const charts = [];
   let session = { actionsEnabled: false, signedIn: false, actor: null, csrf: null };
   let updates = 0;
+  let lastOutcome = null;
   let loading = false;
   let again = false;
 
@@ -79,6 +80,8 @@
   }
 
   async function load() {
+    // Not under an open confirmation: it would be taken out of the page; its close reloads.
+    if (document.querySelector('dialog[open]')) return;
     if (loading) {
       again = true;
       return;
@@ -551,8 +554,15 @@
 
   // ---------------------------------------------------------------- actions
 
+  /**
+   * The actions of a feature. A live reload keeps the panel that is there (an open confirmation,
+   * a half-typed percentage) as long as it is for the same feature and the same sign-in.
+   */
   function actionsPanel(data) {
-    const box = h('section', { 'aria-labelledby': 'actions-h', id: 'actions' }, h('h2', { id: 'actions-h' }, 'Actions'));
+    const key = `${data.name}|${session.actionsEnabled}|${session.signedIn}|${data.plan !== null}`;
+    const current = document.getElementById('actions');
+    if (current && current.dataset.key === key) return current;
+    const box = h('section', { 'aria-labelledby': 'actions-h', id: 'actions', 'data-key': key }, h('h2', { id: 'actions-h' }, 'Actions'));
     if (!session.actionsEnabled) {
       box.append(h('p', { class: 'notice', id: 'read-only' }, 'Read-only: this dashboard was started without a token (--token or auth.token), so it takes no actions.'));
       return box;
@@ -561,11 +571,17 @@
       box.append(h('p', { class: 'notice' }, 'Sign in with the dashboard token (top right) to change the rollout.'));
       return box;
     }
+    // The outcome of the last action outlives the reloads it causes.
     const message = h('p', { class: 'message', id: 'action-message', role: 'status', 'aria-live': 'polite' });
     const say = (text, isError) => {
+      lastOutcome = { feature: data.name, text, isError };
       message.textContent = text;
       message.className = isError ? 'message error' : 'message';
     };
+    if (lastOutcome !== null && lastOutcome.feature === data.name) {
+      message.textContent = lastOutcome.text;
+      message.className = lastOutcome.isError ? 'message error' : 'message';
+    }
     const input = h('input', { id: 'new-percentage', type: 'number', min: 0, max: 100, step: 0.01, required: true, value: data.rolloutPercentage, inputmode: 'decimal' });
     const percentForm = h(
       'form',
@@ -606,7 +622,10 @@
     );
     dialog.append(confirmForm);
     dialog.addEventListener('close', async () => {
-      if (dialog.returnValue !== 'confirm') return;
+      if (dialog.returnValue !== 'confirm') {
+        void load();
+        return;
+      }
       try {
         const r = await post(`api/features/${encodeURIComponent(data.name)}/rollback`, { confirm: true, reason: reason.value });
         say(r.performed ? `${data.name} rolled back.` : `${data.name} was already off for everyone; nothing to roll back.`, false);
