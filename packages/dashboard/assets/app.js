@@ -436,7 +436,7 @@
         h(
           'div',
           { class: 'legend' },
-          markers.length === 0 ? 'No alerts or rollbacks in this range.' : `${markers.length} markers: dashed red/amber lines are alerts, black lines rollbacks. Hover or focus the dots above the chart for figures.`,
+          markers.length === 0 ? 'No alerts or rollbacks in this range.' : `${markers.length} marker${markers.length === 1 ? '' : 's'}: dashed red/amber lines are alerts, black lines rollbacks. Hover or focus the dots above the chart for figures.`,
         ),
       );
     }
