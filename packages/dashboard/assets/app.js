@@ -1,6 +1,5 @@
 // The dashboard page. Everything that comes from the store is put into the page as text
 // (textContent, attribute values), never parsed as HTML.
-'use strict';
 
 (() => {
   const base = new URL(document.baseURI).pathname;
@@ -11,6 +10,8 @@
   let session = { actionsEnabled: false, signedIn: false, actor: null, csrf: null };
   let updates = 0;
   let lastOutcome = null;
+  /** Thrown to drop a render that would take an open confirmation out of the page. */
+  const DEFERRED = new Error('deferred');
   let loading = false;
   let again = false;
 
@@ -25,7 +26,11 @@
     }
     for (const child of children.flat()) {
       if (child === undefined || child === null || child === false) continue;
-      el.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+      el.append(
+        typeof child === 'string' || typeof child === 'number'
+          ? document.createTextNode(String(child))
+          : child,
+      );
     }
     return el;
   }
@@ -38,9 +43,14 @@
     return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
   }
   const pct = (rate) => (rate === null || rate === undefined ? '-' : `${(rate * 100).toFixed(2)} %`);
-  const points = (p) => `${Number(p).toFixed(2).replace(/\.?0+$/, '')} %`;
-  const ms = (v) => (v === null || v === undefined ? '-' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`);
-  const healthBadge = (level) => h('span', { class: `badge ${level}` }, level === 'no-data' ? 'no data' : level);
+  const points = (p) =>
+    `${Number(p)
+      .toFixed(2)
+      .replace(/\.?0+$/, '')} %`;
+  const ms = (v) =>
+    v === null || v === undefined ? '-' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`;
+  const healthBadge = (level) =>
+    h('span', { class: `badge ${level}` }, level === 'no-data' ? 'no data' : level);
 
   async function api(path, init) {
     const res = await fetch(path, { credentials: 'same-origin', ...init });
@@ -51,7 +61,7 @@
       body = { error: `HTTP ${res.status}` };
     }
     if (!res.ok) {
-      const error = new Error(body && body.error ? body.error : `HTTP ${res.status}`);
+      const error = new Error(body?.error ? body.error : `HTTP ${res.status}`);
       error.status = res.status;
       error.body = body;
       throw error;
@@ -99,7 +109,7 @@
       updates++;
       main.dataset.updates = String(updates);
     } catch (error) {
-      showError(error);
+      if (error !== DEFERRED) showError(error);
     } finally {
       main.setAttribute('aria-busy', 'false');
       loading = false;
@@ -118,7 +128,9 @@
 
   /** Replaces the page content, keeping the focused control focused where it still exists. */
   function replace(nodes) {
-    const focused = document.activeElement && document.activeElement.id;
+    // An operator is answering a confirmation: its close reloads.
+    if (document.querySelector('dialog[open]')) throw DEFERRED;
+    const focused = document.activeElement?.id;
     for (const chart of charts.splice(0)) chart.destroy();
     main.replaceChildren(...nodes);
     if (focused) {
@@ -159,7 +171,7 @@
         tzDate: utc,
         series,
         scales: { y: opts.y || {} },
-        axes: [{}, { values: opts.format ? (u, ticks) => ticks.map(opts.format) : undefined, size: 64 }],
+        axes: [{}, { values: opts.format ? (_u, ticks) => ticks.map(opts.format) : undefined, size: 64 }],
         legend: { show: true },
         hooks: {
           draw: [
@@ -170,7 +182,8 @@
               for (const m of opts.markers) {
                 const px = u.valToPos(m.at / 1000, 'x', true);
                 if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
-                ctx.strokeStyle = m.kind === 'rollback' ? '#111827' : m.level === 'critical' ? '#9f1239' : '#b45309';
+                ctx.strokeStyle =
+                  m.kind === 'rollback' ? '#111827' : m.level === 'critical' ? '#9f1239' : '#b45309';
                 ctx.setLineDash(m.kind === 'rollback' ? [] : [4, 3]);
                 ctx.lineWidth = 2;
                 ctx.beginPath();
@@ -197,10 +210,17 @@
     plotBox.prepend(layer);
     const placed = [];
     for (const m of markers) {
-      const figures = Object.entries(m.figures || {}).map(([k, v]) => `${k}: ${Math.abs(v) <= 1 ? pct(v) : v}`);
+      const figures = Object.entries(m.figures || {}).map(
+        ([k, v]) => `${k}: ${Math.abs(v) <= 1 ? pct(v) : v}`,
+      );
       const label = `${m.kind === 'rollback' ? 'Rollback' : `${m.level} alert`} at ${when(m.at)}: ${m.text}`;
       const id = `tip-${Math.random().toString(36).slice(2)}`;
-      const tip = h('div', { class: 'tip', role: 'tooltip', id, hidden: true }, h('div', {}, label), ...figures.map((f) => h('div', {}, f)));
+      const tip = h(
+        'div',
+        { class: 'tip', role: 'tooltip', id, hidden: true },
+        h('div', {}, label),
+        ...figures.map((f) => h('div', {}, f)),
+      );
       const button = h('button', {
         type: 'button',
         class: `marker ${m.kind} ${m.level || ''}`,
@@ -228,7 +248,8 @@
       const dpr = window.devicePixelRatio || 1;
       for (const { m, button, tip } of placed) {
         const left = u.valToPos(m.at / 1000, 'x') + u.bbox.left / dpr;
-        const inside = Number.isFinite(left) && left >= u.bbox.left / dpr && left <= (u.bbox.left + u.bbox.width) / dpr;
+        const inside =
+          Number.isFinite(left) && left >= u.bbox.left / dpr && left <= (u.bbox.left + u.bbox.width) / dpr;
         button.hidden = !inside;
         button.style.left = `${left}px`;
         button.style.top = `${u.bbox.top / dpr - 7}px`;
@@ -273,11 +294,17 @@
         'p',
         { class: 'muted' },
         `Rollouts ${data.enabled ? 'enabled' : 'disabled (canaryRollout.enabled is false)'} · metrics window ${Math.round(data.windowMs / 60000)} min · `,
-        data.lastReportAt === null ? 'no monitor has reported yet' : `last monitor report ${when(data.lastReportAt)}`,
+        data.lastReportAt === null
+          ? 'no monitor has reported yet'
+          : `last monitor report ${when(data.lastReportAt)}`,
         ` · as of ${when(data.generatedAt)}`,
       ),
     );
-    const alerts = h('section', { 'aria-labelledby': 'alerts-h' }, h('h2', { id: 'alerts-h' }, `Active alerts (${data.alerts.length})`));
+    const alerts = h(
+      'section',
+      { 'aria-labelledby': 'alerts-h' },
+      h('h2', { id: 'alerts-h' }, `Active alerts (${data.alerts.length})`),
+    );
     if (data.alerts.length === 0) alerts.append(h('p', { class: 'muted' }, 'None.'));
     else
       alerts.append(
@@ -309,7 +336,18 @@
         h(
           'tr',
           {},
-          ['Feature', 'State', 'Rollout', 'Strategy', 'Beta', 'Health', 'Calls', 'Error rate', 'Calls (1 h)', 'Error rate (1 h)'].map((c, i) =>
+          [
+            'Feature',
+            'State',
+            'Rollout',
+            'Strategy',
+            'Beta',
+            'Health',
+            'Calls',
+            'Error rate',
+            'Calls (1 h)',
+            'Error rate (1 h)',
+          ].map((c, i) =>
             h('th', { scope: 'col', class: i === 2 || i === 4 || i === 6 || i === 7 ? 'num' : undefined }, c),
           ),
         ),
@@ -321,25 +359,46 @@
           h(
             'tr',
             { 'data-feature': f.name },
-            h('td', { class: 'name', 'data-label': 'Feature' }, h('a', { href: featureHref(f.name) }, f.name)),
-            h('td', { 'data-label': 'State' }, h('span', { class: `badge ${f.enabled ? 'healthy' : 'off'}` }, f.enabled ? 'on' : 'off')),
+            h(
+              'td',
+              { class: 'name', 'data-label': 'Feature' },
+              h('a', { href: featureHref(f.name) }, f.name),
+            ),
+            h(
+              'td',
+              { 'data-label': 'State' },
+              h('span', { class: `badge ${f.enabled ? 'healthy' : 'off'}` }, f.enabled ? 'on' : 'off'),
+            ),
             h('td', { class: 'num', 'data-label': 'Rollout' }, points(f.rolloutPercentage)),
             h('td', { 'data-label': 'Strategy' }, f.rolloutStrategy),
             h('td', { class: 'num', 'data-label': 'Beta' }, String(f.betaUsers)),
             h('td', { 'data-label': 'Health' }, healthBadge(f.health.level)),
             h('td', { class: 'num', 'data-label': 'Calls' }, String(f.calls)),
             h('td', { class: 'num', 'data-label': 'Error rate' }, pct(f.errorRate)),
-            h('td', { 'data-label': 'Calls (1 h)' }, sparkline(f.spark.calls, f.spark.t, '#0b57d0', `Calls of ${f.name} over the last hour`)),
+            h(
+              'td',
+              { 'data-label': 'Calls (1 h)' },
+              sparkline(f.spark.calls, f.spark.t, '#0b57d0', `Calls of ${f.name} over the last hour`),
+            ),
             h(
               'td',
               { 'data-label': 'Error rate (1 h)' },
-              sparkline(f.spark.errorRate, f.spark.t, '#9f1239', `Error rate of ${f.name} over the last hour`),
+              sparkline(
+                f.spark.errorRate,
+                f.spark.t,
+                '#9f1239',
+                `Error rate of ${f.name} over the last hour`,
+              ),
             ),
           ),
         ),
       ),
     );
-    nodes.push(data.features.length === 0 ? h('p', {}, 'No features yet: declare them in config/canary-rollout.json.') : h('div', { class: 'table-wrap' }, table));
+    nodes.push(
+      data.features.length === 0
+        ? h('p', {}, 'No features yet: declare them in config/canary-rollout.json.')
+        : h('div', { class: 'table-wrap' }, table),
+    );
     replace(nodes);
   }
 
@@ -364,10 +423,24 @@
         fact('Error rate (window)', pct(data.metrics.errorRate)),
         fact('p95 latency (window)', ms(data.metrics.p95Latency)),
         fact('Stage since', when(data.stageStartedAt)),
-        fact('Next raise', data.nextRaiseAllowedAt === null ? 'no guard' : data.nextRaiseAllowedAt <= data.generatedAt ? 'allowed now' : `from ${when(data.nextRaiseAllowedAt)}`),
+        fact(
+          'Next raise',
+          data.nextRaiseAllowedAt === null
+            ? 'no guard'
+            : data.nextRaiseAllowedAt <= data.generatedAt
+              ? 'allowed now'
+              : `from ${when(data.nextRaiseAllowedAt)}`,
+        ),
       ),
     ];
-    if (data.health.findings.length > 0) nodes.push(h('ul', {}, data.health.findings.map((f) => h('li', {}, f))));
+    if (data.health.findings.length > 0)
+      nodes.push(
+        h(
+          'ul',
+          {},
+          data.health.findings.map((f) => h('li', {}, f)),
+        ),
+      );
     nodes.push(actionsPanel(data));
 
     const select = h(
@@ -406,7 +479,11 @@
         ['Error rate', s.errorRate, '#9f1239'],
         ['maxErrorRate', flat(data.thresholds.maxErrorRate), '#111827', { dash: [6, 4], width: 1.5 }],
       ],
-      { markers, format: rate, y: { range: (u, min, max) => [0, Math.max(max, data.thresholds.maxErrorRate * 1.5)] } },
+      {
+        markers,
+        format: rate,
+        y: { range: (_u, _min, max) => [0, Math.max(max, data.thresholds.maxErrorRate * 1.5)] },
+      },
     );
     timeChart(
       figOk,
@@ -415,7 +492,11 @@
         ['Success rate', s.successRate, '#14532d'],
         ['minSuccessRate', flat(data.thresholds.minSuccessRate), '#111827', { dash: [6, 4], width: 1.5 }],
       ],
-      { markers, format: rate, y: { range: (u, min) => [Math.min(min, data.thresholds.minSuccessRate) * 0.98, 1] } },
+      {
+        markers,
+        format: rate,
+        y: { range: (_u, min) => [Math.min(min, data.thresholds.minSuccessRate) * 0.98, 1] },
+      },
     );
     timeChart(
       figP95,
@@ -424,19 +505,30 @@
         ['p95 latency', s.p95, '#7c3aed'],
         ['latency warning', flat(data.thresholds.latencyWarningMs), '#111827', { dash: [6, 4], width: 1.5 }],
       ],
-      { markers, format: (v) => ms(v), y: { range: (u, min, max) => [0, Math.max(max, data.thresholds.latencyWarningMs * 1.1)] } },
+      {
+        markers,
+        format: (v) => ms(v),
+        y: { range: (_u, _min, max) => [0, Math.max(max, data.thresholds.latencyWarningMs * 1.1)] },
+      },
     );
-    timeChart(figPct, data.percentage.t, [['Percentage', data.percentage.value, '#0b57d0', { paths: uPlot.paths.stepped({ align: 1 }) }]], {
-      markers,
-      format: (v) => `${v} %`,
-      y: { range: [0, 100] },
-    });
+    timeChart(
+      figPct,
+      data.percentage.t,
+      [['Percentage', data.percentage.value, '#0b57d0', { paths: uPlot.paths.stepped({ align: 1 }) }]],
+      {
+        markers,
+        format: (v) => `${v} %`,
+        y: { range: [0, 100] },
+      },
+    );
     for (const f of [figCalls, figErr, figOk, figP95, figPct]) {
       f.append(
         h(
           'div',
           { class: 'legend' },
-          markers.length === 0 ? 'No alerts or rollbacks in this range.' : `${markers.length} marker${markers.length === 1 ? '' : 's'}: dashed red/amber lines are alerts, black lines rollbacks. Hover or focus the dots above the chart for figures.`,
+          markers.length === 0
+            ? 'No alerts or rollbacks in this range.'
+            : `${markers.length} marker${markers.length === 1 ? '' : 's'}: dashed red/amber lines are alerts, black lines rollbacks. Hover or focus the dots above the chart for figures.`,
         ),
       );
     }
@@ -452,12 +544,23 @@
   }
 
   function fact(label, value) {
-    return h('div', { class: 'fact' }, h('span', { class: 'label' }, label), h('span', { class: 'value' }, value));
+    return h(
+      'div',
+      { class: 'fact' },
+      h('span', { class: 'label' }, label),
+      h('span', { class: 'value' }, value),
+    );
   }
 
   function comparisonView(c) {
-    if (c === null) return h('p', { class: 'muted', id: 'comparison' }, 'No control to compare with (100 %, stable, beta-only, or no control calls recorded yet).');
-    const interval = (iv, fmt) => `${iv[0] === null ? '−∞' : fmt(iv[0])} to ${iv[1] === null ? '+∞' : fmt(iv[1])}`;
+    if (c === null)
+      return h(
+        'p',
+        { class: 'muted', id: 'comparison' },
+        'No control to compare with (100 %, stable, beta-only, or no control calls recorded yet).',
+      );
+    const interval = (iv, fmt) =>
+      `${iv[0] === null ? '−∞' : fmt(iv[0])} to ${iv[1] === null ? '+∞' : fmt(iv[1])}`;
     const signedPct = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)} pts`;
     const signedMs = (v) => `${v >= 0 ? '+' : ''}${Math.round(v)} ms`;
     const row = (metric, m, fmt, efmt) =>
@@ -487,7 +590,17 @@
         h(
           'table',
           { class: 'cards' },
-          h('thead', {}, h('tr', {}, ['Metric', 'Treatment', 'Control', 'Effect', 'Always-valid interval', 'Verdict'].map((x) => h('th', { scope: 'col' }, x)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Metric', 'Treatment', 'Control', 'Effect', 'Always-valid interval', 'Verdict'].map((x) =>
+                h('th', { scope: 'col' }, x),
+              ),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -510,10 +623,22 @@
         'p',
         {},
         `Plan ${plan.status}${plan.reason ? ` (${plan.reason})` : ''}: step ${plan.stepIndex + 1} of ${plan.steps.length} at ${points(step.percentage)}`,
-        plan.nextPercentage === null ? '' : `; next ${points(plan.nextPercentage)} ${plan.nextStepAt === null ? '' : `from ${when(plan.nextStepAt)}`}`,
+        plan.nextPercentage === null
+          ? ''
+          : `; next ${points(plan.nextPercentage)} ${plan.nextStepAt === null ? '' : `from ${when(plan.nextStepAt)}`}`,
       ),
       h('progress', { max: plan.steps.length, value: plan.stepIndex + 1, 'aria-label': 'Plan progress' }),
-      h('ol', {}, plan.steps.map((s, i) => h('li', { 'aria-current': i === plan.stepIndex ? 'step' : undefined }, `${points(s.percentage)}${i === plan.stepIndex ? ' (current)' : ''}`))),
+      h(
+        'ol',
+        {},
+        plan.steps.map((s, i) =>
+          h(
+            'li',
+            { 'aria-current': i === plan.stepIndex ? 'step' : undefined },
+            `${points(s.percentage)}${i === plan.stepIndex ? ' (current)' : ''}`,
+          ),
+        ),
+      ),
     );
   }
 
@@ -525,7 +650,15 @@
       h(
         'table',
         { class: 'cards', id: 'audit' },
-        h('thead', {}, h('tr', {}, ['When', 'Who', 'What', 'Change', 'Reason'].map((x) => h('th', { scope: 'col' }, x)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['When', 'Who', 'What', 'Change', 'Reason'].map((x) => h('th', { scope: 'col' }, x)),
+          ),
+        ),
         h(
           'tbody',
           {},
@@ -562,13 +695,25 @@
     const key = `${data.name}|${session.actionsEnabled}|${session.signedIn}|${data.plan !== null}`;
     const current = document.getElementById('actions');
     if (current && current.dataset.key === key) return current;
-    const box = h('section', { 'aria-labelledby': 'actions-h', id: 'actions', 'data-key': key }, h('h2', { id: 'actions-h' }, 'Actions'));
+    const box = h(
+      'section',
+      { 'aria-labelledby': 'actions-h', id: 'actions', 'data-key': key },
+      h('h2', { id: 'actions-h' }, 'Actions'),
+    );
     if (!session.actionsEnabled) {
-      box.append(h('p', { class: 'notice', id: 'read-only' }, 'Read-only: this dashboard was started without a token (--token or auth.token), so it takes no actions.'));
+      box.append(
+        h(
+          'p',
+          { class: 'notice', id: 'read-only' },
+          'Read-only: this dashboard was started without a token (--token or auth.token), so it takes no actions.',
+        ),
+      );
       return box;
     }
     if (!session.signedIn) {
-      box.append(h('p', { class: 'notice' }, 'Sign in with the dashboard token (top right) to change the rollout.'));
+      box.append(
+        h('p', { class: 'notice' }, 'Sign in with the dashboard token (top right) to change the rollout.'),
+      );
       return box;
     }
     // The outcome of the last action outlives the reloads it causes.
@@ -582,7 +727,16 @@
       message.textContent = lastOutcome.text;
       message.className = lastOutcome.isError ? 'message error' : 'message';
     }
-    const input = h('input', { id: 'new-percentage', type: 'number', min: 0, max: 100, step: 0.01, required: true, value: data.rolloutPercentage, inputmode: 'decimal' });
+    const input = h('input', {
+      id: 'new-percentage',
+      type: 'number',
+      min: 0,
+      max: 100,
+      step: 0.01,
+      required: true,
+      value: data.rolloutPercentage,
+      inputmode: 'decimal',
+    });
     const percentForm = h(
       'form',
       { class: 'inline', id: 'percentage-form' },
@@ -592,12 +746,16 @@
     percentForm.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
-        const r = await post(`api/features/${encodeURIComponent(data.name)}/percentage`, { percentage: Number(input.value) });
+        const r = await post(`api/features/${encodeURIComponent(data.name)}/percentage`, {
+          percentage: Number(input.value),
+        });
         say(`${data.name}: ${points(r.previousPercentage)} → ${points(r.rolloutPercentage)}`, false);
       } catch (error) {
         const b = error.body || {};
         say(
-          b.guard === 'minStableTime' ? `Refused by minStableTime: a raise is allowed from ${when(b.allowedAt)}. (${error.message})` : `Refused: ${error.message}`,
+          b.guard === 'minStableTime'
+            ? `Refused by minStableTime: a raise is allowed from ${when(b.allowedAt)}. (${error.message})`
+            : `Refused: ${error.message}`,
           true,
         );
       }
@@ -605,17 +763,30 @@
     });
 
     const dialog = h('dialog', { id: 'rollback-dialog', 'aria-labelledby': 'rollback-title' });
-    const reason = h('input', { id: 'rollback-reason', type: 'text', maxlength: 500, placeholder: 'manual rollback from the dashboard' });
+    const reason = h('input', {
+      id: 'rollback-reason',
+      type: 'text',
+      maxlength: 500,
+      placeholder: 'manual rollback from the dashboard',
+    });
     const confirmForm = h(
       'form',
       { method: 'dialog' },
       h('h2', { id: 'rollback-title' }, `Roll back ${data.name}?`),
-      h('p', {}, 'Percentage to 0 %, beta list cleared, every beta user back to stable. This cannot be undone in one step.'),
+      h(
+        'p',
+        {},
+        'Percentage to 0 %, beta list cleared, every beta user back to stable. This cannot be undone in one step.',
+      ),
       h('label', { for: 'rollback-reason' }, 'Reason (optional)', reason),
       h(
         'p',
         { class: 'inline' },
-        h('button', { type: 'submit', value: 'confirm', class: 'danger', id: 'rollback-confirm' }, 'Roll back now'),
+        h(
+          'button',
+          { type: 'submit', value: 'confirm', class: 'danger', id: 'rollback-confirm' },
+          'Roll back now',
+        ),
         ' ',
         h('button', { type: 'submit', value: 'cancel', class: 'secondary', id: 'rollback-cancel' }, 'Cancel'),
       ),
@@ -627,14 +798,26 @@
         return;
       }
       try {
-        const r = await post(`api/features/${encodeURIComponent(data.name)}/rollback`, { confirm: true, reason: reason.value });
-        say(r.performed ? `${data.name} rolled back.` : `${data.name} was already off for everyone; nothing to roll back.`, false);
+        const r = await post(`api/features/${encodeURIComponent(data.name)}/rollback`, {
+          confirm: true,
+          reason: reason.value,
+        });
+        say(
+          r.performed
+            ? `${data.name} rolled back.`
+            : `${data.name} was already off for everyone; nothing to roll back.`,
+          false,
+        );
       } catch (error) {
         say(`Refused: ${error.message}`, true);
       }
       void load();
     });
-    const rollbackButton = h('button', { type: 'button', class: 'danger', id: 'rollback-open' }, 'Roll back…');
+    const rollbackButton = h(
+      'button',
+      { type: 'button', class: 'danger', id: 'rollback-open' },
+      'Roll back…',
+    );
     rollbackButton.addEventListener('click', () => {
       dialog.returnValue = '';
       dialog.showModal();
@@ -655,7 +838,12 @@
             say(`Plan ${r.plan.status}, step ${r.plan.stepIndex + 1} of ${r.plan.steps.length}.`, false);
           } catch (error) {
             const body = error.body || {};
-            say(body.guard === 'minStableTime' ? `Refused by minStableTime: allowed from ${when(body.allowedAt)}.` : `Refused: ${error.message}`, true);
+            say(
+              body.guard === 'minStableTime'
+                ? `Refused by minStableTime: allowed from ${when(body.allowedAt)}.`
+                : `Refused: ${error.message}`,
+              true,
+            );
           }
           void load();
         });
@@ -691,14 +879,34 @@
       'form',
       { class: 'filters', method: 'get', action: 'history', id: 'history-filters' },
       h('label', { for: 'history-feature' }, 'Feature', featureSelect),
-      h('label', { for: 'history-from' }, 'From (UTC)', h('input', { type: 'datetime-local', name: 'from', id: 'history-from', value: from })),
-      h('label', { for: 'history-to' }, 'To (UTC)', h('input', { type: 'datetime-local', name: 'to', id: 'history-to', value: to })),
+      h(
+        'label',
+        { for: 'history-from' },
+        'From (UTC)',
+        h('input', { type: 'datetime-local', name: 'from', id: 'history-from', value: from }),
+      ),
+      h(
+        'label',
+        { for: 'history-to' },
+        'To (UTC)',
+        h('input', { type: 'datetime-local', name: 'to', id: 'history-to', value: to }),
+      ),
       h(
         'fieldset',
         {},
         h('legend', {}, 'Show'),
         ['alert', 'rollback', 'audit'].map((k) =>
-          h('label', {}, h('input', { type: 'checkbox', name: 'kind', value: k, checked: kinds.length === 0 || kinds.includes(k) }), `${k}s`),
+          h(
+            'label',
+            {},
+            h('input', {
+              type: 'checkbox',
+              name: 'kind',
+              value: k,
+              checked: kinds.length === 0 || kinds.includes(k),
+            }),
+            `${k}s`,
+          ),
         ),
       ),
       h('button', { type: 'submit' }, 'Filter'),
@@ -709,7 +917,11 @@
         { 'data-kind': i.kind },
         h('td', { 'data-label': 'When' }, when(i.at)),
         h('td', { 'data-label': 'Kind' }, i.level ? `${i.kind} (${i.level})` : i.kind),
-        h('td', { 'data-label': 'Feature', class: 'name' }, i.feature === null ? 'all features' : h('a', { href: featureHref(i.feature) }, i.feature)),
+        h(
+          'td',
+          { 'data-label': 'Feature', class: 'name' },
+          i.feature === null ? 'all features' : h('a', { href: featureHref(i.feature) }, i.feature),
+        ),
         h('td', { 'data-label': 'What', class: 'history-text' }, i.text),
         h('td', { 'data-label': 'Who' }, i.actor || '-'),
       ),
@@ -717,7 +929,11 @@
     replace([
       h('h1', {}, 'History'),
       form,
-      h('p', { class: 'muted' }, `${data.items.length} entries from ${when(data.from)} to ${when(data.to)}${data.truncated ? ' (newest 500 shown; narrow the filter)' : ''}.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `${data.items.length} entries from ${when(data.from)} to ${when(data.to)}${data.truncated ? ' (newest 500 shown; narrow the filter)' : ''}.`,
+      ),
       rows.length === 0
         ? h('p', {}, 'Nothing in this range.')
         : h(
@@ -726,7 +942,15 @@
             h(
               'table',
               { class: 'cards', id: 'history' },
-              h('thead', {}, h('tr', {}, ['When', 'Kind', 'Feature', 'What', 'Who'].map((x) => h('th', { scope: 'col' }, x)))),
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ['When', 'Kind', 'Feature', 'What', 'Who'].map((x) => h('th', { scope: 'col' }, x)),
+                ),
+              ),
               h('tbody', {}, rows),
             ),
           ),
@@ -756,8 +980,21 @@
       sessionBox.append(h('span', {}, 'Signed in as ', h('strong', { id: 'actor' }, session.actor)), out);
       return;
     }
-    const token = h('input', { type: 'password', id: 'login-token', name: 'token', autocomplete: 'current-password', required: true });
-    const name = h('input', { type: 'text', id: 'login-name', name: 'name', autocomplete: 'username', maxlength: 64, pattern: '[A-Za-z0-9._@:+\\-]{1,64}' });
+    const token = h('input', {
+      type: 'password',
+      id: 'login-token',
+      name: 'token',
+      autocomplete: 'current-password',
+      required: true,
+    });
+    const name = h('input', {
+      type: 'text',
+      id: 'login-name',
+      name: 'name',
+      autocomplete: 'username',
+      maxlength: 64,
+      pattern: '[A-Za-z0-9._@:+\\-]{1,64}',
+    });
     const message = h('span', { class: 'message', role: 'status', id: 'login-message' });
     const form = h(
       'form',
@@ -789,7 +1026,16 @@
       live.textContent = 'Live';
       live.dataset.state = 'live';
     });
-    source.addEventListener('change', () => {
+    let changes = 0;
+    source.addEventListener('change', (event) => {
+      changes++;
+      live.dataset.changes = String(changes);
+      try {
+        const { version } = JSON.parse(event.data);
+        if (typeof version === 'number') live.dataset.version = String(version);
+      } catch {
+        // A change without figures still reloads.
+      }
       live.textContent = `Live · updated ${when(Date.now())}`;
       void load();
     });

@@ -13,7 +13,14 @@ import {
 } from '@canary-rollout/core';
 import { parseAction, runAction } from './internal/actions';
 import { loadAssets } from './internal/assets';
-import { ACTOR_PATTERN, type Caller, SESSION_SECONDS, Sessions, sameSecret, sessionCookie } from './internal/auth';
+import {
+  ACTOR_PATTERN,
+  type Caller,
+  SESSION_SECONDS,
+  Sessions,
+  sameSecret,
+  sessionCookie,
+} from './internal/auth';
 import { featureData, historyData, overviewData, RANGES } from './internal/data';
 import { HttpError, readBody, SECURITY_HEADERS, sendJson } from './internal/http';
 import { ChangeFeed } from './internal/live';
@@ -87,7 +94,9 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   }
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   if (basePath !== '' && !/^\/[A-Za-z0-9._~/-]*$/.test(basePath)) {
-    throw new TypeError(`@canary-rollout/dashboard: basePath ${JSON.stringify(basePath)} is not a plain path`);
+    throw new TypeError(
+      `@canary-rollout/dashboard: basePath ${JSON.stringify(basePath)} is not a plain path`,
+    );
   }
   const defaultActor = options.auth?.actor ?? `dashboard@${hostname()}`;
   const sessions = new Sessions(token, defaultActor, () => Date.now());
@@ -129,7 +138,10 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
         const range = query.get('range') ?? '6h';
         const rangeMs = RANGES[range];
         if (rangeMs === undefined || !Object.hasOwn(RANGES, range)) {
-          throw new HttpError(400, `range: ${JSON.stringify(range)} is not one of ${Object.keys(RANGES).join(', ')}`);
+          throw new HttpError(
+            400,
+            `range: ${JSON.stringify(range)} is not one of ${Object.keys(RANGES).join(', ')}`,
+          );
         }
         const data = await featureData(read(), name, rangeMs);
         if (data === undefined) throw new HttpError(404, `unknown feature ${JSON.stringify(name)}`);
@@ -146,7 +158,12 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
         checkCsrf(req, caller);
         sessions.logout(caller.session.id);
       }
-      return sendJson(res, 200, { ok: true }, { 'set-cookie': sessionCookie('', `${prefix}/`, secure(req), 0) });
+      return sendJson(
+        res,
+        200,
+        { ok: true },
+        { 'set-cookie': sessionCookie('', `${prefix}/`, secure(req), 0) },
+      );
     }
     const action = /^\/features\/([^/]+)\/(percentage|rollback|plan\/[a-z]+)$/.exec(api);
     if (action === null) throw new HttpError(404, 'not found');
@@ -162,10 +179,14 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   /** The actor of an allowed action; a 403 that says why otherwise. */
   function authorize(req: IncomingMessage, caller: Caller): string {
     if (!sessions.enabled) {
-      throw new HttpError(403, 'read-only: this dashboard was started without a token, so it takes no actions');
+      throw new HttpError(
+        403,
+        'read-only: this dashboard was started without a token, so it takes no actions',
+      );
     }
     if (caller.kind === 'bearer') return caller.actor;
-    if (caller.kind === 'anonymous') throw new HttpError(403, 'sign in with the dashboard token to take actions');
+    if (caller.kind === 'anonymous')
+      throw new HttpError(403, 'sign in with the dashboard token to take actions');
     checkCsrf(req, caller);
     return caller.session.actor;
   }
@@ -226,7 +247,10 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   }
 
   function sendPage(res: ServerResponse, prefix: string): void {
-    const html = assets.get('index.html')!.body.toString('utf8').replace('__BASE__', `${escapeAttribute(prefix)}/`);
+    const html = assets
+      .get('index.html')!
+      .body.toString('utf8')
+      .replace('__BASE__', `${escapeAttribute(prefix)}/`);
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/html; charset=utf-8',
@@ -262,7 +286,10 @@ function sessionView(caller: Caller, enabled: boolean) {
 }
 
 /** The request's path below the mount point, the mount point itself, and the query. */
-function route(req: IncomingMessage, basePath: string): { path: string | null; prefix: string; query: URLSearchParams } {
+function route(
+  req: IncomingMessage,
+  basePath: string,
+): { path: string | null; prefix: string; query: URLSearchParams } {
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
   let path = url.pathname;
   let prefix = basePath;
@@ -270,7 +297,8 @@ function route(req: IncomingMessage, basePath: string): { path: string | null; p
   const original = (req as { originalUrl?: unknown }).originalUrl;
   if (basePath === '' && typeof original === 'string') {
     const whole = new URL(original, 'http://dashboard.invalid').pathname;
-    if (whole.endsWith(path) && whole.length > path.length) prefix = whole.slice(0, whole.length - path.length).replace(/\/+$/, '');
+    if (whole.endsWith(path) && whole.length > path.length)
+      prefix = whole.slice(0, whole.length - path.length).replace(/\/+$/, '');
     if (path === '/' && !whole.endsWith('/')) prefix = whole;
   }
   if (basePath !== '') {

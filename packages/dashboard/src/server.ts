@@ -29,7 +29,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export async function serveDashboard(options: ServeDashboardOptions): Promise<DashboardServer> {
   const port = options.port ?? 4848;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TypeError(`@canary-rollout/dashboard: port ${JSON.stringify(port)} is not a port number (0 to 65535)`);
+    throw new TypeError(
+      `@canary-rollout/dashboard: port ${JSON.stringify(port)} is not a port number (0 to 65535)`,
+    );
   }
   const host = options.host ?? '127.0.0.1';
   const handler = createDashboardHandler(options);

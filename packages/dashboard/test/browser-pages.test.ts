@@ -32,7 +32,11 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     origin = server.url.replace(/\/$/, '');
     const evil = new MemoryStore();
     const evilSeed = await seedStore(evil, { names: { feature: 'x-img.onerror_script', alert: HOSTILE } });
-    await evil.rollback('aiExtraction', { reason: HOSTILE, source: 'manual', at: Date.UTC(2026, 0, 5, 11, 50) });
+    await evil.rollback('aiExtraction', {
+      reason: HOSTILE,
+      source: 'manual',
+      at: Date.UTC(2026, 0, 5, 11, 50),
+    });
     hostile = await serve({ store: evil, config: evilSeed.config, clock: evilSeed.clock });
   }, 120_000);
   afterAll(async () => {
@@ -58,7 +62,11 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     // Alerts come before the features.
     const alert = page.locator('#active-alerts li');
     expect(await alert.textContent()).toContain('error rate 15.00 % above maxErrorRate');
-    expect(await page.evaluate('document.querySelector("#active-alerts").compareDocumentPosition(document.querySelector("#features")) & 4')).toBe(4);
+    expect(
+      await page.evaluate(
+        'document.querySelector("#active-alerts").compareDocumentPosition(document.querySelector("#features")) & 4',
+      ),
+    ).toBe(4);
     await page.locator('#live[data-state="live"]').waitFor();
     if (screenshots) {
       mkdirSync(docsImages, { recursive: true });
@@ -75,7 +83,13 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     await page.goto(`${origin}/features/aiExtraction`);
     await page.locator('#chart-percentage canvas').waitFor();
     console.log(`feature page rendered in ${Math.round(performance.now() - started)} ms`);
-    for (const id of ['chart-calls', 'chart-error-rate', 'chart-success-rate', 'chart-p95', 'chart-percentage']) {
+    for (const id of [
+      'chart-calls',
+      'chart-error-rate',
+      'chart-success-rate',
+      'chart-p95',
+      'chart-percentage',
+    ]) {
       expect(await page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
     }
     // The threshold lines are series of their own, named in the legends.
@@ -94,10 +108,13 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     expect(await page.locator('#comparison').textContent()).toMatch(/\+0\.89 pts to \+2\.10 pts/);
     expect(await page.locator('#audit tbody tr').count()).toBe(2);
     expect(await page.locator('#read-only').textContent()).toContain('Read-only');
-    if (screenshots) await page.screenshot({ path: join(docsImages, 'dashboard-feature.png'), fullPage: true });
+    if (screenshots)
+      await page.screenshot({ path: join(docsImages, 'dashboard-feature.png'), fullPage: true });
     const summary = await guardedPage(browser, origin);
     await summary.page.goto(`${origin}/features/smartSummary`);
-    await summary.page.locator('#chart-percentage button.marker[data-kind="rollback"]').waitFor({ state: 'attached' });
+    await summary.page
+      .locator('#chart-percentage button.marker[data-kind="rollback"]')
+      .waitFor({ state: 'attached' });
     expect(await summary.page.locator('#plan').textContent()).toContain('Plan stopped');
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
@@ -112,7 +129,10 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     let reached = false;
     for (let i = 0; i < 20 && !reached; i++) {
       await page.keyboard.press('Tab');
-      reached = (await page.evaluate('document.activeElement.closest("#features") !== null && document.activeElement.textContent')) === 'aiExtraction';
+      reached =
+        (await page.evaluate(
+          'document.activeElement.closest("#features") !== null && document.activeElement.textContent',
+        )) === 'aiExtraction';
     }
     expect(reached).toBe(true);
     await page.keyboard.press('Enter');
@@ -124,7 +144,11 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
       onMarker = (await page.evaluate('document.activeElement.classList.contains("marker")')) === true;
     }
     expect(onMarker).toBe(true);
-    expect(await page.evaluate('document.getElementById(document.activeElement.getAttribute("aria-describedby")).hidden')).toBe(false);
+    expect(
+      await page.evaluate(
+        'document.getElementById(document.activeElement.getAttribute("aria-describedby")).hidden',
+      ),
+    ).toBe(false);
     await page.context().close();
   });
 
@@ -137,7 +161,9 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     ] as const) {
       await page.goto(`${origin}${path}`);
       await page.locator(ready).first().waitFor();
-      const [scroll, width] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number];
+      const [scroll, width] = (await page.evaluate(
+        '[document.documentElement.scrollWidth, window.innerWidth]',
+      )) as [number, number];
       expect(scroll, path).toBeLessThanOrEqual(width);
     }
     expect(outside).toEqual([]);
@@ -156,7 +182,9 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     await page.goto(`${evilOrigin}/features/x-img.onerror_script`);
     await page.locator('#chart-error-rate button.marker').waitFor();
     expect(await page.locator('#feature-name').textContent()).toBe('x-img.onerror_script');
-    expect(await page.locator('#chart-error-rate button.marker').getAttribute('aria-label')).toContain(HOSTILE);
+    expect(await page.locator('#chart-error-rate button.marker').getAttribute('aria-label')).toContain(
+      HOSTILE,
+    );
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(await page.locator('main img, main script').count()).toBe(0);
     // An <img src=x> parsed as HTML would have asked the server for /x.

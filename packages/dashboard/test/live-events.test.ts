@@ -27,11 +27,21 @@ afterEach(async () => {
 
 describe('live updates (server-sent events)', () => {
   it.each([
-    ['a rollback', (other: FileStore) => other.rollback('aiExtraction', { reason: 'from elsewhere', source: 'manual', at: NOW })],
+    [
+      'a rollback',
+      (other: FileStore) =>
+        other.rollback('aiExtraction', { reason: 'from elsewhere', source: 'manual', at: NOW }),
+    ],
     [
       'an alert',
       (other: FileStore) =>
-        other.appendLog('alerts', { at: NOW, id: 'incident-2', level: 'critical', feature: 'aiExtraction', message: 'x' }),
+        other.appendLog('alerts', {
+          at: NOW,
+          id: 'incident-2',
+          level: 'critical',
+          feature: 'aiExtraction',
+          message: 'x',
+        }),
     ],
   ])('%s written through another handle reaches an open stream within 1 s', async (_what, change) => {
     const seeded = await seededFileStore();

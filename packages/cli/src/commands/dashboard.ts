@@ -1,4 +1,3 @@
-import type { Context } from '../internal/context';
 import { UsageError } from '../internal/errors';
 import { parsePort, stopped } from '../internal/serve';
 import type { Command } from './command';
@@ -41,7 +40,9 @@ export const dashboard: Command = {
         clock: ctx.clock,
         port,
         host,
-        ...(token === undefined ? {} : { auth: { token, actor: ctx.options.actor ?? 'dashboard' } }),
+        ...(token === undefined
+          ? {}
+          : { auth: { token, ...(ctx.options.actor === undefined ? {} : { actor: ctx.options.actor }) } }),
         onError: (error) =>
           ctx.io.stderr.write(
             `dashboard: could not read the store: ${error instanceof Error ? error.message : String(error)}\n`,

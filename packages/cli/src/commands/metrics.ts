@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Context } from '../internal/context';
 import { parsePort, stopped } from '../internal/serve';
 import type { Command } from './command';
 

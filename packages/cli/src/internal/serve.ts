@@ -2,7 +2,12 @@ import type { Context } from './context';
 import { UsageError } from './errors';
 
 /** `--port` as a number; required unless the command has a default. */
-export function parsePort(value: string | undefined, command: string, example: string, fallback?: number): number {
+export function parsePort(
+  value: string | undefined,
+  command: string,
+  example: string,
+  fallback?: number,
+): number {
   if (value === undefined) {
     if (fallback !== undefined) return fallback;
     throw new UsageError(`${command}: --port is required, e.g. ${example}`);

@@ -29,7 +29,10 @@ export function parseAction(path: string, body: Record<string, unknown>): Action
   if (path === 'percentage') {
     const value = typeof body['percentage'] === 'string' ? Number(body['percentage']) : body['percentage'];
     if (typeof value !== 'number' || !isValidPercentage(value)) {
-      throw new HttpError(400, `percentage: ${JSON.stringify(body['percentage'] ?? null)} is not a number from 0 to 100 in steps of 0.01`);
+      throw new HttpError(
+        400,
+        `percentage: ${JSON.stringify(body['percentage'] ?? null)} is not a number from 0 to 100 in steps of 0.01`,
+      );
     }
     return { kind: 'percentage', percentage: value };
   }
@@ -41,7 +44,8 @@ export function parseAction(path: string, body: Record<string, unknown>): Action
   }
   const move = /^plan\/(pause|resume|skip)$/.exec(path)?.[1] as 'pause' | 'resume' | 'skip' | undefined;
   if (move !== undefined) {
-    const reason = typeof body['reason'] === 'string' && body['reason'] !== '' ? reasonOf(body, '') : undefined;
+    const reason =
+      typeof body['reason'] === 'string' && body['reason'] !== '' ? reasonOf(body, '') : undefined;
     return reason === undefined ? { kind: 'plan', move } : { kind: 'plan', move, reason };
   }
   throw new HttpError(404, `no action ${JSON.stringify(path)}`);
@@ -68,7 +72,8 @@ export async function runAction(ctx: ActionContext, feature: string, action: Act
     actor,
   });
   try {
-    if (service.getFeature(feature) === undefined) throw new HttpError(404, `unknown feature ${JSON.stringify(feature)}`);
+    if (service.getFeature(feature) === undefined)
+      throw new HttpError(404, `unknown feature ${JSON.stringify(feature)}`);
     let result: unknown;
     try {
       if (action.kind === 'percentage') {
@@ -101,7 +106,11 @@ export async function runAction(ctx: ActionContext, feature: string, action: Act
 function refusal(error: unknown): unknown {
   if (isCanaryRolloutError(error, 'ROLLOUT_GUARD')) {
     const allowedAt = (error as RolloutGuardError).allowedAt;
-    return new HttpError(409, strip(error.message), allowedAt === undefined ? { guard: 'maxStep' } : { guard: 'minStableTime', allowedAt });
+    return new HttpError(
+      409,
+      strip(error.message),
+      allowedAt === undefined ? { guard: 'maxStep' } : { guard: 'minStableTime', allowedAt },
+    );
   }
   if (isCanaryRolloutError(error, 'INVALID_ARGUMENT')) return new HttpError(400, strip(error.message));
   if (isCanaryRolloutError(error, 'NOT_FOUND')) return new HttpError(404, strip(error.message));

@@ -44,5 +44,9 @@ function asset(name: string, body: Buffer): Asset {
   const ext = name.slice(name.lastIndexOf('.') + 1);
   let hash = 0;
   for (const byte of body) hash = (hash * 31 + byte) >>> 0;
-  return { body, type: TYPES[ext] ?? 'application/octet-stream', etag: `"${body.length.toString(36)}-${hash.toString(36)}"` };
+  return {
+    body,
+    type: TYPES[ext] ?? 'application/octet-stream',
+    etag: `"${body.length.toString(36)}-${hash.toString(36)}"`,
+  };
 }

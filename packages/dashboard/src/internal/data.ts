@@ -147,7 +147,11 @@ export async function featureData(ctx: ReadContext, name: string, rangeMs: numbe
     stored: stored.features.some((f) => f.name === name),
     metrics: status.metrics,
     health: healthOf(status, monitoring, config, now) satisfies FeatureHealthView,
-    thresholds: { maxErrorRate: thresholds.maxErrorRate, minSuccessRate: thresholds.minSuccessRate, latencyWarningMs: thresholds.latencyWarningMs },
+    thresholds: {
+      maxErrorRate: thresholds.maxErrorRate,
+      minSuccessRate: thresholds.minSuccessRate,
+      latencyWarningMs: thresholds.latencyWarningMs,
+    },
     series,
     percentage: percentageSteps(own, record, from, now),
     markers: markersOf(alerts, rollbacks, name, from),
@@ -160,7 +164,11 @@ export async function featureData(ctx: ReadContext, name: string, rangeMs: numbe
 /** The percentage as a step line over [from, to], from the audit trail of the feature. */
 function percentageSteps(entries: readonly AuditEntry[], record: FeatureRecord, from: number, to: number) {
   const changes = entries
-    .map((e) => ({ at: e.at, before: e.before?.['rolloutPercentage'], after: e.after?.['rolloutPercentage'] }))
+    .map((e) => ({
+      at: e.at,
+      before: e.before?.['rolloutPercentage'],
+      after: e.after?.['rolloutPercentage'],
+    }))
     .filter((c) => typeof c.after === 'number');
   const earlier = changes.filter((c) => c.at < from);
   const inRange = changes.filter((c) => c.at >= from && c.at <= to);
@@ -227,17 +235,33 @@ function comparisonOf(record: FeatureRecord, buckets: readonly MetricBucket[], c
   if (record.rolloutStrategy !== 'gradual') return null;
   const stage = buckets.filter(
     (b) =>
-      b.bucketStart >= record.stageStartedAt && (record.stageVersion === undefined || b.stage === record.stageVersion),
+      b.bucketStart >= record.stageStartedAt &&
+      (record.stageVersion === undefined || b.stage === record.stageVersion),
   );
-  const control = mergeAll(stage.filter((b) => b.arm === CONTROL_ARM), record.name, CONTROL_ARM);
+  const control = mergeAll(
+    stage.filter((b) => b.arm === CONTROL_ARM),
+    record.name,
+    CONTROL_ARM,
+  );
   if (control.calls === 0) return null;
   // Beta members' calls are recorded under the treatment too; only bucket-decided users are compared.
   const treatment = withoutBeta(
-    mergeAll(stage.filter((b) => b.arm === TREATMENT_ARM), record.name, TREATMENT_ARM),
-    mergeAll(stage.filter((b) => b.arm === BETA_ARM), record.name, BETA_ARM),
+    mergeAll(
+      stage.filter((b) => b.arm === TREATMENT_ARM),
+      record.name,
+      TREATMENT_ARM,
+    ),
+    mergeAll(
+      stage.filter((b) => b.arm === BETA_ARM),
+      record.name,
+      BETA_ARM,
+    ),
   );
   const experiments = config.canaryRollout.experiments;
-  const result = compareArms(treatment, control, { alpha: experiments.alpha, minSamples: experiments.minSamples });
+  const result = compareArms(treatment, control, {
+    alpha: experiments.alpha,
+    minSamples: experiments.minSamples,
+  });
   const rate = (r: typeof result.errorRate) => ({
     treatment: r.treatment.rate,
     control: r.control.rate,
@@ -299,7 +323,12 @@ function auditView(e: AuditEntry) {
 /** The history page: alerts, rollbacks and audit entries in [from, to], newest first. */
 export async function historyData(
   ctx: ReadContext,
-  filter: { feature?: string; from?: number; to?: number; kinds: readonly ('alert' | 'rollback' | 'audit')[] },
+  filter: {
+    feature?: string;
+    from?: number;
+    to?: number;
+    kinds: readonly ('alert' | 'rollback' | 'audit')[];
+  },
 ) {
   const { store, now } = ctx;
   const to = filter.to ?? now;
@@ -309,7 +338,14 @@ export async function historyData(
     filter.kinds.includes('rollback') ? store.listRollbacks(filter.feature) : [],
     filter.kinds.includes('audit') ? store.listLogs('audit', { since: from }) : [],
   ]);
-  const items: { kind: string; at: number; feature: string | null; level: string | null; text: string; actor: string | null }[] = [];
+  const items: {
+    kind: string;
+    at: number;
+    feature: string | null;
+    level: string | null;
+    text: string;
+    actor: string | null;
+  }[] = [];
   for (const entry of alerts) {
     const a = entry as Record<string, unknown>;
     items.push({
@@ -342,7 +378,9 @@ export async function historyData(
     });
   }
   const selected = items
-    .filter((i) => i.at >= from && i.at <= to && (filter.feature === undefined || i.feature === filter.feature))
+    .filter(
+      (i) => i.at >= from && i.at <= to && (filter.feature === undefined || i.feature === filter.feature),
+    )
     .sort((a, b) => b.at - a.at);
   return {
     generatedAt: now,
@@ -360,7 +398,8 @@ function auditText(e: AuditEntry): string {
   const before = e.before ?? {};
   const after = e.after ?? {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (before[key] !== after[key]) changed.push(`${key} ${String(before[key] ?? '-')} -> ${String(after[key] ?? '-')}`);
+    if (before[key] !== after[key])
+      changed.push(`${key} ${String(before[key] ?? '-')} -> ${String(after[key] ?? '-')}`);
   }
   return `${e.action}${changed.length === 0 ? '' : `: ${changed.join(', ')}`}${e.reason === null ? '' : ` (${e.reason})`}`;
 }
@@ -369,15 +408,15 @@ function groupTreatment(buckets: readonly MetricBucket[]): Map<string, MetricBuc
   const out = new Map<string, MetricBucket[]>();
   for (const b of buckets) {
     if (b.arm !== TREATMENT_ARM) continue;
-    let list = out.get(b.feature);
-    if (list === undefined) out.set(b.feature, (list = []));
-    list.push(b);
+    const list = out.get(b.feature);
+    if (list === undefined) out.set(b.feature, [b]);
+    else list.push(b);
   }
   return out;
 }
 
 /** The newest entry of each log and the state version: when it changes, the pages are stale. */
-export async function fingerprint(store: RolloutStore): Promise<string> {
+export async function fingerprint(store: RolloutStore): Promise<{ key: string; version: number }> {
   const [state, alerts, audit, reports] = await Promise.all([
     store.readState(),
     store.listLogs('alerts', { limit: 1 }),
@@ -388,5 +427,5 @@ export async function fingerprint(store: RolloutStore): Promise<string> {
     const e = list[list.length - 1] as Record<string, unknown> | undefined;
     return e === undefined ? '-' : `${e['at']}:${String(e['id'] ?? '')}`;
   };
-  return `${state.version}|${last(alerts)}|${last(audit)}|${last(reports)}`;
+  return { key: `${state.version}|${last(alerts)}|${last(audit)}|${last(reports)}`, version: state.version };
 }

@@ -26,7 +26,8 @@ export function healthOf(
   config: CanaryConfig,
   now: number,
 ): FeatureHealthView {
-  const fresh = monitoring.lastTickAt !== null && now - monitoring.lastTickAt <= config.canaryRollout.thresholds.windowMs;
+  const fresh =
+    monitoring.lastTickAt !== null && now - monitoring.lastTickAt <= config.canaryRollout.thresholds.windowMs;
   const reported = monitoring.features[feature.name];
   if (fresh && reported !== undefined) {
     return {
@@ -36,6 +37,9 @@ export function healthOf(
     };
   }
   if (feature.metrics.calls === 0) return { level: 'no-data', source: 'window', findings: [] };
-  const verdict = evaluateHealth({ window: feature.metrics, thresholds: thresholdsFor(config, feature.name) });
+  const verdict = evaluateHealth({
+    window: feature.metrics,
+    thresholds: thresholdsFor(config, feature.name),
+  });
   return { level: verdict.level, source: 'window', findings: verdict.findings.map((f) => f.message) };
 }

@@ -22,7 +22,12 @@ export class HttpError extends Error {
 }
 
 /** Sends a JSON document. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...SECURITY_HEADERS,
@@ -40,7 +45,8 @@ const MAX_BODY = 16 * 1024;
 export async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   // A framework (Express with body parsers) may have read it already.
   const parsed = (req as { body?: unknown }).body;
-  if (parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) return parsed as Record<string, unknown>;
+  if (parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed))
+    return parsed as Record<string, unknown>;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -16,6 +16,7 @@ export class ChangeFeed {
   private unsubscribe: (() => void) | undefined;
   private last: string | undefined;
   private polling = false;
+  private again = false;
   private seq = 0;
 
   constructor(
@@ -42,10 +43,10 @@ export class ChangeFeed {
     res.write(`retry: 1000\nevent: hello\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`);
   }
 
-  /** Tells every page to reload its data now (after an action made here). */
-  notify(): void {
+  /** Tells every page to reload its data now (after an action made here), with the state version when known. */
+  notify(version?: number): void {
     this.seq++;
-    const frame = `event: change\ndata: ${JSON.stringify({ seq: this.seq })}\n\n`;
+    const frame = `event: change\ndata: ${JSON.stringify(version === undefined ? { seq: this.seq } : { seq: this.seq, version })}\n\n`;
     for (const res of this.clients) if (!this.waiting.has(res)) res.write(frame);
   }
 
@@ -58,7 +59,12 @@ export class ChangeFeed {
   }
 
   private start(): void {
-    this.unsubscribe = this.store.subscribe(() => void this.poll());
+    // The store knows of a change: tell the pages now; the poll then takes the new fingerprint
+    // (and may tell them once more, which a page folds into the reload it is doing).
+    this.unsubscribe = this.store.subscribe((change) => {
+      if (this.last !== undefined) this.notify(change.version);
+      void this.poll();
+    });
     this.timer = setInterval(() => void this.poll(), this.pollIntervalMs);
     this.timer.unref();
     // A comment now and then keeps proxies from closing an idle stream.
@@ -80,12 +86,16 @@ export class ChangeFeed {
   }
 
   private async poll(): Promise<void> {
-    if (this.polling) return;
+    if (this.polling) {
+      // A look is under way and may have read the store before this change: look again after it.
+      this.again = true;
+      return;
+    }
     this.polling = true;
     try {
       const next = await fingerprint(this.store);
-      if (this.last !== undefined && next !== this.last) this.notify();
-      this.last = next;
+      if (this.last !== undefined && next.key !== this.last) this.notify(next.version);
+      this.last = next.key;
     } catch (error) {
       this.onError(error);
       // Pages still hear of changes this process makes; the next poll tries the store again.
@@ -94,6 +104,10 @@ export class ChangeFeed {
       this.polling = false;
       for (const res of this.waiting) this.hello(res);
       this.waiting.clear();
+      if (this.again && this.timer !== undefined) {
+        this.again = false;
+        void this.poll();
+      }
     }
   }
 }
