@@ -179,7 +179,9 @@ describe.skipIf(!available)('dashboard actions in Chromium', () => {
       // Then it reloads its data; on a loaded machine that takes what it takes.
       await page.locator('.fact .value', { hasText: /^5 % \(gradual\)$/ }).waitFor({ timeout: 20_000 });
       const shown = performance.now() - written;
-      console.log(`the page heard of the other process's change ${Math.round(pushed)} ms after it was written, and showed it at ${Math.round(shown)} ms`);
+      console.log(
+        `the page heard of the other process's change ${Math.round(pushed)} ms after it was written, and showed it at ${Math.round(shown)} ms`,
+      );
       expect(pushed).toBeLessThan(1000);
     } finally {
       await other.close();
