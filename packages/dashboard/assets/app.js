@@ -132,6 +132,7 @@
     if (document.querySelector('dialog[open]')) throw DEFERRED;
     const focused = document.activeElement?.id;
     for (const chart of charts.splice(0)) chart.destroy();
+    sparkObserver.disconnect();
     main.replaceChildren(...nodes);
     if (focused) {
       const again = document.getElementById(focused);
@@ -261,9 +262,24 @@
     place(chart);
   }
 
+  /** Sparklines are drawn when they scroll into view: a hundred features cost what a screenful does. */
+  const sparkObserver = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        sparkObserver.unobserve(entry.target);
+        const draw = entry.target.draw;
+        entry.target.draw = undefined;
+        if (draw) draw();
+      }
+    },
+    { rootMargin: '200px' },
+  );
+
   function sparkline(values, t, stroke, label, max) {
     const box = h('div', { class: 'spark', role: 'img', 'aria-label': label });
-    queueMicrotask(() => {
+    box.draw = () => {
+      if (!box.isConnected) return;
       const chart = new uPlot(
         {
           width: 120,
@@ -279,7 +295,8 @@
         box,
       );
       charts.push(chart);
-    });
+    };
+    queueMicrotask(() => sparkObserver.observe(box));
     return box;
   }
 

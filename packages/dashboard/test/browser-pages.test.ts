@@ -1,12 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MemoryStore } from '@canary-rollout/core';
+import {
+  CanaryRolloutService,
+  latencyBin,
+  ManualClock,
+  MemoryStore,
+  type MetricBucket,
+} from '@canary-rollout/core';
 import type { DashboardServer } from '@canary-rollout/dashboard';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, guardedPage, launchBrowser } from './browser';
-import { seedStore } from './fixtures/seed';
+import { HOUR, MINUTE, NOW, seedStore } from './fixtures/seed';
 import { serve } from './helpers';
 
 const HOSTILE = `<script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned = 2">`;
@@ -192,4 +198,65 @@ describe.skipIf(!available)('dashboard pages in Chromium', () => {
     expect(errors.filter((e) => !e.includes('404'))).toEqual([]);
     await page.context().close();
   });
+
+  it('100 features with 24 h of metrics: bounded JSON; first render of the overview and of a feature page (printed)', async () => {
+    const store = new MemoryStore();
+    const features = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [
+        `feature${String(i).padStart(3, '0')}`,
+        { enabled: true, rolloutPercentage: 20 },
+      ]),
+    );
+    const config = { canaryRollout: { features } };
+    const clock = new ManualClock(NOW);
+    const service = await CanaryRolloutService.create({ store, config, clock });
+    await service.close();
+    const bin = String(latencyBin(300));
+    for (const name of Object.keys(features)) {
+      const buckets: MetricBucket[] = [];
+      // One bucket a minute for 24 h (the stores keep 10 s buckets; a minute each keeps seeding quick).
+      for (let t = NOW - 24 * HOUR; t < NOW; t += MINUTE) {
+        buckets.push({
+          feature: name,
+          arm: 'treatment',
+          bucketStart: t,
+          calls: 30,
+          successes: 29,
+          failures: 1,
+          latencyCount: 30,
+          latencySumMs: 9000,
+          histogram: { [bin]: 30 },
+          users: {},
+        });
+      }
+      await store.addMetrics(buckets);
+    }
+    const big = await serve({ store, config, clock });
+    try {
+      const bigOrigin = big.url.replace(/\/$/, '');
+      const overviewJson = await (await fetch(`${bigOrigin}/api/overview`)).text();
+      const featureJson = await (await fetch(`${bigOrigin}/api/features/feature042?range=24h`)).text();
+      expect(overviewJson.length).toBeLessThan(400_000);
+      expect(featureJson.length).toBeLessThan(60_000);
+      const { page } = await guardedPage(browser, bigOrigin);
+      let started = performance.now();
+      await page.goto(big.url);
+      // First render: every row, and the sparklines of the rows in view.
+      await page.locator('#features tr[data-feature="feature099"]').waitFor();
+      await page.locator('#features tr[data-feature="feature000"] .spark canvas').first().waitFor();
+      const overviewMs = performance.now() - started;
+      await page.locator('#features tr[data-feature="feature099"]').scrollIntoViewIfNeeded();
+      await page.locator('#features tr[data-feature="feature099"] .spark canvas').first().waitFor();
+      started = performance.now();
+      await page.goto(`${bigOrigin}/features/feature042`);
+      await page.locator('#chart-percentage canvas').waitFor();
+      const featureMs = performance.now() - started;
+      console.log(
+        `[dashboard] 100 features x 24 h: overview JSON ${Math.round(overviewJson.length / 1024)} KB, first render ${Math.round(overviewMs)} ms (target 1000); feature page JSON (24 h) ${Math.round(featureJson.length / 1024)} KB, first render ${Math.round(featureMs)} ms (target 500)`,
+      );
+      await page.context().close();
+    } finally {
+      await big.close();
+    }
+  }, 180_000);
 });
