@@ -82,6 +82,11 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   if (rollout !== undefined && options.store !== undefined && options.store !== rollout.store) {
     throw new TypeError('@canary-rollout/dashboard: pass `rollout` or `store`, not both');
   }
+  if (rollout !== undefined && options.config !== undefined) {
+    throw new TypeError(
+      '@canary-rollout/dashboard: with `rollout`, the config is the service’s; leave out `config`',
+    );
+  }
   const config =
     rollout?.config ??
     (typeof options.config === 'string'
@@ -204,6 +209,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
 
   async function login(req: IncomingMessage, res: ServerResponse, prefix: string): Promise<void> {
     if (!sessions.enabled) throw new HttpError(403, 'read-only: this dashboard was started without a token');
+    if (sessions.throttled()) throw new HttpError(429, 'too many failed sign-ins; try again in a minute');
     const body = await readBody(req);
     const given = body['token'];
     const name = body['name'];

@@ -301,6 +301,27 @@ describe('actions', () => {
   });
 });
 
+describe('sign-in', () => {
+  it('after ten failed sign-ins in a minute every sign-in is refused (429) for a while', async () => {
+    const { clock, config } = await seedStore(new MemoryStore());
+    const own = await serve({ store, config, clock, auth: { token: TOKEN } });
+    try {
+      const attempt = (token: string) =>
+        fetch(new URL('api/login', own.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token }),
+        });
+      for (let i = 0; i < 10; i++) expect((await attempt(`guess-number-${i}`)).status).toBe(403);
+      const right = await attempt(TOKEN);
+      expect(right.status).toBe(429);
+      expect(right.headers.get('set-cookie')).toBeNull();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('options', () => {
   it('refuses a handler without a store, a short token and a base path that is not a path', () => {
     expect(() => createDashboardHandler({})).toThrow(/needs `rollout` or `store`/);

@@ -23,9 +23,13 @@ export type Caller =
   /** `Authorization: Bearer <token>`: not sent by a browser on its own, so no CSRF token needed. */
   | { readonly kind: 'bearer'; readonly actor: string };
 
+/** Failed sign-ins allowed per minute, from anyone: guessing the token takes forever. */
+const MAX_FAILURES_PER_MINUTE = 10;
+
 /** Sessions in memory: a restart signs everyone out, which is what a token change should do too. */
 export class Sessions {
   private readonly sessions = new Map<string, Session>();
+  private failures: number[] = [];
 
   constructor(
     private readonly token: string | undefined,
@@ -38,9 +42,19 @@ export class Sessions {
     return this.token !== undefined;
   }
 
+  /** Whether sign-ins are refused for now, after too many failed ones. */
+  throttled(): boolean {
+    const now = this.now();
+    this.failures = this.failures.filter((at) => now - at < 60_000);
+    return this.failures.length >= MAX_FAILURES_PER_MINUTE;
+  }
+
   /** A new session when `token` is the configured one; undefined otherwise. */
   login(token: string, actor: string | undefined): Session | undefined {
-    if (!this.matches(token)) return undefined;
+    if (!this.matches(token)) {
+      this.failures.push(this.now());
+      return undefined;
+    }
     if (this.sessions.size >= MAX_SESSIONS) this.prune(true);
     const session: Session = {
       id: randomBytes(32).toString('base64url'),
