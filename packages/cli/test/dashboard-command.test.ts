@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@canary-rollout/cli';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run, type Sandbox, sandbox } from './helpers';
+import { run, type Sandbox, sandbox, serving } from './helpers';
 
 const T0 = Date.UTC(2026, 2, 2, 10, 0, 0);
 let box: Sandbox;
@@ -13,30 +12,16 @@ beforeEach(() => {
 afterEach(() => box.cleanup());
 
 /** Starts `rollout-manager dashboard ...` in-process; resolves once it has said where it listens. */
-async function start(argv: string[], env: Record<string, string> = {}) {
-  const stop = new AbortController();
-  let stdout = '';
-  let stderr = '';
-  let announced: (url: string) => void = () => {};
-  const url = new Promise<string>((resolve) => {
-    announced = resolve;
-  });
-  const done = main(['dashboard', '--port', '0', '--store', `file:${box.storeDir}`, ...argv], {
-    stdout: {
-      write: (text: string) => {
-        stdout += text;
-        const match = /Dashboard on (http:\/\/\S+\/)/.exec(stdout);
-        if (match !== null) announced(match[1]!);
-      },
+function start(argv: string[], env: Record<string, string> = {}) {
+  return serving(
+    box,
+    ['dashboard', '--port', '0', '--store', `file:${box.storeDir}`, ...argv],
+    /Dashboard on (http:\/\/\S+\/)/,
+    {
+      env,
+      now: () => T0,
     },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { HOME: box.home, ...env },
-    cwd: box.app,
-    now: () => T0,
-    stop: stop.signal,
-  });
-  const address = await Promise.race([url, done.then(() => Promise.reject(new Error(stderr)))]);
-  return { address, done, stop, out: () => stdout, err: () => stderr };
+  );
 }
 
 describe('rollout-manager dashboard', () => {

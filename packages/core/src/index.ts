@@ -74,7 +74,7 @@ export {
 export { TREATMENT_ARM } from './metrics/aggregator';
 export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
 export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
-export { type MetricsSummary, mergeAll, selectWindow, summarize } from './metrics/summary';
+export { type MetricsSummary, mergeAll, selectWindow, summarize, withoutPart } from './metrics/summary';
 export {
   BUCKETING_ALGORITHMS,
   type BucketingAlgorithm,

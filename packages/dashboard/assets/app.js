@@ -52,6 +52,29 @@
   const healthBadge = (level) =>
     h('span', { class: `badge ${level}` }, level === 'no-data' ? 'no data' : level);
 
+  /** A table that becomes one card per row on narrow screens (cells labelled by their column). */
+  function dataTable(attrs, headers, rows, caption) {
+    return h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'cards', ...attrs },
+        caption === undefined ? null : h('caption', { class: 'muted' }, caption),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            headers.map(([label, cls]) => h('th', { scope: 'col', class: cls }, label)),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
+    );
+  }
+
   async function api(path, init) {
     const res = await fetch(path, { credentials: 'same-origin', ...init });
     let body = null;
@@ -343,78 +366,55 @@
         ),
       );
     nodes.push(alerts);
-    const table = h(
-      'table',
-      { class: 'cards', id: 'features' },
-      h('caption', { class: 'muted' }, 'Features: calls and error rate over the last hour'),
-      h(
-        'thead',
-        {},
+    const headers = [
+      ['Feature'],
+      ['State'],
+      ['Rollout', 'num'],
+      ['Strategy'],
+      ['Beta', 'num'],
+      ['Health'],
+      ['Calls', 'num'],
+      ['Error rate', 'num'],
+      ['Calls (1 h)'],
+      ['Error rate (1 h)'],
+    ];
+    const table = dataTable(
+      { id: 'features' },
+      headers,
+      data.features.map((f) =>
         h(
           'tr',
-          {},
-          [
-            'Feature',
-            'State',
-            'Rollout',
-            'Strategy',
-            'Beta',
-            'Health',
-            'Calls',
-            'Error rate',
-            'Calls (1 h)',
-            'Error rate (1 h)',
-          ].map((c, i) =>
-            h('th', { scope: 'col', class: i === 2 || i === 4 || i === 6 || i === 7 ? 'num' : undefined }, c),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        data.features.map((f) =>
+          { 'data-feature': f.name },
+          h('td', { class: 'name', 'data-label': 'Feature' }, h('a', { href: featureHref(f.name) }, f.name)),
           h(
-            'tr',
-            { 'data-feature': f.name },
-            h(
-              'td',
-              { class: 'name', 'data-label': 'Feature' },
-              h('a', { href: featureHref(f.name) }, f.name),
-            ),
-            h(
-              'td',
-              { 'data-label': 'State' },
-              h('span', { class: `badge ${f.enabled ? 'healthy' : 'off'}` }, f.enabled ? 'on' : 'off'),
-            ),
-            h('td', { class: 'num', 'data-label': 'Rollout' }, points(f.rolloutPercentage)),
-            h('td', { 'data-label': 'Strategy' }, f.rolloutStrategy),
-            h('td', { class: 'num', 'data-label': 'Beta' }, String(f.betaUsers)),
-            h('td', { 'data-label': 'Health' }, healthBadge(f.health.level)),
-            h('td', { class: 'num', 'data-label': 'Calls' }, String(f.calls)),
-            h('td', { class: 'num', 'data-label': 'Error rate' }, pct(f.errorRate)),
-            h(
-              'td',
-              { 'data-label': 'Calls (1 h)' },
-              sparkline(f.spark.calls, f.spark.t, '#0b57d0', `Calls of ${f.name} over the last hour`),
-            ),
-            h(
-              'td',
-              { 'data-label': 'Error rate (1 h)' },
-              sparkline(
-                f.spark.errorRate,
-                f.spark.t,
-                '#9f1239',
-                `Error rate of ${f.name} over the last hour`,
-              ),
-            ),
+            'td',
+            { 'data-label': 'State' },
+            h('span', { class: `badge ${f.enabled ? 'healthy' : 'off'}` }, f.enabled ? 'on' : 'off'),
+          ),
+          h('td', { class: 'num', 'data-label': 'Rollout' }, points(f.rolloutPercentage)),
+          h('td', { 'data-label': 'Strategy' }, f.rolloutStrategy),
+          h('td', { class: 'num', 'data-label': 'Beta' }, String(f.betaUsers)),
+          h('td', { 'data-label': 'Health' }, healthBadge(f.health.level)),
+          h('td', { class: 'num', 'data-label': 'Calls' }, String(f.calls)),
+          h('td', { class: 'num', 'data-label': 'Error rate' }, pct(f.errorRate)),
+          h(
+            'td',
+            { 'data-label': 'Calls (1 h)' },
+            sparkline(f.spark.calls, f.spark.t, '#0b57d0', `Calls of ${f.name} over the last hour`),
+          ),
+          h(
+            'td',
+            { 'data-label': 'Error rate (1 h)' },
+            sparkline(f.spark.errorRate, f.spark.t, '#9f1239', `Error rate of ${f.name} over the last hour`),
           ),
         ),
       ),
+      'Features: calls and error rate over the last hour',
     );
     nodes.push(
       data.features.length === 0
         ? h('p', {}, 'No features yet: declare them in config/canary-rollout.json.')
-        : h('div', { class: 'table-wrap' }, table),
+        : table,
     );
     replace(nodes);
   }
@@ -601,31 +601,14 @@
         h('strong', {}, c.verdict),
         ` (intervals hold at every look with ${(100 - c.alpha * 100).toFixed(0)} % confidence).`,
       ),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'cards' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ['Metric', 'Treatment', 'Control', 'Effect', 'Always-valid interval', 'Verdict'].map((x) =>
-                h('th', { scope: 'col' }, x),
-              ),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            row('Error rate', c.errorRate, pct, signedPct),
-            row('Success rate', c.successRate, pct, signedPct),
-            row('p95 latency', c.p95Latency, ms, signedMs),
-          ),
-        ),
+      dataTable(
+        {},
+        ['Metric', 'Treatment', 'Control', 'Effect', 'Always-valid interval', 'Verdict'].map((x) => [x]),
+        [
+          row('Error rate', c.errorRate, pct, signedPct),
+          row('Success rate', c.successRate, pct, signedPct),
+          row('p95 latency', c.p95Latency, ms, signedMs),
+        ],
       ),
     );
   }
@@ -661,35 +644,18 @@
 
   function auditTable(entries) {
     if (entries.length === 0) return h('p', { class: 'muted', id: 'audit' }, 'No changes recorded.');
-    return h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'cards', id: 'audit' },
+    return dataTable(
+      { id: 'audit' },
+      ['When', 'Who', 'What', 'Change', 'Reason'].map((x) => [x]),
+      entries.map((e) =>
         h(
-          'thead',
+          'tr',
           {},
-          h(
-            'tr',
-            {},
-            ['When', 'Who', 'What', 'Change', 'Reason'].map((x) => h('th', { scope: 'col' }, x)),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          entries.map((e) =>
-            h(
-              'tr',
-              {},
-              h('td', { 'data-label': 'When' }, when(e.at)),
-              h('td', { 'data-label': 'Who', class: 'actor' }, e.actor),
-              h('td', { 'data-label': 'What' }, `${e.action} (${e.source})`),
-              h('td', { 'data-label': 'Change' }, changeText(e.before, e.after)),
-              h('td', { 'data-label': 'Reason' }, e.reason || '-'),
-            ),
-          ),
+          h('td', { 'data-label': 'When' }, when(e.at)),
+          h('td', { 'data-label': 'Who', class: 'actor' }, e.actor),
+          h('td', { 'data-label': 'What' }, `${e.action} (${e.source})`),
+          h('td', { 'data-label': 'Change' }, changeText(e.before, e.after)),
+          h('td', { 'data-label': 'Reason' }, e.reason || '-'),
         ),
       ),
     );
@@ -953,23 +919,10 @@
       ),
       rows.length === 0
         ? h('p', {}, 'Nothing in this range.')
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'cards', id: 'history' },
-              h(
-                'thead',
-                {},
-                h(
-                  'tr',
-                  {},
-                  ['When', 'Kind', 'Feature', 'What', 'Who'].map((x) => h('th', { scope: 'col' }, x)),
-                ),
-              ),
-              h('tbody', {}, rows),
-            ),
+        : dataTable(
+            { id: 'history' },
+            ['When', 'Kind', 'Feature', 'What', 'Who'].map((x) => [x]),
+            rows,
           ),
     ]);
   }

@@ -16,6 +16,7 @@ import {
   TREATMENT_ARM,
   thresholdsFor,
   withConfigFeatures,
+  withoutPart,
 } from '@canary-rollout/core';
 import { readMonitoringStatus } from '@canary-rollout/monitoring';
 import { type FeatureHealthView, healthOf } from './health';
@@ -245,17 +246,14 @@ function comparisonOf(record: FeatureRecord, buckets: readonly MetricBucket[], c
   );
   if (control.calls === 0) return null;
   // Beta members' calls are recorded under the treatment too; only bucket-decided users are compared.
-  const treatment = withoutBeta(
+  const beta = stage.filter((b) => b.arm === BETA_ARM);
+  const treatment = withoutPart(
     mergeAll(
       stage.filter((b) => b.arm === TREATMENT_ARM),
       record.name,
       TREATMENT_ARM,
     ),
-    mergeAll(
-      stage.filter((b) => b.arm === BETA_ARM),
-      record.name,
-      BETA_ARM,
-    ),
+    beta.length === 0 ? undefined : mergeAll(beta, record.name, BETA_ARM),
   );
   const experiments = config.canaryRollout.experiments;
   const result = compareArms(treatment, control, {
@@ -285,24 +283,6 @@ function comparisonOf(record: FeatureRecord, buckets: readonly MetricBucket[], c
       interval: result.latency.p95.interval,
       verdict: result.latency.p95.verdict,
     },
-  };
-}
-
-function withoutBeta(treatment: MetricBucket, beta: MetricBucket): MetricBucket {
-  if (beta.calls === 0) return treatment;
-  const histogram: Record<string, number> = {};
-  for (const [bin, n] of Object.entries(treatment.histogram)) {
-    const left = n - (beta.histogram[bin] ?? 0);
-    if (left > 0) histogram[bin] = left;
-  }
-  return {
-    ...treatment,
-    calls: Math.max(0, treatment.calls - beta.calls),
-    successes: Math.max(0, treatment.successes - beta.successes),
-    failures: Math.max(0, treatment.failures - beta.failures),
-    latencyCount: Math.max(0, treatment.latencyCount - beta.latencyCount),
-    latencySumMs: Math.max(0, treatment.latencySumMs - beta.latencySumMs),
-    histogram,
   };
 }
 
