@@ -292,6 +292,12 @@ describe('actions', () => {
       body: JSON.stringify({ reason: 'weekend' }),
     });
     expect(await planOf(pause)).toMatchObject({ status: 'paused', reason: 'weekend' });
+    const skip = await fetch(url('api/features/smartSummary/plan/skip'), { method: 'POST', headers, body: '{}' });
+    expect(skip.status).toBe(200);
+    expect(await planOf(skip)).toMatchObject({ stepIndex: 1 });
+    expect(await percentageOf('smartSummary')).toBe(25);
+    const moves = (await store.listLogs('audit')).filter((e) => e['action'] === 'plan-move');
+    expect(moves.map((e) => (e['after'] as Record<string, unknown>)['move'])).toEqual(['resume', 'pause', 'skip']);
     const wrong = await fetch(url('api/features/smartSummary/plan/pause'), {
       method: 'POST',
       headers: { ...headers, authorization: 'Bearer not-the-token' },
