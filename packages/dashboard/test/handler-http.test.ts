@@ -1,4 +1,4 @@
-import { MemoryStore } from '@canary-rollout/core';
+import { isValidFeatureName, MemoryStore } from '@canary-rollout/core';
 import { createDashboardHandler, type DashboardServer } from '@canary-rollout/dashboard';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, NOW, seedStore, TOKEN } from './fixtures/seed';
@@ -292,18 +292,56 @@ describe('actions', () => {
       body: JSON.stringify({ reason: 'weekend' }),
     });
     expect(await planOf(pause)).toMatchObject({ status: 'paused', reason: 'weekend' });
-    const skip = await fetch(url('api/features/smartSummary/plan/skip'), { method: 'POST', headers, body: '{}' });
+    const skip = await fetch(url('api/features/smartSummary/plan/skip'), {
+      method: 'POST',
+      headers,
+      body: '{}',
+    });
     expect(skip.status).toBe(200);
     expect(await planOf(skip)).toMatchObject({ stepIndex: 1 });
     expect(await percentageOf('smartSummary')).toBe(25);
     const moves = (await store.listLogs('audit')).filter((e) => e['action'] === 'plan-move');
-    expect(moves.map((e) => (e['after'] as Record<string, unknown>)['move'])).toEqual(['resume', 'pause', 'skip']);
+    expect(moves.map((e) => (e['after'] as Record<string, unknown>)['move'])).toEqual([
+      'resume',
+      'pause',
+      'skip',
+    ]);
     const wrong = await fetch(url('api/features/smartSummary/plan/pause'), {
       method: 'POST',
       headers: { ...headers, authorization: 'Bearer not-the-token' },
       body: '{}',
     });
     expect(wrong.status).toBe(403);
+  });
+});
+
+describe('names as keys', () => {
+  it('features named after Object.prototype members are shown like any other', async () => {
+    const names = Object.getOwnPropertyNames(Object.prototype).filter((n) => isValidFeatureName(n));
+    expect(names).toContain('toString');
+    const own = new MemoryStore();
+    const config = {
+      canaryRollout: {
+        features: Object.fromEntries(names.map((n) => [n, { enabled: true, rolloutPercentage: 10 }])),
+      },
+    };
+    const server = await serve({ store: own, config });
+    try {
+      const overview = (await (await fetch(new URL('api/overview', server.url))).json()) as {
+        features: { name: string; rolloutPercentage: number }[];
+      };
+      expect(overview.features.map((f) => [f.name, f.rolloutPercentage])).toEqual(names.map((n) => [n, 10]));
+      for (const name of names) {
+        const res = await fetch(new URL(`api/features/${name}`, server.url));
+        expect(res.status, name).toBe(200);
+        expect(((await res.json()) as { name: string; plan: unknown }).plan, name).toBeNull();
+      }
+      for (const refused of ['__proto__', 'constructor', 'prototype']) {
+        expect((await fetch(new URL(`api/features/${refused}`, server.url))).status).toBe(404);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 
