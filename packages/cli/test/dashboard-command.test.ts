@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,7 @@ describe('rollout-manager dashboard', () => {
 
   it('takes the token from CANARY_ROLLOUT_DASHBOARD_TOKEN; actions are audited as --actor', async () => {
     const token = 'environment-token-123';
+    expect((await run(box, ['update-rollout', 'aiExtraction', '10'], { now: () => T0 })).code).toBe(0);
     const d = await start(['--actor', 'ops-desk'], { CANARY_ROLLOUT_DASHBOARD_TOKEN: token });
     expect(d.out()).toContain('Actions need the token');
     const res = await fetch(`${d.address}api/features/aiExtraction/percentage`, {
@@ -64,6 +65,13 @@ describe('rollout-manager dashboard', () => {
       actor: 'ops-desk',
       action: 'update-percentage',
     });
+  });
+
+  it('refuses a store that does not exist yet, creating nothing', async () => {
+    const missing = await run(box, ['dashboard', '--port', '0', '--store', `file:${box.root}/nothing-here`]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('there is no store at file:');
+    expect(existsSync(`${box.root}/nothing-here`)).toBe(false);
   });
 
   it('refuses a short token and a bad port before listening', async () => {

@@ -52,7 +52,7 @@ export interface DashboardOptions {
    * (Fastify, node:http). Express's `app.use(path, handler)` is detected. @default ''
    */
   readonly basePath?: string;
-  /** How often the store is polled for changes while a page is open (ms). @default 500 */
+  /** How often the store is polled for changes while a page is open (ms). @default 250 */
   readonly pollIntervalMs?: number;
   /** Called with a store fault met while serving; the page shows an error and the last data. */
   readonly onError?: (error: unknown) => void;
@@ -106,7 +106,13 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   const defaultActor = options.auth?.actor ?? `dashboard@${hostname()}`;
   const sessions = new Sessions(token, defaultActor, () => Date.now());
   const onError = options.onError ?? (() => undefined);
-  const feed = new ChangeFeed(store, options.pollIntervalMs ?? 500, onError);
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 50) {
+    throw new TypeError(
+      `@canary-rollout/dashboard: pollIntervalMs must be a whole number of at least 50, got ${String(pollIntervalMs)}`,
+    );
+  }
+  const feed = new ChangeFeed(store, pollIntervalMs, onError);
   const assets = loadAssets();
   let opened: Promise<void> | undefined;
   const ready = () => {

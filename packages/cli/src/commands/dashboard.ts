@@ -1,5 +1,6 @@
 import { UsageError } from '../internal/errors';
 import { parsePort, stopped } from '../internal/serve';
+import { storeIsMissing, storeLabel } from '../internal/store-spec';
 import type { Command } from './command';
 
 /** The environment variable that holds the token, out of sight of `ps`. */
@@ -31,6 +32,12 @@ export const dashboard: Command = {
       throw new UsageError('--token must be at least 8 characters');
     }
     const { config } = ctx.config();
+    // Showing a store that is not there would create it: nothing is written just by looking.
+    if (storeIsMissing(ctx.spec)) {
+      throw new UsageError(
+        `dashboard: there is no store at ${storeLabel(ctx.spec)} yet; the app creates it when it starts (or pass --store)`,
+      );
+    }
     await ctx.bare(async (store) => {
       // Loaded here only: the other commands start without the dashboard.
       const { serveDashboard } = await import('@canary-rollout/dashboard');
