@@ -489,45 +489,30 @@
     replace(nodes);
     const rate = (v) => (v === null ? '' : `${(v * 100).toFixed(1)} %`);
     timeChart(figCalls, s.t, [['Calls', s.calls, '#0b57d0']], { markers });
-    timeChart(
-      figErr,
-      s.t,
-      [
-        ['Error rate', s.errorRate, '#9f1239'],
-        ['maxErrorRate', flat(data.thresholds.maxErrorRate), '#111827', { dash: [6, 4], width: 1.5 }],
-      ],
-      {
-        markers,
-        format: rate,
-        y: { range: (_u, _min, max) => [0, Math.max(max, data.thresholds.maxErrorRate * 1.5)] },
-      },
-    );
-    timeChart(
-      figOk,
-      s.t,
-      [
-        ['Success rate', s.successRate, '#14532d'],
-        ['minSuccessRate', flat(data.thresholds.minSuccessRate), '#111827', { dash: [6, 4], width: 1.5 }],
-      ],
-      {
-        markers,
-        format: rate,
-        y: { range: (_u, min) => [Math.min(min, data.thresholds.minSuccessRate) * 0.98, 1] },
-      },
-    );
-    timeChart(
-      figP95,
-      s.t,
-      [
-        ['p95 latency', s.p95, '#7c3aed'],
-        ['latency warning', flat(data.thresholds.latencyWarningMs), '#111827', { dash: [6, 4], width: 1.5 }],
-      ],
-      {
-        markers,
-        format: (v) => ms(v),
-        y: { range: (_u, _min, max) => [0, Math.max(max, data.thresholds.latencyWarningMs * 1.1)] },
-      },
-    );
+    /** A figure against its threshold, drawn as a dashed line of its own (named in the legend). */
+    const againstLine = (figure, label, values, colour, lineLabel, line, opts) =>
+      timeChart(
+        figure,
+        s.t,
+        [
+          [label, values, colour],
+          [lineLabel, flat(line), '#111827', { dash: [6, 4], width: 1.5 }],
+        ],
+        { markers, ...opts },
+      );
+    const t = data.thresholds;
+    againstLine(figErr, 'Error rate', s.errorRate, '#9f1239', 'maxErrorRate', t.maxErrorRate, {
+      format: rate,
+      y: { range: (_u, _min, max) => [0, Math.max(max, t.maxErrorRate * 1.5)] },
+    });
+    againstLine(figOk, 'Success rate', s.successRate, '#14532d', 'minSuccessRate', t.minSuccessRate, {
+      format: rate,
+      y: { range: (_u, min) => [Math.min(min, t.minSuccessRate) * 0.98, 1] },
+    });
+    againstLine(figP95, 'p95 latency', s.p95, '#7c3aed', 'latency warning', t.latencyWarningMs, {
+      format: (v) => ms(v),
+      y: { range: (_u, _min, max) => [0, Math.max(max, t.latencyWarningMs * 1.1)] },
+    });
     timeChart(
       figPct,
       data.percentage.t,
