@@ -17,6 +17,7 @@ export const alias = {
   '@canary-rollout/storage-test-suite': pkg('storage-test-suite'),
   '@canary-rollout/telemetry/sdk': pkg('telemetry', 'sdk.ts'),
   '@canary-rollout/telemetry': pkg('telemetry'),
+  '@canary-rollout/dashboard': pkg('dashboard'),
   '@canary-rollout/cli': pkg('cli'),
 };
 

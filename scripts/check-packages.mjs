@@ -43,6 +43,7 @@ const expected = {
   'storage-redis': 'RedisStore',
   'storage-postgres': 'PostgresStore',
   telemetry: 'instrumentRollout',
+  dashboard: 'createDashboardHandler',
   cli: 'main',
 };
 

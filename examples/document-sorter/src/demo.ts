@@ -11,5 +11,7 @@ process.stdout.write(
   `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. Look around yourself:\n` +
     '  cd examples/document-sorter\n' +
     '  node scripts/rollout-manager.js status --store file:.demo-data\n' +
-    '  node scripts/rollout-manager.js explain ana@company.com aiExtraction --store file:.demo-data\n',
+    '  node scripts/rollout-manager.js explain ana@company.com aiExtraction --store file:.demo-data\n' +
+    'Or see how the rollout went, in the browser (on 127.0.0.1:4848, Ctrl-C to stop):\n' +
+    '  npm run dashboard\n',
 );

@@ -1,8 +1,7 @@
-import { main } from '@canary-rollout/cli';
 import { mergeAll, summarize } from '@canary-rollout/core';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run, type Sandbox, sandbox } from './helpers';
+import { run, type Sandbox, sandbox, serving } from './helpers';
 
 let box: Sandbox;
 beforeEach(() => {
@@ -139,28 +138,15 @@ describe('rollout-manager metrics --port', () => {
     const expected = summarize(mergeAll((await store.readMetrics(0)).filter((b) => b.arm === 'treatment')));
     await store.close();
 
-    const stop = new AbortController();
-    let stdout = '';
-    let stderr = '';
-    let announced: (url: string) => void = () => {};
-    const url = new Promise<string>((resolve) => {
-      announced = resolve;
-    });
-    const done = main(['metrics', '--port', '0', '--store', `file:${box.storeDir}`], {
-      stdout: {
-        write: (text: string) => {
-          stdout += text;
-          const match = /(http:\/\/\S+\/metrics)/.exec(stdout);
-          if (match !== null) announced(match[1]!);
-        },
+    const served = await serving(
+      box,
+      ['metrics', '--port', '0', '--store', `file:${box.storeDir}`],
+      /(http:\/\/\S+\/metrics)/,
+      {
+        now: () => T0 + 1000,
       },
-      stderr: { write: (text: string) => (stderr += text) },
-      env: { HOME: box.home },
-      cwd: box.app,
-      now: () => T0 + 1000,
-      stop: stop.signal,
-    });
-    const endpoint = await Promise.race([url, done.then(() => Promise.reject(new Error(stderr)))]);
+    );
+    const endpoint = served.address;
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const body = await (await fetch(endpoint)).text();
     const value = (name: string, ...labels: string[]) => {
@@ -176,9 +162,9 @@ describe('rollout-manager metrics --port', () => {
     expect(value('canary_rollout_window_calls', 'arm="control"')).toBe(90);
     expect(value('canary_rollout_rollout_percentage', 'feature_flag_key="aiExtraction"')).toBe(30);
     expect((await fetch(endpoint.replace('/metrics', '/other'))).status).toBe(404);
-    stop.abort();
-    expect(await done).toBe(0);
-    expect(stderr).toBe('');
+    served.stop.abort();
+    expect(await served.done).toBe(0);
+    expect(served.err()).toBe('');
   });
 
   it('needs --port', async () => {

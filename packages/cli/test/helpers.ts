@@ -129,3 +129,45 @@ export function snapshotTree(dir: string): Record<string, string> {
 export function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
+
+/** A long-running command (`metrics`, `dashboard`) started in-process, once it has said where it listens. */
+export interface Serving {
+  /** The first group of `announce` in its output: the URL it serves. */
+  readonly address: string;
+  readonly done: Promise<number>;
+  readonly stop: AbortController;
+  out(): string;
+  err(): string;
+}
+
+/** Runs `argv` until `stop` is aborted; resolves when stdout matches `announce`, rejects if it ends first. */
+export async function serving(
+  box: Sandbox,
+  argv: readonly string[],
+  announce: RegExp,
+  options: { env?: NodeJS.ProcessEnv; now?: () => number } = {},
+): Promise<Serving> {
+  const stop = new AbortController();
+  let stdout = '';
+  let stderr = '';
+  let announced: (url: string) => void = () => {};
+  const url = new Promise<string>((resolve) => {
+    announced = resolve;
+  });
+  const done = main(argv, {
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+        const match = announce.exec(stdout);
+        if (match !== null) announced(match[1]!);
+      },
+    },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { HOME: box.home, ...options.env },
+    cwd: box.app,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    stop: stop.signal,
+  });
+  const address = await Promise.race([url, done.then(() => Promise.reject(new Error(stderr)))]);
+  return { address, done, stop, out: () => stdout, err: () => stderr };
+}

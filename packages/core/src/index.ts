@@ -74,7 +74,7 @@ export {
 export { TREATMENT_ARM } from './metrics/aggregator';
 export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
 export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
-export { type MetricsSummary, mergeAll, selectWindow, summarize } from './metrics/summary';
+export { type MetricsSummary, mergeAll, selectWindow, summarize, withoutPart } from './metrics/summary';
 export {
   BUCKETING_ALGORITHMS,
   type BucketingAlgorithm,
@@ -149,7 +149,13 @@ export {
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
 export type { RestoredState, StateLoss } from './services/state-recovery';
-export type { FeatureStatus, RolloutStatus } from './services/status';
+export {
+  buildRolloutStatus,
+  type FeatureStatus,
+  type RolloutStatus,
+  type RolloutStatusInput,
+  withConfigFeatures,
+} from './services/status';
 export type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,

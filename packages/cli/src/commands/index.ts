@@ -1,6 +1,7 @@
 import { audit } from './audit';
 import { restoreBackup } from './backup';
 import type { Command } from './command';
+import { dashboard } from './dashboard';
 import { explain } from './explain';
 import { importFlags } from './import';
 import { metrics } from './metrics';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   explain,
   audit,
   metrics,
+  dashboard,
   importFlags,
   restoreBackup,
 ];

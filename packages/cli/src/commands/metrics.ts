@@ -1,35 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Context } from '../internal/context';
-import { UsageError } from '../internal/errors';
+import { parsePort, stopped } from '../internal/serve';
 import type { Command } from './command';
-
-function parsePort(value: string | undefined): number {
-  if (value === undefined) throw new UsageError('metrics: --port is required, e.g. --port 9464');
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535)
-    throw new UsageError(`--port must be a whole number 0..65535, got ${JSON.stringify(value)}`);
-  return port;
-}
-
-/** Resolves on the io's stop signal, else on SIGINT or SIGTERM. */
-function stopped(ctx: Context): Promise<void> {
-  const signal = ctx.io.stop;
-  if (signal !== undefined) {
-    return signal.aborted
-      ? Promise.resolve()
-      : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  }
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-}
 
 export const metrics: Command = {
   name: 'metrics',
@@ -47,7 +19,7 @@ export const metrics: Command = {
   ],
   examples: ['metrics --port 9464', 'metrics --port 9464 --host 0.0.0.0 --store redis://redis:6379'],
   async run(ctx) {
-    const port = parsePort(ctx.options.port);
+    const port = parsePort(ctx.options.port, 'metrics', '--port 9464');
     const host = ctx.options.host ?? '127.0.0.1';
     await ctx.read(async (session) => {
       // Loaded here so the other commands start without the OpenTelemetry SDK.

@@ -1,4 +1,11 @@
-import type { FeatureStatus, PlanStatus, RollbackRecord } from '@canary-rollout/core';
+import {
+  buildRolloutStatus,
+  type FeatureStatus,
+  type PlanStatus,
+  planStatus,
+  type RollbackRecord,
+  withConfigFeatures,
+} from '@canary-rollout/core';
 import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
 import { duration, latency, percent, percentage, type Style, table, when, width } from '../internal/output';
 import { storeLabel } from '../internal/store-spec';
@@ -18,9 +25,12 @@ export const status: Command = {
   examples: ['status', 'status --json', 'status --store sqlite:/var/lib/document-sorter/rollout.db'],
   async run(ctx) {
     await ctx.read(async (session) => {
-      const service = await session.service();
-      const rollout = service.getRolloutStatus();
       const now = ctx.clock.now();
+      const { config } = session;
+      // The config's features the store lacks are shown as the app's next start will create them.
+      const state = withConfigFeatures(session.state, config, now);
+      const buckets = await session.store.readMetrics(now - config.canaryRollout.thresholds.windowMs);
+      const rollout = buildRolloutStatus({ state, buckets, config, now });
       const [health, rollbacks, users] = await Promise.all([
         loadHealth(session.store, session.config, rollout, now),
         session.store.listRollbacks(),
@@ -30,7 +40,11 @@ export const status: Command = {
       for (const record of rollbacks) lastRollback.set(record.feature, record);
       const stored = new Set(session.state.features.map((f) => f.name));
       const features = Object.values(rollout.features);
-      const plans = new Map(features.map((f) => [f.name, service.getPlanStatus(f.name)]));
+      const plans = new Map<string, PlanStatus | null>();
+      for (const record of state.features) {
+        const plan = config.canaryRollout.features[record.name]?.plan;
+        plans.set(record.name, plan === undefined ? null : planStatus(record, plan));
+      }
 
       if (ctx.options.json) {
         ctx.printJson({

@@ -19,8 +19,10 @@ export interface GlobalOptions {
   since: string | undefined;
   /** `metrics --port`. */
   port: string | undefined;
-  /** `metrics --host`. */
+  /** `metrics --host`, `dashboard --host`. */
   host: string | undefined;
+  /** `dashboard --token`: the secret that allows actions. */
+  token: string | undefined;
   /** `import`: write what carries over even when some parts do not. */
   partial: boolean;
   /** `import`: show what would be written, write nothing. */
@@ -57,6 +59,7 @@ const VALUED = {
   '--since': 'since',
   '--port': 'port',
   '--host': 'host',
+  '--token': 'token',
   '--webhook-url': 'webhookUrl',
 } as const;
 const EXAMPLES: Record<keyof typeof VALUED, string> = {
@@ -67,6 +70,7 @@ const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--since': '--since 7d',
   '--port': '--port 9464',
   '--host': '--host 0.0.0.0',
+  '--token': '--token "$(cat ~/.dashboard-token)"',
   '--webhook-url': '--webhook-url https://hooks.example.com/rollout',
 };
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
@@ -89,6 +93,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     since: undefined,
     port: undefined,
     host: undefined,
+    token: undefined,
     partial: false,
     dryRun: false,
     app: undefined,

@@ -27,6 +27,30 @@ export function mergeAll(buckets: Iterable<MetricBucket>, feature = '*', arm = '
   return total;
 }
 
+/**
+ * `whole` without `part`'s calls: counts and latency bins subtracted (never below 0), users kept
+ * as they are (a register cannot be subtracted). The comparison takes beta members' calls out of
+ * the treatment with it.
+ */
+export function withoutPart(whole: MetricBucket, part: MetricBucket | undefined): MetricBucket {
+  if (part === undefined) return whole;
+  const histogram: Record<string, number> = { ...whole.histogram };
+  for (const bin in part.histogram) {
+    const left = (histogram[bin] ?? 0) - (part.histogram[bin] ?? 0);
+    if (left > 0) histogram[bin] = left;
+    else delete histogram[bin];
+  }
+  return {
+    ...whole,
+    calls: Math.max(0, whole.calls - part.calls),
+    successes: Math.max(0, whole.successes - part.successes),
+    failures: Math.max(0, whole.failures - part.failures),
+    latencyCount: Math.max(0, whole.latencyCount - part.latencyCount),
+    latencySumMs: Math.max(0, whole.latencySumMs - part.latencySumMs),
+    histogram,
+  };
+}
+
 /** Summary figures of one merged bucket. */
 export function summarize(bucket: MetricBucket): MetricsSummary {
   const { calls } = bucket;

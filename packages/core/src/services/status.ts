@@ -3,8 +3,10 @@ import { TREATMENT_ARM } from '../metrics/aggregator';
 import { type MetricsSummary, mergeAll, summarize } from '../metrics/summary';
 import type { CanaryConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
-import type { MetricBucket } from '../schemas/records';
+import type { FeatureRecord, MetricBucket } from '../schemas/records';
+import type { RolloutState } from '../storage/types';
 import { raiseAllowance } from '../thresholds/stability';
+import { featureFromConfig } from './seeding';
 
 /** One feature in `getRolloutStatus()`. */
 export interface FeatureStatus {
@@ -39,14 +41,80 @@ export interface RolloutStatus {
   readonly features: Readonly<Record<string, FeatureStatus>>;
 }
 
-/** Builds the status from a snapshot and metric buckets (fleet-wide plus local). */
+/** What `buildRolloutStatus` reads: all of it data, so the status is a pure function of it. */
+export interface RolloutStatusInput {
+  /** The store's state; `withConfigFeatures` adds the config's features it lacks, as the app would. */
+  readonly state: RolloutState;
+  /** Metric buckets of the window (`readMetrics(now - windowMs)`); other arms and older buckets are ignored. */
+  readonly buckets: readonly MetricBucket[];
+  readonly config: CanaryConfig;
+  /** Time of the status (epoch ms). */
+  readonly now: number;
+}
+
+/**
+ * The guide's status from store state and metric buckets, without a running service: the same
+ * figures `getRolloutStatus()` gives for the same state and buckets.
+ */
+export function buildRolloutStatus(input: RolloutStatusInput): RolloutStatus {
+  const { state } = input;
+  const features = state.features.map((record) => ({
+    record,
+    betaUsers: Object.hasOwn(state.beta, record.name) ? (state.beta[record.name]?.length ?? 0) : 0,
+  }));
+  return statusOf(features, {
+    enabled: input.config.canaryRollout.enabled,
+    blacklistedUsers: new Set(state.blacklist).size,
+    buckets: input.buckets,
+    now: input.now,
+    config: input.config,
+  });
+}
+
+/**
+ * `state` plus the config's features it does not hold, each as the app's next start would create
+ * it at `now`: what the app will serve once it runs.
+ */
+export function withConfigFeatures(state: RolloutState, config: CanaryConfig, now: number): RolloutState {
+  const stored = new Set(state.features.map((f) => f.name));
+  const added = Object.entries(config.canaryRollout.features)
+    .filter(([name]) => !stored.has(name))
+    .map(([name, settings]): FeatureRecord => ({ ...featureFromConfig(name, settings, now), version: 1 }));
+  return added.length === 0 ? state : { ...state, features: [...state.features, ...added] };
+}
+
+/** The status of a service's snapshot and its buckets (fleet-wide plus local). */
 export function buildStatus(input: {
   snapshot: Snapshot;
   buckets: readonly MetricBucket[];
   now: number;
   config: CanaryConfig;
 }): RolloutStatus {
-  const { snapshot, now, config } = input;
+  const { snapshot } = input;
+  const features = [...snapshot.features.values()].map((f) => ({
+    record: f.record,
+    betaUsers: f.beta?.size ?? 0,
+  }));
+  return statusOf(features, {
+    enabled: snapshot.enabled,
+    blacklistedUsers: snapshot.blacklist.size,
+    buckets: input.buckets,
+    now: input.now,
+    config: input.config,
+  });
+}
+
+function statusOf(
+  records: readonly { readonly record: FeatureRecord; readonly betaUsers: number }[],
+  input: {
+    enabled: boolean;
+    blacklistedUsers: number;
+    buckets: readonly MetricBucket[];
+    now: number;
+    config: CanaryConfig;
+  },
+): RolloutStatus {
+  const { now, config } = input;
   const windowMs = config.canaryRollout.thresholds.windowMs;
   const since = now - windowMs;
   const byFeature = new Map<string, MetricBucket[]>();
@@ -60,8 +128,8 @@ export function buildStatus(input: {
     list.push(bucket);
   }
   const features: Record<string, FeatureStatus> = Object.create(null);
-  for (const [name, f] of snapshot.features) {
-    const record = f.record;
+  for (const { record, betaUsers } of records) {
+    const name = record.name;
     const minStableTime =
       config.canaryRollout.features[name]?.minStableTime ?? config.canaryRollout.thresholds.minStableTime;
     features[name] = {
@@ -69,7 +137,7 @@ export function buildStatus(input: {
       enabled: record.enabled,
       rolloutPercentage: record.rolloutPercentage,
       rolloutStrategy: record.rolloutStrategy,
-      betaUsers: f.beta?.size ?? 0,
+      betaUsers,
       version: record.version,
       stageStartedAt: record.stageStartedAt,
       nextRaiseAllowedAt: raiseAllowance(record, minStableTime, now)?.allowedAt ?? null,
@@ -78,10 +146,10 @@ export function buildStatus(input: {
     };
   }
   return {
-    enabled: snapshot.enabled,
+    enabled: input.enabled,
     generatedAt: now,
     windowMs,
-    blacklistedUsers: snapshot.blacklist.size,
+    blacklistedUsers: input.blacklistedUsers,
     features,
   };
 }

@@ -16,6 +16,7 @@ import {
   USER_ESTIMATE_RELATIVE_ERROR,
   type VariantConfig,
   variantArm,
+  withoutPart,
 } from '@canary-rollout/core';
 import type { ArmsComparison, CallRatioSummary, FeatureComparison, SampleRatioSummary } from '../types';
 import { callMismatchFinding, mismatchFinding, summarize, worseFindings } from './comparison-report';
@@ -53,7 +54,7 @@ export function judgeComparison(
   let sampleRatio: SampleRatioSummary | null = null;
   if (shares !== null) {
     const beta = arms.get(BETA_ARM);
-    const treatment = withoutBeta(armOf(arms, TREATMENT_ARM, record.name), beta);
+    const treatment = withoutPart(armOf(arms, TREATMENT_ARM, record.name), beta);
     const controlArm = armOf(arms, CONTROL_ARM, record.name);
     const result = compareArms(treatment, controlArm, options);
     control = summarize(result, counted, TREATMENT_ARM, CONTROL_ARM, treatment, controlArm);
@@ -180,26 +181,6 @@ function callRatioOf(
 
 function armOf(arms: ArmTotals, arm: string, feature: string): MetricBucket {
   return arms.get(arm) ?? emptyMetricBucket(feature, arm, 0);
-}
-
-/** The treatment without beta members' calls (counts and latency bins; users are estimated apart). */
-function withoutBeta(treatment: MetricBucket, beta: MetricBucket | undefined): MetricBucket {
-  if (beta === undefined) return treatment;
-  const histogram: Record<string, number> = { ...treatment.histogram };
-  for (const bin in beta.histogram) {
-    const left = (histogram[bin] ?? 0) - (beta.histogram[bin] ?? 0);
-    if (left > 0) histogram[bin] = left;
-    else delete histogram[bin];
-  }
-  return {
-    ...treatment,
-    calls: Math.max(0, treatment.calls - beta.calls),
-    successes: Math.max(0, treatment.successes - beta.successes),
-    failures: Math.max(0, treatment.failures - beta.failures),
-    latencyCount: Math.max(0, treatment.latencyCount - beta.latencyCount),
-    latencySumMs: Math.max(0, treatment.latencySumMs - beta.latencySumMs),
-    histogram,
-  };
 }
 
 function sampleRatioOf(
