@@ -1,10 +1,10 @@
 import type { CanaryRolloutError } from '../errors';
 import { InvalidArgumentError, isCanaryRolloutError, StoreUnavailableError } from '../errors';
+import { asStoreError } from '../errors/store-errors';
 import type { UsageAggregator } from '../metrics/aggregator';
 import type { MetricBucket } from '../schemas/records';
 import { mergeMetricBuckets, newId } from '../storage/semantics';
 import type { MetricBatch, RolloutStore } from '../storage/types';
-import { asStoreError } from './support';
 
 /** Buckets sent under one batch number. */
 interface Batch {
