@@ -14,7 +14,8 @@ import {
 import { type ApplyContext, applyDecision } from './internal/apply';
 import { type BlindTransition, BlindWatch } from './internal/blindness';
 import type { MarkerRecords } from './internal/claims';
-import { type ArmTotals, CumulativeArms } from './internal/cumulative';
+import { ComparisonMemo } from './internal/comparison';
+import { type ArmTotals, CumulativeArms, type PrefetchedMetrics } from './internal/cumulative';
 import { decideTick, type TickObservation, type TickPolicy } from './internal/decision';
 import { toMb } from './internal/figures';
 import type { Marker } from './internal/incident-markers';
@@ -63,6 +64,7 @@ export class RolloutMonitoringService {
   private readonly cumulative: CumulativeArms;
   /** The fleet's windows of every feature, kept between ticks. */
   private readonly windows = new WindowTotals();
+  private readonly comparisons = new ComparisonMemo();
   /** The dead man's switch: whether this monitor can still see. */
   private readonly sight: BlindWatch;
   private timer: NodeJS.Timeout | undefined;
@@ -209,24 +211,33 @@ export class RolloutMonitoringService {
     return report;
   }
 
-  /** Reads what a tick judges: the fleet's windows, the arms since each stage began, memory. */
+  /**
+   * Reads what a tick judges: the fleet's windows, the arms since each stage began, memory. When
+   * every feature needs its arms, one read with users serves both.
+   */
   private async observe(): Promise<TickObservation> {
     const rollout = this.rollout;
     const now = this.clock.now();
     const windowMs = rollout.config.canaryRollout.thresholds.windowMs;
+    const records = rollout.featureNames().flatMap((name) => rollout.getFeature(name) ?? []);
+    const names = new Set(records.map((r) => r.name));
+    this.cumulative.retain(names);
+    this.comparisons.retain(names);
+    const wanted = this.armsWanted(records);
+    const since = now - 2 * windowMs;
+    const shared = wanted.length === records.length ? this.cumulative.sharedSince(wanted, now) : undefined;
+    const combined = shared !== undefined && shared <= since;
     // The windows need counts and latency only; the comparison reads distinct users on its own.
     const buckets = await rollout.store
-      .readMetrics(now - 2 * windowMs, undefined, { users: false })
+      .readMetrics(combined ? shared : since, undefined, combined ? {} : { users: false })
       .catch((error: unknown) => Promise.reject(this.fault(error, 'read metrics')));
-    const records = rollout.featureNames().flatMap((name) => rollout.getFeature(name) ?? []);
     this.windows.update(buckets, records, now, windowMs);
-    this.cumulative.retain(new Set(records.map((r) => r.name)));
     return {
       now,
       windowMs,
       records,
       windows: this.windows,
-      arms: await this.readArms(records, now),
+      arms: await this.readArms(wanted, now, combined ? { since: shared, buckets } : undefined),
       memoryMb: toMb(this.memoryUsage()),
       betaMembers: (feature) => rollout.getBetaUsers(feature).length,
     };
@@ -239,6 +250,7 @@ export class RolloutMonitoringService {
       experiments: { ...config.canaryRollout.experiments, comparison: this.comparison },
       degradation: this.degradation,
       autoRollback: this.autoRollback,
+      comparisons: this.comparisons,
     };
   }
 
@@ -318,13 +330,9 @@ export class RolloutMonitoringService {
     this.events.emit('alert', alert);
   }
 
-  /**
-   * The metrics per arm since their stage began of the features the comparison or a plan needs
-   * them for, in as few store reads as possible; a feature absent from the result needs none (or
-   * they could not be read: reported as an `error` event).
-   */
-  private async readArms(records: readonly FeatureRecord[], now: number): Promise<Map<string, ArmTotals>> {
-    const wanted = records.filter((record) => {
+  /** The features whose arms since their stage began the comparison or a plan needs. */
+  private armsWanted(records: readonly FeatureRecord[]): FeatureRecord[] {
+    return records.filter((record) => {
       const settings = this.rollout.config.canaryRollout.features[record.name];
       const compared =
         this.comparison !== 'off' &&
@@ -334,9 +342,21 @@ export class RolloutMonitoringService {
           settings?.variants !== undefined);
       return record.enabled && (compared || settings?.plan !== undefined);
     });
+  }
+
+  /**
+   * The metrics per arm since their stage began of the `wanted` features, in as few store reads
+   * as possible; a feature absent from the result needs none (or they could not be read:
+   * reported as an `error` event).
+   */
+  private async readArms(
+    wanted: readonly FeatureRecord[],
+    now: number,
+    prefetched: PrefetchedMetrics | undefined,
+  ): Promise<Map<string, ArmTotals>> {
     if (wanted.length === 0) return new Map();
     try {
-      return await this.cumulative.readMany(this.rollout.store, wanted, now);
+      return await this.cumulative.readMany(this.rollout.store, wanted, now, prefetched);
     } catch (error) {
       const which = wanted.length === 1 ? `"${wanted[0]!.name}"` : `${wanted.length} features`;
       this.fault(error, `read the metrics of ${which} since their stage began`);

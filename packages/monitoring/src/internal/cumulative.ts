@@ -11,6 +11,12 @@ import {
 /** A feature's metrics since its stage began, merged per arm. */
 export type ArmTotals = ReadonlyMap<string, MetricBucket>;
 
+/** Buckets of every feature (users included) read from `since` by the caller. */
+export interface PrefetchedMetrics {
+  readonly since: number;
+  readonly buckets: readonly MetricBucket[];
+}
+
 /** One bucket of the stage not yet settled, as last read. */
 interface Slot {
   bucket: MetricBucket;
@@ -30,6 +36,8 @@ interface Entry {
   readonly recent: Map<string, Map<number, Slot>>;
   /** Set when a recent bucket went missing from a read: the stage is read again from its start. */
   stale: boolean;
+  /** The totals as last handed out; a new map once they change, so callers can tell. */
+  view: ArmTotals | undefined;
 }
 
 /**
@@ -38,7 +46,7 @@ interface Entry {
  * them) and not read again; a tick reads only the recent buckets, not the whole stage, and of
  * those adds only what changed since the last read (the same object, or the same counts, is
  * unchanged: deltas only add). The totals handed out are kept between reads and must not be
- * changed by the caller.
+ * changed by the caller; while they stay the same, the same map is handed out.
  *
  * `readMany` asks the store once for every feature whose unsettled data is recent (from the
  * oldest of their starts, at most a few settle periods back) rather than once per feature: a
@@ -64,22 +72,19 @@ export class CumulativeArms {
     store: RolloutStore,
     records: readonly FeatureRecord[],
     now: number,
+    prefetched?: PrefetchedMetrics,
   ): Promise<Map<string, ArmTotals>> {
     const entries = new Map<string, Entry>();
     for (const record of records) entries.set(record.name, this.entryOf(record, now));
-    // Unsettled data this far back is read in the shared read; older starts are read alone.
-    const horizon = now - 4 * this.settleMs;
-    const shared: string[] = [];
-    let sharedSince = Number.POSITIVE_INFINITY;
-    const alone: string[] = [];
-    for (const [name, entry] of entries) {
-      if (entry.settledUntil >= horizon) {
-        shared.push(name);
-        sharedSince = Math.min(sharedSince, entry.settledUntil);
-      } else alone.push(name);
+    const { shared, since: sharedSince, alone } = this.plan(entries, now);
+    const read: (readonly MetricBucket[])[] = [];
+    if (shared.length > 0) {
+      read.push(
+        prefetched !== undefined && prefetched.since <= sharedSince
+          ? prefetched.buckets
+          : await store.readMetrics(sharedSince, shared),
+      );
     }
-    const read: MetricBucket[][] = [];
-    if (shared.length > 0) read.push(await store.readMetrics(sharedSince, shared));
     for (const name of alone) read.push(await store.readMetrics(entries.get(name)!.settledUntil, [name]));
 
     const pass = ++this.reads;
@@ -96,11 +101,39 @@ export class CumulativeArms {
     for (const [name, entry] of entries) {
       const settleBefore = Math.max(entry.settledUntil, now - this.settleMs);
       settle(entry, settleBefore, pass);
-      out.set(name, entry.totals);
+      entry.view ??= new Map(entry.totals);
+      out.set(name, entry.view);
       // Read again from the stage's start next time: what was counted is no longer in the store.
       if (entry.stale) this.entries.delete(name);
     }
     return out;
+  }
+
+  /**
+   * Where the shared read of `records` would start, or undefined when some must be read alone:
+   * a caller that reads every feature's buckets (with their users) from there anyway can hand
+   * them to `readMany` and save it a read.
+   */
+  sharedSince(records: readonly FeatureRecord[], now: number): number | undefined {
+    const entries = new Map<string, Entry>();
+    for (const record of records) entries.set(record.name, this.entryOf(record, now));
+    const { since, alone } = this.plan(entries, now);
+    return alone.length === 0 ? since : undefined;
+  }
+
+  /** Unsettled data this far back is read in the shared read; older starts are read alone. */
+  private plan(entries: ReadonlyMap<string, Entry>, now: number) {
+    const horizon = now - 4 * this.settleMs;
+    const shared: string[] = [];
+    let since = Number.POSITIVE_INFINITY;
+    const alone: string[] = [];
+    for (const [name, entry] of entries) {
+      if (entry.settledUntil >= horizon) {
+        shared.push(name);
+        since = Math.min(since, entry.settledUntil);
+      } else alone.push(name);
+    }
+    return { shared, since, alone };
   }
 
   /** Forgets features no longer known. */
@@ -124,6 +157,7 @@ export class CumulativeArms {
         totals: new Map(),
         recent: new Map(),
         stale: false,
+        view: undefined,
       };
       this.entries.set(record.name, entry);
     }
@@ -149,6 +183,7 @@ function place(entry: Entry, bucket: MetricBucket, pass: number): void {
   if (slot === undefined) {
     starts.set(bucket.bucketStart, { bucket, stage: bucket.stage, seenIn: pass, next: head });
     mergeMetricBucket(total, bucket);
+    entry.view = undefined;
     return;
   }
   slot.seenIn = pass;
@@ -156,6 +191,7 @@ function place(entry: Entry, bucket: MetricBucket, pass: number): void {
   slot.bucket = bucket;
   if (before === bucket || sameCounts(before, bucket)) return;
   addGrowth(total, before, bucket);
+  entry.view = undefined;
 }
 
 /**

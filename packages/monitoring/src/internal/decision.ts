@@ -18,7 +18,7 @@ import {
   withHealthMark,
 } from '@canary-rollout/core';
 import type { RollbackEvent } from '../types';
-import { judgeComparison } from './comparison';
+import type { ComparisonMemo } from './comparison';
 import type { ArmTotals } from './cumulative';
 import { rollbackFigures, rollbackReason } from './figures';
 import { type Condition, incidentKey } from './incidents';
@@ -51,6 +51,8 @@ export interface TickPolicy {
   readonly experiments: ExperimentsConfig;
   readonly degradation: DegradationSettings | undefined;
   readonly autoRollback: boolean;
+  /** Judges treatment against control, remembering unchanged features' outcomes. */
+  readonly comparisons: ComparisonMemo;
 }
 
 /** A rollback to perform, on the version judged, if this monitor holds the incident behind it. */
@@ -123,7 +125,7 @@ export function decideTick(o: TickObservation, policy: TickPolicy): TickDecision
     const outcome =
       arms === undefined
         ? undefined
-        : judgeComparison(record, arms, experiments, features[record.name]?.variants);
+        : policy.comparisons.judge(record, arms, experiments, features[record.name]?.variants);
     const verdict = withFindings(own, outcome?.findings ?? []);
     verdicts.set(record.name, {
       record,

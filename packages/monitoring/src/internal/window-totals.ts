@@ -16,12 +16,11 @@ export interface FeatureWindows {
   readonly counts: MetricBucket;
 }
 
-/** Where a bucket counts this tick. */
-enum Side {
-  None = 0,
-  Current = 1,
-  Previous = 2,
-}
+/** Where a bucket counts this tick: in neither window, the current one or the previous one. */
+type Side = 0 | 1 | 2;
+const NONE = 0;
+const CURRENT = 1;
+const PREVIOUS = 2;
 
 /** One stored bucket as last read, and where its latency bins were counted. */
 interface Slot {
@@ -43,6 +42,10 @@ interface Totals {
   from: number;
   readonly current: MetricBucket;
   readonly previous: MetricBucket;
+  /** Counts or bins changed since `view` was made. */
+  changed: boolean;
+  /** The windows as last handed out. */
+  view: FeatureWindows | undefined;
 }
 
 const NO_USERS: Readonly<Record<string, number>> = Object.freeze({});
@@ -51,12 +54,11 @@ const NO_USERS: Readonly<Record<string, number>> = Object.freeze({});
  * The current and previous windows of every feature, kept between ticks.
  *
  * Each tick the monitor reads the fleet's buckets from `now - 2 * windowMs` and hands them to
- * `update`. The counts of a window are summed afresh from them (a few additions per bucket, in
- * the order read, so the figures are exactly those of a merge); the latency bins, most of a
- * bucket's weight, are kept per window and only moved for buckets that changed, crossed a window
- * boundary, changed stage or left the read. A bucket is unchanged when it is the same object (the
- * memory store hands out frozen buckets) or has the same counts: deltas only add, and every
- * latency adds to both `latencyCount` and a bin.
+ * `update`. The counts and latency bins of each window are kept, and only buckets that are new,
+ * changed, crossed a window boundary, changed stage or left the read are taken off and added
+ * again. A bucket is unchanged when it is the same object (the memory store hands out frozen
+ * buckets) or has the same counts: deltas only add, and every latency adds to both
+ * `latencyCount` and a bin. Summaries are made again only for features whose windows changed.
  *
  * The current window of a feature holds the calls of its current stage: buckets recorded under
  * the record's `stageVersion`, the bucket in which the stage began included, whatever the clocks
@@ -95,37 +97,31 @@ export class WindowTotals {
           from: 0,
           current: emptyCounts(record.name),
           previous: emptyCounts(record.name),
+          changed: true,
+          view: undefined,
         };
         this.features.set(record.name, totals);
       }
       totals.stage = record.stageVersion;
       totals.from = Math.max(windowStart, record.stageStartedAt);
       totals.seen = 0;
-      resetCounts(totals.current);
-      resetCounts(totals.previous);
     }
     for (const name of this.features.keys()) if (!known.has(name)) this.features.delete(name);
 
     let latest = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < buckets.length; i++) {
       const bucket = buckets[i]!;
-      if (bucket.bucketStart > latest) latest = bucket.bucketStart;
-      if (bucket.arm !== TREATMENT_ARM) continue;
+      const start = bucket.bucketStart;
+      if (start > latest) latest = start;
+      if (start < previousStart || bucket.arm !== TREATMENT_ARM) continue;
       const totals = this.features.get(bucket.feature);
       if (totals === undefined) continue;
-      const start = bucket.bucketStart;
       const inCurrent =
         bucket.stage === undefined || totals.stage === undefined
           ? start >= totals.from && start <= now
           : bucket.stage === totals.stage && start >= windowStart;
-      const side = inCurrent
-        ? Side.Current
-        : start >= previousStart && start < windowStart
-          ? Side.Previous
-          : Side.None;
-      this.place(totals, bucket, side, update);
-      if (side === Side.Current) addScalars(totals.current, bucket);
-      else if (side === Side.Previous) addScalars(totals.previous, bucket);
+      const side = inCurrent ? CURRENT : start < windowStart ? PREVIOUS : NONE;
+      place(totals, bucket, side, update);
     }
     this.latestStart = latest;
     for (const totals of this.features.values()) {
@@ -137,49 +133,83 @@ export class WindowTotals {
   windows(feature: string): FeatureWindows | undefined {
     const totals = this.features.get(feature);
     if (totals === undefined) return undefined;
-    return {
-      current: summarize(totals.current),
-      previous: summarize(totals.previous),
-      counts: totals.current,
-    };
+    // Summaries sort the bins: made again only when something changed.
+    if (totals.view === undefined || totals.changed) {
+      totals.view = {
+        current: summarize(totals.current),
+        previous: summarize(totals.previous),
+        counts: totals.current,
+      };
+      totals.changed = false;
+    }
+    return totals.view;
   }
 
   /** The latest bucket start of the last update; -Infinity when it read none. */
   latestBucketStart(): number {
     return this.latestStart;
   }
+}
 
-  private place(totals: Totals, bucket: MetricBucket, side: Side, update: number): void {
-    const head = totals.slots.get(bucket.bucketStart);
-    let slot = head;
-    // A second bucket of the same key in one read gets a slot of its own, as a merge would count it.
-    while (slot !== undefined && (slot.stage !== bucket.stage || slot.seenIn === update)) slot = slot.next;
-    totals.seen++;
-    if (slot === undefined) {
-      const added: Slot = { bucket, stage: bucket.stage, side, seenIn: update, next: head };
-      totals.slots.set(bucket.bucketStart, added);
-      totals.size++;
-      addBins(binsOf(totals, side), bucket.histogram);
-      return;
-    }
-    slot.seenIn = update;
-    const before = slot.bucket;
-    const changed = before !== bucket && !sameCounts(before, bucket);
-    if (changed || slot.side !== side) {
-      subtractBins(binsOf(totals, slot.side), before.histogram);
-      addBins(binsOf(totals, side), bucket.histogram);
-      slot.side = side;
-    }
-    slot.bucket = bucket;
+/** Counts a bucket read on `side`: a new one is added, one moved or grown is taken off and added again. */
+function place(totals: Totals, bucket: MetricBucket, side: Side, update: number): void {
+  const head = totals.slots.get(bucket.bucketStart);
+  let slot = head;
+  // A second bucket of the same key in one read gets a slot of its own, as a merge would count it.
+  while (slot !== undefined && (slot.stage !== bucket.stage || slot.seenIn === update)) slot = slot.next;
+  totals.seen++;
+  if (slot === undefined) {
+    totals.slots.set(bucket.bucketStart, { bucket, stage: bucket.stage, side, seenIn: update, next: head });
+    totals.size++;
+    add(totals, side, bucket);
+    return;
+  }
+  slot.seenIn = update;
+  const before = slot.bucket;
+  if (slot.side !== side || (before !== bucket && !sameCounts(before, bucket))) {
+    remove(totals, slot.side, before);
+    add(totals, side, bucket);
+    slot.side = side;
+  }
+  slot.bucket = bucket;
+}
+
+function windowOf(totals: Totals, side: Side): MetricBucket | undefined {
+  return side === CURRENT ? totals.current : side === PREVIOUS ? totals.previous : undefined;
+}
+
+function add(totals: Totals, side: Side, bucket: MetricBucket): void {
+  const into = windowOf(totals, side);
+  if (into === undefined) return;
+  totals.changed = true;
+  into.calls = addCounts(into.calls, bucket.calls);
+  into.successes = addCounts(into.successes, bucket.successes);
+  into.failures = addCounts(into.failures, bucket.failures);
+  into.latencyCount = addCounts(into.latencyCount, bucket.latencyCount);
+  into.latencySumMs = addLatency(into.latencySumMs, bucket.latencySumMs);
+  const bins = bucket.histogram;
+  for (const bin in bins) {
+    const count = bins[bin]!;
+    if (count !== 0) into.histogram[bin] = (into.histogram[bin] ?? 0) + count;
   }
 }
 
-function binsOf(totals: Totals, side: Side): Record<string, number> | undefined {
-  return side === Side.Current
-    ? totals.current.histogram
-    : side === Side.Previous
-      ? totals.previous.histogram
-      : undefined;
+function remove(totals: Totals, side: Side, bucket: MetricBucket): void {
+  const from = windowOf(totals, side);
+  if (from === undefined) return;
+  totals.changed = true;
+  from.calls -= bucket.calls;
+  from.successes -= bucket.successes;
+  from.failures -= bucket.failures;
+  from.latencyCount -= bucket.latencyCount;
+  // A float sum taken apart drifts: none is left when no latency is.
+  from.latencySumMs = from.latencyCount === 0 ? 0 : Math.max(0, from.latencySumMs - bucket.latencySumMs);
+  const bins = bucket.histogram;
+  for (const bin in bins) {
+    const left = (from.histogram[bin] ?? 0) - bins[bin]!;
+    if (left > 0) from.histogram[bin] = left;
+    else delete from.histogram[bin];
+  }
 }
 
 /** Forgets the slots an update did not read (expired, or gone from the store). */
@@ -192,7 +222,7 @@ function dropUnseen(totals: Totals, update: number): void {
         slot.next = kept;
         kept = slot;
       } else {
-        subtractBins(binsOf(totals, slot.side), slot.bucket.histogram);
+        remove(totals, slot.side, slot.bucket);
         totals.size--;
       }
       slot = next;
@@ -225,40 +255,4 @@ function emptyCounts(feature: string): MetricBucket {
     histogram: Object.create(null) as Record<string, number>,
     users: NO_USERS,
   };
-}
-
-function resetCounts(into: MetricBucket): void {
-  into.calls = 0;
-  into.successes = 0;
-  into.failures = 0;
-  into.latencyCount = 0;
-  into.latencySumMs = 0;
-}
-
-function addScalars(into: MetricBucket, bucket: MetricBucket): void {
-  into.calls = addCounts(into.calls, bucket.calls);
-  into.successes = addCounts(into.successes, bucket.successes);
-  into.failures = addCounts(into.failures, bucket.failures);
-  into.latencyCount = addCounts(into.latencyCount, bucket.latencyCount);
-  into.latencySumMs = addLatency(into.latencySumMs, bucket.latencySumMs);
-}
-
-function addBins(into: Record<string, number> | undefined, bins: Readonly<Record<string, number>>): void {
-  if (into === undefined) return;
-  for (const bin in bins) {
-    const count = bins[bin]!;
-    if (count !== 0) into[bin] = (into[bin] ?? 0) + count;
-  }
-}
-
-function subtractBins(
-  into: Record<string, number> | undefined,
-  bins: Readonly<Record<string, number>>,
-): void {
-  if (into === undefined) return;
-  for (const bin in bins) {
-    const left = (into[bin] ?? 0) - bins[bin]!;
-    if (left > 0) into[bin] = left;
-    else delete into[bin];
-  }
 }
