@@ -38,6 +38,10 @@ interface Entry {
   stale: boolean;
   /** The totals as last handed out; a new map once they change, so callers can tell. */
   view: ArmTotals | undefined;
+  /** Slots in `recent`, slots the current read saw, and the earliest start among them. */
+  size: number;
+  seen: number;
+  oldestStart: number;
 }
 
 /**
@@ -98,14 +102,21 @@ export class CumulativeArms {
       }
     }
     const out = new Map<string, ArmTotals>();
-    for (const [name, entry] of entries) {
-      const settleBefore = Math.max(entry.settledUntil, now - this.settleMs);
-      settle(entry, settleBefore, pass);
-      entry.view ??= new Map(entry.totals);
-      out.set(name, entry.view);
-      // Read again from the stage's start next time: what was counted is no longer in the store.
-      if (entry.stale) this.entries.delete(name);
+    const stale: FeatureRecord[] = [];
+    for (const record of records) {
+      const entry = entries.get(record.name)!;
+      settle(entry, Math.max(entry.settledUntil, now - this.settleMs), pass);
+      if (entry.stale) {
+        // What was counted is no longer in the store (it lost data): read the stage again.
+        this.entries.delete(record.name);
+        stale.push(record);
+      } else {
+        entry.view ??= new Map(entry.totals);
+        out.set(record.name, entry.view);
+      }
     }
+    if (stale.length > 0)
+      for (const [name, arms] of await this.readMany(store, stale, now)) out.set(name, arms);
     return out;
   }
 
@@ -158,6 +169,9 @@ export class CumulativeArms {
         recent: new Map(),
         stale: false,
         view: undefined,
+        size: 0,
+        seen: 0,
+        oldestStart: Number.POSITIVE_INFINITY,
       };
       this.entries.set(record.name, entry);
     }
@@ -180,8 +194,11 @@ function place(entry: Entry, bucket: MetricBucket, pass: number): void {
     total = emptyMetricBucket(bucket.feature, bucket.arm, 0);
     entry.totals.set(bucket.arm, total);
   }
+  entry.seen++;
   if (slot === undefined) {
     starts.set(bucket.bucketStart, { bucket, stage: bucket.stage, seenIn: pass, next: head });
+    entry.size++;
+    if (bucket.bucketStart < entry.oldestStart) entry.oldestStart = bucket.bucketStart;
     mergeMetricBucket(total, bucket);
     entry.view = undefined;
     return;
@@ -199,14 +216,26 @@ function place(entry: Entry, bucket: MetricBucket, pass: number): void {
  * missing from the store, which makes the entry stale.
  */
 function settle(entry: Entry, settleBefore: number, pass: number): void {
+  const complete = entry.seen === entry.size;
+  entry.seen = 0;
+  // Nothing went missing and nothing settles: no need to look at every bucket.
+  if (complete && entry.oldestStart >= settleBefore) {
+    entry.settledUntil = settleBefore;
+    return;
+  }
+  let oldest = Number.POSITIVE_INFINITY;
   for (const starts of entry.recent.values()) {
     for (const [start, head] of starts) {
       for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) {
         if (slot.seenIn !== pass) entry.stale = true;
       }
-      if (start < settleBefore) starts.delete(start);
+      if (start < settleBefore) {
+        for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) entry.size--;
+        starts.delete(start);
+      } else if (start < oldest) oldest = start;
     }
   }
+  entry.oldestStart = oldest;
   entry.settledUntil = settleBefore;
 }
 
