@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { CanaryRolloutError } from '../errors';
 import { asStoreError } from '../errors/store-errors';
-import { newId } from '../storage/semantics';
+import { newId } from '../storage/ids';
 import type { RolloutStore } from '../storage/types';
 
 /** What an audit entry records. */

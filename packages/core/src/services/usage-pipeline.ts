@@ -3,7 +3,8 @@ import { InvalidArgumentError, isCanaryRolloutError, StoreUnavailableError } fro
 import { asStoreError } from '../errors/store-errors';
 import type { UsageAggregator } from '../metrics/aggregator';
 import type { MetricBucket } from '../schemas/records';
-import { mergeMetricBuckets, newId } from '../storage/semantics';
+import { newId } from '../storage/ids';
+import { mergeMetricBuckets } from '../storage/metric-merge';
 import type { MetricBatch, RolloutStore } from '../storage/types';
 
 /** Buckets sent under one batch number. */
