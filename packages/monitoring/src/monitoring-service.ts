@@ -13,12 +13,11 @@ import {
 } from '@canary-rollout/core';
 import { type ApplyContext, applyDecision } from './internal/apply';
 import { type BlindTransition, BlindWatch } from './internal/blindness';
-import type { MarkerRecords } from './internal/claims';
+import type { MarkerStore } from './internal/claims';
 import { ComparisonMemo } from './internal/comparison';
 import { type ArmTotals, CumulativeArms, type PrefetchedMetrics } from './internal/cumulative';
 import { decideTick, type TickObservation, type TickPolicy } from './internal/decision';
 import { toMb } from './internal/figures';
-import type { Marker } from './internal/incident-markers';
 import { describe, IncidentTracker, type Transition } from './internal/incidents';
 import { buildReport } from './internal/report';
 import { WindowTotals } from './internal/window-totals';
@@ -37,7 +36,7 @@ import type {
  * to the store's logs, and on a critical verdict rolls the feature back through core.
  *
  * Several processes may each run one over the same store: an incident is claimed through
- * compare-and-set on a feature record before it is alerted, and a rollback names the feature
+ * compare-and-set on its marker (a meta record) before it is alerted, and a rollback names the feature
  * version judged, so the fleet gives one alert and records one rollback per incident.
  */
 export class RolloutMonitoringService {
@@ -59,8 +58,6 @@ export class RolloutMonitoringService {
   private readonly memoryUsage: () => number;
   private readonly degradation: DegradationSettings | undefined;
   private readonly tracker: IncidentTracker;
-  /** Markers of fleet-wide incidents while the store holds no feature to anchor them on. */
-  private readonly unanchored = new Map<string, Marker>();
   private readonly cumulative: CumulativeArms;
   /** The fleet's windows of every feature, kept between ticks. */
   private readonly windows = new WindowTotals();
@@ -257,15 +254,15 @@ export class RolloutMonitoringService {
   private applyContext(now: number): ApplyContext {
     const { rollout } = this;
     const windowMs = rollout.config.canaryRollout.thresholds.windowMs;
-    const markers: MarkerRecords = {
-      put: (next, expectedVersion) => rollout.admin.putRecordFields(next, expectedVersion),
-      read: async (feature) => (await rollout.store.readState()).features.find((f) => f.name === feature),
+    const markers: MarkerStore = {
+      read: (prefix) => rollout.store.readMeta(prefix),
+      put: (key, value, expectedVersion) => rollout.admin.putMeta(key, value, expectedVersion),
+      delete: (key, expectedVersion) => rollout.admin.deleteMeta(key, expectedVersion),
     };
     return {
       rollout,
       markers,
       tracker: this.tracker,
-      unanchored: this.unanchored,
       // Older markers are an incident nobody reminded of for that long: a new one, not a rejoin.
       horizonMs: 2 * Math.max(this.alertCooldownMs, windowMs),
       raise: (transition) => this.raise(this.alertOf(transition, now)),

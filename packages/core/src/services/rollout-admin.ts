@@ -6,7 +6,7 @@ import { type BucketingConfig, bucketingSchema, percentageProblem } from '../sch
 import type { CanaryConfig } from '../schemas/config';
 import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, LogEntry, LogKind, RollbackRecord } from '../schemas/records';
-import type { RolloutStore } from '../storage/types';
+import type { MetaRecord, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
 import { withHealthMark } from '../thresholds/stability';
 import type { AuditAction, AuditTrail } from './audit';
@@ -238,12 +238,17 @@ export class RolloutAdmin {
   }
 
   /**
-   * Stores fields of a record that are not its rollout (a monitor's incident markers), by
-   * compare-and-set on `expectedVersion`: throws `ConflictError` when the record moved on. The
-   * snapshot follows through the store's change notification, not here.
+   * Stores a meta record (a monitor's incident marker) by compare-and-set on `expectedVersion`
+   * (null: it must not exist yet); throws `ConflictError` otherwise. Feature records and their
+   * versions are untouched, so an operator's write never races it.
    */
-  putRecordFields(next: FeatureWrite, expectedVersion: number): Promise<FeatureRecord> {
-    return this.options.store.putFeature(next, expectedVersion);
+  putMeta(key: string, value: unknown, expectedVersion: number | null): Promise<MetaRecord> {
+    return this.options.store.putMeta(key, value, expectedVersion);
+  }
+
+  /** Deletes a meta record if it is at `expectedVersion`; false when there was none. */
+  deleteMeta(key: string, expectedVersion: number): Promise<boolean> {
+    return this.options.store.deleteMeta(key, expectedVersion);
   }
 
   /**

@@ -7,19 +7,16 @@ import {
   RolloutGuardError,
 } from '@canary-rollout/core';
 import type { PlanEvent, PlanReport, RollbackEvent } from '../types';
-import { type ClaimOutcome, claimIncidents, type MarkerRecords } from './claims';
+import { type ClaimOutcome, claimIncidents, type MarkerStore } from './claims';
 import type { PlanMoveOrder, RollbackOrder, TickDecision } from './decision';
-import type { Marker } from './incident-markers';
 import type { IncidentTracker, Transition } from './incidents';
 import { advanceReason, planReport, treatmentCalls } from './plans';
 
 /** What applying a decision needs from the monitor. */
 export interface ApplyContext {
   readonly rollout: CanaryRolloutService;
-  readonly markers: MarkerRecords;
+  readonly markers: MarkerStore;
   readonly tracker: IncidentTracker;
-  /** Markers of fleet-wide incidents while there is no feature record to hold them. */
-  readonly unanchored: Map<string, Marker>;
   /** Markers whose last alert is this old no longer count (ms). */
   readonly horizonMs: number;
   /** Appends and emits the alert of an incident's transition. */
@@ -46,35 +43,31 @@ type MoveResult =
  * Applies a tick's decision through compare-and-set, in order: claims the incidents with the
  * fleet and raises the alerts this monitor won; rolls back and steps down the features whose
  * critical incident it holds; advances plans; marks health. Each write names the version the
- * decision judged (or the one this monitor's own claim stored), so a fleet makes each change
- * once and a feature changed meanwhile is judged afresh next tick.
+ * decision judged, so a fleet makes each change once and a feature changed meanwhile is judged
+ * afresh next tick.
  */
 export async function applyDecision(decision: TickDecision, ctx: ApplyContext): Promise<TickOutcome> {
   const { rollout, fault } = ctx;
-  const records = new Map([...decision.verdicts].map(([name, v]) => [name, v.record]));
-  const claims = await claimIncidents(decision.alerts, records, {
-    records: ctx.markers,
+  const claims = await claimIncidents(decision.alerts, new Set(decision.verdicts.keys()), {
+    markers: ctx.markers,
     tracker: ctx.tracker,
-    unanchored: ctx.unanchored,
     now: decision.now,
     horizonMs: ctx.horizonMs,
     fault,
   });
   for (const transition of claims.transitions) await ctx.raise(transition);
-  if (claims.stored.size > 0) await rollout.refresh();
-  const latest = (feature: string, judged: FeatureRecord) => claims.stored.get(feature) ?? judged;
 
   /** Features this tick rolled back or moved: nothing else is written on them. */
   const changed = new Set<string>();
   const rolledBack: string[] = [];
   for (const order of decision.planMoves) {
     if (order.move !== 'step-down' || !holds(claims, order.incident)) continue;
-    const result = await movePlan(order, latest(order.feature, order.record), ctx);
+    const result = await movePlan(order, ctx);
     if (result?.kind === 'moved') changed.add(order.feature);
   }
   for (const order of decision.rollbacks) {
     if (changed.has(order.feature) || !holds(claims, order.incident)) continue;
-    if (await rollBack(order, latest(order.feature, order.record), ctx)) {
+    if (await rollBack(order, ctx)) {
       changed.add(order.feature);
       rolledBack.push(order.feature);
     }
@@ -82,7 +75,7 @@ export async function applyDecision(decision: TickDecision, ctx: ApplyContext): 
   const advances = new Map<string, MoveResult | undefined>();
   for (const order of decision.planMoves) {
     if (order.move !== 'advance' || changed.has(order.feature)) continue;
-    const result = await movePlan(order, latest(order.feature, order.record), ctx);
+    const result = await movePlan(order, ctx);
     advances.set(order.feature, result);
     if (result?.kind === 'moved') changed.add(order.feature);
   }
@@ -92,9 +85,7 @@ export async function applyDecision(decision: TickDecision, ctx: ApplyContext): 
     if (changed.has(mark.feature)) continue;
     const judged = decision.verdicts.get(mark.feature)!.record;
     try {
-      marked =
-        (await rollout.admin.markHealth(latest(mark.feature, judged), mark.healthy, decision.now)) !==
-          undefined || marked;
+      marked = (await rollout.admin.markHealth(judged, mark.healthy, decision.now)) !== undefined || marked;
     } catch (error) {
       if (!(error instanceof ConflictError)) fault(error, `mark the health of "${mark.feature}"`);
     }
@@ -128,7 +119,8 @@ function holds(claims: ClaimOutcome, incident: string | undefined): boolean {
   return role === 'claimed' || role === 'continuing';
 }
 
-async function rollBack(order: RollbackOrder, record: FeatureRecord, ctx: ApplyContext): Promise<boolean> {
+async function rollBack(order: RollbackOrder, ctx: ApplyContext): Promise<boolean> {
+  const { record } = order;
   try {
     // The version judged: if anyone (another monitor, an operator) changed the feature since,
     // this is not performed and the next tick judges the feature afresh.
@@ -155,11 +147,8 @@ async function rollBack(order: RollbackOrder, record: FeatureRecord, ctx: ApplyC
 }
 
 /** One plan move on the version judged; undefined when a step-down failed (reported). */
-async function movePlan(
-  order: PlanMoveOrder,
-  record: FeatureRecord,
-  ctx: ApplyContext,
-): Promise<MoveResult | undefined> {
+async function movePlan(order: PlanMoveOrder, ctx: ApplyContext): Promise<MoveResult | undefined> {
+  const { record } = order;
   const from = record.rolloutPercentage;
   try {
     const next = await ctx.rollout.admin.movePlan(order.feature, order.move, {
