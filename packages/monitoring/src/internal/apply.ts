@@ -1,7 +1,6 @@
 import {
   type CanaryRolloutService,
   ConflictError,
-  type FeatureRecord,
   type PlanStatus,
   planStatus,
   RolloutGuardError,

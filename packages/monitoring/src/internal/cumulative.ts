@@ -7,6 +7,7 @@ import {
   mergeMetricBucket,
   type RolloutStore,
 } from '@canary-rollout/core';
+import { sameCounts } from './bucket-counts';
 
 /** A feature's metrics since its stage began, merged per arm. */
 export type ArmTotals = ReadonlyMap<string, MetricBucket>;
@@ -237,16 +238,6 @@ function settle(entry: Entry, settleBefore: number, pass: number): void {
   }
   entry.oldestStart = oldest;
   entry.settledUntil = settleBefore;
-}
-
-function sameCounts(a: MetricBucket, b: MetricBucket): boolean {
-  return (
-    a.calls === b.calls &&
-    a.successes === b.successes &&
-    a.failures === b.failures &&
-    a.latencyCount === b.latencyCount &&
-    a.latencySumMs === b.latencySumMs
-  );
 }
 
 /** Adds what `after` holds beyond `before` (the same bucket read earlier) into `total`. */

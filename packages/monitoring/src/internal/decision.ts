@@ -1,9 +1,8 @@
 import {
-  addCounts,
-  addLatency,
   type CanaryConfig,
   type DegradationSettings,
   type ExperimentsConfig,
+  emptyMetricBucket,
   evaluateHealth,
   type FeatureRecord,
   type Finding,
@@ -11,6 +10,7 @@ import {
   isOffForEveryone,
   type MetricBucket,
   type MetricsSummary,
+  mergeMetricBucket,
   planStatus,
   summarize,
   TREATMENT_ARM,
@@ -255,28 +255,8 @@ function withFindings(verdict: HealthVerdict, extra: readonly Finding[]): Health
 
 /** The counts and latency bins of the given windows added up. */
 function sumCounts(all: readonly MetricBucket[]): MetricBucket {
-  const total: MetricBucket = {
-    feature: '*',
-    arm: TREATMENT_ARM,
-    bucketStart: 0,
-    calls: 0,
-    successes: 0,
-    failures: 0,
-    latencyCount: 0,
-    latencySumMs: 0,
-    histogram: {},
-    users: {},
-  };
-  for (const counts of all) {
-    total.calls = addCounts(total.calls, counts.calls);
-    total.successes = addCounts(total.successes, counts.successes);
-    total.failures = addCounts(total.failures, counts.failures);
-    total.latencyCount = addCounts(total.latencyCount, counts.latencyCount);
-    total.latencySumMs = addLatency(total.latencySumMs, counts.latencySumMs);
-    for (const bin in counts.histogram) {
-      total.histogram[bin] = addCounts(total.histogram[bin] ?? 0, counts.histogram[bin]!);
-    }
-  }
+  const total = emptyMetricBucket('*', TREATMENT_ARM, 0);
+  for (const counts of all) mergeMetricBucket(total, counts, { users: false });
   return total;
 }
 

@@ -1,12 +1,12 @@
 import {
-  addCounts,
-  addLatency,
   type FeatureRecord,
   type MetricBucket,
   type MetricsSummary,
+  mergeMetricBucket,
   summarize,
   TREATMENT_ARM,
 } from '@canary-rollout/core';
+import { sameCounts } from './bucket-counts';
 
 /** A feature's figures over the current window and the one before it. */
 export interface FeatureWindows {
@@ -182,16 +182,7 @@ function add(totals: Totals, side: Side, bucket: MetricBucket): void {
   const into = windowOf(totals, side);
   if (into === undefined) return;
   totals.changed = true;
-  into.calls = addCounts(into.calls, bucket.calls);
-  into.successes = addCounts(into.successes, bucket.successes);
-  into.failures = addCounts(into.failures, bucket.failures);
-  into.latencyCount = addCounts(into.latencyCount, bucket.latencyCount);
-  into.latencySumMs = addLatency(into.latencySumMs, bucket.latencySumMs);
-  const bins = bucket.histogram;
-  for (const bin in bins) {
-    const count = bins[bin]!;
-    if (count !== 0) into.histogram[bin] = (into.histogram[bin] ?? 0) + count;
-  }
+  mergeMetricBucket(into, bucket, { users: false });
 }
 
 function remove(totals: Totals, side: Side, bucket: MetricBucket): void {
@@ -230,16 +221,6 @@ function dropUnseen(totals: Totals, update: number): void {
     if (kept === undefined) totals.slots.delete(start);
     else totals.slots.set(start, kept);
   }
-}
-
-function sameCounts(a: MetricBucket, b: MetricBucket): boolean {
-  return (
-    a.calls === b.calls &&
-    a.successes === b.successes &&
-    a.failures === b.failures &&
-    a.latencyCount === b.latencyCount &&
-    a.latencySumMs === b.latencySumMs
-  );
 }
 
 function emptyCounts(feature: string): MetricBucket {
