@@ -42,7 +42,6 @@ export {
   armOfUser,
   assignVariant,
   type BucketRange,
-  CONTROL_ARM,
   type ComparisonArm,
   type ComparisonOptions,
   type ComparisonVerdict,
@@ -65,13 +64,12 @@ export {
   type SampleRatioOptions,
   type SuccessCounts,
   USER_ESTIMATE_RELATIVE_ERROR,
-  VARIANT_ARM_PREFIX,
   VARIANT_NAME_PATTERN,
   VariantAssigner,
   type VariantWeight,
-  variantArm,
 } from './experiments';
-export { TREATMENT_ARM } from './metrics/aggregator';
+export { checkNumberOption, type NumberOptionRule } from './internal/options';
+export { BETA_ARM, CONTROL_ARM, TREATMENT_ARM, VARIANT_ARM_PREFIX, variantArm } from './metrics/arm-names';
 export { binValue, HISTOGRAM_BINS, histogramQuantile, latencyBin } from './metrics/histogram';
 export { HLL_REGISTERS, hllEstimate } from './metrics/hyperloglog';
 export { type MetricsSummary, mergeAll, selectWindow, summarize, withoutPart } from './metrics/summary';
@@ -127,7 +125,7 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
-export { BETA_ARM, type FeaturePaths } from './services/arm-recording';
+export type { FeaturePaths } from './services/arm-recording';
 export {
   type AuditAction,
   type AuditEntry,

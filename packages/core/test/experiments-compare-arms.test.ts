@@ -8,7 +8,7 @@ import {
   variantArm,
 } from '../src/experiments';
 import { normal, seededRandom } from '../src/experiments/random';
-import { TREATMENT_ARM } from '../src/metrics/aggregator';
+import { TREATMENT_ARM } from '../src/metrics/arm-names';
 import { latencyBin } from '../src/metrics/histogram';
 import type { MetricBucket } from '../src/schemas/records';
 import { emptyMetricBucket } from '../src/storage/metric-merge';

@@ -2,39 +2,25 @@ import {
   type CanaryRolloutError,
   type CanaryRolloutService,
   type Clock,
+  checkNumberOption,
   type DegradationSettings,
   type ExperimentsConfig,
-  evaluateHealth,
   type FeatureRecord,
-  type Finding,
-  type HealthVerdict,
-  InvalidArgumentError,
   isCanaryRolloutError,
-  type MetricBucket,
   newId,
   SafeEventEmitter,
   StoreUnavailableError,
-  thresholdsFor,
 } from '@canary-rollout/core';
+import { type ApplyContext, applyDecision } from './internal/apply';
 import { type BlindTransition, BlindWatch } from './internal/blindness';
-import { settleIncidents } from './internal/claims';
-import { judgeComparison } from './internal/comparison';
-import { type ArmTotals, CumulativeArms } from './internal/cumulative';
+import type { MarkerStore } from './internal/claims';
+import { ComparisonMemo } from './internal/comparison';
+import { type ArmTotals, CumulativeArms, type PrefetchedMetrics } from './internal/cumulative';
+import { decideTick, type TickObservation, type TickPolicy } from './internal/decision';
 import { toMb } from './internal/figures';
-import { markHealth } from './internal/health-marks';
-import type { Marker } from './internal/incident-markers';
-import {
-  type Condition,
-  describe,
-  IncidentTracker,
-  incidentKey,
-  type Transition,
-} from './internal/incidents';
-import type { Judged } from './internal/judged';
-import { drivePlans, type PlanContext } from './internal/plans';
+import { describe, IncidentTracker, type Transition } from './internal/incidents';
 import { buildReport } from './internal/report';
-import { rollBack } from './internal/rollbacks';
-import { CLOCK_SKEW_TOLERANCE_MS, clockAhead, mergeWindows, splitWindows } from './internal/windows';
+import { WindowTotals } from './internal/window-totals';
 import { latestRollbackAt } from './status';
 import type {
   Alert,
@@ -50,7 +36,7 @@ import type {
  * to the store's logs, and on a critical verdict rolls the feature back through core.
  *
  * Several processes may each run one over the same store: an incident is claimed through
- * compare-and-set on a feature record before it is alerted, and a rollback names the feature
+ * compare-and-set on its marker (a meta record) before it is alerted, and a rollback names the feature
  * version judged, so the fleet gives one alert and records one rollback per incident.
  */
 export class RolloutMonitoringService {
@@ -72,9 +58,10 @@ export class RolloutMonitoringService {
   private readonly memoryUsage: () => number;
   private readonly degradation: DegradationSettings | undefined;
   private readonly tracker: IncidentTracker;
-  /** Markers of fleet-wide incidents while the store holds no feature to anchor them on. */
-  private readonly unanchored = new Map<string, Marker>();
   private readonly cumulative: CumulativeArms;
+  /** The fleet's windows of every feature, kept between ticks. */
+  private readonly windows = new WindowTotals();
+  private readonly comparisons = new ComparisonMemo();
   /** The dead man's switch: whether this monitor can still see. */
   private readonly sight: BlindWatch;
   private timer: NodeJS.Timeout | undefined;
@@ -88,13 +75,16 @@ export class RolloutMonitoringService {
     const defaults = rollout.config.canaryRollout.monitoring;
     this.rollout = rollout;
     this.clock = options.clock ?? { now: () => rollout.now() };
-    this.intervalMs = checked(options.intervalMs, defaults.intervalMs, 'intervalMs', false);
-    this.alertCooldownMs = checked(
-      options.alertCooldownMs,
-      defaults.alertCooldownMs,
-      'alertCooldownMs',
-      true,
-    );
+    this.intervalMs = checkNumberOption(OPTION, 'intervalMs', options.intervalMs, {
+      fallback: defaults.intervalMs,
+      min: 'positive',
+      unit: 'of ms',
+    });
+    this.alertCooldownMs = checkNumberOption(OPTION, 'alertCooldownMs', options.alertCooldownMs, {
+      fallback: defaults.alertCooldownMs,
+      min: 'non-negative',
+      unit: 'of ms',
+    });
     this.autoRollback = options.autoRollback ?? defaults.autoRollback;
     this.memoryUsage = options.memoryUsage ?? (() => process.memoryUsage().rss);
     this.degradation = options.degradation;
@@ -184,104 +174,16 @@ export class RolloutMonitoringService {
     // rollback naming a stale version is not performed and the next tick judges again. The
     // monitor reads the store itself: the status's window is re-read only if someone reads it.
     await rollout.flush({ refreshStatus: false });
-    const now = this.clock.now();
-    const config = rollout.config.canaryRollout;
-    const windowMs = config.thresholds.windowMs;
-    // The windows need counts and latency only; the comparison reads distinct users on its own.
-    const buckets = await rollout.store
-      .readMetrics(now - 2 * windowMs, undefined, { users: false })
-      .catch((error: unknown) => Promise.reject(this.fault(error, 'read metrics')));
-    const records = rollout.featureNames().flatMap((name) => rollout.getFeature(name) ?? []);
-    const windows = splitWindows(buckets, records, now, windowMs);
-
-    const judged = new Map<string, Judged>();
-    const conditions: Condition[] = [];
-    const experiments = { ...config.experiments, comparison: this.comparison };
-    this.cumulative.retain(new Set(records.map((r) => r.name)));
-    const allArms = await this.readArms(records, now);
-    for (const record of records) {
-      const w = windows.get(record.name)!;
-      const own = evaluateHealth({
-        window: w.current,
-        previous: w.previous,
-        thresholds: { ...thresholdsFor(rollout.config, record.name), degradation: this.degradation },
-      });
-      const arms = allArms.get(record.name);
-      const outcome =
-        arms === undefined
-          ? undefined
-          : judgeComparison(record, arms, experiments, config.features[record.name]?.variants);
-      const verdict = withFindings(own, outcome?.findings ?? []);
-      judged.set(record.name, {
-        record,
-        window: w.current,
-        verdict,
-        thresholdCritical: own.rollbackRequired,
-        comparison: outcome?.comparison,
-        arms,
-      });
-      addConditions(conditions, record.name, verdict.findings);
-    }
-    // A feature critical on its own figures is rolled back on its own; counted in the global rate
-    // it would drag healthy features down with it.
-    const fleetWide = mergeWindows(
-      [...judged].filter(([, j]) => !j.verdict.rollbackRequired).map(([name]) => windows.get(name)!),
-    );
-    const memoryMb = toMb(this.memoryUsage());
-    const global = evaluateHealth({ global: fleetWide, memoryMb, thresholds: thresholdsFor(rollout.config) });
-    addConditions(conditions, null, [...global.findings, ...skewFindings(buckets, records, now)]);
-
-    const settled = await settleIncidents(conditions, new Map([...judged].map(([n, j]) => [n, j.record])), {
-      store: rollout.store,
-      tracker: this.tracker,
-      unanchored: this.unanchored,
-      now,
-      // Older markers are an incident nobody reminded of for that long: a new one, not a rejoin.
-      horizonMs: 2 * Math.max(this.alertCooldownMs, windowMs),
-      fault: (error, during) => this.fault(error, during),
-    });
-    for (const transition of settled.transitions) await this.raise(this.alertOf(transition, now));
-    if (settled.written.size > 0) {
-      // Later writes of this tick (rollback, plan, health marks) name the version claimed.
-      for (const [name, record] of settled.written) judged.set(name, { ...judged.get(name)!, record });
-      await rollout.refresh();
-    }
-
-    const plans = this.planContext(now);
-    const moved = new Set<string>();
-    const rolledBack = this.autoRollback
-      ? await rollBack(
-          {
-            rollout,
-            plans,
-            emit: (event) => this.events.emit('rollback', event),
-            fault: (error, during) => this.fault(error, during),
-            mayAct: (subject) => {
-              const role = settled.roles.get(incidentKey(subject, 'critical'));
-              return role === 'claimed' || role === 'continuing';
-            },
-          },
-          judged,
-          global,
-          windowMs,
-          moved,
-        )
-      : new Set<string>();
-    const planned = new Map(
-      Object.entries(config.features).flatMap(([name, f]) =>
-        f.plan === undefined ? [] : ([[name, f.plan]] as const),
-      ),
-    );
-    const planReports = await drivePlans(judged, planned, new Set([...rolledBack, ...moved]), moved, plans);
-    await markHealth(rollout, judged, new Set([...rolledBack, ...moved]), now, (error, during) =>
-      this.fault(error, during),
-    );
+    const observation = await this.observe();
+    const decision = decideTick(observation, this.policy());
+    const outcome = await applyDecision(decision, this.applyContext(decision.now));
+    const { now } = decision;
 
     const loss = rollout.stateLoss();
     const blind = this.sight.observe({
       now,
       localCalls,
-      fleetCalls: (feature) => windows.get(feature)?.current.calls ?? 0,
+      fleetCalls: (feature) => decision.verdicts.get(feature)?.window.calls ?? 0,
       pendingBuckets: rollout.pendingMetricBuckets(),
       tickMs: this.clock.now() - startedAt,
       stateLoss:
@@ -292,23 +194,82 @@ export class RolloutMonitoringService {
     if (blind !== undefined) await this.raise(this.blindAlertOf(blind, now));
 
     const report = buildReport({
-      at: now,
-      windowMs,
-      judged,
-      global,
-      fleetWide,
-      memoryMb,
+      windowMs: observation.windowMs,
+      decision,
+      outcome,
       activeAlerts: this.activeAlerts(),
-      rolledBack,
-      plans: planReports,
       monitor: this.monitorId,
     });
-    await rollout.store.appendLog('health-reports', report).catch((error: unknown) => {
+    await rollout.admin.appendLog('health-reports', report).catch((error: unknown) => {
       this.fault(error, 'append a health report');
     });
     this.lastReport = report;
     this.events.emit('health', report);
     return report;
+  }
+
+  /**
+   * Reads what a tick judges: the fleet's windows, the arms since each stage began, memory. When
+   * every feature needs its arms, one read with users serves both.
+   */
+  private async observe(): Promise<TickObservation> {
+    const rollout = this.rollout;
+    const now = this.clock.now();
+    const windowMs = rollout.config.canaryRollout.thresholds.windowMs;
+    const records = rollout.featureNames().flatMap((name) => rollout.getFeature(name) ?? []);
+    const names = new Set(records.map((r) => r.name));
+    this.cumulative.retain(names);
+    this.comparisons.retain(names);
+    const wanted = this.armsWanted(records);
+    const since = now - 2 * windowMs;
+    const shared = wanted.length === records.length ? this.cumulative.sharedSince(wanted, now) : undefined;
+    const combined = shared !== undefined && shared <= since;
+    // The windows need counts and latency only; the comparison reads distinct users on its own.
+    const buckets = await rollout.store
+      .readMetrics(combined ? shared : since, undefined, combined ? {} : { users: false })
+      .catch((error: unknown) => Promise.reject(this.fault(error, 'read metrics')));
+    this.windows.update(buckets, records, now, windowMs);
+    return {
+      now,
+      windowMs,
+      records,
+      windows: this.windows,
+      arms: await this.readArms(wanted, now, combined ? { since: shared, buckets } : undefined),
+      memoryMb: toMb(this.memoryUsage()),
+      betaMembers: (feature) => rollout.getBetaUsers(feature).length,
+    };
+  }
+
+  private policy(): TickPolicy {
+    const config = this.rollout.config;
+    return {
+      config,
+      experiments: { ...config.canaryRollout.experiments, comparison: this.comparison },
+      degradation: this.degradation,
+      autoRollback: this.autoRollback,
+      comparisons: this.comparisons,
+    };
+  }
+
+  private applyContext(now: number): ApplyContext {
+    const { rollout } = this;
+    const windowMs = rollout.config.canaryRollout.thresholds.windowMs;
+    const markers: MarkerStore = {
+      read: (prefix) => rollout.store.readMeta(prefix),
+      put: (key, value, expectedVersion) => rollout.admin.putMeta(key, value, expectedVersion),
+      delete: (key, expectedVersion) => rollout.admin.deleteMeta(key, expectedVersion),
+    };
+    return {
+      rollout,
+      markers,
+      tracker: this.tracker,
+      // Older markers are an incident nobody reminded of for that long: a new one, not a rejoin.
+      horizonMs: 2 * Math.max(this.alertCooldownMs, windowMs),
+      raise: (transition) => this.raise(this.alertOf(transition, now)),
+      emitRollback: (event) => this.events.emit('rollback', event),
+      emitPlan: (event) => this.events.emit('plan', event),
+      fault: (error, during) => this.fault(error, during),
+    };
   }
 
   private alertOf(transition: Transition, now: number): Alert {
@@ -360,19 +321,15 @@ export class RolloutMonitoringService {
   }
 
   private async raise(alert: Alert): Promise<void> {
-    await this.rollout.store.appendLog('alerts', alert).catch((error: unknown) => {
+    await this.rollout.admin.appendLog('alerts', alert).catch((error: unknown) => {
       this.fault(error, 'append an alert');
     });
     this.events.emit('alert', alert);
   }
 
-  /**
-   * The metrics per arm since their stage began of the features the comparison or a plan needs
-   * them for, in as few store reads as possible; a feature absent from the result needs none (or
-   * they could not be read: reported as an `error` event).
-   */
-  private async readArms(records: readonly FeatureRecord[], now: number): Promise<Map<string, ArmTotals>> {
-    const wanted = records.filter((record) => {
+  /** The features whose arms since their stage began the comparison or a plan needs. */
+  private armsWanted(records: readonly FeatureRecord[]): FeatureRecord[] {
+    return records.filter((record) => {
       const settings = this.rollout.config.canaryRollout.features[record.name];
       const compared =
         this.comparison !== 'off' &&
@@ -382,26 +339,26 @@ export class RolloutMonitoringService {
           settings?.variants !== undefined);
       return record.enabled && (compared || settings?.plan !== undefined);
     });
+  }
+
+  /**
+   * The metrics per arm since their stage began of the `wanted` features, in as few store reads
+   * as possible; a feature absent from the result needs none (or they could not be read:
+   * reported as an `error` event).
+   */
+  private async readArms(
+    wanted: readonly FeatureRecord[],
+    now: number,
+    prefetched: PrefetchedMetrics | undefined,
+  ): Promise<Map<string, ArmTotals>> {
     if (wanted.length === 0) return new Map();
     try {
-      return await this.cumulative.readMany(this.rollout.store, wanted, now);
+      return await this.cumulative.readMany(this.rollout.store, wanted, now, prefetched);
     } catch (error) {
       const which = wanted.length === 1 ? `"${wanted[0]!.name}"` : `${wanted.length} features`;
       this.fault(error, `read the metrics of ${which} since their stage began`);
       return new Map();
     }
-  }
-
-  private planContext(now: number): PlanContext {
-    const experiments = this.rollout.config.canaryRollout.experiments;
-    return {
-      rollout: this.rollout,
-      now,
-      comparison: this.comparison,
-      minSamples: experiments.minSamples,
-      emit: (event) => this.events.emit('plan', event),
-      fault: (error, during) => this.fault(error, during),
-    };
   }
 
   /** Reports a fault as an `error` event and returns it. */
@@ -417,54 +374,4 @@ export class RolloutMonitoringService {
   }
 }
 
-/** A verdict with more findings (the comparison's), critical first, level and rollback recomputed. */
-function withFindings(verdict: HealthVerdict, extra: readonly Finding[]): HealthVerdict {
-  if (extra.length === 0) return verdict;
-  const findings = [...verdict.findings, ...extra].sort((a, b) =>
-    a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1,
-  );
-  const rollbackRequired = findings.some((f) => f.severity === 'critical');
-  return { level: rollbackRequired ? 'critical' : 'warning', findings, rollbackRequired };
-}
-
-/** One condition per level present among the findings. */
-/**
- * A warning when another process wrote times ahead of this clock beyond the tolerance. Stages
- * are judged by identity, so a skew does not blind the monitor; it is still worth fixing
- * (minStableTime, retention and reports read those times).
- */
-function skewFindings(
-  buckets: readonly MetricBucket[],
-  records: readonly FeatureRecord[],
-  now: number,
-): Finding[] {
-  const ahead = clockAhead(buckets, records, now);
-  if (ahead <= CLOCK_SKEW_TOLERANCE_MS) return [];
-  return [
-    {
-      type: 'clock-skew',
-      severity: 'warning',
-      value: ahead,
-      threshold: CLOCK_SKEW_TOLERANCE_MS,
-      conclusive: true,
-      message: `clocks disagree: the store holds times ${Math.round(ahead / 1000)} s ahead of this monitor's clock (tolerance ${CLOCK_SKEW_TOLERANCE_MS / 1000} s); check NTP on every process`,
-    },
-  ];
-}
-
-function addConditions(out: Condition[], feature: string | null, findings: readonly Finding[]): void {
-  for (const level of ['critical', 'warning'] as const) {
-    const ofLevel = findings.filter((f) => f.severity === level);
-    if (ofLevel.length > 0) out.push({ key: incidentKey(feature, level), feature, level, findings: ofLevel });
-  }
-}
-
-function checked(value: number | undefined, fallback: number, name: string, zeroAllowed: boolean): number {
-  const v = value ?? fallback;
-  if (!(Number.isFinite(v) && (v > 0 || (zeroAllowed && v === 0)))) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/monitoring: option ${name} must be a ${zeroAllowed ? 'number >= 0' : 'positive number'} of ms, got ${String(value)}`,
-    );
-  }
-  return v;
-}
+const OPTION = '@canary-rollout/monitoring: option';

@@ -197,7 +197,7 @@ describe('several monitors ticking at once over one store', () => {
     expect(seen((await store.listLogs('alerts')) as unknown as Alert[])).toEqual(expected);
   });
 
-  it('give one fleet-wide alert, anchored on the first feature, and roll every feature back once', async () => {
+  it('give one fleet-wide alert, its marker on no feature, and roll every feature back once', async () => {
     const config = {
       canaryRollout: {
         features: {
@@ -221,8 +221,12 @@ describe('several monitors ticking at once over one store', () => {
 
     const fleetWide = alerts().filter((a) => a.feature === null);
     expect(fleetWide).toEqual([expect.objectContaining({ key: '*|critical', type: 'global-error-rate' })]);
-    const marked = (await store.readState()).features.find((f) => f.name === 'aiExtraction')!;
-    expect(marked['incidents']).toMatchObject({ '*|critical': { id: fleetWide[0]!.id } });
+    // The fleet's incident has a marker of its own, on no feature.
+    const marked = await store.readMeta('incident:');
+    expect(marked.find((m) => m.key === 'incident:*|critical')?.value).toMatchObject({
+      id: fleetWide[0]!.id,
+    });
+    for (const f of (await store.readState()).features) expect(f['incidents']).toBeUndefined();
     expect((await store.listRollbacks()).map((r) => r.feature).sort()).toEqual([
       'aiExtraction',
       'ocrFallback',

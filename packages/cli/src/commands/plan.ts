@@ -4,7 +4,7 @@ import {
   type PlanMove,
   type PlanStatus,
 } from '@canary-rollout/core';
-import type { Context, Session } from '../internal/context';
+import type { Context, OpenStore } from '../internal/context';
 import { CliFailure, UsageError } from '../internal/errors';
 import { type ReportedFeature, reportedFeature } from '../internal/health';
 import { duration, percentage, table, when } from '../internal/output';
@@ -58,7 +58,7 @@ export const plan: Command = {
   },
 };
 
-function requirePlan(session: Session, feature: string): void {
+function requirePlan(session: OpenStore, feature: string): void {
   if (session.config.canaryRollout.features[feature]?.plan === undefined) {
     throw new UsageError(
       `${feature} has no plan: add canaryRollout.features.${feature}.plan (steps of percentage and minDurationMs) to the config`,
@@ -66,7 +66,7 @@ function requirePlan(session: Session, feature: string): void {
   }
 }
 
-async function show(ctx: Context, session: Session, feature: string): Promise<void> {
+async function show(ctx: Context, session: OpenStore, feature: string): Promise<void> {
   ctx.requireFeature(session, feature);
   requirePlan(session, feature);
   const service = await session.service();

@@ -5,7 +5,7 @@ import {
   type RolloutGuardError,
   type RolloutStrategy,
 } from '@canary-rollout/core';
-import type { Context, Session } from '../internal/context';
+import type { Context, OpenStore } from '../internal/context';
 import { CliFailure, UsageError } from '../internal/errors';
 import { recordManualRollback } from '../internal/health';
 import { duration, percentage, when } from '../internal/output';
@@ -84,7 +84,7 @@ export const updateRollout: Command = {
 
 function guardFailure(
   ctx: Context,
-  session: Session,
+  session: OpenStore,
   feature: string,
   target: number,
   error: RolloutGuardError,

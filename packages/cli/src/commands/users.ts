@@ -1,5 +1,5 @@
 import { BetaUserService, type BetaUserView } from '@canary-rollout/core';
-import type { Context, Session } from '../internal/context';
+import type { Context, OpenStore } from '../internal/context';
 import { CliFailure, UsageError } from '../internal/errors';
 import { table, when } from '../internal/output';
 import { resolveUser } from '../internal/resolve-user';
@@ -8,7 +8,7 @@ import type { Command } from './command';
 
 const SCRIPT = 'rollout-manager';
 
-async function userByEmail(session: Session, email: string, command: string) {
+async function userByEmail(session: OpenStore, email: string, command: string) {
   const user = await session.store.getUserByEmail(email);
   if (user === undefined) {
     throw new UsageError(`${command}: no registered user has this email (see: ${SCRIPT} list-users)`);
@@ -16,7 +16,7 @@ async function userByEmail(session: Session, email: string, command: string) {
   return user;
 }
 
-function disabledNote(ctx: Context, session: Session, features: readonly string[]): void {
+function disabledNote(ctx: Context, session: OpenStore, features: readonly string[]): void {
   for (const name of features) {
     const stored = session.state.features.find((f) => f.name === name);
     const enabled = stored?.enabled ?? session.config.canaryRollout.features[name]?.enabled ?? false;

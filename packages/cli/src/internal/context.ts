@@ -53,8 +53,8 @@ export interface CliIo {
 /** The guide's config file, looked for in the working folder. */
 export const DEFAULT_CONFIG = 'config/canary-rollout.json';
 
-/** What a command works with: the store, its state and the config. */
-export interface Session {
+/** The store a command opened: the store, its state as read when opened, and the config. */
+export interface OpenStore {
   readonly store: RolloutStore;
   /** The store's state as read when the session opened. */
   readonly state: RolloutState;
@@ -128,8 +128,8 @@ export class Context {
    * yet it runs on an empty state first, so a refused command does not even create the store.
    */
   async write<T>(
-    check: (session: Session) => Promise<void> | void,
-    work: (session: Session) => Promise<T>,
+    check: (session: OpenStore) => Promise<void> | void,
+    work: (session: OpenStore) => Promise<T>,
   ): Promise<T> {
     const { config } = this.config();
     // A bad webhook setting is refused before anything is written.
@@ -141,7 +141,7 @@ export class Context {
     const store = await openStore(this.spec);
     let service: CanaryRolloutService | undefined;
     try {
-      const session: Session = {
+      const session: OpenStore = {
         store,
         state: await store.readState(),
         config,
@@ -188,7 +188,7 @@ export class Context {
    * Opens the store for a command that only reads. A store that does not exist yet is not
    * created, and the service runs on an in-memory copy, so nothing is ever written.
    */
-  async read<T>(work: (session: Session) => Promise<T>): Promise<T> {
+  async read<T>(work: (session: OpenStore) => Promise<T>): Promise<T> {
     const { config } = this.config();
     const missing = storeIsMissing(this.spec);
     const store = missing ? new MemoryStore() : await openStore(this.spec);
@@ -229,7 +229,7 @@ export class Context {
   }
 
   /** Throws a usage error unless `feature` is in the store or the config. */
-  requireFeature(session: Session, feature: string): void {
+  requireFeature(session: OpenStore, feature: string): void {
     const known = knownFeatures(session);
     if (known.includes(feature)) return;
     if (!isValidFeatureName(feature)) {
@@ -267,7 +267,7 @@ export function withIsoTimes(value: unknown): unknown {
 }
 
 /** Features of the store plus those of the config the app would add on its next start. */
-export function knownFeatures(session: Pick<Session, 'state' | 'config'>): string[] {
+export function knownFeatures(session: Pick<OpenStore, 'state' | 'config'>): string[] {
   const names = new Set(session.state.features.map((f) => f.name));
   for (const name of Object.keys(session.config.canaryRollout.features)) names.add(name);
   return [...names];

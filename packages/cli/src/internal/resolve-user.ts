@@ -1,4 +1,4 @@
-import type { Session } from './context';
+import type { OpenStore } from './context';
 import { UsageError } from './errors';
 import { requireEmail } from './validate';
 
@@ -10,7 +10,7 @@ export interface ResolvedUser {
 }
 
 /** Looks up an email among registered users; anything without `@` is taken as a raw user id. */
-export async function resolveUser(session: Session, text: string, command: string): Promise<ResolvedUser> {
+export async function resolveUser(session: OpenStore, text: string, command: string): Promise<ResolvedUser> {
   if (!text.includes('@')) {
     if (text.length === 0 || text.length > 256) {
       throw new UsageError(`${command}: <user> must be an email or a user id of 1 to 256 characters`);

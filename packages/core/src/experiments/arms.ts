@@ -1,10 +1,8 @@
 import { BUCKETS, bucketFromPrefix, type MurmurPrefix } from '../bucketing';
-
-/** Metrics arm of the control group: users whose bucket sits just above the rollout and run the old path. */
-export const CONTROL_ARM = 'control';
+import { CONTROL_ARM, TREATMENT_ARM } from '../metrics/arm-names';
 
 /** Which side of a comparison a user is on; null for users in neither group. */
-export type ComparisonArm = 'treatment' | 'control';
+export type ComparisonArm = typeof TREATMENT_ARM | typeof CONTROL_ARM;
 
 /** A half-open range of buckets [start, end). Empty when start === end. */
 export interface BucketRange {
@@ -37,8 +35,8 @@ export function controlRange(threshold: number): BucketRange {
  */
 export function armOf(bucket: number, threshold: number): ComparisonArm | null {
   const t = clampThreshold(threshold);
-  if (bucket < t) return 'treatment';
-  if (bucket < 2 * t && bucket < BUCKETS) return 'control';
+  if (bucket < t) return TREATMENT_ARM;
+  if (bucket < 2 * t && bucket < BUCKETS) return CONTROL_ARM;
   return null;
 }
 

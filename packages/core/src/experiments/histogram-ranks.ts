@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { CONTROL_ARM, TREATMENT_ARM } from '../metrics/arm-names';
 import { binValue, HISTOGRAM_BINS } from '../metrics/histogram';
 import { checkCount } from './options';
 
@@ -50,8 +51,8 @@ export function alignHistograms(
   control: LatencyHistogram,
 ): AlignedHistograms {
   const map = new Map<number, [number, number]>();
-  const treatmentTotal = readBins(where, 'treatment', treatment, map, 0);
-  const controlTotal = readBins(where, 'control', control, map, 1);
+  const treatmentTotal = readBins(where, TREATMENT_ARM, treatment, map, 0);
+  const controlTotal = readBins(where, CONTROL_ARM, control, map, 1);
   const bins = [...map.keys()].sort((a, b) => a - b);
   return {
     bins,

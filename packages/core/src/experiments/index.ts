@@ -1,8 +1,8 @@
+export { CONTROL_ARM, VARIANT_ARM_PREFIX, variantArm } from '../metrics/arm-names';
 export {
   armOf,
   armOfUser,
   type BucketRange,
-  CONTROL_ARM,
   type ComparisonArm,
   controlRange,
   expectedArmShares,
@@ -30,9 +30,7 @@ export {
 } from './sample-ratio';
 export {
   assignVariant,
-  VARIANT_ARM_PREFIX,
   VARIANT_NAME_PATTERN,
   VariantAssigner,
   type VariantWeight,
-  variantArm,
 } from './variants';

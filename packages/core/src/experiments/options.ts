@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { checkNumberOption } from '../internal/options';
 
 /** Outcome of a comparison of treatment against control (or of one variant against another). */
 export type ComparisonVerdict = 'worse' | 'no-detectable-difference' | 'better' | 'inconclusive';
@@ -43,13 +44,11 @@ export interface ResolvedComparisonOptions {
   readonly quantileMixtureSd: number;
 }
 
-function positive(name: string, value: number, max = Number.POSITIVE_INFINITY): number {
-  if (!(typeof value === 'number' && value > 0 && value < max)) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/core: comparison option ${name} must be a number > 0${max === Number.POSITIVE_INFINITY ? '' : ` and < ${max}`}, got ${String(value)}`,
-    );
-  }
-  return value;
+function positive(name: string, value: number, below?: number): number {
+  return checkNumberOption('@canary-rollout/core: comparison option', name, value, {
+    min: 'positive',
+    ...(below === undefined ? {} : { below }),
+  });
 }
 
 /** Fills in defaults; throws InvalidArgumentError naming the option and value when one is invalid. */

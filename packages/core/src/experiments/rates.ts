@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { CONTROL_ARM, TREATMENT_ARM } from '../metrics/arm-names';
 import {
   halfNormalLowerBound,
   halfNormalMixtureLogLikelihoodRatio,
@@ -106,8 +107,8 @@ export function compareRates(
 ): RateComparison {
   const where = `compare ${metric}`;
   const opts = resolveComparisonOptions(options);
-  const t = armRate(where, 'treatment', treatment);
-  const c = armRate(where, 'control', control);
+  const t = armRate(where, TREATMENT_ARM, treatment);
+  const c = armRate(where, CONTROL_ARM, control);
   const trials = t.trials + c.trials;
   const events = t.events + c.events;
   const sd = opts.rateRatioMixtureSd;

@@ -7,16 +7,8 @@ export interface VariantWeight {
   readonly weight: number;
 }
 
-/** Prefix of the metrics arm of a variant: `variant:<name>`. */
-export const VARIANT_ARM_PREFIX = 'variant:';
-
 /** Variant names: what fits in a metrics arm after `variant:`. */
 export const VARIANT_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,72}$/;
-
-/** The metrics arm under which a variant's exposures and outcomes are recorded. */
-export function variantArm(name: string): string {
-  return `${VARIANT_ARM_PREFIX}${name}`;
-}
 
 // A seed of its own, so variant draws are independent of the rollout bucket of the same salt.
 const VARIANT_SEED = 0x3c6e_f372;

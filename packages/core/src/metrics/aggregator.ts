@@ -1,5 +1,6 @@
 import type { MetricBucket } from '../schemas/records';
 import { addCounts, addLatency } from '../storage/metric-merge';
+import { TREATMENT_ARM } from './arm-names';
 import { HISTOGRAM_BINS, latencyBin, sparseHistogram } from './histogram';
 import { HLL_REGISTERS, hllAdd, sparseRegisters } from './hyperloglog';
 
@@ -44,9 +45,6 @@ interface Slot {
   /** Buckets whose time has passed, waiting for the next drain. */
   closed: Accumulator[];
 }
-
-/** The arm of traffic that ran the feature itself. */
-export const TREATMENT_ARM = 'treatment';
 
 /**
  * Aggregates usage in memory per (feature, arm, time bucket). Recording is O(1) and allocates

@@ -1,5 +1,6 @@
 import type { MetricBucket } from '../schemas/records';
 import { emptyMetricBucket, mergeMetricBucket } from '../storage/metric-merge';
+import { TREATMENT_ARM } from './arm-names';
 import { histogramQuantile } from './histogram';
 import { hllEstimate } from './hyperloglog';
 
@@ -73,7 +74,7 @@ export function selectWindow(
   feature: string,
   from: number,
   to: number,
-  arm = 'treatment',
+  arm = TREATMENT_ARM,
 ): MetricBucket[] {
   return buckets.filter(
     (b) => b.feature === feature && b.arm === arm && b.bucketStart >= from && b.bucketStart < to,

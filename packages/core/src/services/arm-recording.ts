@@ -2,16 +2,10 @@ import { peerRangeIndex } from '../bucketing/modes';
 import { UnleashVariantAssigner } from '../bucketing/peer-variants';
 import { decide, isOnReason, positionOf } from '../evaluation/evaluate';
 import { GRADUAL, type Snapshot } from '../evaluation/snapshot';
-import { armOf, CONTROL_ARM } from '../experiments/arms';
-import { VariantAssigner, variantArm } from '../experiments/variants';
-import { TREATMENT_ARM } from '../metrics/aggregator';
+import { armOf } from '../experiments/arms';
+import { VariantAssigner } from '../experiments/variants';
+import { BETA_ARM, CONTROL_ARM, TREATMENT_ARM, variantArm } from '../metrics/arm-names';
 import type { CanaryConfig } from '../schemas/config';
-
-/**
- * Metrics arm of beta members' calls to a gradual feature, recorded beside `treatment`: the
- * comparison takes them out of the treatment, as only bucket-decided users are compared.
- */
-export const BETA_ARM = 'beta';
 
 /** The two paths of `runFeature`; `enabled` is given the user's variant when the feature has variants. */
 export interface FeaturePaths<T> {
@@ -97,7 +91,7 @@ export async function runInstrumented<T>(
   if (!isOnReason(reason)) {
     if (reason !== 'outside-rollout') return paths.fallback();
     const f = snapshot.features.get(feature)!;
-    if (armOf(positionOf(f, userId), f.threshold) !== 'control') return paths.fallback();
+    if (armOf(positionOf(f, userId), f.threshold) !== CONTROL_ARM) return paths.fallback();
     const started = performance.now();
     try {
       const result = await paths.fallback();

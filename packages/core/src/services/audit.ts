@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { CanaryRolloutError } from '../errors';
+import { asStoreError } from '../errors/store-errors';
 import { newId } from '../storage/ids';
 import type { RolloutStore } from '../storage/types';
-import { asStoreError } from './support';
 
 /** What an audit entry records. */
 export type AuditAction =

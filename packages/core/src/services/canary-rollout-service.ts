@@ -1,27 +1,26 @@
 import { type Clock, systemClock } from '../clock';
-import { type CanaryRolloutError, InvalidArgumentError, NotFoundError } from '../errors';
+import { type CanaryRolloutError, InvalidArgumentError } from '../errors';
+import { asStoreError } from '../errors/store-errors';
 import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
-import { compileSnapshot, featureOf, type Snapshot } from '../evaluation/snapshot';
+import type { Snapshot } from '../evaluation/snapshot';
 import { SafeEventEmitter } from '../events';
-import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
-import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
-import { type BucketingConfig, bucketingSchema, percentageProblem } from '../schemas/bucketing';
+import { show } from '../internal/args';
+import { checkNumberOption } from '../internal/options';
+import { TREATMENT_ARM } from '../metrics/arm-names';
+import type { BucketingConfig } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
-import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
-import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
+import type { RolloutStrategy } from '../schemas/names';
+import type { FeatureRecord, RollbackRecord } from '../schemas/records';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
-import { parseArgument } from '../storage/validate';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
-import { type AuditAction, AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
-import { type FeatureWriteContext, writeFeature } from './feature-writes';
-import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
-import { checkRaise } from './raise-guards';
-import { configState, seedFeatures } from './seeding';
-import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
+import { AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
+import { type PlanMove, type PlanStatus, planStatus } from './plans';
+import { RolloutAdmin } from './rollout-admin';
+import { SnapshotSync } from './snapshot-sync';
+import type { StateLoss } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
-import { asStoreError, positive, rolloutChanges } from './support';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -31,30 +30,19 @@ import type {
   PlanMoveOptions,
   UpdateRolloutOptions,
 } from './types';
-import { UsagePipeline } from './usage-pipeline';
+import { UsageRecorder } from './usage-recorder';
 
-/**
- * Largest latency `trackFeatureUsage` takes (ms, 1,000 years): with at most
- * `Number.MAX_SAFE_INTEGER` calls, latency x calls stays finite.
- */
-const MAX_LATENCY_MS = 31_557_600_000_000;
-
-/** A count a store can keep: a safe integer >= 0. Returns it, or throws naming the field. */
-function checkCount(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/core: trackFeatureUsage: ${field} must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${show(value)}`,
-    );
-  }
-  return value;
+/** An option that must be a positive number, or its default. */
+function positive(value: number | undefined, fallback: number, name: string): number {
+  return checkNumberOption('@canary-rollout/core: option', name, value, { fallback, min: 'positive' });
 }
-
-/** Refresh period of the coarse clock used to bucket usage (ms). */
-const COARSE_CLOCK_MS = 100;
 
 /**
  * Decides per user whether a feature is on, records how features behave, and changes rollouts.
  * Evaluation is synchronous and in memory; everything else goes through the store.
+ *
+ * A facade over three parts, each with one job: `sync` keeps the snapshot in step with the
+ * store, `usage` records and flushes usage, `admin` makes the administrative writes.
  */
 export class CanaryRolloutService {
   /** The store behind this service. */
@@ -63,35 +51,24 @@ export class CanaryRolloutService {
   readonly config: CanaryConfig;
   /** Typed events: `change`, `rollout-changed`, `rollback`, `error`. */
   readonly events = new SafeEventEmitter<CanaryRolloutEvents>();
-  private readonly clock: Clock;
-  private readonly aggregator: UsageAggregator;
-  private readonly flushIntervalMs: number;
-  private readonly refreshIntervalMs: number;
-  private readonly initialState: RolloutState | undefined;
-  private readonly variants: VariantTable;
-  private readonly writes: FeatureWriteContext;
   /** Who this service's changes are attributed to in the audit log. */
   readonly actor: string;
   /** @internal The audit log writer, shared with `BetaUserService`. */
   readonly audit: AuditTrail;
+  /** @internal Keeps the snapshot in step with the store. */
+  readonly sync: SnapshotSync;
+  /** @internal Records usage and flushes it to the store. */
+  readonly usage: UsageRecorder;
+  /** @internal The administrative writes, and a monitor's marks and logs. */
+  readonly admin: RolloutAdmin;
+  private readonly clock: Clock;
+  private readonly initialState: RolloutState | undefined;
+  private readonly variants: VariantTable;
   private evaluationObserver: EvaluationObserver | undefined;
+  /** The snapshot evaluation answers from: the sync part's, held here for the hot path. */
   private snapshot: Snapshot;
   private starting: Promise<void> | undefined;
-  private timers: NodeJS.Timeout[] = [];
-  private unsubscribe: (() => void) | undefined;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain = false;
-  private readonly usage: UsagePipeline;
   private closed = false;
-  /** Wall-clock time refreshed by a timer: usage needs its 10 s bucket, not a clock read per call. */
-  private coarseNow = 0;
-  private coarse = false;
-  /** Start served `initialState` because the store failed: open and seed on the next refresh. */
-  private needsSeed = false;
-  /** Whether the snapshot has come from the store at least once. */
-  private loaded = false;
-  /** The last state loss found, see `stateLoss()`. */
-  private loss: StateLoss | undefined;
 
   constructor(options: CanaryRolloutServiceOptions = {}) {
     this.store = options.store ?? new MemoryStore();
@@ -100,14 +77,17 @@ export class CanaryRolloutService {
         ? loadConfigFile(options.config)
         : parseConfig(options.config ?? { canaryRollout: {} });
     this.clock = options.clock ?? systemClock;
-    this.flushIntervalMs = positive(options.flushIntervalMs, 5000, 'flushIntervalMs');
-    this.refreshIntervalMs = positive(options.refreshIntervalMs, 30_000, 'refreshIntervalMs');
-    this.aggregator = new UsageAggregator(positive(options.metricsBucketMs, 10_000, 'metricsBucketMs'));
-    this.usage = new UsagePipeline(this.store, this.aggregator, {
+    const reportError = (error: CanaryRolloutError) => this.reportError(error);
+    const flushIntervalMs = positive(options.flushIntervalMs, 5000, 'flushIntervalMs');
+    const refreshIntervalMs = positive(options.refreshIntervalMs, 30_000, 'refreshIntervalMs');
+    this.usage = new UsageRecorder({
+      store: this.store,
+      clock: this.clock,
+      metricsBucketMs: positive(options.metricsBucketMs, 10_000, 'metricsBucketMs'),
       maxPendingBuckets: positive(options.maxPendingBuckets, 10_000, 'maxPendingBuckets'),
+      flushIntervalMs,
       windowMs: this.config.canaryRollout.thresholds.windowMs,
-      now: () => this.clock.now(),
-      reportError: (error) => this.reportError(error),
+      reportError,
       onDrain: (buckets) => {
         if (buckets.length > 0 && this.events.listenerCount('usage') > 0) this.events.emit('usage', buckets);
       },
@@ -118,25 +98,32 @@ export class CanaryRolloutService {
       this.actor,
       options.auditKey ?? DEFAULT_AUDIT_KEY,
       () => this.clock.now(),
-      (error) => this.reportError(error),
+      reportError,
       (entry) => this.events.emit('audit', entry),
     );
     this.initialState = options.initialState;
     this.variants = new VariantTable(this.config.canaryRollout.features);
-    this.writes = {
+    this.sync = new SnapshotSync({
       store: this.store,
-      now: () => this.clock.now(),
-      read: (feature) => this.snapshot.features.get(feature)?.record,
-      refresh: () => this.refresh(),
-    };
-    // Until the store is read, evaluation answers from the config file alone.
-    this.snapshot = compileSnapshot(
-      options.initialState ?? configState(this.config.canaryRollout.features, this.clock.now()),
-      this.config.canaryRollout.enabled,
-      this.config.canaryRollout.features,
-    );
-    this.variants.update(this.snapshot);
-    this.aggregator.setStages(stagesOf(this.snapshot));
+      config: this.config,
+      clock: this.clock,
+      events: this.events,
+      initialState: options.initialState,
+      refreshIntervalMs,
+      reportError,
+      onSnapshot: (next) => this.follow(next),
+    });
+    this.snapshot = this.sync.snapshot;
+    this.follow(this.snapshot);
+    this.admin = new RolloutAdmin({
+      store: this.store,
+      config: this.config,
+      clock: this.clock,
+      audit: this.audit,
+      events: this.events,
+      sync: this.sync,
+      ready: () => this.start(),
+    });
   }
 
   /** Creates a service and waits for `start()`. */
@@ -158,9 +145,7 @@ export class CanaryRolloutService {
   private async doStart(): Promise<void> {
     this.closed = false;
     try {
-      await this.store.open();
-      await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
-      this.apply(await this.store.readState(), 'store');
+      await this.sync.load();
       // The status shows the fleet's calls from the start, not after the first flush.
       await this.usage.readFleet();
     } catch (error) {
@@ -169,34 +154,18 @@ export class CanaryRolloutService {
         throw asStoreError(error, 'start');
       }
       this.reportError(asStoreError(error, 'start (serving the given initial state)'));
-      this.needsSeed = true;
+      this.sync.deferLoad();
     }
-    this.unsubscribe = this.store.subscribe(() => void this.refresh());
-    if (this.clock === systemClock) {
-      this.coarseNow = Date.now();
-      this.coarse = true;
-      this.timers.push(
-        setInterval(() => {
-          this.coarseNow = Date.now();
-        }, COARSE_CLOCK_MS).unref(),
-      );
-    }
-    this.timers.push(
-      setInterval(() => void this.usage.flush(), this.flushIntervalMs).unref(),
-      setInterval(() => void this.refresh(), this.refreshIntervalMs).unref(),
-    );
+    this.sync.follow();
+    this.usage.start();
   }
 
   /** Flushes usage, stops timers and change notifications. Does not close the store it was given. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    this.coarse = false;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    await this.usage.flush();
+    this.sync.stop();
+    await this.usage.stop();
     this.starting = undefined;
   }
 
@@ -252,49 +221,12 @@ export class CanaryRolloutService {
    * number of ms >= 0, usage that is not an object.
    */
   trackFeatureUsage(userId: string, feature: string, usage: FeatureUsage): void {
-    this.recordUsage(userId, feature, TREATMENT_ARM, usage);
+    this.usage.record(userId, feature, TREATMENT_ARM, usage);
   }
 
   /** `trackFeatureUsage` for another arm (`control`, `variant:<name>`). */
   recordUsage(userId: string, feature: string, arm: string, usage: FeatureUsage): void {
-    // typeof checks only: this runs for every tracked call, so nothing here allocates.
-    if (typeof usage !== 'object' || usage === null) {
-      throw new InvalidArgumentError(
-        `@canary-rollout/core: trackFeatureUsage: usage must be an object with calls, successfulCalls, failedCalls or latency, got ${show(usage)}`,
-      );
-    }
-    let { calls, successfulCalls, failedCalls } = usage;
-    if (calls !== undefined) checkCount('calls', calls);
-    if (successfulCalls !== undefined) checkCount('successfulCalls', successfulCalls);
-    if (failedCalls !== undefined) checkCount('failedCalls', failedCalls);
-    if (calls === undefined) calls = checkCount('calls', (successfulCalls ?? 0) + (failedCalls ?? 0));
-    if (successfulCalls === undefined) successfulCalls = calls - (failedCalls ?? 0);
-    if (failedCalls === undefined) failedCalls = calls - successfulCalls;
-    if (successfulCalls < 0 || failedCalls < 0 || successfulCalls + failedCalls > calls) {
-      throw new InvalidArgumentError(
-        `@canary-rollout/core: trackFeatureUsage: calls, successfulCalls and failedCalls must be whole numbers >= 0 with successes + failures <= calls, got ${show(calls)}, ${show(successfulCalls)}, ${show(failedCalls)}`,
-      );
-    }
-    const latency = usage.latency;
-    if (
-      latency !== undefined &&
-      !(typeof latency === 'number' && latency >= 0 && latency <= MAX_LATENCY_MS)
-    ) {
-      throw new InvalidArgumentError(
-        `@canary-rollout/core: trackFeatureUsage: latency must be a number of ms from 0 to ${MAX_LATENCY_MS}, got ${show(latency)}`,
-      );
-    }
-    if (featureOf(this.snapshot, feature) === undefined) return;
-    this.aggregator.record(
-      this.coarse ? this.coarseNow : this.clock.now(),
-      feature,
-      arm,
-      typeof userId === 'string' ? userId : '',
-      calls,
-      successfulCalls,
-      failedCalls,
-      latency ?? Number.NaN,
-    );
+    this.usage.record(userId, feature, arm, usage);
   }
 
   /**
@@ -311,7 +243,7 @@ export class CanaryRolloutService {
     if (problem !== undefined) {
       return Promise.reject(new InvalidArgumentError(`@canary-rollout/core: runFeature: ${problem}`));
     }
-    return runInstrumented(this.snapshot, this.variants, this.recordOutcome, userId, feature, paths);
+    return runInstrumented(this.snapshot, this.variants, this.usage.recordOutcome, userId, feature, paths);
   }
 
   /**
@@ -321,17 +253,6 @@ export class CanaryRolloutService {
   getVariant(userId: string, feature: string): string | null {
     return variantFor(this.snapshot, this.variants, userId, feature);
   }
-
-  private readonly recordOutcome = (
-    userId: string,
-    feature: string,
-    arm: string,
-    ok: boolean,
-    latencyMs: number,
-  ): void => {
-    const now = this.coarse ? this.coarseNow : this.clock.now();
-    this.aggregator.record(now, feature, arm, userId, 1, ok ? 1 : 0, ok ? 0 : 1, latencyMs);
-  };
 
   /**
    * Sends buffered usage to the store, then re-reads the fleet-wide window for the status. With
@@ -347,12 +268,7 @@ export class CanaryRolloutService {
    * expects to find in the fleet window after it flushes.
    */
   unflushedCalls(): Map<string, number> {
-    const calls = new Map<string, number>();
-    for (const bucket of this.aggregator.peek()) {
-      if (bucket.arm !== TREATMENT_ARM || bucket.calls === 0) continue;
-      calls.set(bucket.feature, (calls.get(bucket.feature) ?? 0) + bucket.calls);
-    }
-    return calls;
+    return this.usage.unflushedCalls();
   }
 
   /** Metric buckets waiting for the store (after failed flushes). */
@@ -362,29 +278,7 @@ export class CanaryRolloutService {
 
   /** Re-reads features, beta lists and blacklist from the store. Store faults are reported as events. */
   refresh(): Promise<void> {
-    if (this.refreshing !== undefined) {
-      this.refreshAgain = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.refreshAgain = false;
-        try {
-          if (this.needsSeed) {
-            await this.store.open();
-            await seedFeatures(this.store, this.config.canaryRollout.features, this.clock.now());
-            this.needsSeed = false;
-          }
-          const state = await this.store.readState();
-          if (!(await this.recoverLoss(state))) this.apply(state, 'store');
-        } catch (error) {
-          this.reportError(asStoreError(error, 'refresh'));
-        }
-      } while (this.refreshAgain && !this.closed);
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    return this.sync.refresh();
   }
 
   /**
@@ -393,83 +287,27 @@ export class CanaryRolloutService {
    * serving; a monitor raises a critical `monitor-blind` alert for it.
    */
   stateLoss(): StateLoss | undefined {
-    return this.loss;
-  }
-
-  /**
-   * When `state` lacks features of the last good snapshot: reports it once (`STORE_DATA_LOST`),
-   * keeps serving the snapshot, and restores the store from it and the config. True when `state`
-   * must not be applied.
-   */
-  private async recoverLoss(state: RolloutState): Promise<boolean> {
-    if (!this.loaded) return false;
-    const lost = lostFeatures(this.snapshot, state);
-    if (lost.length === 0) {
-      // Restored meanwhile, by another process.
-      if (this.loss !== undefined && this.loss.restoredAt === undefined)
-        this.loss = { ...this.loss, restoredAt: this.clock.now() };
-      return false;
-    }
-    if (this.loss === undefined || this.loss.restoredAt !== undefined) {
-      this.loss = { count: (this.loss?.count ?? 0) + 1, at: this.clock.now(), features: lost };
-      this.reportError(stateLostError(lost, this.snapshot, state));
-    }
-    const known = this.snapshot;
-    try {
-      const restored = await restoreState(
-        this.store,
-        known,
-        this.config.canaryRollout.features,
-        this.clock.now(),
-      );
-      this.loss = { ...this.loss, restoredAt: this.clock.now(), restored };
-    } catch (error) {
-      this.reportError(asStoreError(error, 'restore the lost state'));
-      return true;
-    }
-    const after = await this.store.readState();
-    if (lostFeatures(known, after).length === 0) this.apply(after, 'store');
-    return true;
+    return this.sync.stateLoss();
   }
 
   /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */
-  async addBetaUser(userId: string, feature: string): Promise<boolean> {
-    assertUserId(userId, 'addBetaUser');
-    await this.requireFeature(feature, 'addBetaUser');
-    const added = await this.store.addBetaMember(feature, userId);
-    await this.refresh();
-    if (added) await this.audit.membership('add-beta-user', feature, userId, 'beta', true);
-    return added;
+  addBetaUser(userId: string, feature: string): Promise<boolean> {
+    return this.admin.setBetaMember(userId, feature, true);
   }
 
   /** Removes a user from a feature's beta list. */
-  async removeBetaUser(userId: string, feature: string): Promise<boolean> {
-    assertUserId(userId, 'removeBetaUser');
-    await this.requireFeature(feature, 'removeBetaUser');
-    const removed = await this.store.removeBetaMember(feature, userId);
-    await this.refresh();
-    if (removed) await this.audit.membership('remove-beta-user', feature, userId, 'beta', false);
-    return removed;
+  removeBetaUser(userId: string, feature: string): Promise<boolean> {
+    return this.admin.setBetaMember(userId, feature, false);
   }
 
   /** Excludes a user from every rollout. */
-  async blacklistUser(userId: string): Promise<boolean> {
-    assertUserId(userId, 'blacklistUser');
-    await this.start();
-    const added = await this.store.addToBlacklist(userId);
-    await this.refresh();
-    if (added) await this.audit.membership('blacklist-user', null, userId, 'blacklisted', true);
-    return added;
+  blacklistUser(userId: string): Promise<boolean> {
+    return this.admin.setBlacklisted(userId, true);
   }
 
   /** Lifts a user's exclusion. */
-  async unblacklistUser(userId: string): Promise<boolean> {
-    assertUserId(userId, 'unblacklistUser');
-    await this.start();
-    const removed = await this.store.removeFromBlacklist(userId);
-    await this.refresh();
-    if (removed) await this.audit.membership('unblacklist-user', null, userId, 'blacklisted', false);
-    return removed;
+  unblacklistUser(userId: string): Promise<boolean> {
+    return this.admin.setBlacklisted(userId, false);
   }
 
   /**
@@ -478,46 +316,24 @@ export class CanaryRolloutService {
    * percentage (since the stage began or, where a monitor marked it unhealthy, since it
    * recovered; a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
    */
-  async updateRolloutPercentage(
+  updateRolloutPercentage(
     feature: string,
     percentage: number,
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
-    assertPercentage(percentage, 'updateRolloutPercentage');
-    percentage = normalizePercentage(percentage);
-    return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
-      const problem = percentageProblem(current.bucketing, percentage);
-      if (problem !== undefined) {
-        throw new InvalidArgumentError(
-          `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
-        );
-      }
-      if (percentage > current.rolloutPercentage && options.force !== true)
-        this.checkRaise(current, percentage);
-      return current.rolloutPercentage === percentage ? null : { rolloutPercentage: percentage };
-    });
+    return this.admin.updateRolloutPercentage(feature, percentage, options);
   }
 
   /**
    * Sets a feature's strategy (gradual, beta-only or stable). Going `stable` counts as a raise to
    * 100 % for the maxStep and minStableTime guards, unless `force`.
    */
-  async setRolloutStrategy(
+  setRolloutStrategy(
     feature: string,
     strategy: RolloutStrategy,
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
-    if (strategy !== 'gradual' && strategy !== 'beta-only' && strategy !== 'stable') {
-      throw new InvalidArgumentError(
-        `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
-      );
-    }
-    return this.changeFeature(feature, 'setRolloutStrategy', 'set-strategy', (current) => {
-      if (current.rolloutStrategy === strategy) return null;
-      // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
-      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100);
-      return { rolloutStrategy: strategy };
-    });
+    return this.admin.setRolloutStrategy(feature, strategy, options);
   }
 
   /**
@@ -526,33 +342,18 @@ export class CanaryRolloutService {
    * 2p(1 − p) of the users change sides. Refused when the percentage does not fit the new
    * bucketing (a fraction in unleash mode).
    */
-  async setBucketing(feature: string, bucketing: BucketingConfig): Promise<FeatureRecord> {
-    const parsed = parseArgument(bucketingSchema, bucketing, 'core', 'setBucketing');
-    return this.changeFeature(feature, 'setBucketing', 'set-bucketing', (current) => {
-      const problem = percentageProblem(parsed, current.rolloutPercentage);
-      if (problem !== undefined) {
-        throw new InvalidArgumentError(
-          `@canary-rollout/core: setBucketing: rolloutPercentage of ${feature} ${problem}`,
-        );
-      }
-      const same =
-        JSON.stringify(current.bucketing ?? { algorithm: 'canary-rollout' }) === JSON.stringify(parsed);
-      return same ? null : { bucketing: parsed };
-    });
+  setBucketing(feature: string, bucketing: BucketingConfig): Promise<FeatureRecord> {
+    return this.admin.setBucketing(feature, bucketing);
   }
 
   /** Turns a feature on (its strategy and percentage apply again). */
   enableFeature(feature: string): Promise<FeatureRecord> {
-    return this.changeFeature(feature, 'enableFeature', 'enable-feature', (current) =>
-      current.enabled ? null : { enabled: true },
-    );
+    return this.admin.setEnabled(feature, true);
   }
 
   /** Turns a feature off for everyone, keeping its percentage and beta list. */
   disableFeature(feature: string): Promise<FeatureRecord> {
-    return this.changeFeature(feature, 'disableFeature', 'disable-feature', (current) =>
-      current.enabled ? { enabled: false } : null,
-    );
+    return this.admin.setEnabled(feature, false);
   }
 
   /**
@@ -560,7 +361,7 @@ export class CanaryRolloutService {
    * cleared, rollback recorded. Returns the record, or undefined when nothing was on (or, with
    * `expectedVersion`, when someone else changed the feature first).
    */
-  async rollback(
+  rollback(
     feature: string,
     reason = 'manual rollback',
     options: {
@@ -569,37 +370,7 @@ export class CanaryRolloutService {
       figures?: Record<string, number>;
     } = {},
   ): Promise<RollbackRecord | undefined> {
-    assertFeatureName(feature, 'rollback');
-    await this.start();
-    const result = await this.store.rollback(feature, {
-      reason,
-      source: options.source ?? 'manual',
-      at: this.clock.now(),
-      ...(options.expectedVersion === undefined ? {} : { expectedVersion: options.expectedVersion }),
-      ...(options.figures === undefined ? {} : { figures: options.figures }),
-    });
-    await this.refresh();
-    const record = result.record;
-    if (record !== undefined) {
-      await this.audit.record({
-        action: 'rollback',
-        feature,
-        source: record.source,
-        before: {
-          rolloutPercentage: record.previous.rolloutPercentage,
-          rolloutStrategy: record.previous.rolloutStrategy,
-          betaUsers: record.previous.betaUsers,
-        },
-        after: {
-          rolloutPercentage: result.feature.rolloutPercentage,
-          rolloutStrategy: result.feature.rolloutStrategy,
-          betaUsers: 0,
-        },
-        reason,
-      });
-      this.events.emit('rollback', record);
-    }
-    return record;
+    return this.admin.rollback(feature, reason, options);
   }
 
   /** Where a feature stands in its configured plan; null when it has none (or is unknown). */
@@ -633,45 +404,8 @@ export class CanaryRolloutService {
    * with the `expectedVersion` they judged: undefined when the feature moved on meanwhile, so a
    * fleet moves a plan once. Throws `NotFoundError` when the feature has no plan.
    */
-  async movePlan(
-    feature: string,
-    move: PlanMove,
-    options: PlanMoveOptions = {},
-  ): Promise<PlanStatus | undefined> {
-    const where = `${move} plan`;
-    const current = await this.requireFeature(feature, where);
-    const plan = this.config.canaryRollout.features[feature]?.plan;
-    if (plan === undefined)
-      throw new NotFoundError(
-        `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
-      );
-    let before: FeatureRecord | undefined;
-    const written = await writeFeature(
-      this.writes,
-      current,
-      where,
-      (record) => {
-        const next = planMove(record, plan, move, this.clock.now(), options.reason);
-        before = next === null ? undefined : record;
-        if (next === null) return null;
-        if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
-          this.checkRaise(record, next.raiseTo);
-        return next.patch;
-      },
-      options.expectedVersion,
-    );
-    if (written !== undefined && before !== undefined) {
-      await this.audit.record({
-        action: 'plan-move',
-        feature,
-        // advance and step-down are the monitor's moves; pause, resume and skip an operator's.
-        source: move === 'advance' || move === 'step-down' ? 'automatic' : 'manual',
-        before: { move, ...auditedFeature(before), ...planFields(before) },
-        after: { move, ...auditedFeature(written), ...planFields(written) },
-        reason: options.reason ?? null,
-      });
-    }
-    return written === undefined ? undefined : planStatus(written, plan);
+  movePlan(feature: string, move: PlanMove, options: PlanMoveOptions = {}): Promise<PlanStatus | undefined> {
+    return this.admin.movePlan(feature, move, options);
   }
 
   /**
@@ -694,91 +428,16 @@ export class CanaryRolloutService {
     return this.clock.now();
   }
 
-  private checkRaise(current: FeatureRecord, percentage: number): void {
-    checkRaise(this.config, current, percentage, this.clock.now());
-  }
-
-  private async requireFeature(feature: string, where: string): Promise<FeatureRecord> {
-    assertFeatureName(feature, where);
-    await this.start();
-    const current = this.snapshot.features.get(feature)?.record;
-    if (current === undefined)
-      throw new NotFoundError(`@canary-rollout/core: ${where}: unknown feature "${feature}"`);
-    return current;
-  }
-
-  /** Compare-and-set loop: re-reads and retries when another writer got in between. */
-  private async changeFeature(
-    feature: string,
-    where: string,
-    action: AuditAction,
-    change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
-  ): Promise<FeatureRecord> {
-    const current = await this.requireFeature(feature, where);
-    // The last attempt of the compare-and-set loop is the one that was written.
-    let before: FeatureRecord | undefined;
-    const written = (await writeFeature(this.writes, current, where, (record) => {
-      const patch = change(record);
-      before = patch === null ? undefined : record;
-      return patch;
-    }))!;
-    if (before !== undefined)
-      await this.audit.record({
-        action,
-        feature,
-        before: auditedFeature(before),
-        after: auditedFeature(written),
-      });
-    return written;
-  }
-
-  private apply(state: RolloutState, source: 'local' | 'store'): void {
-    const previous = this.snapshot;
-    const next = compileSnapshot(
-      state,
-      this.config.canaryRollout.enabled,
-      this.config.canaryRollout.features,
-    );
+  /** Every part follows a new snapshot: evaluation, variants, usage. */
+  private follow(next: Snapshot): void {
     this.snapshot = next;
     this.variants.update(next);
-    this.aggregator.retain(new Set(next.features.keys()));
-    this.aggregator.setStages(stagesOf(next));
-    if (this.loaded && previous.version === next.version) return;
-    this.loaded = true;
-    this.events.emit('change', next.version);
-    for (const change of rolloutChanges(previous, next, source)) this.events.emit('rollout-changed', change);
+    this.usage.follow(next);
   }
 
   private reportError(error: CanaryRolloutError): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
   }
-}
-
-/** Feature name to its current stage, for the usage aggregator. */
-function stagesOf(snapshot: Snapshot): Map<string, number | undefined> {
-  const out = new Map<string, number | undefined>();
-  for (const [name, f] of snapshot.features) out.set(name, f.record.stageVersion);
-  return out;
-}
-
-/** The fields of a feature an audit entry shows. */
-function auditedFeature(record: FeatureRecord): {
-  enabled: boolean;
-  rolloutPercentage: number;
-  rolloutStrategy: string;
-  bucketing: string;
-} {
-  return {
-    enabled: record.enabled,
-    rolloutPercentage: record.rolloutPercentage,
-    rolloutStrategy: record.rolloutStrategy,
-    bucketing: record.bucketing?.algorithm ?? 'canary-rollout',
-  };
-}
-
-/** Where a feature's plan stands, for an audit entry. */
-function planFields(record: FeatureRecord): { planStatus: string | null; planStep: number | null } {
-  return { planStatus: record.plan?.status ?? null, planStep: record.plan?.stepIndex ?? null };
 }
 
 /** What is wrong with `runFeature`'s paths argument, if anything. */

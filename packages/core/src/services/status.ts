@@ -1,5 +1,5 @@
 import type { Snapshot } from '../evaluation/snapshot';
-import { TREATMENT_ARM } from '../metrics/aggregator';
+import { TREATMENT_ARM } from '../metrics/arm-names';
 import { type MetricsSummary, mergeAll, summarize } from '../metrics/summary';
 import type { CanaryConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';

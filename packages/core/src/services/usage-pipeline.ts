@@ -1,11 +1,11 @@
 import type { CanaryRolloutError } from '../errors';
 import { InvalidArgumentError, isCanaryRolloutError, StoreUnavailableError } from '../errors';
+import { asStoreError } from '../errors/store-errors';
 import type { UsageAggregator } from '../metrics/aggregator';
 import type { MetricBucket } from '../schemas/records';
 import { newId } from '../storage/ids';
 import { mergeMetricBuckets } from '../storage/metric-merge';
 import type { MetricBatch, RolloutStore } from '../storage/types';
-import { asStoreError } from './support';
 
 /** Buckets sent under one batch number. */
 interface Batch {

@@ -1,14 +1,22 @@
-import { ConflictError, type FeatureRecord, type RolloutStore } from '@canary-rollout/core';
+import { ConflictError, type MetaRecord } from '@canary-rollout/core';
 import type { AlertSubject } from '../types';
-import { fleetAnchor, type Marker, readMarkers, sameStage, withMarkers } from './incident-markers';
+import { current, type Marker, markerKey, readMarkers } from './incident-markers';
 import type { Condition, Decision, IncidentTracker, Role, Transition } from './incidents';
 
-/** What settling a tick's incidents needs. */
+/** Where the markers are stored: the store's `meta` collection, written by compare-and-set. */
+export interface MarkerStore {
+  /** The meta records under `prefix`. */
+  read(prefix: string): Promise<MetaRecord[]>;
+  /** Stores `value` if the record is at `expectedVersion` (null: absent); `ConflictError` if not. */
+  put(key: string, value: Marker, expectedVersion: number | null): Promise<MetaRecord>;
+  /** Deletes the record if it is at `expectedVersion`. */
+  delete(key: string, expectedVersion: number): Promise<boolean>;
+}
+
+/** What claiming a tick's incidents needs. */
 export interface ClaimContext {
-  readonly store: RolloutStore;
+  readonly markers: MarkerStore;
   readonly tracker: IncidentTracker;
-  /** Markers of fleet-wide incidents while there is no feature record to hold them. */
-  readonly unanchored: Map<string, Marker>;
   readonly now: number;
   /** Markers whose last alert is this old no longer count (ms). */
   readonly horizonMs: number;
@@ -16,119 +24,104 @@ export interface ClaimContext {
 }
 
 /** The outcome of a tick's claims. */
-export interface Settlement {
+export interface ClaimOutcome {
   /** The alerts to raise: in the order of the conditions, then resolutions. */
   readonly transitions: Transition[];
   /** How this monitor stands to each present condition it settled (see `Role`). */
   readonly roles: Map<string, Role>;
-  /** Records this monitor stored, by feature name: later writes of the tick start from them. */
-  readonly written: Map<string, FeatureRecord>;
 }
 
-/** Attempts on one record: the first write, then re-reads after another monitor got in between. */
+/** Attempts on one marker: the first write, then re-reads after another monitor got in between. */
 const MAX_ATTEMPTS = 4;
 
 /**
- * Settles this tick's incidents with the fleet. Each incident's marker lives on a feature record:
- * the feature's own, or for fleet-wide incidents the first feature by name. A monitor that wants
- * to alert, remind or resolve first stores the changed marker through compare-and-set on the
- * version it judged; only if that write wins does the alert go out here. A monitor that loses
- * re-reads the record and decides again from what the winner stored, usually joining the incident
- * silently. The markers of one record are written in one step. `records` are the records judged.
+ * Claims this tick's incidents with the fleet. Each incident's marker is a meta record of its
+ * own (a feature's incident, or the fleet's), apart from the feature records, so a claim never
+ * changes a feature's version. A monitor that wants to alert, remind or resolve first stores the
+ * changed marker through compare-and-set on the version it read; only if that write wins does the
+ * alert go out here. A monitor that loses re-reads the marker and decides again from what the
+ * winner stored, usually joining the incident silently. `features` are the features judged: a
+ * held incident of a feature no longer known closes silently.
  */
-export async function settleIncidents(
+export async function claimIncidents(
   conditions: readonly Condition[],
-  records: ReadonlyMap<string, FeatureRecord>,
+  features: ReadonlySet<string>,
   ctx: ClaimContext,
-): Promise<Settlement> {
+): Promise<ClaimOutcome> {
   const present = new Map(conditions.map((c) => [c.key, c]));
   const subjects = new Map<string, AlertSubject>(conditions.map((c) => [c.key, c.feature]));
   for (const [key, subject] of ctx.tracker.held()) if (!subjects.has(key)) subjects.set(key, subject);
-  const order = [...subjects.keys()];
-  const anchor = fleetAnchor(records.keys());
-  const groups = new Map<string | undefined, string[]>();
+  const out: ClaimOutcome = { transitions: [], roles: new Map() };
+  let stored = new Map<string, { marker: Marker | undefined; version: number }>();
+  try {
+    stored = readMarkers(await ctx.markers.read(markerKey('')));
+  } catch (error) {
+    // Paging matters most when the store struggles: decide without the fleet's markers.
+    ctx.fault(error, 'read the incident markers');
+  }
   for (const [key, subject] of subjects) {
-    const name = subject ?? anchor;
-    groups.set(name, [...(groups.get(name) ?? []), key]);
+    const decision =
+      subject !== null && !features.has(subject)
+        ? // A deleted feature: nothing is present and nobody resolves it.
+          { key, next: undefined }
+        : await claim(key, present.get(key), stored.get(key), ctx);
+    // Left undecided, a change is tried again next tick.
+    if (decision === undefined) continue;
+    ctx.tracker.commit(decision);
+    if (decision.transition !== undefined) out.transitions.push(decision.transition);
+    if (decision.role !== undefined) out.roles.set(decision.key, decision.role);
   }
-
-  const out: Settlement = { transitions: [], roles: new Map(), written: new Map() };
-  const settle = (decisions: readonly Decision[]) => {
-    for (const decision of decisions) {
-      ctx.tracker.commit(decision);
-      if (decision.transition !== undefined) out.transitions.push(decision.transition);
-      if (decision.role !== undefined) out.roles.set(decision.key, decision.role);
-    }
-  };
-  for (const [name, keys] of groups) {
-    const decide = (markers: ReadonlyMap<string, Marker>) =>
-      keys.map((key) => ctx.tracker.decide(key, present.get(key), markers.get(key), ctx.now));
-    const judged = name === undefined ? undefined : records.get(name);
-    if (name === undefined) settle(settleUnanchored(decide, ctx));
-    // A deleted feature: nothing is present and nobody can resolve on its record.
-    else if (judged === undefined) settle(keys.map((key) => ({ key, next: undefined })));
-    else settle(await claim(name, judged, decide, ctx, out.written));
-  }
-  const position = (t: Transition) => order.indexOf(t.condition.key);
-  out.transitions.sort((a, b) => position(a) - position(b));
+  await forgetExpired(stored, subjects, ctx);
   return out;
 }
 
-/** Compare-and-set of one record's markers; returns the decisions that hold. */
-async function claim(
-  name: string,
-  judged: FeatureRecord,
-  decide: (markers: ReadonlyMap<string, Marker>) => Decision[],
+/** Deletes markers past the horizon that no incident of this tick names, so `meta` stays small. */
+async function forgetExpired(
+  stored: ReadonlyMap<string, { marker: Marker | undefined; version: number }>,
+  subjects: ReadonlyMap<string, AlertSubject>,
   ctx: ClaimContext,
-  written: Map<string, FeatureRecord>,
-): Promise<Decision[]> {
-  let record = judged;
-  let writable = true;
-  for (let attempt = 1; ; attempt++) {
-    const decisions = decide(readMarkers(record, ctx.now, ctx.horizonMs));
-    const writes = new Map(
-      decisions.flatMap((d) => (d.write === undefined ? [] : [[d.key, d.write] as const])),
-    );
-    // Left undecided, a change is tried again next tick.
-    const withoutWrites = () => decisions.filter((d) => d.write === undefined);
-    if (writes.size === 0) return decisions;
-    if (!writable) return withoutWrites();
-    try {
-      const next = withMarkers(record, writes, ctx.now, ctx.horizonMs);
-      written.set(name, await ctx.store.putFeature(next, record.version));
-      return decisions;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) {
-        // Paging matters most when the store struggles: alert from here rather than not at all.
-        ctx.fault(error, `claim the incidents of "${name}"`);
-        return decisions;
-      }
-      if (attempt >= MAX_ATTEMPTS) return withoutWrites();
-    }
-    // The snapshot may lag the store: decide again from the record as stored now.
-    let fresh: FeatureRecord | undefined;
-    try {
-      fresh = (await ctx.store.readState()).features.find((f) => f.name === name);
-    } catch (error) {
-      ctx.fault(error, `re-read "${name}" after a conflicting claim`);
-      return [];
-    }
-    if (fresh === undefined) return [];
-    record = fresh;
-    // Judged on a rollout that has moved on: join what is stored, but claim nothing.
-    writable = sameStage(fresh, judged);
+): Promise<void> {
+  for (const [key, { marker, version }] of stored) {
+    if (subjects.has(key) || current(marker, ctx.now, ctx.horizonMs) !== undefined) continue;
+    // Another monitor may have reused it meanwhile: then it stays.
+    await ctx.markers.delete(markerKey(key), version).catch(() => undefined);
   }
 }
 
-/** Fleet-wide incidents while there are no features: markers kept here, as one process would. */
-function settleUnanchored(
-  decide: (markers: ReadonlyMap<string, Marker>) => Decision[],
+/** Compare-and-set of one incident's marker; returns the decision that holds. */
+async function claim(
+  key: string,
+  condition: Condition | undefined,
+  initial: { marker: Marker | undefined; version: number } | undefined,
   ctx: ClaimContext,
-): Decision[] {
-  const decisions = decide(ctx.unanchored);
-  for (const d of decisions) if (d.write !== undefined) ctx.unanchored.set(d.key, d.write);
-  for (const [key, marker] of ctx.unanchored) {
-    if (ctx.now - marker.lastAlertAt >= ctx.horizonMs) ctx.unanchored.delete(key);
+): Promise<Decision | undefined> {
+  const meta = markerKey(key);
+  let stored = initial;
+  for (let attempt = 1; ; attempt++) {
+    const decision = ctx.tracker.decide(
+      key,
+      condition,
+      current(stored?.marker, ctx.now, ctx.horizonMs),
+      ctx.now,
+    );
+    if (decision.write === undefined) return decision;
+    try {
+      await ctx.markers.put(meta, decision.write, stored?.version ?? null);
+      return decision;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) {
+        // Paging matters most when the store struggles: alert from here rather than not at all.
+        ctx.fault(error, `claim the incident ${key}`);
+        return decision;
+      }
+      // Left undecided, a change is tried again next tick.
+      if (attempt >= MAX_ATTEMPTS) return undefined;
+    }
+    try {
+      stored = readMarkers((await ctx.markers.read(meta)).filter((r) => r.key === meta)).get(key);
+    } catch (error) {
+      ctx.fault(error, `re-read the incident ${key} after a conflicting claim`);
+      return undefined;
+    }
   }
-  return decisions;
 }

@@ -207,3 +207,34 @@ function sampleRatioOf(
 export function controlVerdict(outcome: ComparisonOutcome | undefined): ComparisonVerdict | null {
   return outcome?.comparison.treatmentVsControl?.verdict ?? null;
 }
+
+/**
+ * `judgeComparison` remembered per feature: the same record version and the same arms (the cumulative
+ * totals hand out the same map while they are unchanged) give the outcome of the last tick.
+ */
+export class ComparisonMemo {
+  private readonly last = new Map<
+    string,
+    { record: FeatureRecord; arms: ArmTotals; outcome: ComparisonOutcome | undefined }
+  >();
+
+  /** As `judgeComparison`, whose settings and variants are the monitor's for its whole life. */
+  judge(
+    record: FeatureRecord,
+    arms: ArmTotals,
+    settings: ExperimentsConfig,
+    variants: readonly VariantConfig[] | undefined,
+  ): ComparisonOutcome | undefined {
+    const last = this.last.get(record.name);
+    if (last !== undefined && last.record.version === record.version && last.arms === arms)
+      return last.outcome;
+    const outcome = judgeComparison(record, arms, settings, variants);
+    this.last.set(record.name, { record, arms, outcome });
+    return outcome;
+  }
+
+  /** Forgets features no longer known. */
+  retain(names: ReadonlySet<string>): void {
+    for (const name of this.last.keys()) if (!names.has(name)) this.last.delete(name);
+  }
+}

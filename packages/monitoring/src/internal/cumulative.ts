@@ -1,30 +1,57 @@
 import {
+  addCounts,
+  addLatency,
   emptyMetricBucket,
   type FeatureRecord,
   type MetricBucket,
   mergeMetricBucket,
   type RolloutStore,
 } from '@canary-rollout/core';
+import { sameCounts } from './bucket-counts';
 
 /** A feature's metrics since its stage began, merged per arm. */
 export type ArmTotals = ReadonlyMap<string, MetricBucket>;
 
-interface Entry {
-  stageStartedAt: number;
-  stage: number | undefined;
-  /** Buckets starting before this are merged into `settled` and not read again. */
-  settledUntil: number;
-  settled: Map<string, MetricBucket>;
+/** Buckets of every feature (users included) read from `since` by the caller. */
+export interface PrefetchedMetrics {
+  readonly since: number;
+  readonly buckets: readonly MetricBucket[];
 }
 
-function copy(bucket: MetricBucket): MetricBucket {
-  return { ...bucket, histogram: { ...bucket.histogram }, users: { ...bucket.users } };
+/** One bucket of the stage not yet settled, as last read. */
+interface Slot {
+  bucket: MetricBucket;
+  readonly stage: number | undefined;
+  seenIn: number;
+  next: Slot | undefined;
+}
+
+interface Entry {
+  readonly stageStartedAt: number;
+  readonly stage: number | undefined;
+  /** Buckets starting before this are final, counted in `totals` and not read again. */
+  settledUntil: number;
+  /** Every bucket of the stage read so far, merged per arm. */
+  readonly totals: Map<string, MetricBucket>;
+  /** The buckets read since `settledUntil`, per arm and start: a re-read adds only what changed. */
+  readonly recent: Map<string, Map<number, Slot>>;
+  /** Set when a recent bucket went missing from a read: the stage is read again from its start. */
+  stale: boolean;
+  /** The totals as last handed out; a new map once they change, so callers can tell. */
+  view: ArmTotals | undefined;
+  /** Slots in `recent`, slots the current read saw, and the earliest start among them. */
+  size: number;
+  seen: number;
+  oldestStart: number;
 }
 
 /**
  * Cumulative per-arm metrics of each feature since its stage began, for comparisons that need
  * growing data. Buckets older than `settleMs` are taken as final (every process has flushed
- * them) and kept merged here, so a tick reads only the recent buckets, not the whole stage.
+ * them) and not read again; a tick reads only the recent buckets, not the whole stage, and of
+ * those adds only what changed since the last read (the same object, or the same counts, is
+ * unchanged: deltas only add). The totals handed out are kept between reads and must not be
+ * changed by the caller; while they stay the same, the same map is handed out.
  *
  * `readMany` asks the store once for every feature whose unsettled data is recent (from the
  * oldest of their starts, at most a few settle periods back) rather than once per feature: a
@@ -33,6 +60,7 @@ function copy(bucket: MetricBucket): MetricBucket {
  */
 export class CumulativeArms {
   private readonly entries = new Map<string, Entry>();
+  private reads = 0;
 
   constructor(private readonly settleMs: number) {}
 
@@ -49,47 +77,75 @@ export class CumulativeArms {
     store: RolloutStore,
     records: readonly FeatureRecord[],
     now: number,
+    prefetched?: PrefetchedMetrics,
   ): Promise<Map<string, ArmTotals>> {
     const entries = new Map<string, Entry>();
     for (const record of records) entries.set(record.name, this.entryOf(record, now));
-    // Unsettled data this far back is read in the shared read; older starts are read alone.
+    const { shared, since: sharedSince, alone } = this.plan(entries, now);
+    const read: (readonly MetricBucket[])[] = [];
+    if (shared.length > 0) {
+      read.push(
+        prefetched !== undefined && prefetched.since <= sharedSince
+          ? prefetched.buckets
+          : await store.readMetrics(sharedSince, shared),
+      );
+    }
+    for (const name of alone) read.push(await store.readMetrics(entries.get(name)!.settledUntil, [name]));
+
+    const pass = ++this.reads;
+    for (const buckets of read) {
+      for (let i = 0; i < buckets.length; i++) {
+        const bucket = buckets[i]!;
+        const entry = entries.get(bucket.feature);
+        if (entry === undefined || bucket.bucketStart < entry.settledUntil || !inStage(entry, bucket))
+          continue;
+        place(entry, bucket, pass);
+      }
+    }
+    const out = new Map<string, ArmTotals>();
+    const stale: FeatureRecord[] = [];
+    for (const record of records) {
+      const entry = entries.get(record.name)!;
+      settle(entry, Math.max(entry.settledUntil, now - this.settleMs), pass);
+      if (entry.stale) {
+        // What was counted is no longer in the store (it lost data): read the stage again.
+        this.entries.delete(record.name);
+        stale.push(record);
+      } else {
+        entry.view ??= new Map(entry.totals);
+        out.set(record.name, entry.view);
+      }
+    }
+    if (stale.length > 0)
+      for (const [name, arms] of await this.readMany(store, stale, now)) out.set(name, arms);
+    return out;
+  }
+
+  /**
+   * Where the shared read of `records` would start, or undefined when some must be read alone:
+   * a caller that reads every feature's buckets (with their users) from there anyway can hand
+   * them to `readMany` and save it a read.
+   */
+  sharedSince(records: readonly FeatureRecord[], now: number): number | undefined {
+    const entries = new Map<string, Entry>();
+    for (const record of records) entries.set(record.name, this.entryOf(record, now));
+    const { since, alone } = this.plan(entries, now);
+    return alone.length === 0 ? since : undefined;
+  }
+
+  /** Unsettled data this far back is read in the shared read; older starts are read alone. */
+  private plan(entries: ReadonlyMap<string, Entry>, now: number) {
     const horizon = now - 4 * this.settleMs;
     const shared: string[] = [];
-    let sharedSince = Number.POSITIVE_INFINITY;
+    let since = Number.POSITIVE_INFINITY;
     const alone: string[] = [];
     for (const [name, entry] of entries) {
       if (entry.settledUntil >= horizon) {
         shared.push(name);
-        sharedSince = Math.min(sharedSince, entry.settledUntil);
+        since = Math.min(since, entry.settledUntil);
       } else alone.push(name);
     }
-    const byFeature = new Map<string, MetricBucket[]>();
-    const collect = (buckets: readonly MetricBucket[]) => {
-      for (const bucket of buckets) {
-        const entry = entries.get(bucket.feature);
-        if (entry === undefined || bucket.bucketStart < entry.settledUntil || !inStage(entry, bucket))
-          continue;
-        const list = byFeature.get(bucket.feature);
-        if (list === undefined) byFeature.set(bucket.feature, [bucket]);
-        else list.push(bucket);
-      }
-    };
-    if (shared.length > 0) collect(await store.readMetrics(sharedSince, shared));
-    for (const name of alone) collect(await store.readMetrics(entries.get(name)!.settledUntil, [name]));
-
-    const out = new Map<string, ArmTotals>();
-    for (const [name, entry] of entries) {
-      const settleBefore = Math.max(entry.settledUntil, now - this.settleMs);
-      const arms = new Map<string, MetricBucket>();
-      for (const [arm, bucket] of entry.settled) arms.set(arm, copy(bucket));
-      for (const bucket of byFeature.get(name) ?? []) {
-        if (bucket.bucketStart < settleBefore) add(entry.settled, bucket);
-        add(arms, bucket);
-      }
-      entry.settledUntil = settleBefore;
-      out.set(name, arms);
-    }
-    return out;
+    return { shared, since, alone };
   }
 
   /** Forgets features no longer known. */
@@ -110,7 +166,13 @@ export class CumulativeArms {
         // Buckets of the stage carry its number; reading from a little before its start (by
         // whichever clock wrote it) finds the bucket in which it began.
         settledUntil: Math.min(record.stageStartedAt, now) - this.settleMs,
-        settled: new Map(),
+        totals: new Map(),
+        recent: new Map(),
+        stale: false,
+        view: undefined,
+        size: 0,
+        seen: 0,
+        oldestStart: Number.POSITIVE_INFINITY,
       };
       this.entries.set(record.name, entry);
     }
@@ -118,13 +180,82 @@ export class CumulativeArms {
   }
 }
 
-function add(into: Map<string, MetricBucket>, bucket: MetricBucket): void {
-  let total = into.get(bucket.arm);
+/** Counts a bucket read into the entry's totals: whole when new, its growth when re-read. */
+function place(entry: Entry, bucket: MetricBucket, pass: number): void {
+  let starts = entry.recent.get(bucket.arm);
+  if (starts === undefined) {
+    starts = new Map();
+    entry.recent.set(bucket.arm, starts);
+  }
+  const head = starts.get(bucket.bucketStart);
+  let slot = head;
+  while (slot !== undefined && (slot.stage !== bucket.stage || slot.seenIn === pass)) slot = slot.next;
+  let total = entry.totals.get(bucket.arm);
   if (total === undefined) {
     total = emptyMetricBucket(bucket.feature, bucket.arm, 0);
-    into.set(bucket.arm, total);
+    entry.totals.set(bucket.arm, total);
   }
-  mergeMetricBucket(total, bucket);
+  entry.seen++;
+  if (slot === undefined) {
+    starts.set(bucket.bucketStart, { bucket, stage: bucket.stage, seenIn: pass, next: head });
+    entry.size++;
+    if (bucket.bucketStart < entry.oldestStart) entry.oldestStart = bucket.bucketStart;
+    mergeMetricBucket(total, bucket);
+    entry.view = undefined;
+    return;
+  }
+  slot.seenIn = pass;
+  const before = slot.bucket;
+  slot.bucket = bucket;
+  if (before === bucket || sameCounts(before, bucket)) return;
+  addGrowth(total, before, bucket);
+  entry.view = undefined;
+}
+
+/**
+ * Stops following the buckets that are now final; a recent bucket the read did not return went
+ * missing from the store, which makes the entry stale.
+ */
+function settle(entry: Entry, settleBefore: number, pass: number): void {
+  const complete = entry.seen === entry.size;
+  entry.seen = 0;
+  // Nothing went missing and nothing settles: no need to look at every bucket.
+  if (complete && entry.oldestStart >= settleBefore) {
+    entry.settledUntil = settleBefore;
+    return;
+  }
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const starts of entry.recent.values()) {
+    for (const [start, head] of starts) {
+      for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) {
+        if (slot.seenIn !== pass) entry.stale = true;
+      }
+      if (start < settleBefore) {
+        for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) entry.size--;
+        starts.delete(start);
+      } else if (start < oldest) oldest = start;
+    }
+  }
+  entry.oldestStart = oldest;
+  entry.settledUntil = settleBefore;
+}
+
+/** Adds what `after` holds beyond `before` (the same bucket read earlier) into `total`. */
+function addGrowth(total: MetricBucket, before: MetricBucket, after: MetricBucket): void {
+  total.calls = addCounts(total.calls, after.calls - before.calls);
+  total.successes = addCounts(total.successes, after.successes - before.successes);
+  total.failures = addCounts(total.failures, after.failures - before.failures);
+  total.latencyCount = addCounts(total.latencyCount, after.latencyCount - before.latencyCount);
+  total.latencySumMs = addLatency(total.latencySumMs, after.latencySumMs - before.latencySumMs);
+  for (const bin in after.histogram) {
+    const grown = after.histogram[bin]! - (before.histogram[bin] ?? 0);
+    if (grown !== 0) total.histogram[bin] = (total.histogram[bin] ?? 0) + grown;
+  }
+  // Registers only grow: the later bucket's are at least the earlier one's.
+  for (const reg in after.users) {
+    const rank = after.users[reg]!;
+    if (rank > (total.users[reg] ?? 0)) total.users[reg] = rank;
+  }
 }
 
 /** Whether `bucket` belongs to the entry's stage: by its number, else (unnumbered) by time. */

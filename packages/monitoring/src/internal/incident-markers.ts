@@ -1,9 +1,9 @@
-import type { FeatureRecord, FeatureWrite } from '@canary-rollout/core';
+import type { MetaRecord } from '@canary-rollout/core';
 
 /**
- * The fleet's view of one incident, kept on a feature record under `incidents[key]` (an extra
- * field of the loose record). Whoever stores a change of it through compare-and-set on the
- * record's version owns that change: the alert, reminder or resolution it stands for.
+ * The fleet's view of one incident, kept in the store's `meta` collection under
+ * `incident:<key>`. Whoever stores a change of it through compare-and-set on its version owns
+ * that change: the alert, reminder or resolution it stands for.
  */
 export interface Marker {
   readonly id: string;
@@ -15,65 +15,45 @@ export interface Marker {
   readonly resolvedAt?: number;
 }
 
-/** The record field holding the markers. */
-const FIELD = 'incidents';
+/** A marker as stored, with the version a change of it must name. */
+export interface StoredMarker {
+  readonly marker: Marker;
+  readonly version: number;
+}
+
+/** Prefix of the meta keys holding incident markers. */
+export const MARKER_PREFIX = 'incident:';
+
+/** The meta key of an incident's marker. */
+export function markerKey(incident: string): string {
+  return `${MARKER_PREFIX}${incident}`;
+}
 
 /**
- * The markers stored on `record` whose last alert is less than `horizonMs` old. Older ones (an
- * incident nobody has reminded of for that long, or resolved long ago) count as absent, as do
- * entries of another shape.
+ * The markers among `records` (meta records under `MARKER_PREFIX`) by incident key, with the
+ * version of each record, whatever its age or shape (`readable` tells what counts).
  */
 export function readMarkers(
-  record: FeatureRecord | undefined,
-  now: number,
-  horizonMs: number,
-): Map<string, Marker> {
-  const out = new Map<string, Marker>();
-  const stored = record?.[FIELD];
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return out;
-  for (const [key, value] of Object.entries(stored as Record<string, unknown>)) {
-    const marker = asMarker(value);
-    if (marker !== undefined && now - marker.lastAlertAt < horizonMs) out.set(key, marker);
+  records: readonly MetaRecord[],
+): Map<string, { marker: Marker | undefined; version: number }> {
+  const out = new Map<string, { marker: Marker | undefined; version: number }>();
+  for (const record of records) {
+    if (!record.key.startsWith(MARKER_PREFIX)) continue;
+    out.set(record.key.slice(MARKER_PREFIX.length), {
+      marker: asMarker(record.value),
+      version: record.version,
+    });
   }
   return out;
 }
 
 /**
- * `record` with `writes` stored among its markers, ready for `putFeature`. Everything else on the
- * record (rollout, plan, health marks, `updatedAt`) stays as it is: a claim is not a rollout
- * change. Markers past the horizon are dropped, so the field stays small.
+ * Whether a stored marker counts: one whose last alert is `horizonMs` old or more (an incident
+ * nobody has reminded of for that long, or resolved long ago) counts as absent, as does a value
+ * of another shape.
  */
-export function withMarkers(
-  record: FeatureRecord,
-  writes: ReadonlyMap<string, Marker>,
-  now: number,
-  horizonMs: number,
-): FeatureWrite {
-  const kept = readMarkers(record, now, horizonMs);
-  for (const [key, marker] of writes) kept.set(key, marker);
-  const { version: _version, ...rest } = record;
-  return { ...rest, [FIELD]: Object.fromEntries([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
-}
-
-/**
- * The feature whose record holds the markers of fleet-wide incidents: the first name in code
- * point order, so every monitor that sees the same features picks the same one. Undefined when
- * there are no features.
- */
-export function fleetAnchor(names: Iterable<string>): string | undefined {
-  let first: string | undefined;
-  for (const name of names) if (first === undefined || name < first) first = name;
-  return first;
-}
-
-/** The rollout of a record as judged: a claim on a record whose rollout moved on is not made. */
-export function sameStage(a: FeatureRecord, b: FeatureRecord): boolean {
-  return (
-    a.enabled === b.enabled &&
-    a.rolloutPercentage === b.rolloutPercentage &&
-    a.rolloutStrategy === b.rolloutStrategy &&
-    a.stageStartedAt === b.stageStartedAt
-  );
+export function current(marker: Marker | undefined, now: number, horizonMs: number): Marker | undefined {
+  return marker !== undefined && now - marker.lastAlertAt < horizonMs ? marker : undefined;
 }
 
 function asMarker(value: unknown): Marker | undefined {

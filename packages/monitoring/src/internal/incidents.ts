@@ -58,8 +58,8 @@ export function incidentKey(feature: AlertSubject, level: 'critical' | 'warning'
  * Turns conditions seen tick by tick into alerts: one per incident, a reminder at most once per
  * cooldown while it lasts, and a resolution when it ends. A condition that comes back within the
  * cooldown of its last alert reopens the same incident silently, so a figure hovering around a
- * threshold does not page on every tick. The fleet's view of each incident is a marker stored on
- * a feature record (see claims.ts); this tracker decides from it and holds what this monitor saw.
+ * threshold does not page on every tick. The fleet's view of each incident is a marker stored in
+ * the store's meta collection (see claims.ts); this tracker decides from it and holds what this monitor saw.
  */
 export class IncidentTracker {
   private readonly incidents = new Map<string, Incident>();

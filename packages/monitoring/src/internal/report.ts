@@ -1,25 +1,21 @@
-import type { HealthVerdict, MetricsSummary } from '@canary-rollout/core';
 import { worst } from '../status';
-import type { ActiveAlert, FeatureHealth, HealthReport, PlanReport } from '../types';
-import type { Judged } from './judged';
+import type { ActiveAlert, FeatureHealth, HealthReport } from '../types';
+import type { TickOutcome } from './apply';
+import type { TickDecision } from './decision';
 
-/** The health report of one tick. */
+/** The health report of one tick: what it decided and what applying that did. */
 export function buildReport(input: {
-  at: number;
   windowMs: number;
-  judged: ReadonlyMap<string, Judged>;
-  global: HealthVerdict;
-  fleetWide: MetricsSummary;
-  memoryMb: number;
+  decision: TickDecision;
+  outcome: TickOutcome;
   activeAlerts: ActiveAlert[];
-  rolledBack: Iterable<string>;
-  plans: ReadonlyMap<string, PlanReport>;
   monitor: string;
 }): HealthReport {
-  const { judged, global, fleetWide } = input;
+  const { decision, outcome } = input;
+  const { verdicts, global, fleetWide } = decision;
   const features: Record<string, FeatureHealth> = Object.create(null);
-  for (const [name, { record, window, verdict, comparison }] of judged) {
-    const plan = input.plans.get(name);
+  for (const [name, { record, window, verdict, comparison }] of verdicts) {
+    const plan = outcome.plans.get(name);
     features[name] = {
       level: verdict.level,
       enabled: record.enabled,
@@ -35,10 +31,10 @@ export function buildReport(input: {
     };
   }
   return {
-    at: input.at,
+    at: decision.now,
     level: worst([
       global.level,
-      ...[...judged.values()].map((j) => j.verdict.level),
+      ...[...verdicts.values()].map((v) => v.verdict.level),
       // A blind monitor cannot call anything healthy.
       ...input.activeAlerts.filter((a) => a.type === 'monitor-blind').map(() => 'critical' as const),
     ]),
@@ -47,12 +43,12 @@ export function buildReport(input: {
       level: global.level,
       calls: fleetWide.calls,
       errorRate: fleetWide.errorRate,
-      memoryMb: input.memoryMb,
+      memoryMb: decision.memoryMb,
       findings: global.findings,
     },
     features,
     activeAlerts: input.activeAlerts,
-    rolledBack: [...input.rolledBack],
+    rolledBack: [...outcome.rolledBack],
     monitor: input.monitor,
   };
 }

@@ -1,11 +1,4 @@
-import {
-  type CanaryRolloutError,
-  InvalidArgumentError,
-  isCanaryRolloutError,
-  StoreUnavailableError,
-} from '../errors';
 import type { Snapshot } from '../evaluation/snapshot';
-import { show } from '../internal/args';
 import type { FeatureRecord } from '../schemas/records';
 import type { RolloutChange } from './types';
 
@@ -18,26 +11,6 @@ export function pickRollout(
     rolloutPercentage: record.rolloutPercentage,
     rolloutStrategy: record.rolloutStrategy,
   };
-}
-
-/** An option that must be a positive number, or its default. */
-export function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/core: option ${name} must be a positive number, got ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-/** A store failure as a canary-rollout error, keeping the original as `cause`. */
-export function asStoreError(error: unknown, during: string): CanaryRolloutError {
-  if (isCanaryRolloutError(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`@canary-rollout/core: store failed during ${during}: ${message}`, {
-    cause: error,
-  });
 }
 
 /** Features whose switch, percentage or strategy differ between two snapshots. */

@@ -1,11 +1,13 @@
-import type { FeatureRecord, HealthVerdict, MetricsSummary } from '@canary-rollout/core';
+import type { FeatureRecord, HealthVerdict, MetricBucket, MetricsSummary } from '@canary-rollout/core';
 import type { FeatureComparison } from '../types';
 import type { ArmTotals } from './cumulative';
 
-/** A feature as judged in one tick: the record (and version) judged, its window and the verdict. */
-export interface Judged {
+/** A feature as one tick judged it: the record (and version) judged, its window and the verdict. */
+export interface FeatureVerdict {
   readonly record: FeatureRecord;
   readonly window: MetricsSummary;
+  /** The counts behind `window`, for the fleet-wide figures. */
+  readonly counts: MetricBucket;
   /** The thresholds' verdict with the comparison's findings added. */
   readonly verdict: HealthVerdict;
   /** True when the thresholds alone were critical (the rollback's cause is then `feature`). */
