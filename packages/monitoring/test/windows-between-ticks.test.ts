@@ -46,7 +46,10 @@ function freshArms(buckets: readonly MetricBucket[], record: FeatureRecord) {
         : b.stage === record.stageVersion;
     if (!inStage) continue;
     let total = arms.get(b.arm);
-    if (total === undefined) arms.set(b.arm, (total = emptyMetricBucket(record.name, b.arm, 0)));
+    if (total === undefined) {
+      total = emptyMetricBucket(record.name, b.arm, 0);
+      arms.set(b.arm, total);
+    }
     mergeMetricBucket(total, b);
   }
   return arms;
