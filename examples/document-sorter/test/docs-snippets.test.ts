@@ -48,8 +48,17 @@ beforeAll(async () => {
     target: 'node20',
     outdir: join(scratch, 'out'),
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
-    // Drivers and SDKs load from node_modules, as in an app.
-    external: ['better-sqlite3', 'ioredis', '@opentelemetry/*'],
+    // Drivers, SDKs and web frameworks load from node_modules, as in an app; so does the
+    // dashboard, which serves the files that ship beside its own module.
+    external: [
+      'better-sqlite3',
+      'ioredis',
+      'pg',
+      '@opentelemetry/*',
+      'express',
+      'fastify',
+      '@canary-rollout/dashboard',
+    ],
     plugins: [zodMembersOnly],
     logLevel: 'error',
   });

@@ -225,11 +225,12 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
       });
       expect(await loggedSince(tickAt)).toEqual([[opened!.id, false, false]]);
 
-      // The claim (marker on the record) and the rollback: two versions on from the one judged.
+      // The claim is a monitor record of its own; the rollback is one version on from the one judged.
       const judgedVersion = armed.version;
       armed = (await admin.readState()).features.find((f) => f.name === INCIDENT_FEATURE)!;
-      expect([armed.rolloutPercentage, armed.version]).toEqual([0, judgedVersion + 2]);
-      expect(armed['incidents']).toMatchObject({ [critical]: { id: opened!.id, lastAlertAt: tickAt } });
+      expect([armed.rolloutPercentage, armed.version]).toEqual([0, judgedVersion + 1]);
+      const [claim] = await admin.readMeta(`incident:${critical}`);
+      expect(claim?.value).toMatchObject({ id: opened!.id, lastAlertAt: tickAt });
       for (const worker of fleet) worker.send({ cmd: 'snapshot' });
       for (const snapshot of await Promise.all(fleet.map((w) => w.next('snapshot')))) {
         expect(snapshot).toMatchObject({ version: armed.version, percentage: 0, beta: 0, enabledFor: 0 });
