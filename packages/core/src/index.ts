@@ -28,12 +28,16 @@ export {
   StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
+export type { Decision } from './evaluation/decision';
 export {
   type Evaluation,
   type EvaluationReason,
   type EvaluationStep,
   isOnReason,
+  type RuleTrace,
 } from './evaluation/evaluate';
+export { compareSemver, isSemver } from './evaluation/semver';
+export type { AttributeValue, EvaluationContext } from './evaluation/targeting';
 export { type EventMap, SafeEventEmitter } from './events';
 export {
   type ArmComparison,
@@ -127,6 +131,18 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export {
+  ATTRIBUTE_TYPES,
+  type AttributeType,
+  type Constraint,
+  type ConstraintOperator,
+  constraintSchema,
+  OPERATORS,
+  type Rule,
+  ruleSchema,
+  type Segment,
+  segmentSchema,
+} from './schemas/targeting';
 export { BETA_ARM, type FeaturePaths } from './services/arm-recording';
 export {
   type AuditAction,

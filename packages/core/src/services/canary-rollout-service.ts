@@ -1,7 +1,9 @@
 import { type Clock, systemClock } from '../clock';
 import { type CanaryRolloutError, InvalidArgumentError, NotFoundError } from '../errors';
-import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
+import { type Decision, decideFor, decisionFor } from '../evaluation/decision';
+import { decide, type Evaluation, explain, explainContext, isOnReason } from '../evaluation/evaluate';
 import { compileSnapshot, featureOf, type Snapshot } from '../evaluation/snapshot';
+import type { EvaluationContext } from '../evaluation/targeting';
 import { SafeEventEmitter } from '../events';
 import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
 import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
@@ -10,6 +12,7 @@ import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
 import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
+import type { Rule } from '../schemas/targeting';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
@@ -22,6 +25,7 @@ import { configState, seedFeatures } from './seeding';
 import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
 import { asStoreError, positive, rolloutChanges } from './support';
+import { prerequisitesPatch, rulesPatch, segmentsFor } from './targeting';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -134,6 +138,7 @@ export class CanaryRolloutService {
       options.initialState ?? configState(this.config.canaryRollout.features, this.clock.now()),
       this.config.canaryRollout.enabled,
       this.config.canaryRollout.features,
+      segmentsFor(this.config, options.initialState),
     );
     this.variants.update(this.snapshot);
     this.aggregator.setStages(stagesOf(this.snapshot));
@@ -222,6 +227,51 @@ export class CanaryRolloutService {
   /** The decision with its reason, the user's bucket and each step of the evaluation order. */
   evaluate(userId: string, feature: string): Evaluation {
     return explain(this.snapshot, userId, feature);
+  }
+
+  /**
+   * True when `feature` is on for the context: the evaluation order with the feature's
+   * prerequisites and targeting rules. Synchronous, no I/O, never throws; a bad context answers
+   * false (`getDecision` says why).
+   */
+  isEnabled(feature: string, context: EvaluationContext): boolean {
+    const reason = decideFor(this.snapshot, feature, context);
+    if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, contextUser(context));
+    return isOnReason(reason);
+  }
+
+  /** `isEnabled` with the reason, the rule that decided and the feature's version. */
+  getDecision(feature: string, context: EvaluationContext): Decision {
+    const decision = decisionFor(this.snapshot, feature, context);
+    if (this.evaluationObserver !== undefined)
+      this.evaluationObserver(feature, decision.reason, contextUser(context));
+    return decision;
+  }
+
+  /** Every step of a context's decision: which prerequisite, rule and constraint decided. */
+  explain(feature: string, context: EvaluationContext): Evaluation {
+    const { userId, attributes } = (typeof context === 'object' && context !== null ? context : {}) as {
+      userId?: string;
+      attributes?: unknown;
+    };
+    return explainContext(this.snapshot, feature, userId, attributes);
+  }
+
+  /**
+   * Replaces a feature's targeting rules (first match wins). Refused with the JSON path and
+   * value for an unknown operator or segment, or an operator that does not fit its attribute.
+   */
+  setRules(feature: string, rules: readonly Rule[]): Promise<FeatureRecord> {
+    return this.changeFeature(feature, 'setRules', 'set-rules', (current) =>
+      rulesPatch(this.config, this.snapshot, segmentsFor(this.config), current, rules),
+    );
+  }
+
+  /** Replaces a feature's prerequisites; refused for unknown features and cycles. */
+  setPrerequisites(feature: string, prerequisites: readonly string[]): Promise<FeatureRecord> {
+    return this.changeFeature(feature, 'setPrerequisites', 'set-prerequisites', (current) =>
+      prerequisitesPatch(this.config, this.snapshot, segmentsFor(this.config), current, prerequisites),
+    );
   }
 
   /** The feature names this service knows. */
@@ -738,6 +788,7 @@ export class CanaryRolloutService {
       state,
       this.config.canaryRollout.enabled,
       this.config.canaryRollout.features,
+      segmentsFor(this.config, state),
     );
     this.snapshot = next;
     this.variants.update(next);
@@ -752,6 +803,13 @@ export class CanaryRolloutService {
   private reportError(error: CanaryRolloutError): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
   }
+}
+
+/** The user id of a context argument, for the evaluation observer ('' when there is none). */
+function contextUser(context: unknown): string {
+  const userId =
+    typeof context === 'object' && context !== null ? (context as { userId?: unknown }).userId : undefined;
+  return typeof userId === 'string' ? userId : '';
 }
 
 /** Feature name to its current stage, for the usage aggregator. */

@@ -13,7 +13,13 @@ import type { MetricBatch, MetricsReadOptions, StoreChange } from './types';
 export type DriverCollection = 'features' | 'users' | 'emails' | 'feedback' | 'meta';
 
 /** Every collection, in a fixed order. */
-export const DRIVER_COLLECTIONS: readonly DriverCollection[] = ['features', 'users', 'emails', 'feedback', 'meta'];
+export const DRIVER_COLLECTIONS: readonly DriverCollection[] = [
+  'features',
+  'users',
+  'emails',
+  'feedback',
+  'meta',
+];
 
 /**
  * Append-only logs, each bounded by the `retain` of its appends. `rollbacks` holds rollback
@@ -76,7 +82,12 @@ export type DriverExpectation =
 
 /** One change of a commit. */
 export type DriverOperation =
-  | { readonly op: 'put'; readonly collection: DriverCollection; readonly key: string; readonly value: unknown }
+  | {
+      readonly op: 'put';
+      readonly collection: DriverCollection;
+      readonly key: string;
+      readonly value: unknown;
+    }
   | { readonly op: 'delete'; readonly collection: DriverCollection; readonly key: string }
   | { readonly op: 'set-add'; readonly set: DriverSetName; readonly members: readonly string[] }
   | { readonly op: 'set-remove'; readonly set: DriverSetName; readonly members: readonly string[] }
@@ -148,7 +159,11 @@ export interface RolloutDriver {
   /** As `RolloutStore.addMetrics`: counts summed (saturating), registers maxed, exactly once by batch. */
   addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void>;
   /** As `RolloutStore.readMetrics`. */
-  readMetrics(since: number, features?: readonly string[], options?: MetricsReadOptions): Promise<MetricBucket[]>;
+  readMetrics(
+    since: number,
+    features?: readonly string[],
+    options?: MetricsReadOptions,
+  ): Promise<MetricBucket[]>;
   /** Calls `listener` after commits made through other handles. Returns unsubscribe. */
   subscribe(listener: (change: StoreChange) => void): () => void;
 }

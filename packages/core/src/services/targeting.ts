@@ -1,0 +1,88 @@
+import { InvalidArgumentError } from '../errors';
+import type { Snapshot } from '../evaluation/snapshot';
+import type { CanaryConfig } from '../schemas/config';
+import type { FeatureRecord } from '../schemas/records';
+import {
+  prerequisitesSchema,
+  type Rule,
+  rulesSchema,
+  type Segment,
+  type TargetedFeature,
+  targetingIssues,
+} from '../schemas/targeting';
+import type { RolloutState } from '../storage/types';
+import { parseArgument } from '../storage/validate';
+
+/**
+ * The segments rules can name: the config file's, and those the store holds (which win, as live
+ * state does).
+ */
+export function segmentsFor(config: CanaryConfig, state?: RolloutState): Readonly<Record<string, Segment>> {
+  const stored = (state as { segments?: Readonly<Record<string, Segment>> } | undefined)?.segments;
+  if (stored === undefined) return config.canaryRollout.segments;
+  const all: Record<string, Segment> = Object.create(null);
+  Object.assign(all, config.canaryRollout.segments, stored);
+  return all;
+}
+
+/** The targeting of every feature the snapshot holds, with `name` given `change`. */
+function targetingWith(
+  snapshot: Snapshot,
+  name: string,
+  change: TargetedFeature,
+): Record<string, TargetedFeature> {
+  const features: Record<string, TargetedFeature> = Object.create(null);
+  for (const [other, f] of snapshot.features) {
+    features[other] = { rules: f.record.rules, prerequisites: f.record.prerequisites };
+  }
+  features[name] = { ...features[name], ...change };
+  return features;
+}
+
+/** Refuses targeting that names unknown segments or features, misuses an attribute or closes a cycle. */
+function check(
+  where: string,
+  config: CanaryConfig,
+  snapshot: Snapshot,
+  segments: Readonly<Record<string, Segment>>,
+  feature: string,
+  change: TargetedFeature,
+): void {
+  const issues = targetingIssues(
+    targetingWith(snapshot, feature, change),
+    segments,
+    config.canaryRollout.attributes,
+  ).filter(
+    (issue) => issue.path[0] !== 'features' || issue.path[1] === feature || /cycle/.test(issue.message),
+  );
+  if (issues.length === 0) return;
+  const lines = issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new InvalidArgumentError(`@canary-rollout/core: ${where}: ${lines.join('; ')}`);
+}
+
+/** The patch of `setRules`: the rules validated (JSON paths in the message), or null when unchanged. */
+export function rulesPatch(
+  config: CanaryConfig,
+  snapshot: Snapshot,
+  segments: Readonly<Record<string, Segment>>,
+  current: FeatureRecord,
+  rules: unknown,
+): { rules: Rule[] } | null {
+  const parsed = parseArgument(rulesSchema, rules, 'core', 'setRules');
+  check('setRules', config, snapshot, segments, current.name, { rules: parsed });
+  return JSON.stringify(current.rules ?? []) === JSON.stringify(parsed) ? null : { rules: parsed };
+}
+
+/** The patch of `setPrerequisites`, or null when unchanged. */
+export function prerequisitesPatch(
+  config: CanaryConfig,
+  snapshot: Snapshot,
+  segments: Readonly<Record<string, Segment>>,
+  current: FeatureRecord,
+  prerequisites: unknown,
+): { prerequisites: string[] } | null {
+  const parsed = parseArgument(prerequisitesSchema, prerequisites, 'core', 'setPrerequisites');
+  check('setPrerequisites', config, snapshot, segments, current.name, { prerequisites: parsed });
+  const same = JSON.stringify(current.prerequisites ?? []) === JSON.stringify(parsed);
+  return same ? null : { prerequisites: parsed };
+}
