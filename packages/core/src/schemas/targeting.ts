@@ -232,7 +232,9 @@ export function targetingIssues(
     }
   };
   for (const [name, segment] of Object.entries(segments)) {
-    segment.constraints.forEach((c, i) => checkConstraint(c, ['segments', name, 'constraints', i]));
+    segment.constraints.forEach((c, i) => {
+      checkConstraint(c, ['segments', name, 'constraints', i]);
+    });
   }
   for (const [name, feature] of Object.entries(features)) {
     feature.rules?.forEach((rule, r) => {
@@ -244,9 +246,9 @@ export function targetingIssues(
           });
         }
       });
-      rule.constraints?.forEach((c, i) =>
-        checkConstraint(c, ['features', name, 'rules', r, 'constraints', i]),
-      );
+      rule.constraints?.forEach((c, i) => {
+        checkConstraint(c, ['features', name, 'rules', r, 'constraints', i]);
+      });
     });
     feature.prerequisites?.forEach((p, i) => {
       if (!Object.hasOwn(features, p)) {
