@@ -207,6 +207,7 @@ export function targetingIssues(
   features: Readonly<Record<string, TargetedFeature>>,
   segments: Readonly<Record<string, Segment>>,
   attributes: Readonly<Record<string, AttributeType>>,
+  focus?: string,
 ): TargetingIssue[] {
   const issues: TargetingIssue[] = [];
   const kinds = new Map<string, { kind: string; where: string }>();
@@ -259,7 +260,10 @@ export function targetingIssues(
       }
     });
   }
-  for (const cycle of prerequisiteCycles(features)) {
+  for (const found of prerequisiteCycles(features)) {
+    // Reported on the feature being changed when it is on the cycle.
+    const at = focus === undefined ? -1 : found.indexOf(focus);
+    const cycle = at <= 0 ? found : [...found.slice(at, -1), ...found.slice(0, at), focus!];
     const [first, second] = cycle;
     const index = features[first!]?.prerequisites?.indexOf(second!) ?? 0;
     issues.push({

@@ -52,6 +52,7 @@ function check(
     targetingWith(snapshot, feature, change),
     segments,
     config.canaryRollout.attributes,
+    feature,
   ).filter(
     (issue) => issue.path[0] !== 'features' || issue.path[1] === feature || /cycle/.test(issue.message),
   );
