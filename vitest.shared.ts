@@ -15,6 +15,7 @@ export const alias = {
   '@canary-rollout/storage-test-suite': pkg('storage-test-suite'),
   '@canary-rollout/telemetry/sdk': pkg('telemetry', 'sdk.ts'),
   '@canary-rollout/telemetry': pkg('telemetry'),
+  '@canary-rollout/openfeature': pkg('openfeature'),
   '@canary-rollout/cli': pkg('cli'),
 };
 

@@ -36,6 +36,7 @@ const expected = {
   'storage-sqlite': 'SqliteStore',
   'storage-redis': 'RedisStore',
   telemetry: 'instrumentRollout',
+  openfeature: 'CanaryRolloutProvider',
   cli: 'main',
 };
 

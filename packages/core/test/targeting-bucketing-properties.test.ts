@@ -1,4 +1,10 @@
-import { CanaryRolloutService, ManualClock, MemoryStore, type Rule } from '@canary-rollout/core';
+import {
+  type CanaryConfigInput,
+  CanaryRolloutService,
+  ManualClock,
+  MemoryStore,
+  type Rule,
+} from '@canary-rollout/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -10,7 +16,7 @@ const proRule = (rolloutPercentage: number): Rule[] => [
 ];
 
 async function serviceAt(percentages: Record<string, number>): Promise<CanaryRolloutService> {
-  const features: Record<string, unknown> = {};
+  const features: NonNullable<CanaryConfigInput['canaryRollout']['features']> = {};
   for (const [name, p] of Object.entries(percentages)) {
     features[name] = { enabled: true, rolloutPercentage: 0, rules: proRule(p) };
   }

@@ -2,8 +2,11 @@ import { percentageToThreshold } from '../bucketing';
 import type { Constraint, ConstraintOperator, Rule, Segment } from '../schemas/targeting';
 import { compareSemver } from './semver';
 
-/** A value of the context's attributes. */
-export type AttributeValue = string | number | boolean | readonly string[];
+/**
+ * A value of the context's attributes. Dates compare as dates (so do ISO 8601 text and epoch
+ * ms); null, like a missing attribute, matches no constraint.
+ */
+export type AttributeValue = string | number | boolean | readonly string[] | Date | null;
 
 /** Who a decision is for: the user id and what else the app knows of the request. */
 export interface EvaluationContext {
@@ -221,7 +224,14 @@ function compare(c: CompiledConstraint, value: unknown): number {
     if (Number.isNaN(order)) return -1;
     return (op === SEMVER_EQ ? order === 0 : op === SEMVER_LT ? order < 0 : order > 0) ? 1 : 0;
   }
-  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  const ms =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? Date.parse(value)
+        : value instanceof Date
+          ? value.getTime()
+          : Number.NaN;
   if (!Number.isFinite(ms)) return -1;
   return (op === BEFORE ? ms < c.number : ms > c.number) ? 1 : 0;
 }

@@ -248,6 +248,22 @@ export class CanaryRolloutService {
     return decision;
   }
 
+  /**
+   * `getDecision` with the context's variant of a feature configured with `variants`: null when
+   * the feature is off for the context, has no variants, or the context has no user id.
+   */
+  getVariantDecision(
+    feature: string,
+    context: EvaluationContext,
+  ): Decision & { readonly variant: string | null } {
+    const decision = this.getDecision(feature, context);
+    const userId = contextUser(context);
+    return {
+      ...decision,
+      variant: decision.enabled && userId !== '' ? this.variants.assign(feature, userId) : null,
+    };
+  }
+
   /** Every step of a context's decision: which prerequisite, rule and constraint decided. */
   explain(feature: string, context: EvaluationContext): Evaluation {
     const { userId, attributes } = (typeof context === 'object' && context !== null ? context : {}) as {
