@@ -13,7 +13,7 @@ const mb = () => process.memoryUsage().heapUsed / 2 ** 20;
 
 async function main(): Promise<void> {
   const store = new MemoryStore();
-  const service = await CanaryRolloutService.create({
+  const service = await CanaryRolloutService.create<string>({
     store,
     flushIntervalMs: 3_600_000,
     config: {

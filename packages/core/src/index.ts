@@ -102,6 +102,12 @@ export {
   type ThresholdsConfig,
   type VariantConfig,
 } from './schemas/config';
+export type {
+  ConfigDefinition,
+  DeepReadonly,
+  FeatureNameRegistry,
+  RegisteredFeatureName,
+} from './schemas/feature-names';
 export {
   FEATURE_NAME_PATTERN,
   featureNameSchema,

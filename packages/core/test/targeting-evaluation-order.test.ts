@@ -291,7 +291,7 @@ describe('evaluation order with targeting (first match wins)', () => {
 
   it('a cycle of prerequisites written to the store is never evaluated: its features answer off', async () => {
     const store = new MemoryStore();
-    const service = await CanaryRolloutService.create({
+    const service = await CanaryRolloutService.create<string>({
       store,
       config: {
         canaryRollout: {

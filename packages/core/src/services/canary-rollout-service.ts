@@ -10,6 +10,7 @@ import { TREATMENT_ARM, UsageAggregator } from '../metrics/aggregator';
 import { type BucketingConfig, bucketingSchema, percentageProblem } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
+import type { RegisteredFeatureName } from '../schemas/feature-names';
 import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
 import type { Rule } from '../schemas/targeting';
@@ -58,9 +59,11 @@ const COARSE_CLOCK_MS = 100;
 
 /**
  * Decides per user whether a feature is on, records how features behave, and changes rollouts.
- * Evaluation is synchronous and in memory; everything else goes through the store.
+ * Evaluation is synchronous and in memory; everything else goes through the store. `F`, the
+ * feature names, comes from a config given in code (or the app's `FeatureNameRegistry`), so a
+ * misspelt name is a compile error.
  */
-export class CanaryRolloutService {
+export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
   /** The store behind this service. */
   readonly store: RolloutStore;
   /** The parsed configuration. */
@@ -97,7 +100,7 @@ export class CanaryRolloutService {
   /** The last state loss found, see `stateLoss()`. */
   private loss: StateLoss | undefined;
 
-  constructor(options: CanaryRolloutServiceOptions = {}) {
+  constructor(options: CanaryRolloutServiceOptions<F> = {}) {
     this.store = options.store ?? new MemoryStore();
     this.config =
       typeof options.config === 'string'
@@ -145,8 +148,10 @@ export class CanaryRolloutService {
   }
 
   /** Creates a service and waits for `start()`. */
-  static async create(options: CanaryRolloutServiceOptions = {}): Promise<CanaryRolloutService> {
-    const service = new CanaryRolloutService(options);
+  static async create<F extends string = RegisteredFeatureName>(
+    options: CanaryRolloutServiceOptions<F> = {},
+  ): Promise<CanaryRolloutService<F>> {
+    const service = new CanaryRolloutService<F>(options);
     await service.start();
     return service;
   }
@@ -209,7 +214,7 @@ export class CanaryRolloutService {
    * True when `feature` is on for `userId`. Synchronous, no I/O, never throws: unknown features,
    * empty ids and a disabled system answer false. Use `evaluate` to learn why.
    */
-  isFeatureEnabledForUser(userId: string, feature: string): boolean {
+  isFeatureEnabledForUser(userId: string, feature: F): boolean {
     const reason = decide(this.snapshot, userId, feature);
     if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, userId);
     return isOnReason(reason);
@@ -225,7 +230,7 @@ export class CanaryRolloutService {
   }
 
   /** The decision with its reason, the user's bucket and each step of the evaluation order. */
-  evaluate(userId: string, feature: string): Evaluation {
+  evaluate(userId: string, feature: F): Evaluation {
     return explain(this.snapshot, userId, feature);
   }
 
@@ -234,14 +239,14 @@ export class CanaryRolloutService {
    * prerequisites and targeting rules. Synchronous, no I/O, never throws; a bad context answers
    * false (`getDecision` says why).
    */
-  isEnabled(feature: string, context: EvaluationContext): boolean {
+  isEnabled(feature: F, context: EvaluationContext): boolean {
     const reason = decideFor(this.snapshot, feature, context);
     if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, contextUser(context));
     return isOnReason(reason);
   }
 
   /** `isEnabled` with the reason, the rule that decided and the feature's version. */
-  getDecision(feature: string, context: EvaluationContext): Decision {
+  getDecision(feature: F, context: EvaluationContext): Decision {
     const decision = decisionFor(this.snapshot, feature, context);
     if (this.evaluationObserver !== undefined)
       this.evaluationObserver(feature, decision.reason, contextUser(context));
@@ -252,10 +257,7 @@ export class CanaryRolloutService {
    * `getDecision` with the context's variant of a feature configured with `variants`: null when
    * the feature is off for the context, has no variants, or the context has no user id.
    */
-  getVariantDecision(
-    feature: string,
-    context: EvaluationContext,
-  ): Decision & { readonly variant: string | null } {
+  getVariantDecision(feature: F, context: EvaluationContext): Decision & { readonly variant: string | null } {
     const decision = this.getDecision(feature, context);
     const userId = contextUser(context);
     return {
@@ -265,7 +267,7 @@ export class CanaryRolloutService {
   }
 
   /** Every step of a context's decision: which prerequisite, rule and constraint decided. */
-  explain(feature: string, context: EvaluationContext): Evaluation {
+  explain(feature: F, context: EvaluationContext): Evaluation {
     const { userId, attributes } = (typeof context === 'object' && context !== null ? context : {}) as {
       userId?: string;
       attributes?: unknown;
@@ -277,22 +279,22 @@ export class CanaryRolloutService {
    * Replaces a feature's targeting rules (first match wins). Refused with the JSON path and
    * value for an unknown operator or segment, or an operator that does not fit its attribute.
    */
-  setRules(feature: string, rules: readonly Rule[]): Promise<FeatureRecord> {
+  setRules(feature: F, rules: readonly Rule[]): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'setRules', 'set-rules', (current) =>
       rulesPatch(this.config, this.snapshot, segmentsFor(this.config), current, rules),
     );
   }
 
   /** Replaces a feature's prerequisites; refused for unknown features and cycles. */
-  setPrerequisites(feature: string, prerequisites: readonly string[]): Promise<FeatureRecord> {
+  setPrerequisites(feature: F, prerequisites: readonly string[]): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'setPrerequisites', 'set-prerequisites', (current) =>
       prerequisitesPatch(this.config, this.snapshot, segmentsFor(this.config), current, prerequisites),
     );
   }
 
   /** The feature names this service knows. */
-  featureNames(): string[] {
-    return [...this.snapshot.features.keys()];
+  featureNames(): F[] {
+    return [...this.snapshot.features.keys()] as F[];
   }
 
   /** A feature's live record, or undefined. */
@@ -317,7 +319,7 @@ export class CanaryRolloutService {
    * keep: counts that are not safe integers >= 0 or do not add up, a latency that is not a finite
    * number of ms >= 0, usage that is not an object.
    */
-  trackFeatureUsage(userId: string, feature: string, usage: FeatureUsage): void {
+  trackFeatureUsage(userId: string, feature: F, usage: FeatureUsage): void {
     this.recordUsage(userId, feature, TREATMENT_ARM, usage);
   }
 
@@ -371,7 +373,7 @@ export class CanaryRolloutService {
    * variants, `enabled` gets the user's variant and outcomes are also recorded under
    * `variant:<name>`.
    */
-  runFeature<T>(userId: string, feature: string, paths: FeaturePaths<T>): Promise<T> {
+  runFeature<T>(userId: string, feature: F, paths: FeaturePaths<T>): Promise<T> {
     // Checked before anything runs: a missing fallback must not surface after `enabled` ran.
     const problem = pathsProblem(paths);
     if (problem !== undefined) {
@@ -384,7 +386,7 @@ export class CanaryRolloutService {
    * The user's variant of a feature configured with `variants` (deterministic, weighted); null
    * when the feature is off for the user or has no variants.
    */
-  getVariant(userId: string, feature: string): string | null {
+  getVariant(userId: string, feature: F): string | null {
     return variantFor(this.snapshot, this.variants, userId, feature);
   }
 
@@ -499,7 +501,7 @@ export class CanaryRolloutService {
   }
 
   /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */
-  async addBetaUser(userId: string, feature: string): Promise<boolean> {
+  async addBetaUser(userId: string, feature: F): Promise<boolean> {
     assertUserId(userId, 'addBetaUser');
     await this.requireFeature(feature, 'addBetaUser');
     const added = await this.store.addBetaMember(feature, userId);
@@ -509,7 +511,7 @@ export class CanaryRolloutService {
   }
 
   /** Removes a user from a feature's beta list. */
-  async removeBetaUser(userId: string, feature: string): Promise<boolean> {
+  async removeBetaUser(userId: string, feature: F): Promise<boolean> {
     assertUserId(userId, 'removeBetaUser');
     await this.requireFeature(feature, 'removeBetaUser');
     const removed = await this.store.removeBetaMember(feature, userId);
@@ -545,7 +547,7 @@ export class CanaryRolloutService {
    * recovered; a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
    */
   async updateRolloutPercentage(
-    feature: string,
+    feature: F,
     percentage: number,
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
@@ -608,14 +610,14 @@ export class CanaryRolloutService {
   }
 
   /** Turns a feature on (its strategy and percentage apply again). */
-  enableFeature(feature: string): Promise<FeatureRecord> {
+  enableFeature(feature: F): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'enableFeature', 'enable-feature', (current) =>
       current.enabled ? null : { enabled: true },
     );
   }
 
   /** Turns a feature off for everyone, keeping its percentage and beta list. */
-  disableFeature(feature: string): Promise<FeatureRecord> {
+  disableFeature(feature: F): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'disableFeature', 'disable-feature', (current) =>
       current.enabled ? { enabled: false } : null,
     );
@@ -627,7 +629,7 @@ export class CanaryRolloutService {
    * `expectedVersion`, when someone else changed the feature first).
    */
   async rollback(
-    feature: string,
+    feature: F,
     reason = 'manual rollback',
     options: {
       source?: 'manual' | 'automatic';
