@@ -7,6 +7,8 @@ import { metrics } from './metrics';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
+import { setPrerequisites, setRules } from './targeting';
+import { types } from './types';
 import { addUser, blacklist, deleteUser, listUsers, removeUser, unblacklist } from './users';
 
 /** Every command, in the order of the guide's CLI Reference, then the additions. */
@@ -23,12 +25,15 @@ export const COMMANDS: readonly Command[] = [
   enableFeature,
   disableFeature,
   setStrategy,
+  setRules,
+  setPrerequisites,
   plan,
   explain,
   audit,
   metrics,
   importFlags,
   restoreBackup,
+  types,
 ];
 
 /** The command called `name`, if any. */
