@@ -20,8 +20,12 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const ours = median(samples.ours);
 const baseline = median(samples['in-memory']);
-console.log(`ns per getBooleanValue over 50,000 distinct targeting keys, median of ${ROUNDS} processes x 5 passes`);
+console.log(
+  `ns per getBooleanValue over 50,000 distinct targeting keys, median of ${ROUNDS} processes x 5 passes`,
+);
 console.log(`${'InMemoryProvider, equivalent 25 % flag'.padEnd(60)} ${baseline.toFixed(1).padStart(7)} ns`);
 console.log(`${'CanaryRolloutProvider, gradual 25 %'.padEnd(60)} ${ours.toFixed(1).padStart(7)} ns`);
 const ratio = ours / baseline;
-console.log(`RESULT openfeature provider/InMemoryProvider ${ratio.toFixed(2)}x (target <= 1.2x): ${ratio <= 1.2 ? 'met' : 'MISSED'}`);
+console.log(
+  `RESULT openfeature provider/InMemoryProvider ${ratio.toFixed(2)}x (target <= 1.2x): ${ratio <= 1.2 ? 'met' : 'MISSED'}`,
+);

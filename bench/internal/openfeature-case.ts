@@ -11,7 +11,10 @@ import { CanaryRolloutProvider } from '../../packages/openfeature/src/index';
 const N = 50_000;
 const PASSES = 5;
 const which = process.argv[2];
-const contexts = Array.from({ length: N }, (_, n) => ({ targetingKey: `user-${n}@example.com`, plan: 'pro' }));
+const contexts = Array.from({ length: N }, (_, n) => ({
+  targetingKey: `user-${n}@example.com`,
+  plan: 'pro',
+}));
 
 async function main(): Promise<void> {
   if (which === 'ours') {
@@ -39,7 +42,8 @@ async function main(): Promise<void> {
   let sink = 0;
   for (let pass = 0; pass < PASSES; pass++) {
     const start = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) sink += (await client.getBooleanValue('aiExtraction', false, contexts[i]!)) ? 1 : 0;
+    for (let i = 0; i < N; i++)
+      sink += (await client.getBooleanValue('aiExtraction', false, contexts[i]!)) ? 1 : 0;
     times.push(Number(process.hrtime.bigint() - start) / N);
   }
   times.sort((a, b) => a - b);

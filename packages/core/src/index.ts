@@ -170,6 +170,7 @@ export {
 } from './services/beta-user-service';
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
+export { RULE_ARM_PREFIX, type RuleStatus, ruleArm } from './services/rule-health';
 export type { RestoredState, StateLoss } from './services/state-recovery';
 export type { FeatureStatus, RolloutStatus } from './services/status';
 export type {

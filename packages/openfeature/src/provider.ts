@@ -145,16 +145,16 @@ export class CanaryRolloutProvider implements Provider {
   }
 
   /**
-   * Records an outcome into the feature's usage metrics, as `trackFeatureUsage` does: the
+   * Records an outcome into the feature's usage metrics, as `trackUsage` does: the
    * tracking event `<feature>.success` or `<feature>.failure`, with the latency in ms as the
    * details' `value` (optional). Other event names are ignored.
    */
   track(trackingEventName: string, context: EvaluationContext, details: TrackingEventDetails): void {
     const event = parseTrackingEvent(trackingEventName, details);
     if (event === undefined || this.service.getFeature(event.feature) === undefined) return;
-    const userId = typeof context.targetingKey === 'string' ? context.targetingKey : '';
     try {
-      this.service.trackFeatureUsage(userId, event.feature, {
+      // With the context: a rule with its own percentage that turned the feature on gets the call too.
+      this.service.trackUsage(event.feature, toContext(context), {
         calls: 1,
         successfulCalls: event.ok ? 1 : 0,
         failedCalls: event.ok ? 0 : 1,

@@ -84,4 +84,34 @@ describe('OpenFeature tracking', () => {
     expect(rollback).toMatchObject({ source: 'automatic', previous: { rolloutPercentage: 50 } });
     await monitor.stop();
   });
+
+  it('tracking with a context that a rule with its own percentage turned on counts for that rule too', async () => {
+    const { client, service } = await providerFor({
+      canaryRollout: {
+        features: {
+          aiExtraction: {
+            enabled: true,
+            rolloutPercentage: 0,
+            rules: [
+              {
+                name: 'pro',
+                constraints: [{ attribute: 'plan', operator: 'in', values: ['pro'] }],
+                rolloutPercentage: 100,
+              },
+            ],
+          },
+        },
+      },
+    });
+    for (let i = 0; i < 30; i++) {
+      const ctx = { targetingKey: `user-${i}`, plan: i % 3 === 0 ? 'pro' : 'free' };
+      if (await client.getBooleanValue('aiExtraction', false, ctx))
+        client.track('aiExtraction.failure', ctx, { value: 50 });
+      else client.track('aiExtraction.success', ctx);
+    }
+    await service.flush();
+    const status = service.getRolloutStatus().features.aiExtraction!;
+    expect(status.metrics).toMatchObject({ calls: 30, failedCalls: 10 });
+    expect(status.rules?.[0]).toMatchObject({ name: 'pro', metrics: { calls: 10, failedCalls: 10 } });
+  });
 });

@@ -26,7 +26,7 @@ import { configState, seedFeatures } from './seeding';
 import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
 import { asStoreError, positive, rolloutChanges } from './support';
-import { prerequisitesPatch, rulesPatch, segmentsFor } from './targeting';
+import { prerequisitesPatch, ruleArmFor, rulesPatch, segmentsFor } from './targeting';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -321,6 +321,16 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
    */
   trackFeatureUsage(userId: string, feature: F, usage: FeatureUsage): void {
     this.recordUsage(userId, feature, TREATMENT_ARM, usage);
+  }
+
+  /**
+   * `trackFeatureUsage` for a context: also recorded under the rule that turned the feature on,
+   * when that rule has its own percentage, for the per-rule health of `getRolloutStatus()`.
+   */
+  trackUsage(feature: F, context: EvaluationContext, usage: FeatureUsage): void {
+    this.recordUsage(contextUser(context), feature, TREATMENT_ARM, usage);
+    const arm = ruleArmFor(this.snapshot, feature, context);
+    if (arm !== undefined) this.recordUsage(contextUser(context), feature, arm, usage);
   }
 
   /** `trackFeatureUsage` for another arm (`control`, `variant:<name>`). */

@@ -5,6 +5,7 @@ import type { CanaryConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
 import type { MetricBucket } from '../schemas/records';
 import { raiseAllowance } from '../thresholds/stability';
+import { RULE_ARM_PREFIX, type RuleStatus, ruleStatuses } from './rule-health';
 
 /** One feature in `getRolloutStatus()`. */
 export interface FeatureStatus {
@@ -25,6 +26,8 @@ export interface FeatureStatus {
   readonly lastRollbackAt: number | null;
   /** Usage over the window (the feature's own calls, all processes). */
   readonly metrics: MetricsSummary;
+  /** Per rule with its own percentage: its calls and health (the monitor still judges the feature whole). */
+  readonly rules?: readonly RuleStatus[];
 }
 
 /** The guide's `getRolloutStatus()` result. */
@@ -50,7 +53,13 @@ export function buildStatus(input: {
   const windowMs = config.canaryRollout.thresholds.windowMs;
   const since = now - windowMs;
   const byFeature = new Map<string, MetricBucket[]>();
+  const ruleBuckets = new Map<string, MetricBucket[]>();
   for (const bucket of input.buckets) {
+    if (bucket.bucketStart >= since && bucket.arm.startsWith(RULE_ARM_PREFIX)) {
+      const list = ruleBuckets.get(bucket.feature);
+      if (list === undefined) ruleBuckets.set(bucket.feature, [bucket]);
+      else list.push(bucket);
+    }
     if (bucket.arm !== TREATMENT_ARM || bucket.bucketStart < since) continue;
     let list = byFeature.get(bucket.feature);
     if (list === undefined) {
@@ -76,6 +85,9 @@ export function buildStatus(input: {
       lastRollbackAt: record.lastRollbackAt ?? null,
       metrics: summarize(mergeAll(byFeature.get(name) ?? [], name, TREATMENT_ARM)),
     };
+    const rules =
+      f.rules === null ? undefined : ruleStatuses(snapshot, name, ruleBuckets.get(name) ?? [], config);
+    if (rules !== undefined) features[name] = { ...features[name], rules };
   }
   return {
     enabled: snapshot.enabled,

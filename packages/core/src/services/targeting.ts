@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors';
+import { decisionFor } from '../evaluation/decision';
 import type { Snapshot } from '../evaluation/snapshot';
 import type { CanaryConfig } from '../schemas/config';
 import type { FeatureRecord } from '../schemas/records';
@@ -12,6 +13,7 @@ import {
 } from '../schemas/targeting';
 import type { RolloutState } from '../storage/types';
 import { parseArgument } from '../storage/validate';
+import { ruleArm } from './rule-health';
 
 /**
  * The segments rules can name: the config file's, and those the store holds (which win, as live
@@ -86,4 +88,12 @@ export function prerequisitesPatch(
   check('setPrerequisites', config, snapshot, segments, current.name, { prerequisites: parsed });
   const same = JSON.stringify(current.prerequisites ?? []) === JSON.stringify(parsed);
   return same ? null : { prerequisites: parsed };
+}
+
+/** The metrics arm of the rule with its own percentage that turned `feature` on for `context`, if any. */
+export function ruleArmFor(snapshot: Snapshot, feature: string, context: unknown): string | undefined {
+  const decision = decisionFor(snapshot, feature, context);
+  if (!decision.enabled || decision.rule === null) return undefined;
+  const rule = snapshot.features.get(feature)?.record.rules?.[decision.rule.index];
+  return rule?.rolloutPercentage === undefined ? undefined : ruleArm(decision.rule.index);
 }
