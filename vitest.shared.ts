@@ -7,6 +7,7 @@ const pkg = (name: string, entry = 'index.ts') => `${root}packages/${name}/src/$
 /** Tests import sibling packages from source, so no build is needed to run them. */
 export const alias = {
   '@canary-rollout/core/testing': pkg('core', 'testing.ts'),
+  '@canary-rollout/core/store-kit': pkg('core', 'store-kit.ts'),
   '@canary-rollout/core': pkg('core'),
   '@canary-rollout/monitoring': pkg('monitoring'),
   '@canary-rollout/storage-file': pkg('storage-file'),

@@ -27,6 +27,12 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
+/** Subpath exports and one export each must have, from both module systems. */
+const subpaths = [
+  ['@canary-rollout/core/testing', 'MemoryStore'],
+  ['@canary-rollout/core/store-kit', 'createRolloutStore'],
+];
+
 /** One export each package must have, from both module systems. */
 const expected = {
   core: 'CanaryRolloutService',
@@ -133,6 +139,23 @@ try {
       run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
     );
   }
+  for (const [name, want] of subpaths) {
+    const slug = name.replace(/\W+/g, '-');
+    writeFileSync(
+      join(scratch, `check-${slug}.mjs`),
+      `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`,
+    );
+    writeFileSync(
+      join(scratch, `check-${slug}.cjs`),
+      `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`,
+    );
+    await check(`import ${name} (ESM, from the tarball)`, () =>
+      run(process.execPath, [`check-${slug}.mjs`], { cwd: scratch }),
+    );
+    await check(`require ${name} (CJS, from the tarball)`, () =>
+      run(process.execPath, [`check-${slug}.cjs`], { cwd: scratch }),
+    );
+  }
   await checkDeclarations(scratch);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
@@ -152,7 +175,9 @@ async function checkDeclarations(scratch) {
     [
       ...list.map((d, i) => `import * as p${i} from '@canary-rollout/${d}';`),
       "import { ManualClock, MemoryStore } from '@canary-rollout/core/testing';",
-      `export const used = [${list.map((_, i) => `p${i}`).join(', ')}, ManualClock, MemoryStore];`,
+      "import { createRolloutStore, DriverStore, MemoryDriver, type RolloutDriver } from '@canary-rollout/core/store-kit';",
+      'export const driver: RolloutDriver = new MemoryDriver();',
+      `export const used = [${list.map((_, i) => `p${i}`).join(', ')}, ManualClock, MemoryStore, createRolloutStore, DriverStore];`,
     ].join('\n');
   writeFileSync(join(scratch, 'types.ts'), imports(dual));
   writeFileSync(join(scratch, 'types.cts'), imports(dual));

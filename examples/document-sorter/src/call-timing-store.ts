@@ -6,6 +6,7 @@ import type {
   LogEntry,
   LogKind,
   LogQuery,
+  MetaRecord,
   MetricBatch,
   MetricBucket,
   MetricsReadOptions,
@@ -120,6 +121,15 @@ export class CallTimingStore implements RolloutStore {
   }
   listRollbacks(feature?: string): Promise<RollbackRecord[]> {
     return this.timed('listRollbacks', () => this.inner.listRollbacks(feature));
+  }
+  readMeta(prefix?: string): Promise<MetaRecord[]> {
+    return this.timed('readMeta', () => this.inner.readMeta(prefix));
+  }
+  putMeta(key: string, value: unknown, expectedVersion: number | null): Promise<MetaRecord> {
+    return this.timed('putMeta', () => this.inner.putMeta(key, value, expectedVersion));
+  }
+  deleteMeta(key: string, expectedVersion?: number): Promise<boolean> {
+    return this.timed('deleteMeta', () => this.inner.deleteMeta(key, expectedVersion));
   }
   subscribe(listener: (change: StoreChange) => void): () => void {
     return this.inner.subscribe(listener);

@@ -1,12 +1,13 @@
 import { MemoryStore } from '@canary-rollout/core';
+import type { MemoryEntry } from '@canary-rollout/core/store-kit';
 import { describeStoreConformance } from '@canary-rollout/storage-test-suite';
 import { expect, it } from 'vitest';
 import { CallTimingStore } from '../src/call-timing-store';
 
 /** Damages the stored records, keeping their personal data in place as real corruption would. */
-function damage(records: Map<string, unknown>): void {
-  for (const [key, value] of records)
-    records.set(key, { ...(value as object), version: 'seven', createdAt: 'later' });
+function damage(records: Map<string, MemoryEntry> | undefined): void {
+  for (const entry of records?.values() ?? [])
+    entry.value = { ...(entry.value as object), version: 'seven', createdAt: 'later' };
 }
 
 // #region suite
@@ -16,7 +17,7 @@ describeStoreConformance('CallTimingStore', async () => {
   return {
     store: new CallTimingStore(inner, { onSlowCall }),
     peer: async () => new CallTimingStore(new MemoryStore({ data: inner.data }), { onSlowCall }),
-    corrupt: async (target) => damage(target === 'features' ? inner.data.features : inner.data.users),
+    corrupt: async (target) => damage(inner.data.collections.get(target)),
   };
 });
 // #endregion suite

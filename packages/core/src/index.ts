@@ -183,6 +183,9 @@ export type {
   RolloutChange,
   UpdateRolloutOptions,
 } from './services/types';
+export { emailKey, normalizeEmail } from './storage/emails';
+export { newId } from './storage/ids';
+export { notifyListeners } from './storage/listeners';
 export {
   createMemoryStoreData,
   MemoryStore,
@@ -193,19 +196,15 @@ export {
   addCounts,
   addLatency,
   emptyMetricBucket,
-  isOffForEveryone,
   MAX_METRIC_COUNT,
   mergeMetricBucket,
   mergeMetricBuckets,
   metricKey,
-  newId,
-  normalizeEmail,
-  notifyListeners,
-  planRollback,
-  type RollbackPlan,
-} from './storage/semantics';
+} from './storage/metric-merge';
+export { isOffForEveryone, planRollback, type RollbackPlan } from './storage/rollback-plan';
 export type {
   LogQuery,
+  MetaRecord,
   MetricBatch,
   MetricsReadOptions,
   RollbackRequest,

@@ -11,7 +11,7 @@ import { normal, seededRandom } from '../src/experiments/random';
 import { TREATMENT_ARM } from '../src/metrics/aggregator';
 import { latencyBin } from '../src/metrics/histogram';
 import type { MetricBucket } from '../src/schemas/records';
-import { emptyMetricBucket } from '../src/storage/semantics';
+import { emptyMetricBucket } from '../src/storage/metric-merge';
 
 /** A merged bucket of synthetic calls with a given error rate and median latency. */
 function bucket(arm: string, calls: number, failures: number, medianMs: number, seed: number): MetricBucket {

@@ -93,6 +93,34 @@ export function describeChanges(ctx: SuiteContext): void {
     );
 
     it(
+      'lets a listener whose promise rejects neither stop the others nor go unhandled',
+      async () => {
+        const peer = await ctx.peer();
+        // A plain async function, as an app would write one (a mock would handle its promise itself).
+        let rejected = 0;
+        const rejecting = (async () => {
+          rejected += 1;
+          throw new Error('listener failed');
+        }) as unknown as (change: StoreChange) => void;
+        const kept = vi.fn<(change: StoreChange) => void>();
+        const offRejecting = ctx.store.subscribe(rejecting);
+        const offKept = ctx.store.subscribe(kept);
+        try {
+          await peer.addToBlacklist('user-1');
+          const version = (await peer.readState()).version;
+          await heard(kept, version);
+          expect(rejected).toBeGreaterThan(0);
+          // Time for an unhandled rejection to surface, which vitest reports as a failure.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        } finally {
+          offRejecting();
+          offKept();
+        }
+      },
+      testTimeout,
+    );
+
+    it(
       'keeps calling the other listeners when one throws',
       async () => {
         const peer = await ctx.peer();

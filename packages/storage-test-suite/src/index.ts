@@ -9,6 +9,7 @@ import { describeFeedback } from './feedback';
 import { createContext, resolveOptions } from './internal/context';
 import { describeLifecycle } from './lifecycle';
 import { describeLogs } from './logs';
+import { describeMeta } from './meta';
 import { describeMetricBatches } from './metric-batches';
 import { describeMetrics } from './metrics';
 import { describePrototypeNames } from './prototype-names';
@@ -20,6 +21,8 @@ import type { ConformanceOptions, StoreHarnessFactory } from './types';
 import { describeUserIds } from './user-ids';
 import { describeUsers } from './users';
 
+export { describeDriverConformance } from './driver/index';
+export type { DriverConformanceOptions, DriverHarness, DriverHarnessFactory } from './driver/types';
 export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
 
 /**
@@ -42,6 +45,7 @@ export function describeStoreConformance(
     describeMetrics(ctx);
     describeMetricBatches(ctx);
     describeLogs(ctx);
+    describeMeta(ctx);
     describeRollback(ctx);
     describeRaces(ctx);
     describeChanges(ctx);

@@ -1,7 +1,12 @@
 import type { RolloutStore } from '@canary-rollout/core';
+import type { RolloutDriver } from '@canary-rollout/core/store-kit';
 import {
   type ConformanceOptions,
   type CorruptionTarget,
+  type DriverConformanceOptions,
+  type DriverHarness,
+  type DriverHarnessFactory,
+  describeDriverConformance,
   describeStoreConformance,
   type StoreHarness,
   type StoreHarnessFactory,
@@ -29,6 +34,20 @@ describe('public API types', () => {
     expectTypeOf<ConformanceOptions>().toEqualTypeOf<{
       readonly changeTimeoutMs?: number;
       readonly propertyRuns?: number;
+    }>();
+  });
+
+  it('takes a driver harness factory for the driver suite', () => {
+    expectTypeOf(describeDriverConformance).parameters.toEqualTypeOf<
+      [name: string, factory: DriverHarnessFactory, options?: DriverConformanceOptions]
+    >();
+    expectTypeOf<DriverHarnessFactory>().returns.toEqualTypeOf<Promise<DriverHarness>>();
+    expectTypeOf<DriverHarness['driver']>().toEqualTypeOf<RolloutDriver>();
+    expectTypeOf<DriverHarness['peer']>().toEqualTypeOf<() => Promise<RolloutDriver>>();
+    expectTypeOf<DriverHarness['logEntriesRead']>().toEqualTypeOf<(() => Promise<number>) | undefined>();
+    expectTypeOf<DriverConformanceOptions>().toEqualTypeOf<{
+      readonly changeTimeoutMs?: number;
+      readonly raceRounds?: number;
     }>();
   });
 });

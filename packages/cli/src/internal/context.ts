@@ -280,9 +280,12 @@ async function notStarted(): Promise<CanaryRolloutService> {
 function mirrorOf(state: RolloutState, metrics: Parameters<MemoryStore['addMetrics']>[0]): MemoryStore {
   const data = createMemoryStoreData();
   data.version = state.version;
-  for (const feature of state.features) data.features.set(feature.name, feature);
-  for (const [feature, members] of Object.entries(state.beta)) data.beta.set(feature, new Set(members));
-  for (const id of state.blacklist) data.blacklist.add(id);
+  const features = new Map(state.features.map((f) => [f.name, { value: f, version: f.version }]));
+  data.collections.set('features', features);
+  for (const [feature, members] of Object.entries(state.beta)) {
+    data.sets.set(`beta:${feature}`, { members: new Set(members), version: 1 });
+  }
+  data.sets.set('blacklist', { members: new Set(state.blacklist), version: 1 });
   for (const bucket of metrics) data.metrics.set(metricKey(bucket), bucket);
   return new MemoryStore({ data });
 }

@@ -1,5 +1,5 @@
 import type { MetricBucket } from '../schemas/records';
-import { addCounts, addLatency } from '../storage/semantics';
+import { addCounts, addLatency } from '../storage/metric-merge';
 import { HISTOGRAM_BINS, latencyBin, sparseHistogram } from './histogram';
 import { HLL_REGISTERS, hllAdd, sparseRegisters } from './hyperloglog';
 

@@ -1,5 +1,5 @@
 import type { MetricBucket } from '../schemas/records';
-import { emptyMetricBucket, mergeMetricBucket } from '../storage/semantics';
+import { emptyMetricBucket, mergeMetricBucket } from '../storage/metric-merge';
 import { histogramQuantile } from './histogram';
 import { hllEstimate } from './hyperloglog';
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { CanaryRolloutError } from '../errors';
-import { newId } from '../storage/semantics';
+import { newId } from '../storage/ids';
 import type { RolloutStore } from '../storage/types';
 import { asStoreError } from './support';
 

@@ -2,7 +2,8 @@ import type { CanaryRolloutError } from '../errors';
 import { InvalidArgumentError, isCanaryRolloutError, StoreUnavailableError } from '../errors';
 import type { UsageAggregator } from '../metrics/aggregator';
 import type { MetricBucket } from '../schemas/records';
-import { mergeMetricBuckets, newId } from '../storage/semantics';
+import { newId } from '../storage/ids';
+import { mergeMetricBuckets } from '../storage/metric-merge';
 import type { MetricBatch, RolloutStore } from '../storage/types';
 import { asStoreError } from './support';
 

@@ -3,27 +3,32 @@ import type { MetricBatch, MetricsReadOptions, StoreChange } from './types';
 
 /**
  * Keyed collections a driver holds. Values are JSON documents the driver stores as given and
- * never interprets; core validates what it reads back.
+ * never interprets; core validates what it reads back. A driver stores every collection the same
+ * way, with the name as data (a column, a key part, a folder), so a collection added later needs
+ * no driver change; it must not list these names.
  * - `features`: feature name to feature record
  * - `users`: user id to beta user
  * - `emails`: `emailKey(email)` (a hash, never the address) to user id, for uniqueness
- * - `feedback`: feedback id to feedback entry
- * - `meta`: the monitor's incident claims and health marks, keyed by what they mark
+ * - `feedback`: a time-ordered key to a feedback entry
+ * - `meta`: compare-and-set records of the monitor (incident claims, health marks)
+ * - `segments`: segment name to a named list of targeting constraints
  */
-export type DriverCollection = 'features' | 'users' | 'emails' | 'feedback' | 'meta';
+export type DriverCollection = 'features' | 'users' | 'emails' | 'feedback' | 'meta' | 'segments';
 
-/** Every collection, in a fixed order. */
+/** Every collection core uses, in a fixed order (for tests and tools; drivers need not list them). */
 export const DRIVER_COLLECTIONS: readonly DriverCollection[] = [
   'features',
   'users',
   'emails',
   'feedback',
   'meta',
+  'segments',
 ];
 
 /**
  * Append-only logs, each bounded by the `retain` of its appends. `rollbacks` holds rollback
- * records; the others are the store's log kinds.
+ * records; the others are the store's log kinds. Like collections, a driver stores every log
+ * the same way, with the name as data.
  */
 export type DriverLog = 'alerts' | 'health-reports' | 'audit' | 'rollbacks';
 
@@ -46,8 +51,12 @@ export interface DriverEntry {
 
 /** One stored set. */
 export interface DriverSet {
+  /** In no particular order, each once. */
   readonly members: readonly string[];
-  /** 0 for a set never written; +1 on every commit that changes it; never goes back. */
+  /**
+   * 0 for a set never written; +1 on every commit with an operation on the set (even one that
+   * leaves its members as they were); never goes back, not even when the set is cleared.
+   */
   readonly version: number;
 }
 
@@ -63,10 +72,17 @@ export interface DriverReadRequest {
 
 /** A consistent view: everything in it was current at one moment. */
 export interface DriverSnapshot {
-  /** The store version: +1 on every successful commit that has operations. */
+  /**
+   * The store version: +1 on every successful commit with an operation on an entry or a set; a
+   * commit of log appends alone leaves it as it is.
+   */
   readonly version: number;
+  /** Each collection asked for, its entries in no particular order (core sorts what it shows). */
   readonly collections: Readonly<Partial<Record<DriverCollection, readonly DriverEntry[]>>>;
-  /** Sets asked for; one asked for by name and never written is present with version 0. */
+  /**
+   * Sets asked for: one asked for by name is always present (version 0 and no members when
+   * never written); by prefix, every set ever written whose name starts with it.
+   */
   readonly sets: Readonly<Record<string, DriverSet>>;
 }
 
@@ -80,7 +96,10 @@ export type DriverExpectation =
     }
   | { readonly set: DriverSetName; readonly version: number };
 
-/** One change of a commit. */
+/**
+ * One change of a commit. `put` creates or replaces an entry (its version +1); `delete` of an
+ * absent entry and `set-remove` of an absent member change nothing but are allowed.
+ */
 export type DriverOperation =
   | {
       readonly op: 'put';
@@ -102,7 +121,10 @@ export type DriverOperation =
       readonly retain: number;
     };
 
-/** An all-or-nothing change: every expectation holds and every operation applies, or nothing does. */
+/**
+ * An all-or-nothing change: every expectation holds and every operation applies, in order, or
+ * nothing does. A commit without operations only checks its expectations.
+ */
 export interface DriverCommit {
   readonly expect?: readonly DriverExpectation[];
   readonly operations: readonly DriverOperation[];
@@ -121,11 +143,16 @@ export type DriverCommitResult =
       readonly conflicts: readonly (DriverExpectation & { readonly found: number | null })[];
     };
 
-/** What `readLog` returns. */
+/**
+ * What `readLog` selects: of the log in append order, the entries with `at >= since`, and of
+ * those the newest `limit`. Entries are appended in time order (give or take the clock skew of
+ * processes), so a driver may read back from the newest and stop at the first entry older than
+ * `since`; it reads only what it returns (Redis `LRANGE -limit -1`), never the whole log.
+ */
 export interface DriverLogQuery {
   /** Only entries appended with `at >= since`. */
   readonly since?: number;
-  /** At most this many, the newest. A driver reads only these, not the whole log. */
+  /** At most this many, the newest. */
   readonly limit?: number;
 }
 
@@ -141,7 +168,8 @@ export interface DriverLogQuery {
  * - Values come back as they were put (JSON round trip); a value that cannot be decoded is
  *   reported with `StoreDataCorruptedError` naming where, never quoting the stored text.
  * - No personal data in keys, channels or messages the driver makes; deletes leave nothing behind.
- * - Other handles hear of every commit through `subscribe` (the change names the new version).
+ * - Other handles hear of every commit that bumps the version through `subscribe` (the change
+ *   names the new version).
  */
 export interface RolloutDriver {
   /** Connects, creates or migrates what is needed. Idempotent. */
@@ -150,20 +178,33 @@ export interface RolloutDriver {
   close(): Promise<void>;
   /** One consistent read of whole collections and sets. */
   read(request: DriverReadRequest): Promise<DriverSnapshot>;
-  /** Entries by key, in the order asked (`undefined` where absent). */
+  /** Entries by key, in the order asked (`undefined` where absent); one consistent read. */
   get(collection: DriverCollection, keys: readonly string[]): Promise<readonly (DriverEntry | undefined)[]>;
-  /** Applies a conditional, all-or-nothing change. */
+  /**
+   * Applies a conditional, all-or-nothing change. A failed expectation is a result, not an
+   * error; errors are for a store that cannot answer (`StoreUnavailableError`).
+   */
   commit(commit: DriverCommit): Promise<DriverCommitResult>;
   /** Log entries, oldest first, reading only what the query selects. */
   readLog(log: DriverLog, query?: DriverLogQuery): Promise<readonly unknown[]>;
-  /** As `RolloutStore.addMetrics`: counts summed (saturating), registers maxed, exactly once by batch. */
+  /**
+   * As `RolloutStore.addMetrics`, on deltas core already validated: counts summed (saturating,
+   * see `mergeMetricBucket`), registers maxed, atomic per call, exactly once by batch.
+   */
   addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void>;
-  /** As `RolloutStore.readMetrics`. */
+  /**
+   * As `RolloutStore.readMetrics`. Core passes these through (it is the monitor's hot read), so a
+   * driver that decodes stored buckets validates them (`parseStored` with `metricBucketSchema`).
+   */
   readMetrics(
     since: number,
     features?: readonly string[],
     options?: MetricsReadOptions,
   ): Promise<MetricBucket[]>;
-  /** Calls `listener` after commits made through other handles. Returns unsubscribe. */
+  /**
+   * Calls `listener` after commits made through other handles that bumped the store version,
+   * with the new version (it may also report this handle's own, and need not report commits of
+   * log appends alone). Works as soon as `open()` resolves. Returns unsubscribe.
+   */
   subscribe(listener: (change: StoreChange) => void): () => void;
 }

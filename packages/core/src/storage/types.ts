@@ -66,6 +66,18 @@ export interface LogQuery {
   readonly limit?: number;
 }
 
+/**
+ * A compare-and-set record of the `meta` collection (a monitor's incident claims and health
+ * marks). Keys name what they mark, never a person.
+ */
+export interface MetaRecord {
+  readonly key: string;
+  /** A JSON value. */
+  readonly value: unknown;
+  /** 1 when created, +1 on every put. */
+  readonly version: number;
+}
+
 /** A change made through another handle (usually another process). */
 export interface StoreChange {
   /** The state version after the change, when the store knows it. */
@@ -163,6 +175,19 @@ export interface RolloutStore {
   rollback(feature: string, request: RollbackRequest): Promise<RollbackResult>;
   /** Rollback records, oldest first, of one feature or all. */
   listRollbacks(feature?: string): Promise<RollbackRecord[]>;
+
+  /** Meta records whose key starts with `prefix` (all without one), sorted by key. */
+  readMeta(prefix?: string): Promise<MetaRecord[]>;
+  /**
+   * Writes a meta record if its stored version is `expectedVersion` (`null`: it must not exist
+   * yet); returns it with its new version. `ConflictError` otherwise. `value` must be JSON.
+   */
+  putMeta(key: string, value: unknown, expectedVersion: number | null): Promise<MetaRecord>;
+  /**
+   * Deletes a meta record; false if there was none. With `expectedVersion`, only at that version
+   * (`ConflictError` when it is at another).
+   */
+  deleteMeta(key: string, expectedVersion?: number): Promise<boolean>;
 
   /**
    * Calls `listener` after changes made through other handles (other processes) to features,

@@ -2,6 +2,29 @@ import type { z } from 'zod';
 import { InvalidArgumentError, StoreDataCorruptedError } from '../errors';
 
 /**
+ * The package a store's messages start with: a scoped name as given, a canary-rollout package
+ * without its scope (`'storage-file'`) with it.
+ */
+export function packageLabel(store: string): string {
+  return store.startsWith('@') ? store : `@canary-rollout/${store}`;
+}
+
+/**
+ * Decodes JSON text read from a store; text that does not parse is reported with
+ * `StoreDataCorruptedError` naming the store and `location`, never quoting the text (the parser's
+ * message would, and stored records can hold personal data).
+ */
+export function parseJsonText(text: string, store: string, location: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StoreDataCorruptedError(
+      `${packageLabel(store)}: corrupted data in ${location}: not valid JSON`,
+    );
+  }
+}
+
+/**
  * Parses data read from a store; on failure throws `StoreDataCorruptedError` naming the store,
  * where the data was (`location`) and the first problems by path. Values are not echoed:
  * stored records can hold personal data.
@@ -15,7 +38,7 @@ export function parseStored<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new StoreDataCorruptedError(
-    `@canary-rollout/${store}: corrupted data in ${location}: ${problems(result.error)}`,
+    `${packageLabel(store)}: corrupted data in ${location}: ${problems(result.error)}`,
   );
 }
 
@@ -32,7 +55,7 @@ export function parseArgument<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new InvalidArgumentError(
-    `@canary-rollout/${store}: invalid ${operation} argument: ${problems(result.error)}`,
+    `${packageLabel(store)}: invalid ${operation} argument: ${problems(result.error)}`,
   );
 }
 

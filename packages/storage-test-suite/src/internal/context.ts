@@ -1,6 +1,6 @@
 import type { RolloutStore } from '@canary-rollout/core';
-import { afterEach, beforeEach } from 'vitest';
 import type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from '../types';
+import { handlesPerTest } from './handles';
 
 /** Options with their defaults filled in. */
 export interface ResolvedOptions {
@@ -36,62 +36,21 @@ export function resolveOptions(options: ConformanceOptions = {}): ResolvedOption
  * and clean up after it. Must be called inside the suite's `describe`.
  */
 export function createContext(factory: StoreHarnessFactory, options: ResolvedOptions): SuiteContext {
-  let harness: StoreHarness | undefined;
-  let peer: Promise<RolloutStore> | undefined;
-  const opened: RolloutStore[] = [];
-
-  beforeEach(async () => {
-    harness = await factory();
-    // Listed before opening: a store whose open fails half-way is still closed.
-    opened.push(harness.store);
-    await harness.store.open();
-  });
-
-  afterEach(async () => {
-    const current = harness;
-    // A peer still opening is waited for, so it is closed too rather than leaking into the next test.
-    await peer?.catch(() => undefined);
-    const handles = opened.splice(0).reverse();
-    harness = undefined;
-    peer = undefined;
-    // Every handle is closed and cleanup runs even when one of them fails; the first failure is reported.
-    const failures: unknown[] = [];
-    for (const handle of handles) await handle.close().catch((error: unknown) => failures.push(error));
-    await current?.cleanup?.().catch((error: unknown) => failures.push(error));
-    if (failures.length > 0) throw failures[0];
-  });
-
-  const active = (): StoreHarness => {
-    if (harness === undefined)
-      throw new Error('@canary-rollout/storage-test-suite: the store exists only while a test runs');
-    return harness;
-  };
-
+  const handles = handlesPerTest<RolloutStore, StoreHarness>(factory, (h) => h.store);
   return {
     options,
     get store() {
-      return active().store;
+      return handles.harness().store;
     },
-    peer() {
-      if (peer === undefined) {
-        const source = active();
-        peer = (async () => {
-          const handle = await source.peer();
-          opened.push(handle);
-          await handle.open();
-          return handle;
-        })();
-      }
-      return peer;
-    },
+    peer: () => handles.peer(),
     corrupt(target) {
-      return active().corrupt(target);
+      return handles.harness().corrupt(target);
     },
     async atRest() {
-      return active().atRest?.();
+      return handles.harness().atRest?.();
     },
     get wipe() {
-      return active().wipe;
+      return handles.harness().wipe;
     },
   };
 }

@@ -1,0 +1,575 @@
+import { ConflictError, InvalidArgumentError, NotFoundError, StoreDataCorruptedError } from '../errors';
+import {
+  type BetaUser,
+  betaUserSchema,
+  type FeatureRecord,
+  type FeatureWrite,
+  type Feedback,
+  featureRecordSchema,
+  feedbackSchema,
+  type LogEntry,
+  type LogKind,
+  logEntrySchema,
+  type MetricBucket,
+  metricBatchSchema,
+  metricBucketSchema,
+  type RollbackRecord,
+  rollbackRecordSchema,
+} from '../schemas/records';
+import type {
+  DriverCommit,
+  DriverEntry,
+  DriverExpectation,
+  DriverOperation,
+  DriverSetName,
+  DriverSnapshot,
+  RolloutDriver,
+} from './driver';
+import { emailKey, normalizeEmail } from './emails';
+import { callListener } from './listeners';
+import { jsonValueProblem, metaKeyProblem } from './meta-values';
+import { planRollback } from './rollback-plan';
+import type {
+  LogQuery,
+  MetaRecord,
+  MetricBatch,
+  MetricsReadOptions,
+  RollbackRequest,
+  RollbackResult,
+  RolloutState,
+  RolloutStore,
+  StoreChange,
+} from './types';
+import { assertUserIdArgument, describeUserId, isValidUserId } from './user-ids';
+import { packageLabel, parseArgument, parseStored } from './validate';
+
+/** Options of `createRolloutStore` and `DriverStore`. */
+export interface RolloutStoreOptions {
+  /**
+   * Who speaks in messages: a package name (`'@acme/rollout-store'`), or a canary-rollout
+   * package without its scope (`'storage-file'`).
+   */
+  readonly name: string;
+  /** Entries kept per log (alerts, health reports, audit). @default 10000 */
+  readonly maxLogEntries?: number;
+  /** Rollback records kept. @default 10000 */
+  readonly maxRollbackRecords?: number;
+}
+
+/** The store's logs, the ones `appendLog` and `listLogs` accept. */
+const LOG_KINDS: ReadonlySet<string> = new Set<LogKind>(['alerts', 'health-reports', 'audit']);
+const BETA = 'beta:';
+const BLACKLIST = 'blacklist';
+/** Rounds of read and conditional commit before a write gives up under contention. */
+const MAX_ATTEMPTS = 100;
+/** Width of the numbers in feedback keys, so keys sort as the numbers do. */
+const KEY_DIGITS = 16;
+
+/** Marks a round of a read-and-commit loop that lost a race and must read again. */
+const AGAIN = Symbol('again');
+type Round<T> = T | typeof AGAIN;
+
+const betaSet = (feature: string): DriverSetName => `${BETA}${feature}`;
+const pad = (n: number): string => String(n).padStart(KEY_DIGITS, '0');
+
+function positiveCount(value: unknown, fallback: number, field: string, label: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${label}: ${field} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Every `RolloutStore` rule written once over a `RolloutDriver`: compare-and-set, email
+ * uniqueness in the same commit as the user, the `removeUser` cascade in one commit, atomic
+ * rollback, retention, validation of what is written and read, messages without personal data.
+ * Store packages extend it to keep their own class (`class FileStore extends DriverStore`).
+ */
+export class DriverStore implements RolloutStore {
+  /** The driver under this store. */
+  protected readonly driver: RolloutDriver;
+  /** The package name the store's messages start with. */
+  protected readonly label: string;
+  private readonly storeName: string;
+  private readonly maxLogEntries: number;
+  private readonly maxRollbackRecords: number;
+
+  constructor(driver: RolloutDriver, options: RolloutStoreOptions) {
+    this.driver = driver;
+    this.storeName = options.name;
+    this.label = packageLabel(options.name);
+    this.maxLogEntries = positiveCount(options.maxLogEntries, 10_000, 'maxLogEntries', this.label);
+    this.maxRollbackRecords = positiveCount(
+      options.maxRollbackRecords,
+      10_000,
+      'maxRollbackRecords',
+      this.label,
+    );
+  }
+
+  open(): Promise<void> {
+    return this.driver.open();
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  async readState(): Promise<RolloutState> {
+    const snap = await this.driver.read({
+      collections: ['features'],
+      sets: [BLACKLIST],
+      setPrefixes: [BETA],
+    });
+    const features = (snap.collections.features ?? []).map((e) => this.feature(e));
+    features.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // A null prototype: a feature named `__proto__` is a list like any other.
+    const beta: Record<string, string[]> = Object.create(null);
+    for (const [name, set] of Object.entries(snap.sets)) {
+      if (name.startsWith(BETA) && set.members.length > 0) beta[name.slice(BETA.length)] = [...set.members];
+    }
+    return {
+      version: snap.version,
+      features,
+      beta,
+      blacklist: [...(snap.sets[BLACKLIST]?.members ?? [])],
+    };
+  }
+
+  async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
+    this.expectedVersionArgument(expectedVersion, 'putFeature', true);
+    const next = parseArgument(
+      featureRecordSchema,
+      { ...feature, version: (expectedVersion ?? 0) + 1 },
+      this.storeName,
+      'putFeature',
+    );
+    const result = await this.driver.commit({
+      expect: [{ collection: 'features', key: next.name, version: expectedVersion }],
+      operations: [{ op: 'put', collection: 'features', key: next.name, value: next }],
+    });
+    if (!result.committed) {
+      const found = result.conflicts[0]?.found ?? null;
+      throw new ConflictError(
+        `${this.label}: feature "${next.name}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
+      );
+    }
+    return next;
+  }
+
+  deleteFeature(name: string): Promise<boolean> {
+    return this.rounds('deleteFeature', async () => {
+      const [entry] = await this.driver.get('features', [name]);
+      if (entry === undefined) return false;
+      const done = await this.commit({
+        expect: [{ collection: 'features', key: name, version: entry.version }],
+        operations: [
+          { op: 'delete', collection: 'features', key: name },
+          { op: 'set-clear', set: betaSet(name) },
+        ],
+      });
+      return done ? true : AGAIN;
+    });
+  }
+
+  async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
+    const valid = parseArgument(betaUserSchema, user, this.storeName, 'registerUser');
+    const key = emailKey(valid.email);
+    return this.rounds('registerUser', async () => {
+      const [index] = await this.driver.get('emails', [key]);
+      if (index !== undefined) {
+        const owner = await this.userById(this.indexedId(index));
+        // The key is a digest of the normalized email; the record has the final word.
+        if (owner !== undefined && normalizeEmail(owner.email) === normalizeEmail(valid.email)) {
+          return { user: owner, created: false };
+        }
+      }
+      const [taken] = await this.driver.get('users', [valid.id]);
+      if (taken !== undefined) {
+        throw new ConflictError(`${this.label}: user id ${describeUserId(valid.id)} is already taken`);
+      }
+      const done = await this.commit({
+        expect: [
+          // A stale index entry (its user gone) is taken over at the version read.
+          { collection: 'emails', key, version: index?.version ?? null },
+          { collection: 'users', key: valid.id, version: null },
+        ],
+        operations: [
+          { op: 'put', collection: 'users', key: valid.id, value: valid },
+          { op: 'put', collection: 'emails', key, value: valid.id },
+        ],
+      });
+      return done ? { user: structuredClone(valid), created: true } : AGAIN;
+    });
+  }
+
+  async getUser(id: string): Promise<BetaUser | undefined> {
+    // No user can have an invalid id, and a key that is not a string means nothing to a driver.
+    return isValidUserId(id) ? this.userById(id) : undefined;
+  }
+
+  async getUserByEmail(email: string): Promise<BetaUser | undefined> {
+    if (typeof email !== 'string') return undefined;
+    const [index] = await this.driver.get('emails', [emailKey(email)]);
+    if (index === undefined) return undefined;
+    const user = await this.userById(this.indexedId(index));
+    return user !== undefined && normalizeEmail(user.email) === normalizeEmail(email) ? user : undefined;
+  }
+
+  async listUsers(): Promise<BetaUser[]> {
+    const snap = await this.driver.read({ collections: ['users'] });
+    const users = (snap.collections.users ?? []).map((e) => this.user(e));
+    return users.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  removeUser(id: string): Promise<boolean> {
+    if (!isValidUserId(id)) return Promise.resolve(false);
+    return this.rounds('removeUser', async () => {
+      const snap = await this.driver.read({
+        collections: ['users', 'feedback'],
+        sets: [BLACKLIST],
+        setPrefixes: [BETA],
+      });
+      const entry = snap.collections.users?.find((e) => e.key === id);
+      if (entry === undefined) return false;
+      const commit: { expect: DriverExpectation[]; operations: DriverOperation[] } = {
+        expect: [{ collection: 'users', key: id, version: entry.version }],
+        operations: [{ op: 'delete', collection: 'users', key: id }],
+      };
+      // The email index entry goes with the user, unless it already names another user.
+      const email = (entry.value as { email?: unknown } | null)?.email;
+      if (typeof email === 'string') {
+        const key = emailKey(email);
+        const [index] = await this.driver.get('emails', [key]);
+        if (index !== undefined && index.value === id) {
+          commit.expect.push({ collection: 'emails', key, version: index.version });
+          commit.operations.push({ op: 'delete', collection: 'emails', key });
+        }
+      }
+      // Every set is expected at the version read, so a membership added meanwhile is not left behind.
+      for (const [name, set] of Object.entries(snap.sets)) {
+        commit.expect.push({ set: name as DriverSetName, version: set.version });
+        if (set.members.includes(id)) {
+          commit.operations.push({ op: 'set-remove', set: name as DriverSetName, members: [id] });
+        }
+      }
+      for (const f of snap.collections.feedback ?? []) {
+        // Read loosely: erasure must work even next to a damaged record.
+        if ((f.value as { userId?: unknown } | null)?.userId !== id) continue;
+        commit.expect.push({ collection: 'feedback', key: f.key, version: f.version });
+        commit.operations.push({ op: 'delete', collection: 'feedback', key: f.key });
+      }
+      return (await this.commit(commit)) ? true : AGAIN;
+    });
+  }
+
+  async addBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, this.storeName, 'addBetaMember');
+    return this.rounds('addBetaMember', async () => {
+      const set = betaSet(feature);
+      const snap = await this.driver.read({ sets: [set] });
+      const [entry] = await this.driver.get('features', [feature]);
+      if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
+      const current = snapshotSet(snap, set);
+      if (current.members.includes(userId)) return false;
+      const done = await this.commit({
+        // The feature too: a list must not outlive a feature deleted meanwhile.
+        expect: [
+          { set, version: current.version },
+          { collection: 'features', key: feature, version: entry.version },
+        ],
+        operations: [{ op: 'set-add', set, members: [userId] }],
+      });
+      return done ? true : AGAIN;
+    });
+  }
+
+  async removeBetaMember(feature: string, userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, this.storeName, 'removeBetaMember');
+    return this.setChange('removeBetaMember', betaSet(feature), userId, false);
+  }
+
+  async addToBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, this.storeName, 'addToBlacklist');
+    return this.setChange('addToBlacklist', BLACKLIST, userId, true);
+  }
+
+  async removeFromBlacklist(userId: string): Promise<boolean> {
+    assertUserIdArgument(userId, this.storeName, 'removeFromBlacklist');
+    return this.setChange('removeFromBlacklist', BLACKLIST, userId, false);
+  }
+
+  async appendFeedback(entry: Feedback): Promise<void> {
+    const valid = parseArgument(feedbackSchema, entry, this.storeName, 'appendFeedback');
+    await this.rounds('appendFeedback', async () => {
+      // Keys sort by time, then by the store version seen: appends in sequence keep their order
+      // across handles even within one millisecond.
+      const { version } = await this.driver.read({});
+      const key = `${pad(valid.at)}.${pad(version)}.${valid.id}`;
+      const done = await this.commit({
+        expect: [{ collection: 'feedback', key, version: null }],
+        operations: [{ op: 'put', collection: 'feedback', key, value: valid }],
+      });
+      return done ? undefined : AGAIN;
+    });
+  }
+
+  async listFeedback(feature?: string): Promise<Feedback[]> {
+    const snap = await this.driver.read({ collections: ['feedback'] });
+    const entries = [...(snap.collections.feedback ?? [])].sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
+    const all = entries.map((e, i) => parseStored(feedbackSchema, e.value, this.storeName, `feedback #${i}`));
+    return feature === undefined ? all : all.filter((f) => f.feature === feature);
+  }
+
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+    if (!Array.isArray(deltas)) {
+      throw new InvalidArgumentError(`${this.label}: addMetrics: deltas must be an array`);
+    }
+    const valid = deltas.map((d) => parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'));
+    const id =
+      batch === undefined
+        ? undefined
+        : parseArgument(metricBatchSchema, batch, this.storeName, 'addMetrics batch');
+    await this.driver.addMetrics(valid, id);
+  }
+
+  readMetrics(
+    since: number,
+    features?: readonly string[],
+    options?: MetricsReadOptions,
+  ): Promise<MetricBucket[]> {
+    if (typeof since !== 'number' || Number.isNaN(since)) {
+      throw new InvalidArgumentError(
+        `${this.label}: readMetrics: since must be a number, got ${String(since)}`,
+      );
+    }
+    // Buckets are the driver's to decode (it merges them), and the monitor's hot read: passed through.
+    return this.driver.readMetrics(since, features, options);
+  }
+
+  async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
+    this.logKindArgument(kind);
+    const valid = parseArgument(logEntrySchema, entry, this.storeName, 'appendLog');
+    await this.driver.commit({
+      operations: [{ op: 'append', log: kind, at: valid.at, entry: valid, retain: this.maxLogEntries }],
+    });
+  }
+
+  async listLogs(kind: LogKind, query: LogQuery = {}): Promise<LogEntry[]> {
+    this.logKindArgument(kind);
+    const { since, limit } = query;
+    if (since !== undefined && (typeof since !== 'number' || Number.isNaN(since))) {
+      throw new InvalidArgumentError(`${this.label}: listLogs: since must be a number, got ${String(since)}`);
+    }
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new InvalidArgumentError(
+        `${this.label}: listLogs: limit must be a non-negative integer, got ${String(limit)}`,
+      );
+    }
+    const entries = await this.driver.readLog(kind, {
+      ...(since === undefined ? {} : { since }),
+      ...(limit === undefined ? {} : { limit }),
+    });
+    return entries.map((value, i) => parseStored(logEntrySchema, value, this.storeName, `${kind} #${i}`));
+  }
+
+  rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
+    return this.rounds('rollback', async () => {
+      const set = betaSet(feature);
+      const snap = await this.driver.read({ sets: [set] });
+      const [entry] = await this.driver.get('features', [feature]);
+      if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
+      const current = this.feature(entry);
+      const members = snapshotSet(snap, set);
+      const plan = planRollback(current, members.members.length, request);
+      if (!plan.performed) return { performed: false, feature: current };
+      const done = await this.commit({
+        expect: [
+          { collection: 'features', key: feature, version: entry.version },
+          { set, version: members.version },
+        ],
+        operations: [
+          { op: 'put', collection: 'features', key: feature, value: plan.next },
+          { op: 'set-clear', set },
+          {
+            op: 'append',
+            log: 'rollbacks',
+            at: plan.record.at,
+            entry: plan.record,
+            retain: this.maxRollbackRecords,
+          },
+        ],
+      });
+      // The loser of a race reads again: the winner's rollback leaves nothing to do, so it records nothing.
+      return done ? { performed: true, feature: plan.next, record: plan.record } : AGAIN;
+    });
+  }
+
+  async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
+    const entries = await this.driver.readLog('rollbacks');
+    const all = entries.map((value, i) =>
+      parseStored(rollbackRecordSchema, value, this.storeName, `rollback #${i}`),
+    );
+    return feature === undefined ? all : all.filter((r) => r.feature === feature);
+  }
+
+  async readMeta(prefix?: string): Promise<MetaRecord[]> {
+    if (prefix !== undefined && typeof prefix !== 'string') {
+      throw new InvalidArgumentError(
+        `${this.label}: readMeta: prefix must be a string, got ${typeof prefix}`,
+      );
+    }
+    const snap = await this.driver.read({ collections: ['meta'] });
+    return (snap.collections.meta ?? [])
+      .filter((e) => prefix === undefined || e.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((e) => this.meta(e));
+  }
+
+  async putMeta(key: string, value: unknown, expectedVersion: number | null): Promise<MetaRecord> {
+    this.metaKeyArgument(key, 'putMeta');
+    this.expectedVersionArgument(expectedVersion, 'putMeta', true);
+    const problem = jsonValueProblem(value);
+    if (problem !== undefined) {
+      throw new InvalidArgumentError(`${this.label}: putMeta: value ${problem}`);
+    }
+    const stored = structuredClone(value);
+    const result = await this.driver.commit({
+      expect: [{ collection: 'meta', key, version: expectedVersion }],
+      operations: [{ op: 'put', collection: 'meta', key, value: stored }],
+    });
+    if (!result.committed) {
+      const found = result.conflicts[0]?.found ?? null;
+      throw new ConflictError(
+        `${this.label}: meta record "${key}" is at version ${found ?? 'none'}, expected ${expectedVersion ?? 'none'}`,
+      );
+    }
+    return { key, value: structuredClone(stored), version: (expectedVersion ?? 0) + 1 };
+  }
+
+  deleteMeta(key: string, expectedVersion?: number): Promise<boolean> {
+    this.metaKeyArgument(key, 'deleteMeta');
+    if (expectedVersion !== undefined) this.expectedVersionArgument(expectedVersion, 'deleteMeta', false);
+    return this.rounds('deleteMeta', async () => {
+      const [entry] = await this.driver.get('meta', [key]);
+      if (entry === undefined) return false;
+      if (expectedVersion !== undefined && entry.version !== expectedVersion) {
+        throw new ConflictError(
+          `${this.label}: meta record "${key}" is at version ${entry.version}, expected ${expectedVersion}`,
+        );
+      }
+      const done = await this.commit({
+        expect: [{ collection: 'meta', key, version: entry.version }],
+        operations: [{ op: 'delete', collection: 'meta', key }],
+      });
+      return done ? true : AGAIN;
+    });
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    // Wrapped, whatever the driver does with a failing listener.
+    return this.driver.subscribe((change) => callListener(listener, change));
+  }
+
+  /** Adds or removes one member of a set by compare-and-set; whether it changed anything. */
+  private setChange(operation: string, set: DriverSetName, member: string, add: boolean): Promise<boolean> {
+    return this.rounds(operation, async () => {
+      const current = snapshotSet(await this.driver.read({ sets: [set] }), set);
+      if (current.members.includes(member) === add) return false;
+      const done = await this.commit({
+        expect: [{ set, version: current.version }],
+        operations: [{ op: add ? 'set-add' : 'set-remove', set, members: [member] }],
+      });
+      return done ? true : AGAIN;
+    });
+  }
+
+  /** Runs read-and-commit rounds until one is not `AGAIN`. */
+  private async rounds<T>(operation: string, round: () => Promise<Round<T>>): Promise<T> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const result = await round();
+      if (result !== AGAIN) return result;
+    }
+    throw new ConflictError(
+      `${this.label}: ${operation} lost ${MAX_ATTEMPTS} races in a row to other writers; try again`,
+    );
+  }
+
+  private async commit(commit: DriverCommit): Promise<boolean> {
+    return (await this.driver.commit(commit)).committed;
+  }
+
+  private feature(entry: DriverEntry): FeatureRecord {
+    const record = parseStored(featureRecordSchema, entry.value, this.storeName, `feature "${entry.key}"`);
+    if (record.name !== entry.key || record.version !== entry.version) {
+      throw new StoreDataCorruptedError(
+        `${this.label}: corrupted data in feature "${entry.key}": the record says name "${record.name}" at version ${record.version}, the store holds it under "${entry.key}" at version ${entry.version}`,
+      );
+    }
+    return record;
+  }
+
+  private user(entry: DriverEntry): BetaUser {
+    return parseStored(betaUserSchema, entry.value, this.storeName, `user ${describeUserId(entry.key)}`);
+  }
+
+  private async userById(id: string): Promise<BetaUser | undefined> {
+    const [entry] = await this.driver.get('users', [id]);
+    return entry === undefined ? undefined : this.user(entry);
+  }
+
+  private indexedId(entry: DriverEntry): string {
+    if (!isValidUserId(entry.value)) {
+      throw new StoreDataCorruptedError(
+        `${this.label}: corrupted data in the email index: an entry holds ${describeUserId(entry.value)}, not a user id`,
+      );
+    }
+    return entry.value;
+  }
+
+  private meta(entry: DriverEntry): MetaRecord {
+    const problem = jsonValueProblem(entry.value);
+    if (problem !== undefined) {
+      throw new StoreDataCorruptedError(
+        `${this.label}: corrupted data in meta record "${entry.key}": value ${problem}`,
+      );
+    }
+    return { key: entry.key, value: entry.value, version: entry.version };
+  }
+
+  private logKindArgument(kind: unknown): asserts kind is LogKind {
+    if (typeof kind !== 'string' || !LOG_KINDS.has(kind)) {
+      throw new InvalidArgumentError(`${this.label}: unknown log kind "${String(kind)}"`);
+    }
+  }
+
+  private metaKeyArgument(key: unknown, operation: string): asserts key is string {
+    const problem = metaKeyProblem(key);
+    if (problem !== undefined) throw new InvalidArgumentError(`${this.label}: ${operation}: key ${problem}`);
+  }
+
+  private expectedVersionArgument(value: unknown, operation: string, nullable: boolean): void {
+    if (value === null && nullable) return;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      throw new InvalidArgumentError(
+        `${this.label}: ${operation}: expectedVersion must be ${nullable ? 'null or ' : ''}a positive integer, got ${value === null ? 'null' : String(value)}`,
+      );
+    }
+  }
+}
+
+/** A set of a snapshot; a set the driver did not return is treated as never written. */
+function snapshotSet(snap: DriverSnapshot, name: string): { members: readonly string[]; version: number } {
+  return snap.sets[name] ?? { members: [], version: 0 };
+}
+
+/**
+ * Builds a whole `RolloutStore` over a driver. Use `DriverStore` instead to keep a class of your
+ * own (`class AcmeStore extends DriverStore`).
+ */
+export function createRolloutStore(driver: RolloutDriver, options: RolloutStoreOptions): RolloutStore {
+  return new DriverStore(driver, options);
+}

@@ -1,0 +1,6 @@
+import { randomUUID } from 'node:crypto';
+
+/** Ids for stored records: a prefix and a random UUID. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID()}`;
+}

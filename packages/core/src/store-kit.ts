@@ -1,0 +1,88 @@
+/**
+ * What a store author needs: the driver contract, the store built on it, and the helpers drivers
+ * share (metric merging, validation and corruption reports, ids, email keys, listeners).
+ */
+
+export {
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+  StoreDataCorruptedError,
+  StoreDataLostError,
+  StoreUnavailableError,
+} from './errors';
+export {
+  type BetaUser,
+  betaUserSchema,
+  type FeatureRecord,
+  type Feedback,
+  featureRecordSchema,
+  feedbackSchema,
+  type LogEntry,
+  type LogKind,
+  logEntrySchema,
+  type MetricBucket,
+  metricBatchSchema,
+  metricBucketSchema,
+  type RollbackRecord,
+  rollbackRecordSchema,
+} from './schemas/records';
+export type {
+  DriverCollection,
+  DriverCommit,
+  DriverCommitResult,
+  DriverEntry,
+  DriverExpectation,
+  DriverLog,
+  DriverLogQuery,
+  DriverOperation,
+  DriverReadRequest,
+  DriverSet,
+  DriverSetName,
+  DriverSnapshot,
+  RolloutDriver,
+} from './storage/driver';
+export { DRIVER_COLLECTIONS, DRIVER_LOGS } from './storage/driver';
+export { createRolloutStore, DriverStore, type RolloutStoreOptions } from './storage/driver-store';
+export { emailKey, normalizeEmail } from './storage/emails';
+export { newId } from './storage/ids';
+export { callListener, notifyListeners } from './storage/listeners';
+export {
+  createMemoryStoreData,
+  MemoryDriver,
+  type MemoryEntry,
+  type MemoryLogLine,
+  type MemorySet,
+  type MemoryStoreData,
+} from './storage/memory-driver';
+export { jsonValueProblem, MAX_META_KEY_LENGTH, metaKeyProblem } from './storage/meta-values';
+export {
+  addCounts,
+  addLatency,
+  emptyMetricBucket,
+  MAX_METRIC_COUNT,
+  mergeMetricBucket,
+  mergeMetricBuckets,
+  metricKey,
+} from './storage/metric-merge';
+export { isOffForEveryone, planRollback, type RollbackPlan } from './storage/rollback-plan';
+export type {
+  LogQuery,
+  MetaRecord,
+  MetricBatch,
+  MetricsReadOptions,
+  RollbackRequest,
+  RollbackResult,
+  RolloutState,
+  RolloutStore,
+  StoreChange,
+} from './storage/types';
+export {
+  assertUserIdArgument,
+  describeUserId,
+  isValidUserId,
+  isWellFormedText,
+  MAX_USER_ID_LENGTH,
+  userIdProblem,
+} from './storage/user-ids';
+export { packageLabel, parseArgument, parseJsonText, parseStored } from './storage/validate';
