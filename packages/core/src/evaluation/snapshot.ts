@@ -56,6 +56,8 @@ export interface Snapshot {
    * whose bit is clear is in none of them, and skips set lookups that would miss the CPU cache.
    */
   readonly members: Uint32Array | null;
+  /** The segments the rules were compiled with (config file and store). */
+  readonly segments: Readonly<Record<string, Segment>>;
   /** The last feature looked up by `featureOf`: the one part that changes, without changing answers. */
   readonly recent: { name: unknown; feature: CompiledFeature | undefined };
 }
@@ -180,6 +182,7 @@ export function compileSnapshot(
     features,
     blacklist: new Set(state.blacklist),
     members,
+    segments,
     recent: { name: undefined, feature: undefined },
   };
 }

@@ -13,7 +13,7 @@ import { loadConfigFile, parseConfig } from '../schemas/config';
 import type { RegisteredFeatureName } from '../schemas/feature-names';
 import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, RollbackRecord } from '../schemas/records';
-import type { Rule } from '../schemas/targeting';
+import type { Rule, Segment } from '../schemas/targeting';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
@@ -26,7 +26,14 @@ import { configState, seedFeatures } from './seeding';
 import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
 import { asStoreError, positive, rolloutChanges } from './support';
-import { prerequisitesPatch, ruleArmFor, rulesPatch, segmentsFor } from './targeting';
+import {
+  checkSegment,
+  checkSegmentUnused,
+  prerequisitesPatch,
+  ruleArmFor,
+  rulesPatch,
+  segmentsFor,
+} from './targeting';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -281,15 +288,45 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
    */
   setRules(feature: F, rules: readonly Rule[]): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'setRules', 'set-rules', (current) =>
-      rulesPatch(this.config, this.snapshot, segmentsFor(this.config), current, rules),
+      rulesPatch(this.config, this.snapshot, this.snapshot.segments, current, rules),
     );
   }
 
   /** Replaces a feature's prerequisites; refused for unknown features and cycles. */
   setPrerequisites(feature: F, prerequisites: readonly string[]): Promise<FeatureRecord> {
     return this.changeFeature(feature, 'setPrerequisites', 'set-prerequisites', (current) =>
-      prerequisitesPatch(this.config, this.snapshot, segmentsFor(this.config), current, prerequisites),
+      prerequisitesPatch(this.config, this.snapshot, this.snapshot.segments, current, prerequisites),
     );
+  }
+
+  /**
+   * Stores a segment (replacing one of the same name) for the rules of every feature; it wins
+   * over a config segment of the same name. Refused with the JSON path and value for constraints
+   * that do not fit the attributes' kinds.
+   */
+  async putSegment(name: string, segment: Segment): Promise<Segment> {
+    await this.start();
+    checkSegment(this.config, this.snapshot, name, segment);
+    const stored = await this.store.putSegment(name, segment);
+    await this.refresh();
+    return stored;
+  }
+
+  /**
+   * Deletes a stored segment; false if there was none. Refused while a feature's rules name it
+   * (and the config file does not define it).
+   */
+  async deleteSegment(name: string): Promise<boolean> {
+    await this.start();
+    checkSegmentUnused(this.config, this.snapshot, name);
+    const deleted = await this.store.deleteSegment(name);
+    await this.refresh();
+    return deleted;
+  }
+
+  /** The segments rules can name: the config file's and the store's (which win). */
+  getSegments(): Readonly<Record<string, Segment>> {
+    return this.snapshot.segments;
   }
 
   /** The feature names this service knows. */

@@ -8,6 +8,8 @@ import {
   type Rule,
   rulesSchema,
   type Segment,
+  segmentNameSchema,
+  segmentSchema,
   type TargetedFeature,
   targetingIssues,
 } from '../schemas/targeting';
@@ -96,4 +98,41 @@ export function ruleArmFor(snapshot: Snapshot, feature: string, context: unknown
   if (!decision.enabled || decision.rule === null) return undefined;
   const rule = snapshot.features.get(feature)?.record.rules?.[decision.rule.index];
   return rule?.rolloutPercentage === undefined ? undefined : ruleArm(decision.rule.index);
+}
+
+/** Refuses a segment whose constraints do not parse or do not fit the attributes' kinds. */
+export function checkSegment(
+  config: CanaryConfig,
+  snapshot: Snapshot,
+  name: unknown,
+  segment: unknown,
+): void {
+  parseArgument(segmentNameSchema, name, 'core', 'putSegment name');
+  const parsed = parseArgument(segmentSchema, segment, 'core', 'putSegment segment');
+  const segments: Record<string, Segment> = Object.create(null);
+  Object.assign(segments, snapshot.segments, { [name as string]: parsed });
+  const issues = targetingIssues(
+    targetingWith(snapshot, '', {}),
+    segments,
+    config.canaryRollout.attributes,
+  ).filter((issue) => issue.path[0] === 'segments' && issue.path[1] === name);
+  if (issues.length > 0) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: putSegment: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+}
+
+/** Refuses to delete a stored segment that rules name, unless the config file defines it too. */
+export function checkSegmentUnused(config: CanaryConfig, snapshot: Snapshot, name: unknown): void {
+  parseArgument(segmentNameSchema, name, 'core', 'deleteSegment name');
+  if (Object.hasOwn(config.canaryRollout.segments, name as string)) return;
+  const users = [...snapshot.features.values()]
+    .filter((f) => f.record.rules?.some((r) => r.segments?.includes(name as string)))
+    .map((f) => f.record.name);
+  if (users.length > 0) {
+    throw new InvalidArgumentError(
+      `@canary-rollout/core: deleteSegment: segment "${name as string}" is named by the rules of ${users.join(', ')}; change their rules first`,
+    );
+  }
 }
