@@ -183,4 +183,20 @@ describe('targeting from the command line', () => {
       stderr: 'rollout-manager: status: --out only applies to types\n',
     });
   });
+
+  it('set-segment refuses constraints with the JSON path and value before touching the store', async () => {
+    const bad = await run(box, [
+      'set-segment',
+      'staff',
+      '[{"attribute":"email","operator":"near","values":["x"]}]',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /putSegment segment argument: constraints\.0\.operator: must be one of in, not_in/,
+    );
+    expect(await run(box, ['set-segment', 'staff', '['])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/set-segment: <constraints> is not valid JSON/),
+    });
+  });
 });

@@ -7,7 +7,7 @@ import { metrics } from './metrics';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
-import { setPrerequisites, setRules } from './targeting';
+import { setPrerequisites, setRules, setSegment } from './targeting';
 import { types } from './types';
 import { addUser, blacklist, deleteUser, listUsers, removeUser, unblacklist } from './users';
 
@@ -27,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   setStrategy,
   setRules,
   setPrerequisites,
+  setSegment,
   plan,
   explain,
   audit,

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { FeatureRecord, Rule } from '@canary-rollout/core';
+import type { FeatureRecord, Rule, Segment } from '@canary-rollout/core';
 import { UsageError } from '../internal/errors';
 import { requireFeatureName } from '../internal/validate';
 import type { Command } from './command';
 
-/** Rules from inline JSON (`[{...}]`) or from a file named with a leading `@`. */
-function readRules(text: string, cwd: string): unknown {
+/** JSON given inline or in a file named with a leading `@`. */
+function readRules(text: string, cwd: string, command = 'set-rules', what = '<rules>'): unknown {
   let source = text;
   if (text.startsWith('@')) {
     const path = resolve(cwd, text.slice(1));
@@ -21,7 +21,7 @@ function readRules(text: string, cwd: string): unknown {
   try {
     return JSON.parse(source);
   } catch (error) {
-    throw new UsageError(`set-rules: <rules> is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`${command}: ${what} is not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -98,6 +98,35 @@ export const setPrerequisites: Command = {
               : `${feature}: on only where ${list.join(', ')} ${list.length === 1 ? 'is' : 'are'} on`,
           );
         }
+      },
+    );
+  },
+};
+
+export const setSegment: Command = {
+  name: 'set-segment',
+  group: 'Rollout Control',
+  summary: 'Store a segment (a named list of constraints rules use)',
+  args: [{ name: 'name' }, { name: 'constraints' }],
+  description: [
+    'Stores the segment in the store, replacing one of the same name (it wins over a segment of',
+    'the config file). <constraints> is a JSON array of constraints, or @file.json. Every process',
+    'recompiles the rules that name it.',
+  ],
+  examples: [`set-segment staff '[{"attribute":"email","operator":"ends_with","values":["@company.com"]}]'`],
+  async run(ctx, args) {
+    const name = args[0] as string;
+    const constraints = readRules(args[1] as string, ctx.cwd, 'set-segment', '<constraints>');
+    await ctx.write(
+      () => undefined,
+      async (session) => {
+        const service = await session.service();
+        const segment = await service.putSegment(name, { constraints } as Segment);
+        if (ctx.options.json) ctx.printJson({ segment: { name, ...segment } });
+        else
+          ctx.print(
+            `segment ${name}: ${segment.constraints.length} constraint${segment.constraints.length === 1 ? '' : 's'}`,
+          );
       },
     );
   },

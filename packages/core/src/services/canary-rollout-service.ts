@@ -33,6 +33,7 @@ import {
   ruleArmFor,
   rulesPatch,
   segmentsFor,
+  storeWithSegments,
 } from './targeting';
 import type {
   CanaryRolloutEvents,
@@ -307,7 +308,7 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
   async putSegment(name: string, segment: Segment): Promise<Segment> {
     await this.start();
     checkSegment(this.config, this.snapshot, name, segment);
-    const stored = await this.store.putSegment(name, segment);
+    const stored = await storeWithSegments(this.store, 'putSegment').putSegment(name, segment);
     await this.refresh();
     return stored;
   }
@@ -319,7 +320,7 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
   async deleteSegment(name: string): Promise<boolean> {
     await this.start();
     checkSegmentUnused(this.config, this.snapshot, name);
-    const deleted = await this.store.deleteSegment(name);
+    const deleted = await storeWithSegments(this.store, 'deleteSegment').deleteSegment(name);
     await this.refresh();
     return deleted;
   }

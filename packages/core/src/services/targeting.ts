@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, StoreUnavailableError } from '../errors';
 import { decisionFor } from '../evaluation/decision';
 import type { Snapshot } from '../evaluation/snapshot';
 import type { CanaryConfig } from '../schemas/config';
@@ -13,7 +13,7 @@ import {
   type TargetedFeature,
   targetingIssues,
 } from '../schemas/targeting';
-import type { RolloutState } from '../storage/types';
+import type { RolloutState, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
 import { ruleArm } from './rule-health';
 
@@ -135,4 +135,12 @@ export function checkSegmentUnused(config: CanaryConfig, snapshot: Snapshot, nam
       `@canary-rollout/core: deleteSegment: segment "${name as string}" is named by the rules of ${users.join(', ')}; change their rules first`,
     );
   }
+}
+
+/** The store, when it keeps segments (every store built on `createRolloutStore` does). */
+export function storeWithSegments(store: RolloutStore, where: string): RolloutStore {
+  if (typeof store.putSegment === 'function' && typeof store.deleteSegment === 'function') return store;
+  throw new StoreUnavailableError(
+    `@canary-rollout/core: ${where}: this store keeps no segments (it is not built on createRolloutStore); define segments in the config file`,
+  );
 }
