@@ -18,6 +18,7 @@ export const alias = {
   '@canary-rollout/telemetry/sdk': pkg('telemetry', 'sdk.ts'),
   '@canary-rollout/telemetry': pkg('telemetry'),
   '@canary-rollout/dashboard': pkg('dashboard'),
+  '@canary-rollout/openfeature': pkg('openfeature'),
   '@canary-rollout/cli': pkg('cli'),
 };
 

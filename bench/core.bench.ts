@@ -18,6 +18,8 @@ const CASES = [
   'beta',
   'blacklisted',
   'gradual-with-lists',
+  'rules',
+  'context-gradual',
   'track',
   'heap',
 ] as const;
@@ -58,6 +60,8 @@ const labels: Record<string, string> = {
   beta: 'beta member (100,000 in the beta list)',
   blacklisted: 'blacklisted (100,000 in the blacklist)',
   'gradual-with-lists': 'gradual 25 % beside 100k beta + 100k blacklist',
+  rules: 'isEnabled, 3 rules x 2 constraints, then gradual 25 %',
+  'context-gradual': 'isEnabled, gradual 25 % without rules',
   track: 'trackFeatureUsage',
 };
 const baseline = median(samples.baseline!);
@@ -84,6 +88,10 @@ for (const mode of ['unleash', 'growthbook-v1', 'growthbook-v2', 'flagd']) {
 }
 console.log(
   `RESULT gradual/baseline ${gradual.toFixed(2)}x (target <= 0.6x): ${gradual <= 0.6 ? 'met' : 'MISSED'}`,
+);
+const rules = median(samples.rules!) / baseline;
+console.log(
+  `RESULT rules (3 x 2 constraints)/baseline ${rules.toFixed(2)}x, ${median(gcs.rules!).toFixed(1)} minor GCs per 1M calls (target <= 1.5x, no allocation): ${rules <= 1.5 && median(gcs.rules!) === 0 ? 'met' : 'MISSED'}`,
 );
 console.log(
   `RESULT trackFeatureUsage/baseline ${track.toFixed(2)}x, ${median(samples.track!).toFixed(1)} ns (target <= 1.0x): ${track <= 1 ? 'met' : 'MISSED'}`,

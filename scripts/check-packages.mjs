@@ -44,6 +44,7 @@ const expected = {
   'storage-postgres': 'PostgresStore',
   telemetry: 'instrumentRollout',
   dashboard: 'createDashboardHandler',
+  openfeature: 'CanaryRolloutProvider',
   cli: 'main',
 };
 

@@ -13,7 +13,7 @@ const mb = () => process.memoryUsage().heapUsed / 2 ** 20;
 
 async function main(): Promise<void> {
   const store = new MemoryStore();
-  const service = await CanaryRolloutService.create({
+  const service = await CanaryRolloutService.create<string>({
     store,
     flushIntervalMs: 3_600_000,
     config: {
@@ -34,6 +34,32 @@ async function main(): Promise<void> {
             bucketing: { algorithm: 'growthbook', hashVersion: 2 },
           },
           flagdMode: { enabled: true, rolloutPercentage: 25, bucketing: { algorithm: 'flagd' } },
+          targeted: {
+            enabled: true,
+            rolloutPercentage: 25,
+            rules: [
+              {
+                constraints: [
+                  { attribute: 'plan', operator: 'in', values: ['enterprise', 'team'] },
+                  { attribute: 'country', operator: 'in', values: ['DE', 'AT', 'CH'] },
+                ],
+                rolloutPercentage: 50,
+              },
+              {
+                constraints: [
+                  { attribute: 'email', operator: 'ends_with', values: ['@company.com'] },
+                  { attribute: 'seats', operator: 'gte', value: 100 },
+                ],
+              },
+              {
+                constraints: [
+                  { attribute: 'appVersion', operator: 'semver_lt', value: '3.2.0' },
+                  { attribute: 'plan', operator: 'not_in', values: ['free'] },
+                ],
+                rolloutPercentage: 10,
+              },
+            ],
+          },
         },
       },
     },
@@ -52,6 +78,18 @@ async function main(): Promise<void> {
   }
 
   const usage = { calls: 1, successfulCalls: 1, failedCalls: 0, latency: 120 };
+  // Contexts built before timing: a quarter match the first rule, a quarter the third, half none
+  // (every rule tried, then the bucket).
+  const shapes = [
+    { plan: 'team', country: 'DE', email: 'a@example.com', seats: 5, appVersion: '3.4.0' },
+    { plan: 'pro', country: 'FR', email: 'b@example.com', seats: 5, appVersion: '3.1.9' },
+    { plan: 'free', country: 'US', email: 'c@example.com', seats: 1, appVersion: '3.1.0' },
+    { plan: 'pro', country: 'US', email: 'd@example.com', seats: 20, appVersion: '3.3.0' },
+  ];
+  const contexts =
+    which === 'rules' || which === 'context-gradual'
+      ? ids.map((userId, i) => ({ userId, attributes: shapes[i % 4]! }))
+      : [];
   const loops: Record<string, () => number> = {
     baseline: () => {
       let acc = 0;
@@ -64,6 +102,16 @@ async function main(): Promise<void> {
     'growthbook-v2': () => count('growthbookV2', ids),
     flagd: () => count('flagdMode', ids),
     'gradual-with-lists': () => count('aiExtraction', ids),
+    rules: () => {
+      let acc = 0;
+      for (let i = 0; i < N; i++) acc += service.isEnabled('targeted', contexts[i]!) ? 1 : 0;
+      return acc;
+    },
+    'context-gradual': () => {
+      let acc = 0;
+      for (let i = 0; i < N; i++) acc += service.isEnabled('aiExtraction', contexts[i]!) ? 1 : 0;
+      return acc;
+    },
     stable: () => count('tableExtraction', ids),
     beta: () => count('ocrFallback', listed),
     blacklisted: () => count('aiExtraction', listed),

@@ -15,6 +15,7 @@ import type {
   RollbackResult,
   RolloutState,
   RolloutStore,
+  Segment,
   StoreChange,
 } from '@canary-rollout/core';
 
@@ -121,6 +122,12 @@ export class CallTimingStore implements RolloutStore {
   }
   listRollbacks(feature?: string): Promise<RollbackRecord[]> {
     return this.timed('listRollbacks', () => this.inner.listRollbacks(feature));
+  }
+  putSegment(name: string, segment: Segment): Promise<Segment> {
+    return this.timed('putSegment', () => this.inner.putSegment(name, segment));
+  }
+  deleteSegment(name: string): Promise<boolean> {
+    return this.timed('deleteSegment', () => this.inner.deleteSegment(name));
   }
   readMeta(prefix?: string): Promise<MetaRecord[]> {
     return this.timed('readMeta', () => this.inner.readMeta(prefix));

@@ -105,6 +105,9 @@ function checkOptions(command: Command, options: GlobalOptions): void {
         `${command.name}: ${option} only applies to ${option === '--since' ? 'audit' : 'metrics'}`,
       );
   }
+  if (options.out !== undefined && command.name !== 'types') {
+    throw new UsageError(`${command.name}: --out only applies to types`);
+  }
   if (options.yes && !(command.options ?? []).some((o) => o.startsWith('--yes'))) {
     throw new UsageError(`${command.name}: --yes only applies to delete-user and restore-backup`);
   }

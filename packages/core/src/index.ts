@@ -28,12 +28,16 @@ export {
   StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
+export type { Decision } from './evaluation/decision';
 export {
   type Evaluation,
   type EvaluationReason,
   type EvaluationStep,
   isOnReason,
+  type RuleTrace,
 } from './evaluation/evaluate';
+export { compareSemver, isSemver } from './evaluation/semver';
+export type { AttributeValue, EvaluationContext } from './evaluation/targeting';
 export { type EventMap, SafeEventEmitter } from './events';
 export {
   type ArmComparison,
@@ -96,6 +100,12 @@ export {
   type ThresholdsConfig,
   type VariantConfig,
 } from './schemas/config';
+export type {
+  ConfigDefinition,
+  DeepReadonly,
+  FeatureNameRegistry,
+  RegisteredFeatureName,
+} from './schemas/feature-names';
 export {
   FEATURE_NAME_PATTERN,
   featureNameSchema,
@@ -125,6 +135,18 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export {
+  ATTRIBUTE_TYPES,
+  type AttributeType,
+  type Constraint,
+  type ConstraintOperator,
+  constraintSchema,
+  OPERATORS,
+  type Rule,
+  ruleSchema,
+  type Segment,
+  segmentSchema,
+} from './schemas/targeting';
 export type { FeaturePaths } from './services/arm-recording';
 export {
   type AuditAction,
@@ -146,6 +168,7 @@ export {
 } from './services/beta-user-service';
 export { CanaryRolloutService } from './services/canary-rollout-service';
 export { type PlanMove, type PlanStatus, type PlanStatusValue, planStatus } from './services/plans';
+export { RULE_ARM_PREFIX, type RuleStatus, ruleArm } from './services/rule-health';
 export type { RestoredState, StateLoss } from './services/state-recovery';
 export {
   buildRolloutStatus,

@@ -28,7 +28,7 @@ describe('Object.prototype member names as feature names, through config and API
   it('every accepted name is served, tracked, judged and rolled back like any name', async () => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore();
-    const rollout = await CanaryRolloutService.create({
+    const rollout = await CanaryRolloutService.create<string>({
       store,
       clock,
       config: {
@@ -71,7 +71,7 @@ describe('Object.prototype member names as feature names, through config and API
   });
 
   it('an accepted name the config does not declare is unknown, not a function', async () => {
-    const rollout = await CanaryRolloutService.create({
+    const rollout = await CanaryRolloutService.create<string>({
       config: { canaryRollout: { features: { search: { enabled: true, rolloutPercentage: 100 } } } },
     });
     open.push(rollout);

@@ -25,7 +25,7 @@ export function describeStateLoss(ctx: SuiteContext): void {
       const wipe = ctx.wipe;
       if (wipe === undefined) return test.skip();
       const clock = new ManualClock(T0);
-      const service = new CanaryRolloutService({
+      const service = new CanaryRolloutService<string>({
         store: ctx.store,
         clock,
         config: CONFIG,

@@ -57,7 +57,7 @@ afterEach(async () => {
 type Emitted = { eventName?: string; attributes?: Record<string, AttributeValue> };
 
 async function setup(options: { sampleRate: number; includeUserId?: boolean; random?: () => number }) {
-  const rollout = await CanaryRolloutService.create({ config, clock: new ManualClock(T0) });
+  const rollout = await CanaryRolloutService.create<string>({ config, clock: new ManualClock(T0) });
   const emitted: Emitted[] = [];
   const telemetry = instrumentRollout({
     rollout,
@@ -118,7 +118,7 @@ describe('feature_flag.evaluation events', () => {
   });
 
   it('rejects a sample rate outside 0..1, naming it', async () => {
-    const rollout = await CanaryRolloutService.create({ config, clock: new ManualClock(T0) });
+    const rollout = await CanaryRolloutService.create<string>({ config, clock: new ManualClock(T0) });
     closers.push(() => rollout.close());
     expect(() => instrumentRollout({ rollout, evaluationEvents: { sampleRate: 2 } })).toThrow(
       /evaluationEvents\.sampleRate.*2/,

@@ -29,7 +29,7 @@ afterEach(async () => {
 
 async function setup(extra: { evaluationCounts?: boolean } = {}) {
   const clock = new ManualClock(T0);
-  const rollout = await CanaryRolloutService.create({ store: new MemoryStore(), clock, config });
+  const rollout = await CanaryRolloutService.create<string>({ store: new MemoryStore(), clock, config });
   const monitor = new RolloutMonitoringService({
     rollout,
     comparison: 'off',
@@ -169,7 +169,7 @@ describe('OpenTelemetry metrics of a rollout service', () => {
   });
 
   it('is a no-op without an SDK and stops observing when closed', async () => {
-    const rollout = await CanaryRolloutService.create({ config, clock: new ManualClock(T0) });
+    const rollout = await CanaryRolloutService.create<string>({ config, clock: new ManualClock(T0) });
     closers.push(() => rollout.close());
     const telemetry = instrumentRollout({ rollout, evaluationCounts: true });
     rollout.trackFeatureUsage('u1', 'aiExtraction', { calls: 1 });

@@ -1,4 +1,5 @@
-import type { EvaluationStep } from '@canary-rollout/core';
+import type { AttributeValue, Evaluation, EvaluationStep } from '@canary-rollout/core';
+import { UsageError } from '../internal/errors';
 import { resolveUser } from '../internal/resolve-user';
 import { requireFeatureName } from '../internal/validate';
 import type { Command } from './command';
@@ -14,28 +15,77 @@ const REASONS: Record<string, string> = {
   'beta-only': 'the feature is beta-only and the user is not in its beta list',
   'in-rollout': "the user's bucket is inside the rollout percentage",
   'outside-rollout': "the user's bucket is outside the rollout percentage",
+  'prerequisite-off': 'a prerequisite is off for this context',
+  'prerequisite-cycle': 'the feature is on a cycle of prerequisites (never evaluated)',
+  'rule-match': 'a targeting rule matched and took the user',
+  'rule-outside-rollout': "a targeting rule matched, but the user's bucket is outside its percentage",
+  'missing-user-id': 'there is no user id to compute a bucket from',
+  'invalid-context': 'the attributes are not an object',
 };
+
+/** `plan=pro`, `seats=10`, `beta=true`, `tags=["a","b"]`: JSON numbers, booleans and string lists, else text. */
+export function parseAttributes(pairs: readonly string[]): Record<string, AttributeValue> {
+  const attributes: Record<string, AttributeValue> = Object.create(null);
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`explain: attributes are name=value, got ${JSON.stringify(pair)}`);
+    const name = pair.slice(0, eq);
+    const text = pair.slice(eq + 1);
+    let value: AttributeValue = text;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (
+        typeof parsed === 'number' ||
+        typeof parsed === 'boolean' ||
+        (Array.isArray(parsed) && parsed.every((item) => typeof item === 'string'))
+      )
+        value = parsed as AttributeValue;
+    } catch {
+      // Not JSON: the text itself.
+    }
+    attributes[name] = value;
+  }
+  return attributes;
+}
+
+function ruleLines(evaluation: Evaluation): string[] {
+  return (evaluation.rules ?? []).map(
+    (rule) =>
+      `     rule ${rule.index + 1} ${JSON.stringify(rule.name)} (${rule.rolloutPercentage} %): ${
+        rule.outcome === 'failed' ? (rule.failedConstraint ?? 'failed') : rule.outcome
+      }`,
+  );
+}
 
 export const explain: Command = {
   name: 'explain',
   group: 'Diagnostics',
   summary: 'Why a user has a feature or not',
-  args: [{ name: 'user' }, { name: 'feature' }],
+  args: [{ name: 'user' }, { name: 'feature' }, { name: 'attribute=value', variadic: true }],
   description: [
     "Shows the user's bucket for the feature, each step of the evaluation order (system, feature,",
-    'blacklist, beta list, strategy, bucket) and the step that decided. <user> is the email of a',
-    "registered user or the app's own user id.",
+    'blacklist, beta list, prerequisites, rules, strategy, bucket) and the step that decided; for',
+    'a feature with rules, which rule matched and which constraint failed in the others. <user> is',
+    "the email of a registered user or the app's own user id; attribute=value pairs are the context",
+    '(numbers, true/false and ["lists"] as JSON, anything else as text).',
   ],
-  examples: ['explain jane@company.com aiExtraction', 'explain account-8812 aiExtraction'],
+  examples: [
+    'explain jane@company.com aiExtraction',
+    'explain account-8812 aiExtraction plan=pro country=DE appVersion=3.4.1',
+  ],
   async run(ctx, args) {
     const feature = requireFeatureName(args[1] as string);
+    const attributes = parseAttributes(args.slice(2));
+    const withContext = args.length > 2;
     await ctx.read(async (session) => {
       ctx.requireFeature(session, feature);
       const user = await resolveUser(session, args[0] as string, 'explain');
       const service = await session.service();
-      const evaluation = service.evaluate(user.id, feature);
+      const evaluation = withContext
+        ? service.explain(feature, { userId: user.id, attributes })
+        : service.evaluate(user.id, feature);
       if (ctx.options.json) {
-        ctx.printJson({ user, ...evaluation });
+        ctx.printJson({ user, ...(withContext ? { attributes: { ...attributes } } : {}), ...evaluation });
         return;
       }
       const s = ctx.style;
@@ -56,10 +106,12 @@ export const explain: Command = {
           );
         }
       }
+      const width = Math.max(9, ...evaluation.steps.map((step) => step.step.length));
       evaluation.steps.forEach((step, i) => {
         lines.push(
-          `  ${i + 1}. ${step.step.padEnd(9)} ${outcome(step, s)}  ${step.detail}${decided(step) ? '   <- decided' : ''}`,
+          `  ${i + 1}. ${step.step.padEnd(width)} ${outcome(step, s)}  ${step.detail}${decided(step) ? '   <- decided' : ''}`,
         );
+        if (step.step === 'rules' && step.outcome !== 'skipped') lines.push(...ruleLines(evaluation));
       });
       ctx.print(...lines);
     });

@@ -8,6 +8,8 @@ import { metrics } from './metrics';
 import { plan } from './plan';
 import { disableFeature, enableFeature, rollback, setStrategy, updateRollout } from './rollout';
 import { status } from './status';
+import { setPrerequisites, setRules, setSegment } from './targeting';
+import { types } from './types';
 import { addUser, blacklist, deleteUser, listUsers, removeUser, unblacklist } from './users';
 
 /** Every command, in the order of the guide's CLI Reference, then the additions. */
@@ -24,6 +26,9 @@ export const COMMANDS: readonly Command[] = [
   enableFeature,
   disableFeature,
   setStrategy,
+  setRules,
+  setPrerequisites,
+  setSegment,
   plan,
   explain,
   audit,
@@ -31,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   dashboard,
   importFlags,
   restoreBackup,
+  types,
 ];
 
 /** The command called `name`, if any. */

@@ -31,6 +31,8 @@ export interface GlobalOptions {
   app: string | undefined;
   /** `--webhook-url`: where a writing command sends its change (else CANARY_ROLLOUT_WEBHOOK_URL). */
   webhookUrl: string | undefined;
+  /** `types --out`: the declaration file to write. */
+  out: string | undefined;
 }
 
 /** The command line split into the command, its arguments and the options. */
@@ -61,6 +63,7 @@ const VALUED = {
   '--host': 'host',
   '--token': 'token',
   '--webhook-url': 'webhookUrl',
+  '--out': 'out',
 } as const;
 const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--store': '--store file:./data',
@@ -72,6 +75,7 @@ const EXAMPLES: Record<keyof typeof VALUED, string> = {
   '--host': '--host 0.0.0.0',
   '--token': '--token "$(cat ~/.dashboard-token)"',
   '--webhook-url': '--webhook-url https://hooks.example.com/rollout',
+  '--out': '--out src/canary-rollout-features.d.ts',
 };
 const KNOWN = [...Object.keys(FLAGS), ...Object.keys(VALUED), '--no-color', '--color'];
 
@@ -98,6 +102,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     dryRun: false,
     app: undefined,
     webhookUrl: undefined,
+    out: undefined,
   };
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {

@@ -1,8 +1,13 @@
-import { BUCKETS, bucketFromPrefix, wellFormedBucketFromPrefix } from '../bucketing';
-import { describePeerValue, peerPosition, peerRangeIndex, peerValue } from '../bucketing/modes';
+import { wellFormedBucketFromPrefix } from '../bucketing';
+import { describePeerValue, peerValue } from '../bucketing/modes';
 import type { BucketingAlgorithm } from '../schemas/bucketing';
 import { isWellFormedText } from '../storage/user-ids';
+import { decideContext, decideTargeting, isOn, lastDecision } from './decide-context';
+import { inRollout, positionOf } from './position';
 import { BETA_ONLY, type CompiledFeature, featureOf, mayBeListed, type Snapshot, STABLE } from './snapshot';
+import { type CompiledConstraint, describeConstraint, firstFailure } from './targeting';
+
+export { positionOf } from './position';
 
 /** Why a decision came out as it did, in the evaluation order. */
 export type EvaluationReason =
@@ -15,7 +20,13 @@ export type EvaluationReason =
   | 'stable'
   | 'beta-only'
   | 'in-rollout'
-  | 'outside-rollout';
+  | 'outside-rollout'
+  | 'prerequisite-off'
+  | 'prerequisite-cycle'
+  | 'rule-match'
+  | 'rule-outside-rollout'
+  | 'missing-user-id'
+  | 'invalid-context';
 
 /**
  * Decides one (user, feature) pair in the order of ARCHITECTURE.md. Never throws, allocates
@@ -44,38 +55,44 @@ function decideInOrder(snapshot: Snapshot, userId: string, f: CompiledFeature | 
     if (snapshot.blacklist.size !== 0 && snapshot.blacklist.has(userId)) return 'blacklisted';
     if (f.beta?.has(userId)) return 'beta-member';
   }
+  if (f.rules !== null || f.prerequisites !== null || f.cyclic)
+    return decideTargeting(snapshot, userId, f, undefined);
   if (f.strategy === STABLE) return 'stable';
   if (f.strategy === BETA_ONLY) return 'beta-only';
   return inRollout(f, userId) ? 'in-rollout' : 'outside-rollout';
 }
 
-function inRollout(f: CompiledFeature, userId: string): boolean {
-  if (f.threshold === 0) return false;
-  if (f.threshold >= BUCKETS) return true;
-  // GrowthBook with variants: in the rollout when the hash falls in a variant's bucket range.
-  if (f.peer?.ranges != null) return peerRangeIndex(f.peer, userId) >= 0;
-  return positionOf(f, userId) < f.threshold;
-}
-
-/**
- * The user's bucket 0..9999 in the feature's bucketing: in the rollout exactly when below the
- * threshold. Ours unless the feature names another tool's algorithm.
- */
-export function positionOf(f: CompiledFeature, userId: string): number {
-  return f.peer === null ? bucketFromPrefix(f.prefix, userId) : peerPosition(f.peer, userId);
-}
-
 /** True for the reasons that turn a feature on. */
 export function isOnReason(reason: EvaluationReason): boolean {
-  return reason === 'in-rollout' || reason === 'beta-member' || reason === 'stable';
+  return isOn(reason);
 }
 
 /** One step of the evaluation order as `explain` reports it. */
 export interface EvaluationStep {
-  readonly step: 'system' | 'feature' | 'blacklist' | 'beta' | 'strategy' | 'bucket';
+  /** `prerequisites` and `rules` appear only for features that have them. */
+  readonly step:
+    | 'system'
+    | 'feature'
+    | 'blacklist'
+    | 'beta'
+    | 'prerequisites'
+    | 'rules'
+    | 'strategy'
+    | 'bucket';
   /** `pass`: this step did not decide; `on` / `off`: it decided; `skipped`: not reached. */
   readonly outcome: 'pass' | 'on' | 'off' | 'skipped';
   readonly detail: string;
+}
+
+/** How one rule fared in `explain`. */
+export interface RuleTrace {
+  readonly index: number;
+  readonly name: string;
+  readonly rolloutPercentage: number;
+  /** `matched`: every constraint held; `failed`: `failedConstraint` did not; `skipped`: an earlier rule decided. */
+  readonly outcome: 'matched' | 'failed' | 'skipped';
+  /** The first constraint that did not hold, as `country in ["DE"]` (with its segment), or null. */
+  readonly failedConstraint: string | null;
 }
 
 /** A decision with its reason, the user's bucket and each step of the order. */
@@ -100,11 +117,69 @@ export interface Evaluation {
   /** Buckets below this are in the rollout (percentage x 100), null for unknown features. */
   readonly threshold: number | null;
   readonly steps: readonly EvaluationStep[];
+  /** The rule that decided (index and name), null when none did; present for features with rules. */
+  readonly rule?: {
+    readonly index: number;
+    readonly name: string;
+    readonly rolloutPercentage: number;
+  } | null;
+  /** Each rule in order; present for features with rules. */
+  readonly rules?: readonly RuleTrace[];
+  /** The prerequisite that was off, null when all were on (or none was reached); present for features with prerequisites. */
+  readonly prerequisite?: string | null;
 }
 
 /** Evaluates with full detail, for support questions and the CLI's `explain`. */
 export function explain(snapshot: Snapshot, userId: string, feature: string): Evaluation {
-  const reason = decide(snapshot, userId, feature);
+  const f = typeof feature === 'string' ? snapshot.features.get(feature) : undefined;
+  // The user-id path decides with no attributes: rules can match on `userId` only.
+  if (f?.rules != null || f?.prerequisites != null)
+    return explainContext(snapshot, feature, userId, undefined);
+  return trace(snapshot, feature, userId, undefined, decide(snapshot, userId, feature));
+}
+
+/**
+ * `explain` for a context: which prerequisite, rule and constraint decided. `userId` undefined
+ * explains an anonymous decision.
+ */
+export function explainContext(
+  snapshot: Snapshot,
+  feature: string,
+  userId: string | undefined,
+  attributes: unknown,
+): Evaluation {
+  const reason = decideContext(snapshot, feature, userId, attributes);
+  return trace(snapshot, feature, userId, attributes, reason);
+}
+
+const REASON_STEP: Record<EvaluationReason, EvaluationStep['step']> = {
+  'system-disabled': 'system',
+  'invalid-user': 'system',
+  'invalid-context': 'system',
+  'unknown-feature': 'feature',
+  'feature-disabled': 'feature',
+  blacklisted: 'blacklist',
+  'beta-member': 'beta',
+  'prerequisite-off': 'prerequisites',
+  'prerequisite-cycle': 'prerequisites',
+  'rule-match': 'rules',
+  'rule-outside-rollout': 'rules',
+  stable: 'strategy',
+  'beta-only': 'strategy',
+  'in-rollout': 'bucket',
+  'outside-rollout': 'bucket',
+  'missing-user-id': 'bucket',
+};
+
+function trace(
+  snapshot: Snapshot,
+  feature: string,
+  userId: string | undefined,
+  attributes: unknown,
+  reason: EvaluationReason,
+): Evaluation {
+  const ruleIndex = lastDecision.rule;
+  const prerequisiteIndex = lastDecision.prerequisite;
   const f = typeof feature === 'string' ? snapshot.features.get(feature) : undefined;
   const validUser = typeof userId === 'string' && userId.length > 0;
   const bucket = f !== undefined && validUser ? positionOf(f, userId) : null;
@@ -114,49 +189,93 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
       ? raw
       : raw / (f.peer.code === 2 ? 1000 : 10_000);
   const enabled = isOnReason(reason);
-  const order: Array<[EvaluationStep['step'], EvaluationReason[], string]> = [
-    [
-      'system',
-      ['system-disabled', 'invalid-user'],
-      snapshot.enabled ? 'rollout system enabled' : 'rollout system disabled',
-    ],
-    [
-      'feature',
-      ['unknown-feature', 'feature-disabled'],
-      f === undefined ? 'unknown feature' : f.enabled ? 'feature enabled' : 'feature disabled',
-    ],
-    [
-      'blacklist',
-      ['blacklisted'],
-      snapshot.blacklist.has(userId) ? 'user is blacklisted' : 'user not blacklisted',
-    ],
-    [
-      'beta',
-      ['beta-member'],
-      f?.beta?.has(userId) ? 'user is in the beta list' : 'user not in the beta list',
-    ],
-    ['strategy', ['stable', 'beta-only'], `strategy ${f?.record.rolloutStrategy ?? 'n/a'}`],
+  const listed = typeof userId === 'string';
+  const decidingRule = ruleIndex >= 0 ? f?.rules?.[ruleIndex] : undefined;
+  const rules = f?.rules?.map((rule, i): RuleTrace => {
+    const failed =
+      decidingRule !== undefined && i > ruleIndex ? -2 : firstFailure(rule, userId, attrs(attributes));
+    const reached =
+      REASON_STEP[reason] === 'rules' ||
+      REASON_STEP[reason] === 'strategy' ||
+      REASON_STEP[reason] === 'bucket';
+    const outcome = !reached || failed === -2 ? 'skipped' : failed === -1 ? 'matched' : 'failed';
+    return {
+      index: i,
+      name: rule.name,
+      rolloutPercentage: rule.rolloutPercentage,
+      outcome,
+      failedConstraint:
+        outcome !== 'failed'
+          ? null
+          : rule.missingSegment !== null
+            ? `segment "${rule.missingSegment}" does not exist`
+            : describeCompiled(rule.constraints[failed]),
+    };
+  });
+  const order: Array<[EvaluationStep['step'], string]> = [
+    ['system', snapshot.enabled ? 'rollout system enabled' : 'rollout system disabled'],
+    ['feature', f === undefined ? 'unknown feature' : f.enabled ? 'feature enabled' : 'feature disabled'],
+    ['blacklist', listed && snapshot.blacklist.has(userId) ? 'user is blacklisted' : 'user not blacklisted'],
+    ['beta', listed && f?.beta?.has(userId) ? 'user is in the beta list' : 'user not in the beta list'],
+  ];
+  if (f?.prerequisites != null) {
+    const names = f.record.prerequisites ?? [];
+    const off = prerequisiteIndex >= 0 ? names[prerequisiteIndex] : undefined;
+    order.push([
+      'prerequisites',
+      reason === 'prerequisite-cycle'
+        ? `on a cycle of prerequisites (${names.join(', ')}): never evaluated`
+        : off !== undefined
+          ? `prerequisite ${off} is off (or unknown)`
+          : `all on: ${names.join(', ')}`,
+    ]);
+  }
+  if (rules !== undefined) {
+    order.push([
+      'rules',
+      decidingRule !== undefined
+        ? `${ruleLabel(decidingRule.index, decidingRule.name)} matched: ${
+            bucket === null
+              ? `${decidingRule.rolloutPercentage} %`
+              : `bucket ${bucket} ${bucket < decidingRule.threshold ? '<' : '>='} ${decidingRule.threshold} (${decidingRule.rolloutPercentage} %)`
+          }`
+        : rules.length === 0
+          ? 'no rules'
+          : `no rule matched (${rules
+              .filter((r) => r.outcome === 'failed')
+              .map((r) => `${ruleLabel(r.index, r.name)}: ${r.failedConstraint}`)
+              .join('; ')})`,
+    ]);
+  }
+  order.push(
+    ['strategy', `strategy ${f?.record.rolloutStrategy ?? 'n/a'}`],
     [
       'bucket',
-      ['in-rollout', 'outside-rollout'],
       bucket === null || f === undefined
-        ? 'no bucket'
+        ? reason === 'missing-user-id'
+          ? 'no user id: the bucket cannot be computed'
+          : 'no bucket'
         : f.peer !== null && raw !== null
-          ? describePeerValue(f.peer, raw, inRollout(f, userId), f.record.rolloutPercentage)
+          ? describePeerValue(f.peer, raw, inRollout(f, userId as string), f.record.rolloutPercentage)
           : `bucket ${bucket} ${bucket < f.threshold ? '<' : '>='} ${f.threshold} (${f.record.rolloutPercentage} %)`,
     ],
-  ];
+  );
+  const decidingStep = REASON_STEP[reason];
   const steps: EvaluationStep[] = [];
   let decided = false;
-  for (const [step, reasons, detail] of order) {
+  for (const [step, detail] of order) {
     if (decided) {
       steps.push({ step, outcome: 'skipped', detail });
       continue;
     }
-    if (reasons.includes(reason)) {
+    if (step === decidingStep) {
       decided = true;
       const why =
-        reason === 'invalid-user' ? 'user id is empty, not a string or not well-formed UTF-16' : detail;
+        reason === 'invalid-user'
+          ? 'user id is empty, not a string or not well-formed UTF-16'
+          : reason === 'invalid-context'
+            ? 'attributes are not an object'
+            : detail;
       steps.push({ step, outcome: enabled ? 'on' : 'off', detail: why });
     } else {
       steps.push({ step, outcome: 'pass', detail });
@@ -171,5 +290,36 @@ export function explain(snapshot: Snapshot, userId: string, feature: string): Ev
     bucketValue,
     threshold: f === undefined ? null : f.threshold,
     steps,
+    ...(rules === undefined
+      ? {}
+      : {
+          rule:
+            decidingRule === undefined
+              ? null
+              : {
+                  index: decidingRule.index,
+                  name: decidingRule.name,
+                  rolloutPercentage: decidingRule.rolloutPercentage,
+                },
+          rules,
+        }),
+    ...(f?.prerequisites == null
+      ? {}
+      : {
+          prerequisite: prerequisiteIndex >= 0 ? (f.record.prerequisites?.[prerequisiteIndex] ?? null) : null,
+        }),
   };
+}
+
+function attrs(attributes: unknown): object | undefined {
+  return typeof attributes === 'object' && attributes !== null ? attributes : undefined;
+}
+
+function ruleLabel(index: number, name: string): string {
+  return name === `rule ${index + 1}` ? name : `rule ${index + 1} "${name}"`;
+}
+
+function describeCompiled(c: CompiledConstraint | undefined): string {
+  if (c === undefined) return 'no constraint';
+  return `${describeConstraint(c.source)}${c.segment === null ? '' : ` (segment ${c.segment})`} did not hold`;
 }

@@ -8,7 +8,9 @@ import {
 } from '../bucketing';
 import { compilePeerBucketing, type PeerBucketing } from '../bucketing/modes';
 import type { FeatureRecord } from '../schemas/records';
+import { prerequisiteCycles, type Segment } from '../schemas/targeting';
 import type { RolloutState } from '../storage/types';
+import { type CompiledRule, compileRules } from './targeting';
 
 /** Strategy codes compared on the hot path. */
 export const GRADUAL = 0;
@@ -27,8 +29,17 @@ export interface CompiledFeature {
   readonly peer: PeerBucketing | null;
   /** Beta members; null when the list is empty, so the hot path skips the lookup. */
   readonly beta: ReadonlySet<string> | null;
+  /** Targeting rules, first match wins; null when the feature has none. */
+  readonly rules: readonly CompiledRule[] | null;
   /**
-   * Enabled, gradual, our bucketing, no beta list, a percentage strictly between 0 and 100:
+   * Features that must be on for the same context (undefined where the named feature is
+   * unknown: then this one is off); null when it has none.
+   */
+  readonly prerequisites: readonly (CompiledFeature | undefined)[] | null;
+  /** On a cycle of prerequisites: never evaluated, always off. */
+  readonly cyclic: boolean;
+  /**
+   * Enabled, gradual, our bucketing, no beta list, no rules or prerequisites, a percentage strictly between 0 and 100:
    * unless the id is blacklisted, its bucket decides, so evaluation goes straight to the hash.
    */
   readonly bucketDecides: boolean;
@@ -45,6 +56,8 @@ export interface Snapshot {
    * whose bit is clear is in none of them, and skips set lookups that would miss the CPU cache.
    */
   readonly members: Uint32Array | null;
+  /** The segments the rules were compiled with (config file and store). */
+  readonly segments: Readonly<Record<string, Segment>>;
   /** The last feature looked up by `featureOf`: the one part that changes, without changing answers. */
   readonly recent: { name: unknown; feature: CompiledFeature | undefined };
 }
@@ -99,15 +112,21 @@ function prefixFor(salt: string): MurmurPrefix {
   return prefix;
 }
 
-/** Builds a snapshot from store state (and the system switch and, for GrowthBook bucket ranges, variants from the config). */
+/**
+ * Builds a snapshot from store state (and the system switch, for GrowthBook bucket ranges
+ * variants from the config, and the segments rules name). Rules are compiled here, once per
+ * change, so evaluation only compares.
+ */
 export function compileSnapshot(
   state: RolloutState,
   enabled: boolean,
   variants?: Readonly<
     Record<string, { readonly variants?: readonly { readonly weight: number }[] | undefined }>
   >,
+  segments: Readonly<Record<string, Segment>> = {},
 ): Snapshot {
   const features = new Map<string, CompiledFeature>();
+  const prerequisiteNames = new Map<string, readonly string[]>();
   for (const record of state.features) {
     // Own keys only: a third-party store may hand a plain object, where "hasOwnProperty" is a function.
     const members = Object.hasOwn(state.beta, record.name) ? state.beta[record.name] : undefined;
@@ -127,8 +146,16 @@ export function compileSnapshot(
         ? variants[record.name]?.variants?.map((v) => v.weight)
         : undefined,
     );
+    const rules = compileRules(record.rules, segments);
+    const prerequisites =
+      record.prerequisites !== undefined && record.prerequisites.length > 0 ? record.prerequisites : null;
+    if (prerequisites !== null) prerequisiteNames.set(record.name, prerequisites);
     features.set(record.name, {
       record,
+      rules,
+      // Resolved below, once every feature is compiled.
+      prerequisites: null,
+      cyclic: false,
       enabled: record.enabled,
       strategy,
       threshold,
@@ -140,11 +167,14 @@ export function compileSnapshot(
         strategy === GRADUAL &&
         peer === null &&
         beta === null &&
+        rules === null &&
+        prerequisites === null &&
         threshold > 0 &&
         threshold < BUCKETS,
     });
   }
 
+  linkPrerequisites(features, prerequisiteNames);
   const members = buildMemberFilter([state.blacklist, ...Object.values(state.beta)]);
   return {
     enabled,
@@ -152,6 +182,25 @@ export function compileSnapshot(
     features,
     blacklist: new Set(state.blacklist),
     members,
+    segments,
     recent: { name: undefined, feature: undefined },
   };
+}
+
+/** Points each feature at its prerequisites' compiled features and marks those on a cycle. */
+function linkPrerequisites(
+  features: Map<string, CompiledFeature>,
+  names: ReadonlyMap<string, readonly string[]>,
+): void {
+  if (names.size === 0) return;
+  const graph: Record<string, { prerequisites: readonly string[] }> = Object.create(null);
+  for (const [name, list] of names) graph[name] = { prerequisites: list };
+  const cyclic = new Set<string>();
+  for (const cycle of prerequisiteCycles(graph)) for (const name of cycle) cyclic.add(name);
+  for (const [name, list] of names) {
+    const f = features.get(name) as { prerequisites: unknown; cyclic: boolean } | undefined;
+    if (f === undefined) continue;
+    f.prerequisites = list.map((p) => features.get(p));
+    f.cyclic = cyclic.has(name);
+  }
 }

@@ -5,6 +5,13 @@ import { VARIANT_NAME_PATTERN } from '../experiments/variants';
 import { bucketingSchema, percentageProblem } from './bucketing';
 import { jsonTextIssues, MAX_CONFIG_DEPTH } from './json-text';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema } from './names';
+import {
+  attributesSchema,
+  prerequisitesSchema,
+  rulesSchema,
+  segmentsSchema,
+  targetingIssues,
+} from './targeting';
 
 const rate = z.number().min(0).max(1);
 const positiveMs = z.number().int().positive();
@@ -92,6 +99,13 @@ export const featureConfigSchema = z.strictObject({
    * `flagd`) so a migrated rollout keeps its users. @default `{ algorithm: "canary-rollout" }`
    */
   bucketing: bucketingSchema.optional(),
+  /**
+   * Targeting rules, tried in order before the strategy: the first whose constraints all match
+   * decides, by its own percentage. @default none
+   */
+  rules: rulesSchema.optional(),
+  /** Features that must be on for the same context for this one to be on. @default none */
+  prerequisites: prerequisitesSchema.optional(),
 });
 
 /** Thresholds for every feature, and the global ones. */
@@ -155,9 +169,17 @@ export const canaryConfigSchema = z.strictObject({
       thresholds: thresholdsConfigSchema.default(thresholdsConfigSchema.parse({})),
       monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
       experiments: experimentsConfigSchema.default(experimentsConfigSchema.parse({})),
+      /** Named constraint lists that rules of many features use. @default none */
+      segments: segmentsSchema.default({}),
+      /** Declared kinds of context attributes, checked against the operators used on them. @default none */
+      attributes: attributesSchema.default({}),
     })
     .superRefine(checkPlanSteps)
-    .superRefine(checkBucketing),
+    .superRefine(checkBucketing)
+    .superRefine((root, ctx) => {
+      for (const issue of targetingIssues(root.features, root.segments, root.attributes))
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }),
 });
 
 /** A plan's raises go through the maxStep guard: refuse a plan that could never be walked. */
@@ -243,6 +265,8 @@ export type PlanConfig = z.infer<typeof planConfigSchema>;
 export type PlanStepConfig = z.infer<typeof planStepConfigSchema>;
 /** One weighted variant. */
 export type VariantConfig = z.infer<typeof variantConfigSchema>;
+/** One targeting rule as configured. */
+export type RuleConfig = z.infer<typeof rulesSchema>[number];
 /** Parsed `canaryRollout.experiments`. */
 export type ExperimentsConfig = z.infer<typeof experimentsConfigSchema>;
 
@@ -323,14 +347,24 @@ function withoutPrototype(config: CanaryConfig): CanaryConfig {
 }
 
 function prototypeKeyIssues(input: unknown): string[] {
-  const features = (input as { canaryRollout?: { features?: unknown } } | null)?.canaryRollout?.features;
-  if (typeof features !== 'object' || features === null) return [];
-  return Object.keys(features)
-    .filter((key) => key === '__proto__')
-    .map(
-      (key) =>
-        `features.${key}: must be a feature name (not __proto__, constructor or prototype), got "${key}"`,
-    );
+  const root = (input as { canaryRollout?: Record<string, unknown> } | null)?.canaryRollout;
+  if (typeof root !== 'object' || root === null) return [];
+  const issues: string[] = [];
+  for (const [section, what] of [
+    ['features', 'a feature name'],
+    ['segments', 'a segment name'],
+    ['attributes', 'an attribute name'],
+  ] as const) {
+    const keys = root[section];
+    if (typeof keys !== 'object' || keys === null) continue;
+    for (const key of Object.keys(keys)) {
+      if (key === '__proto__')
+        issues.push(
+          `${section}.${key}: must be ${what} (not __proto__, constructor or prototype), got "${key}"`,
+        );
+    }
+  }
+  return issues;
 }
 
 /** Reads and validates `config/canary-rollout.json` (or another path). */

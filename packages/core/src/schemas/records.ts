@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bucketingSchema } from './bucketing';
 import { featureNameSchema, percentageSchema, rolloutStrategySchema, userIdSchema } from './names';
+import { prerequisitesSchema, rulesSchema } from './targeting';
 
 const epochMs = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
@@ -52,6 +53,10 @@ export const featureRecordSchema = z.looseObject({
   plan: planStateSchema.optional(),
   /** The feature's bucketing when it is not ours (see the config key of the same name). */
   bucketing: bucketingSchema.optional(),
+  /** Targeting rules, first match wins (see the config key of the same name). */
+  rules: rulesSchema.optional(),
+  /** Features that must be on for the same context. */
+  prerequisites: prerequisitesSchema.optional(),
 });
 /** A feature's live state as stored. */
 export type FeatureRecord = z.infer<typeof featureRecordSchema>;

@@ -10,6 +10,8 @@ export type AuditAction =
   | 'update-percentage'
   | 'set-strategy'
   | 'set-bucketing'
+  | 'set-rules'
+  | 'set-prerequisites'
   | 'enable-feature'
   | 'disable-feature'
   | 'add-beta-user'

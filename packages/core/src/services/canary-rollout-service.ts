@@ -1,8 +1,10 @@
 import { type Clock, systemClock } from '../clock';
 import { type CanaryRolloutError, InvalidArgumentError } from '../errors';
 import { asStoreError } from '../errors/store-errors';
-import { decide, type Evaluation, explain, isOnReason } from '../evaluation/evaluate';
+import { type Decision, decideFor, decisionFor } from '../evaluation/decision';
+import { decide, type Evaluation, explain, explainContext, isOnReason } from '../evaluation/evaluate';
 import type { Snapshot } from '../evaluation/snapshot';
+import type { EvaluationContext } from '../evaluation/targeting';
 import { SafeEventEmitter } from '../events';
 import { show } from '../internal/args';
 import { checkNumberOption } from '../internal/options';
@@ -10,8 +12,10 @@ import { TREATMENT_ARM } from '../metrics/arm-names';
 import type { BucketingConfig } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { loadConfigFile, parseConfig } from '../schemas/config';
+import type { RegisteredFeatureName } from '../schemas/feature-names';
 import type { RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, RollbackRecord } from '../schemas/records';
+import type { Rule, Segment } from '../schemas/targeting';
 import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
@@ -21,6 +25,15 @@ import { RolloutAdmin } from './rollout-admin';
 import { SnapshotSync } from './snapshot-sync';
 import type { StateLoss } from './state-recovery';
 import { buildStatus, type RolloutStatus } from './status';
+import {
+  checkSegment,
+  checkSegmentUnused,
+  prerequisitesPatch,
+  ruleArmFor,
+  rulesPatch,
+  segmentsFor,
+  storeWithSegments,
+} from './targeting';
 import type {
   CanaryRolloutEvents,
   CanaryRolloutServiceOptions,
@@ -39,12 +52,14 @@ function positive(value: number | undefined, fallback: number, name: string): nu
 
 /**
  * Decides per user whether a feature is on, records how features behave, and changes rollouts.
- * Evaluation is synchronous and in memory; everything else goes through the store.
+ * Evaluation is synchronous and in memory; everything else goes through the store. `F`, the
+ * feature names, comes from a config given in code (or the app's `FeatureNameRegistry`), so a
+ * misspelt name is a compile error.
  *
  * A facade over three parts, each with one job: `sync` keeps the snapshot in step with the
  * store, `usage` records and flushes usage, `admin` makes the administrative writes.
  */
-export class CanaryRolloutService {
+export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
   /** The store behind this service. */
   readonly store: RolloutStore;
   /** The parsed configuration. */
@@ -70,7 +85,7 @@ export class CanaryRolloutService {
   private starting: Promise<void> | undefined;
   private closed = false;
 
-  constructor(options: CanaryRolloutServiceOptions = {}) {
+  constructor(options: CanaryRolloutServiceOptions<F> = {}) {
     this.store = options.store ?? new MemoryStore();
     this.config =
       typeof options.config === 'string'
@@ -127,8 +142,10 @@ export class CanaryRolloutService {
   }
 
   /** Creates a service and waits for `start()`. */
-  static async create(options: CanaryRolloutServiceOptions = {}): Promise<CanaryRolloutService> {
-    const service = new CanaryRolloutService(options);
+  static async create<F extends string = RegisteredFeatureName>(
+    options: CanaryRolloutServiceOptions<F> = {},
+  ): Promise<CanaryRolloutService<F>> {
+    const service = new CanaryRolloutService<F>(options);
     await service.start();
     return service;
   }
@@ -173,7 +190,7 @@ export class CanaryRolloutService {
    * True when `feature` is on for `userId`. Synchronous, no I/O, never throws: unknown features,
    * empty ids and a disabled system answer false. Use `evaluate` to learn why.
    */
-  isFeatureEnabledForUser(userId: string, feature: string): boolean {
+  isFeatureEnabledForUser(userId: string, feature: F): boolean {
     const reason = decide(this.snapshot, userId, feature);
     if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, userId);
     return isOnReason(reason);
@@ -189,13 +206,101 @@ export class CanaryRolloutService {
   }
 
   /** The decision with its reason, the user's bucket and each step of the evaluation order. */
-  evaluate(userId: string, feature: string): Evaluation {
+  evaluate(userId: string, feature: F): Evaluation {
     return explain(this.snapshot, userId, feature);
   }
 
+  /**
+   * True when `feature` is on for the context: the evaluation order with the feature's
+   * prerequisites and targeting rules. Synchronous, no I/O, never throws; a bad context answers
+   * false (`getDecision` says why).
+   */
+  isEnabled(feature: F, context: EvaluationContext): boolean {
+    const reason = decideFor(this.snapshot, feature, context);
+    if (this.evaluationObserver !== undefined) this.evaluationObserver(feature, reason, contextUser(context));
+    return isOnReason(reason);
+  }
+
+  /** `isEnabled` with the reason, the rule that decided and the feature's version. */
+  getDecision(feature: F, context: EvaluationContext): Decision {
+    const decision = decisionFor(this.snapshot, feature, context);
+    if (this.evaluationObserver !== undefined)
+      this.evaluationObserver(feature, decision.reason, contextUser(context));
+    return decision;
+  }
+
+  /**
+   * `getDecision` with the context's variant of a feature configured with `variants`: null when
+   * the feature is off for the context, has no variants, or the context has no user id.
+   */
+  getVariantDecision(feature: F, context: EvaluationContext): Decision & { readonly variant: string | null } {
+    const decision = this.getDecision(feature, context);
+    const userId = contextUser(context);
+    return {
+      ...decision,
+      variant: decision.enabled && userId !== '' ? this.variants.assign(feature, userId) : null,
+    };
+  }
+
+  /** Every step of a context's decision: which prerequisite, rule and constraint decided. */
+  explain(feature: F, context: EvaluationContext): Evaluation {
+    const { userId, attributes } = (typeof context === 'object' && context !== null ? context : {}) as {
+      userId?: string;
+      attributes?: unknown;
+    };
+    return explainContext(this.snapshot, feature, userId, attributes);
+  }
+
+  /**
+   * Replaces a feature's targeting rules (first match wins). Refused with the JSON path and
+   * value for an unknown operator or segment, or an operator that does not fit its attribute.
+   */
+  setRules(feature: F, rules: readonly Rule[]): Promise<FeatureRecord> {
+    return this.admin.changeFeature(feature, 'setRules', 'set-rules', (current) =>
+      rulesPatch(this.config, this.snapshot, this.snapshot.segments, current, rules),
+    );
+  }
+
+  /** Replaces a feature's prerequisites; refused for unknown features and cycles. */
+  setPrerequisites(feature: F, prerequisites: readonly string[]): Promise<FeatureRecord> {
+    return this.admin.changeFeature(feature, 'setPrerequisites', 'set-prerequisites', (current) =>
+      prerequisitesPatch(this.config, this.snapshot, this.snapshot.segments, current, prerequisites),
+    );
+  }
+
+  /**
+   * Stores a segment (replacing one of the same name) for the rules of every feature; it wins
+   * over a config segment of the same name. Refused with the JSON path and value for constraints
+   * that do not fit the attributes' kinds.
+   */
+  async putSegment(name: string, segment: Segment): Promise<Segment> {
+    await this.start();
+    checkSegment(this.config, this.snapshot, name, segment);
+    const stored = await storeWithSegments(this.store, 'putSegment').putSegment(name, segment);
+    await this.refresh();
+    return stored;
+  }
+
+  /**
+   * Deletes a stored segment; false if there was none. Refused while a feature's rules name it
+   * (and the config file does not define it).
+   */
+  async deleteSegment(name: string): Promise<boolean> {
+    await this.start();
+    checkSegmentUnused(this.config, this.snapshot, name);
+    const deleted = await storeWithSegments(this.store, 'deleteSegment').deleteSegment(name);
+    await this.refresh();
+    return deleted;
+  }
+
+  /** The segments rules can name: the config file's and the store's (which win). */
+  getSegments(): Readonly<Record<string, Segment>> {
+    return this.snapshot.segments;
+  }
+
   /** The feature names this service knows. */
-  featureNames(): string[] {
-    return [...this.snapshot.features.keys()];
+  featureNames(): F[] {
+    return [...this.snapshot.features.keys()] as F[];
   }
 
   /** A feature's live record, or undefined. */
@@ -220,8 +325,18 @@ export class CanaryRolloutService {
    * keep: counts that are not safe integers >= 0 or do not add up, a latency that is not a finite
    * number of ms >= 0, usage that is not an object.
    */
-  trackFeatureUsage(userId: string, feature: string, usage: FeatureUsage): void {
+  trackFeatureUsage(userId: string, feature: F, usage: FeatureUsage): void {
     this.usage.record(userId, feature, TREATMENT_ARM, usage);
+  }
+
+  /**
+   * `trackFeatureUsage` for a context: also recorded under the rule that turned the feature on,
+   * when that rule has its own percentage, for the per-rule health of `getRolloutStatus()`.
+   */
+  trackUsage(feature: F, context: EvaluationContext, usage: FeatureUsage): void {
+    this.recordUsage(contextUser(context), feature, TREATMENT_ARM, usage);
+    const arm = ruleArmFor(this.snapshot, feature, context);
+    if (arm !== undefined) this.recordUsage(contextUser(context), feature, arm, usage);
   }
 
   /** `trackFeatureUsage` for another arm (`control`, `variant:<name>`). */
@@ -237,7 +352,7 @@ export class CanaryRolloutService {
    * variants, `enabled` gets the user's variant and outcomes are also recorded under
    * `variant:<name>`.
    */
-  runFeature<T>(userId: string, feature: string, paths: FeaturePaths<T>): Promise<T> {
+  runFeature<T>(userId: string, feature: F, paths: FeaturePaths<T>): Promise<T> {
     // Checked before anything runs: a missing fallback must not surface after `enabled` ran.
     const problem = pathsProblem(paths);
     if (problem !== undefined) {
@@ -250,7 +365,7 @@ export class CanaryRolloutService {
    * The user's variant of a feature configured with `variants` (deterministic, weighted); null
    * when the feature is off for the user or has no variants.
    */
-  getVariant(userId: string, feature: string): string | null {
+  getVariant(userId: string, feature: F): string | null {
     return variantFor(this.snapshot, this.variants, userId, feature);
   }
 
@@ -291,12 +406,12 @@ export class CanaryRolloutService {
   }
 
   /** Adds a user to a feature's beta list: the feature is on for them whatever the percentage. */
-  addBetaUser(userId: string, feature: string): Promise<boolean> {
+  addBetaUser(userId: string, feature: F): Promise<boolean> {
     return this.admin.setBetaMember(userId, feature, true);
   }
 
   /** Removes a user from a feature's beta list. */
-  removeBetaUser(userId: string, feature: string): Promise<boolean> {
+  removeBetaUser(userId: string, feature: F): Promise<boolean> {
     return this.admin.setBetaMember(userId, feature, false);
   }
 
@@ -317,7 +432,7 @@ export class CanaryRolloutService {
    * recovered; a raise from 0 is always allowed), unless `force`. Lowering is always allowed.
    */
   updateRolloutPercentage(
-    feature: string,
+    feature: F,
     percentage: number,
     options: UpdateRolloutOptions = {},
   ): Promise<FeatureRecord> {
@@ -347,12 +462,12 @@ export class CanaryRolloutService {
   }
 
   /** Turns a feature on (its strategy and percentage apply again). */
-  enableFeature(feature: string): Promise<FeatureRecord> {
+  enableFeature(feature: F): Promise<FeatureRecord> {
     return this.admin.setEnabled(feature, true);
   }
 
   /** Turns a feature off for everyone, keeping its percentage and beta list. */
-  disableFeature(feature: string): Promise<FeatureRecord> {
+  disableFeature(feature: F): Promise<FeatureRecord> {
     return this.admin.setEnabled(feature, false);
   }
 
@@ -362,7 +477,7 @@ export class CanaryRolloutService {
    * `expectedVersion`, when someone else changed the feature first).
    */
   rollback(
-    feature: string,
+    feature: F,
     reason = 'manual rollback',
     options: {
       source?: 'manual' | 'automatic';
@@ -438,6 +553,13 @@ export class CanaryRolloutService {
   private reportError(error: CanaryRolloutError): void {
     if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
   }
+}
+
+/** The user id of a context argument, for the evaluation observer ('' when there is none). */
+function contextUser(context: unknown): string {
+  const userId =
+    typeof context === 'object' && context !== null ? (context as { userId?: unknown }).userId : undefined;
+  return typeof userId === 'string' ? userId : '';
 }
 
 /** What is wrong with `runFeature`'s paths argument, if anything. */

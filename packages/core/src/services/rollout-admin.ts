@@ -282,7 +282,7 @@ export class RolloutAdmin {
   }
 
   /** Compare-and-set loop: re-reads and retries when another writer got in between. */
-  private async changeFeature(
+  async changeFeature(
     feature: string,
     where: string,
     action: AuditAction,

@@ -24,6 +24,8 @@ export function featureFromConfig(name: string, settings: Features[string], now:
     stageVersion: 1,
     ...(first === undefined ? {} : { plan: initialPlanState(now) }),
     ...(settings.bucketing === undefined ? {} : { bucketing: settings.bucketing }),
+    ...(settings.rules === undefined ? {} : { rules: settings.rules }),
+    ...(settings.prerequisites === undefined ? {} : { prerequisites: settings.prerequisites }),
   };
 }
 

@@ -9,6 +9,7 @@ import type { RolloutState, RolloutStore } from '../storage/types';
 import { rolloutChanges } from './rollout-changes';
 import { configState, seedFeatures } from './seeding';
 import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
+import { segmentsFor } from './targeting';
 import type { CanaryRolloutEvents } from './types';
 
 /** What keeping the snapshot in sync needs from the service. */
@@ -50,6 +51,7 @@ export class SnapshotSync {
       options.initialState ?? configState(config.canaryRollout.features, clock.now()),
       config.canaryRollout.enabled,
       config.canaryRollout.features,
+      segmentsFor(config, options.initialState),
     );
   }
 
@@ -162,7 +164,12 @@ export class SnapshotSync {
   private apply(state: RolloutState, source: 'local' | 'store'): void {
     const { config, events, onSnapshot } = this.options;
     const previous = this.current;
-    const next = compileSnapshot(state, config.canaryRollout.enabled, config.canaryRollout.features);
+    const next = compileSnapshot(
+      state,
+      config.canaryRollout.enabled,
+      config.canaryRollout.features,
+      segmentsFor(config, state),
+    );
     this.current = next;
     onSnapshot(next);
     if (this.loaded && previous.version === next.version) return;

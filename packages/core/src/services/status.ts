@@ -6,6 +6,7 @@ import type { RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, MetricBucket } from '../schemas/records';
 import type { RolloutState } from '../storage/types';
 import { raiseAllowance } from '../thresholds/stability';
+import { RULE_ARM_PREFIX, type RuleStatus, ruleStatuses } from './rule-health';
 import { featureFromConfig } from './seeding';
 
 /** One feature in `getRolloutStatus()`. */
@@ -27,6 +28,8 @@ export interface FeatureStatus {
   readonly lastRollbackAt: number | null;
   /** Usage over the window (the feature's own calls, all processes). */
   readonly metrics: MetricsSummary;
+  /** Per rule with its own percentage: its calls and health (the monitor still judges the feature whole). */
+  readonly rules?: readonly RuleStatus[];
 }
 
 /** The guide's `getRolloutStatus()` result. */
@@ -118,7 +121,13 @@ function statusOf(
   const windowMs = config.canaryRollout.thresholds.windowMs;
   const since = now - windowMs;
   const byFeature = new Map<string, MetricBucket[]>();
+  const ruleBuckets = new Map<string, MetricBucket[]>();
   for (const bucket of input.buckets) {
+    if (bucket.bucketStart >= since && bucket.arm.startsWith(RULE_ARM_PREFIX)) {
+      const list = ruleBuckets.get(bucket.feature);
+      if (list === undefined) ruleBuckets.set(bucket.feature, [bucket]);
+      else list.push(bucket);
+    }
     if (bucket.arm !== TREATMENT_ARM || bucket.bucketStart < since) continue;
     let list = byFeature.get(bucket.feature);
     if (list === undefined) {
@@ -144,6 +153,8 @@ function statusOf(
       lastRollbackAt: record.lastRollbackAt ?? null,
       metrics: summarize(mergeAll(byFeature.get(name) ?? [], name, TREATMENT_ARM)),
     };
+    const rules = ruleStatuses(record, ruleBuckets.get(name) ?? [], config);
+    if (rules !== undefined) features[name] = { ...features[name], rules };
   }
   return {
     enabled: input.enabled,

@@ -2,6 +2,7 @@ import type { Clock } from '../clock';
 import type { CanaryRolloutError } from '../errors';
 import type { EvaluationReason } from '../evaluation/evaluate';
 import type { CanaryConfig, CanaryConfigInput } from '../schemas/config';
+import type { ConfigDefinition } from '../schemas/feature-names';
 import type { FeatureRecord, MetricBucket, RollbackRecord } from '../schemas/records';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import type { AuditEntry } from './audit';
@@ -49,12 +50,12 @@ export type CanaryRolloutEvents = {
 /** Sees each `isFeatureEnabledForUser` decision; runs on the hot path, so it must be cheap and never throw. */
 export type EvaluationObserver = (feature: string, reason: EvaluationReason, userId: string) => void;
 
-/** Options of `CanaryRolloutService`. */
-export interface CanaryRolloutServiceOptions {
+/** Options of `CanaryRolloutService`; `F` is inferred from the feature names of a config given in code. */
+export interface CanaryRolloutServiceOptions<F extends string = string> {
   /** Where live state and metrics live. @default a new MemoryStore */
   readonly store?: RolloutStore;
   /** Parsed config, a config object as in the file, or a path to `canary-rollout.json`. @default no features */
-  readonly config?: CanaryConfig | CanaryConfigInput | string;
+  readonly config?: ConfigDefinition<F> | CanaryConfig | CanaryConfigInput | string;
   /** @default the wall clock */
   readonly clock?: Clock;
   /** How often usage is flushed to the store (ms). @default 5000 */

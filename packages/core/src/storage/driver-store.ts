@@ -16,6 +16,7 @@ import {
   type RollbackRecord,
   rollbackRecordSchema,
 } from '../schemas/records';
+import { type Segment, segmentNameSchema, segmentSchema } from '../schemas/targeting';
 import type {
   DriverCommit,
   DriverEntry,
@@ -120,7 +121,7 @@ export class DriverStore implements RolloutStore {
   async readState(): Promise<RolloutState> {
     const snap = await this.driver.read({
       operation: 'readState',
-      collections: ['features'],
+      collections: ['features', 'segments'],
       sets: [BLACKLIST],
       setPrefixes: [BETA],
     });
@@ -131,12 +132,43 @@ export class DriverStore implements RolloutStore {
     for (const [name, set] of Object.entries(snap.sets)) {
       if (name.startsWith(BETA) && set.members.length > 0) beta[name.slice(BETA.length)] = [...set.members];
     }
-    return {
+    const state = {
       version: snap.version,
       features,
       beta,
       blacklist: [...(snap.sets[BLACKLIST]?.members ?? [])],
     };
+    const entries = snap.collections.segments ?? [];
+    if (entries.length === 0) return state;
+    const segments: Record<string, Segment> = Object.create(null);
+    for (const entry of entries) segments[entry.key] = this.segment(entry);
+    return { ...state, segments };
+  }
+
+  async putSegment(name: string, segment: Segment): Promise<Segment> {
+    const key = parseArgument(segmentNameSchema, name, this.storeName, 'putSegment name');
+    const valid = parseArgument(segmentSchema, segment, this.storeName, 'putSegment segment');
+    return this.rounds('putSegment', async () => {
+      const [entry] = await this.driver.get('segments', [key], 'putSegment');
+      const done = await this.commit('putSegment', {
+        expect: [{ collection: 'segments', key, version: entry?.version ?? null }],
+        operations: [{ op: 'put', collection: 'segments', key, value: valid }],
+      });
+      return done ? structuredClone(valid) : AGAIN;
+    });
+  }
+
+  deleteSegment(name: string): Promise<boolean> {
+    const key = parseArgument(segmentNameSchema, name, this.storeName, 'deleteSegment name');
+    return this.rounds('deleteSegment', async () => {
+      const [entry] = await this.driver.get('segments', [key], 'deleteSegment');
+      if (entry === undefined) return false;
+      const done = await this.commit('deleteSegment', {
+        expect: [{ collection: 'segments', key, version: entry.version }],
+        operations: [{ op: 'delete', collection: 'segments', key }],
+      });
+      return done ? true : AGAIN;
+    });
   }
 
   async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
@@ -549,6 +581,15 @@ export class DriverStore implements RolloutStore {
       );
     }
     return record;
+  }
+
+  private segment(entry: DriverEntry): Segment {
+    if (!segmentNameSchema.safeParse(entry.key).success) {
+      throw new StoreDataCorruptedError(
+        `${this.label}: corrupted data in the segments: a segment is stored under the name ${JSON.stringify(entry.key.slice(0, 64))}`,
+      );
+    }
+    return parseStored(segmentSchema, entry.value, this.storeName, `segment "${entry.key}"`);
   }
 
   private user(entry: DriverEntry): BetaUser {

@@ -8,6 +8,7 @@ import type {
   MetricBucket,
   RollbackRecord,
 } from '../schemas/records';
+import type { Segment } from '../schemas/targeting';
 
 /** Everything evaluation needs, read in one go. */
 export interface RolloutState {
@@ -18,6 +19,11 @@ export interface RolloutState {
   readonly beta: Readonly<Record<string, readonly string[]>>;
   /** User ids excluded from every rollout. */
   readonly blacklist: readonly string[];
+  /**
+   * Segment name to its constraints, for the rules that name it (an object without prototype).
+   * Absent from stores that keep none; segments of the config file apply besides.
+   */
+  readonly segments?: Readonly<Record<string, Segment>>;
 }
 
 /** What `rollback` is asked to do. */
@@ -175,6 +181,14 @@ export interface RolloutStore {
   rollback(feature: string, request: RollbackRequest): Promise<RollbackResult>;
   /** Rollback records, oldest first, of one feature or all. */
   listRollbacks(feature?: string): Promise<RollbackRecord[]>;
+
+  /**
+   * Writes a segment (a named constraint list rules use), replacing one of the same name; the
+   * state version moves, so every process recompiles the rules that name it.
+   */
+  putSegment(name: string, segment: Segment): Promise<Segment>;
+  /** Deletes a segment; false if there was none. */
+  deleteSegment(name: string): Promise<boolean>;
 
   /** Meta records whose key starts with `prefix` (all without one), sorted by key. */
   readMeta(prefix?: string): Promise<MetaRecord[]>;
