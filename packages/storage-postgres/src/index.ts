@@ -1,3 +1,3 @@
-export type { PostgresStoreOptions } from './options';
+export type { PostgresPool, PostgresStoreOptions } from './options';
 export { PostgresDriver } from './postgres-driver';
 export { PostgresStore } from './postgres-store';

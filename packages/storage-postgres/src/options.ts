@@ -1,8 +1,16 @@
 import { InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
-import type { Pool } from 'pg';
 
 /** Name of the package in messages. */
 export const PKG = '@canary-rollout/storage-postgres';
+
+/**
+ * What the store uses of the app's pool: every `pg.Pool` fits. Named here so the declarations
+ * need no `pg` types (`@types/pg` is the app's choice, not a dependency of the store).
+ */
+export interface PostgresPool {
+  connect(): Promise<unknown>;
+  readonly options?: object;
+}
 
 /** Options of `PostgresStore`. Give one of `connectionString` and `pool`. */
 export interface PostgresStoreOptions {
@@ -12,7 +20,7 @@ export interface PostgresStoreOptions {
    * The app's own `pg.Pool`. The store runs its statements on it and never closes it; for change
    * notifications it opens one dedicated connection with the pool's settings (closed by `close()`).
    */
-  pool?: Pool;
+  pool?: PostgresPool;
   /** Schema holding the store's tables; created if missing. @default 'canary_rollout' */
   schema?: string;
   /**

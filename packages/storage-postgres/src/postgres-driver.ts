@@ -370,7 +370,9 @@ export class PostgresDriver implements RolloutDriver {
     const { connectionString } = this.options;
     const owned = this.options.pool === undefined;
     const pool: PgPool =
-      this.options.pool ?? new pg.Pool(ownPoolConfig(connectionString ?? '', this.settings));
+      // A pg.Pool by the type users see; the store works on pg's own type.
+      (this.options.pool as PgPool | undefined) ??
+      new pg.Pool(ownPoolConfig(connectionString ?? '', this.settings));
     // An idle connection of our own pool that dies must not crash the app (pg emits 'error').
     if (owned) pool.on('error', () => {});
     const statements = new Statements(
