@@ -8,6 +8,8 @@ const pkg = (name: string, entry = 'index.ts') => `${root}packages/${name}/src/$
 export const alias = {
   '@canary-rollout/core/testing': pkg('core', 'testing.ts'),
   '@canary-rollout/core/store-kit': pkg('core', 'store-kit.ts'),
+  '@canary-rollout/core/experiments': pkg('core', 'experiments/index.ts'),
+  '@canary-rollout/core/monitor-kit': pkg('core', 'monitor-kit.ts'),
   '@canary-rollout/core': pkg('core'),
   '@canary-rollout/monitoring': pkg('monitoring'),
   '@canary-rollout/storage-file': pkg('storage-file'),

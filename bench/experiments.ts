@@ -11,7 +11,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, thresholdsFor } from '@canary-rollout/core';
+import { parseConfig } from '@canary-rollout/core';
+import { thresholdsFor } from '@canary-rollout/core/monitor-kit';
 import { seededRandom } from '../packages/core/src/experiments/random';
 import {
   quantile,

@@ -31,6 +31,8 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const subpaths = [
   ['@canary-rollout/core/testing', 'MemoryStore'],
   ['@canary-rollout/core/store-kit', 'createRolloutStore'],
+  ['@canary-rollout/core/experiments', 'compareArms'],
+  ['@canary-rollout/core/monitor-kit', 'evaluateHealth'],
 ];
 
 /** One export each package must have, from both module systems. */
@@ -237,8 +239,11 @@ async function checkDeclarations(scratch) {
       ...list.map((d, i) => `import * as p${i} from '@canary-rollout/${d}';`),
       "import { ManualClock, MemoryStore } from '@canary-rollout/core/testing';",
       "import { createRolloutStore, DriverStore, MemoryDriver, type RolloutDriver } from '@canary-rollout/core/store-kit';",
+      "import { type ArmComparison, compareArms, VariantAssigner } from '@canary-rollout/core/experiments';",
+      "import { evaluateHealth, type HealthVerdict, SafeEventEmitter } from '@canary-rollout/core/monitor-kit';",
       'export const driver: RolloutDriver = new MemoryDriver();',
-      `export const used = [${list.map((_, i) => `p${i}`).join(', ')}, ManualClock, MemoryStore, createRolloutStore, DriverStore];`,
+      'export type Judged = [ArmComparison, HealthVerdict];',
+      `export const used = [${list.map((_, i) => `p${i}`).join(', ')}, ManualClock, MemoryStore, createRolloutStore, DriverStore, compareArms, VariantAssigner, evaluateHealth, SafeEventEmitter];`,
     ].join('\n');
   writeFileSync(join(scratch, 'types.ts'), imports(dual));
   writeFileSync(join(scratch, 'types.cts'), imports(dual));

@@ -6,10 +6,9 @@
 import {
   checkSampleRatio,
   compareErrorRates,
-  evaluateHealth,
-  type HealthThresholds,
   USER_ESTIMATE_RELATIVE_ERROR,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/experiments';
+import { evaluateHealth, type HealthThresholds } from '@canary-rollout/core/monitor-kit';
 import { logGamma } from '../../packages/core/src/experiments/math';
 import { mixtureLogLikelihoodRatio } from '../../packages/core/src/experiments/mixture';
 import { binomial, normal, type Random, seededRandom } from '../../packages/core/src/experiments/random';

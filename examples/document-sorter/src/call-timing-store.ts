@@ -1,23 +1,25 @@
 import type {
   BetaUser,
   FeatureRecord,
-  FeatureWrite,
   Feedback,
-  LogEntry,
-  LogKind,
-  LogQuery,
-  MetaRecord,
-  MetricBatch,
   MetricBucket,
-  MetricsReadOptions,
   RollbackRecord,
-  RollbackRequest,
-  RollbackResult,
   RolloutState,
   RolloutStore,
   Segment,
   StoreChange,
 } from '@canary-rollout/core';
+import type {
+  FeatureWrite,
+  LogEntry,
+  LogKind,
+  LogQuery,
+  MetaRecord,
+  MetricBatch,
+  MetricsReadOptions,
+  RollbackRequest,
+  RollbackResult,
+} from '@canary-rollout/core/store-kit';
 
 /** Options of `CallTimingStore`. */
 export interface CallTimingStoreOptions {

@@ -1,4 +1,4 @@
-import { mergeAll, summarize } from '@canary-rollout/core';
+import { mergeAll, summarize } from '@canary-rollout/core/monitor-kit';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run, type Sandbox, sandbox, serving } from './helpers';

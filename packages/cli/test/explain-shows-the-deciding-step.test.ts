@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { bucketOf } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run, type Sandbox, sandbox } from './helpers';
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CanaryRolloutService, loadConfigFile, unleashNormalizedValue } from '@canary-rollout/core';
+import { CanaryRolloutService, loadConfigFile } from '@canary-rollout/core';
+import { unleashNormalizedValue } from '@canary-rollout/core/experiments';
 import { FileStore } from '@canary-rollout/storage-file';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { InMemStorageProvider, Unleash } from 'unleash-client';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { CanaryRolloutService, CONTROL_ARM, ManualClock, TREATMENT_ARM } from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock } from '@canary-rollout/core';
+import { CONTROL_ARM, TREATMENT_ARM } from '@canary-rollout/core/experiments';
 import { RolloutMonitoringService } from '@canary-rollout/monitoring';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

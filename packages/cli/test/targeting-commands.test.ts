@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bucketOf } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GUIDE_CONFIG, run, type Sandbox, sandbox, snapshotTree } from './helpers';

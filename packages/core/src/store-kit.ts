@@ -1,8 +1,10 @@
 /**
  * What a store author needs: the driver contract, the store built on it, and the helpers drivers
- * share (metric merging, validation and corruption reports, ids, email keys, listeners).
+ * share (metric merging, validation and corruption reports, ids, email keys, listeners, the app
+ * name a store's default location is named after).
  */
 
+export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
 export {
   ConflictError,
   InvalidArgumentError,
@@ -15,8 +17,10 @@ export {
   type BetaUser,
   betaUserSchema,
   type FeatureRecord,
+  type FeatureWrite,
   type Feedback,
   featureRecordSchema,
+  featureWriteSchema,
   feedbackSchema,
   type LogEntry,
   type LogKind,
@@ -24,6 +28,8 @@ export {
   type MetricBucket,
   metricBatchSchema,
   metricBucketSchema,
+  type PlanState,
+  planStateSchema,
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';

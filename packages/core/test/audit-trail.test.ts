@@ -1,14 +1,12 @@
 import {
   type AuditEntry,
-  auditPseudonym,
   type CanaryRolloutError,
   CanaryRolloutService,
-  defaultActor,
-  type LogEntry,
-  type LogKind,
   ManualClock,
   MemoryStore,
 } from '@canary-rollout/core';
+import { auditPseudonym, defaultActor } from '@canary-rollout/core/monitor-kit';
+import type { LogEntry, LogKind } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

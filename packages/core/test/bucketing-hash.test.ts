@@ -1,4 +1,4 @@
-import { BUCKETS, bucketOf, murmurPrefix, murmurUtf8, seedPrefix } from '@canary-rollout/core';
+import { BUCKETS, bucketOf, murmurPrefix, murmurUtf8, seedPrefix } from '@canary-rollout/core/experiments';
 import fc from 'fast-check';
 import murmur from 'murmurhash-js';
 import { describe, expect, it } from 'vitest';

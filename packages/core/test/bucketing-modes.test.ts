@@ -3,15 +3,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   type BucketingConfig,
-  bucketOf,
   CanaryRolloutService,
   ConfigInvalidError,
   InvalidArgumentError,
   ManualClock,
   MemoryStore,
-  murmurUtf8Hash,
   parseConfig,
 } from '@canary-rollout/core';
+import { bucketOf, murmurUtf8Hash } from '@canary-rollout/core/experiments';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import murmur from 'murmurhash-js';
 import { InMemStorageProvider, Unleash } from 'unleash-client';

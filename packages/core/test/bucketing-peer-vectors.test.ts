@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { type BucketingConfig, CanaryRolloutService, ManualClock } from '@canary-rollout/core';
 import {
-  type BucketingConfig,
-  CanaryRolloutService,
   flagdBucket,
   growthbookHash,
-  ManualClock,
   murmurUtf8Hash,
   unleashNormalizedValue,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/experiments';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { growthbookBucketRanges } from '../src/bucketing/modes';

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bucketOf, CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -1,11 +1,11 @@
 import {
-  bucketOf,
   CanaryRolloutService,
   type EvaluationReason,
   ManualClock,
   MemoryStore,
   type RolloutStrategy,
 } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import { describe, expect, it } from 'vitest';
 
 /** A user inside a 50 % rollout of aiExtraction and one outside it, found by their buckets. */

@@ -8,8 +8,9 @@ import {
   runThresholdStage,
   sampleRatioTrips,
 } from '../../../bench/internal/experiment-sim';
-import { parseConfig, thresholdsFor } from '../src';
+import { parseConfig } from '../src';
 import { seededRandom } from '../src/experiments/random';
+import { thresholdsFor } from '../src/monitor-kit';
 
 // Small versions of the tables `npm run bench:experiments` writes into docs/experiments.md, on
 // other seeds: each count must lie within the binomial bounds of the published rate, so the

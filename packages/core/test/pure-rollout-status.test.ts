@@ -5,8 +5,8 @@ import {
   ManualClock,
   MemoryStore,
   parseConfig,
-  withConfigFeatures,
 } from '@canary-rollout/core';
+import { withConfigFeatures } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

@@ -2,7 +2,6 @@ import {
   type CanaryConfigInput,
   type CanaryRolloutError,
   CanaryRolloutService,
-  createMemoryStoreData,
   InvalidArgumentError,
   ManualClock,
   MemoryStore,
@@ -11,6 +10,7 @@ import {
   RolloutGuardError,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { flakyStore } from './fixtures/flaky-store';
 

@@ -1,16 +1,13 @@
+import { type CanaryConfigInput, CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
 import {
   armOf,
   BETA_ARM,
   bucketOf,
-  type CanaryConfigInput,
-  CanaryRolloutService,
   CONTROL_ARM,
-  ManualClock,
-  MemoryStore,
-  mergeAll,
   TREATMENT_ARM,
   variantArm,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/experiments';
+import { mergeAll } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

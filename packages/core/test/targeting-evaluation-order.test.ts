@@ -1,11 +1,11 @@
 import {
-  bucketOf,
   type CanaryConfigInput,
   CanaryRolloutService,
   type EvaluationReason,
   ManualClock,
   MemoryStore,
 } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import { describe, expect, it } from 'vitest';
 
 const ids = Array.from({ length: 200 }, (_, i) => `u${i}`);

@@ -1,10 +1,6 @@
-import {
-  CanaryRolloutService,
-  type Constraint,
-  compareSemver,
-  type EvaluationContext,
-} from '@canary-rollout/core';
+import { CanaryRolloutService, type Constraint, type EvaluationContext } from '@canary-rollout/core';
 import { describe, expect, it } from 'vitest';
+import { compareSemver } from '../src/evaluation/semver';
 
 /** A feature that is off by default (gradual 0 %) and on where its one constraint matches. */
 function serviceWith(constraint: Constraint): CanaryRolloutService {

@@ -1,4 +1,5 @@
-import { CanaryRolloutService, createMemoryStoreData, MemoryStore } from '@canary-rollout/core';
+import { CanaryRolloutService, MemoryStore } from '@canary-rollout/core';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 
 const config = {

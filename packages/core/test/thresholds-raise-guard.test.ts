@@ -5,10 +5,8 @@ import {
   ManualClock,
   MemoryStore,
   RolloutGuardError,
-  raiseAllowance,
-  readHealthMarks,
-  withHealthMark,
 } from '@canary-rollout/core';
+import { raiseAllowance, readHealthMarks, withHealthMark } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

@@ -2,14 +2,13 @@ import {
   type CanaryConfigInput,
   type CanaryRolloutError,
   CanaryRolloutService,
-  createMemoryStoreData,
   type FeatureUsage,
   InvalidArgumentError,
   ManualClock,
   MemoryStore,
-  type MetricBatch,
   type MetricBucket,
 } from '@canary-rollout/core';
+import { createMemoryStoreData, type MetricBatch } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

@@ -1,13 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CanaryRolloutService,
-  latencyBin,
-  ManualClock,
-  MemoryStore,
-  type MetricBucket,
-} from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore, type MetricBucket } from '@canary-rollout/core';
+import { latencyBin } from '@canary-rollout/core/monitor-kit';
 import type { DashboardServer } from '@canary-rollout/dashboard';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

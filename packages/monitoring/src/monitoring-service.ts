@@ -2,15 +2,17 @@ import {
   type CanaryRolloutError,
   type CanaryRolloutService,
   type Clock,
-  checkNumberOption,
-  type DegradationSettings,
   type ExperimentsConfig,
   type FeatureRecord,
   isCanaryRolloutError,
-  newId,
-  SafeEventEmitter,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import {
+  checkNumberOption,
+  type DegradationSettings,
+  SafeEventEmitter,
+} from '@canary-rollout/core/monitor-kit';
+import { newId } from '@canary-rollout/core/store-kit';
 import { type ApplyContext, applyDecision } from './internal/apply';
 import { type BlindTransition, BlindWatch } from './internal/blindness';
 import type { MarkerStore } from './internal/claims';

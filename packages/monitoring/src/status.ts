@@ -1,10 +1,10 @@
 import {
   type FeatureRecord,
   type HealthLevel,
-  type LogEntry,
   type RolloutStore,
   StoreDataCorruptedError,
 } from '@canary-rollout/core';
+import type { LogEntry } from '@canary-rollout/core/store-kit';
 import type { HealthReport, MonitoringStatus } from './types';
 
 const LEVELS: readonly HealthLevel[] = ['healthy', 'warning', 'critical'];

@@ -2,17 +2,15 @@ import type {
   CanaryRolloutError,
   CanaryRolloutService,
   Clock,
-  ComparisonVerdict,
-  DegradationSettings,
   ExperimentsConfig,
-  Finding,
-  FindingType,
   HealthLevel,
   PlanStatusValue,
   RollbackRecord,
   RolloutChange,
   RolloutStrategy,
 } from '@canary-rollout/core';
+import type { ComparisonVerdict } from '@canary-rollout/core/experiments';
+import type { DegradationSettings, Finding, FindingType } from '@canary-rollout/core/monitor-kit';
 
 /** Options of `RolloutMonitoringService`. Defaults come from the config's `canaryRollout.monitoring`. */
 export interface RolloutMonitoringServiceOptions {

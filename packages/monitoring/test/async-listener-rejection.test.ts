@@ -1,4 +1,5 @@
-import { CanaryRolloutService, ManualClock, MemoryStore, SafeEventEmitter } from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { SafeEventEmitter } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Alert, type HealthReport, RolloutMonitoringService } from '../src/index';
 import { MB, T0, traffic } from './helpers';

@@ -1,9 +1,5 @@
-import {
-  type ExperimentsConfig,
-  emptyMetricBucket,
-  type FeatureRecord,
-  type MetricBucket,
-} from '@canary-rollout/core';
+import type { ExperimentsConfig, FeatureRecord, MetricBucket } from '@canary-rollout/core';
+import { emptyMetricBucket } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { hllAdd, sparseRegisters } from '../../core/src/metrics/hyperloglog';
 import { judgeComparison } from '../src/internal/comparison';

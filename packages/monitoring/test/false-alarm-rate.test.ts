@@ -1,10 +1,6 @@
-import {
-  type ExperimentsConfig,
-  emptyMetricBucket,
-  type FeatureRecord,
-  latencyBin,
-  type MetricBucket,
-} from '@canary-rollout/core';
+import type { ExperimentsConfig, FeatureRecord, MetricBucket } from '@canary-rollout/core';
+import { latencyBin } from '@canary-rollout/core/monitor-kit';
+import { emptyMetricBucket } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { judgeComparison } from '../src/internal/comparison';
 import type { ArmTotals } from '../src/internal/cumulative';

@@ -1,11 +1,10 @@
 import {
   type CanaryConfigInput,
-  createMemoryStoreData,
   ManualClock,
   MemoryStore,
-  type MemoryStoreData,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import { createMemoryStoreData, type MemoryStoreData } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../src/index';
 import { of, setup, T0, traffic, usage } from './helpers';

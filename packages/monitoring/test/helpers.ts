@@ -1,10 +1,5 @@
-import {
-  type CanaryConfigInput,
-  CanaryRolloutService,
-  ManualClock,
-  MemoryStore,
-  type MemoryStoreData,
-} from '@canary-rollout/core';
+import { type CanaryConfigInput, CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
+import type { MemoryStoreData } from '@canary-rollout/core/store-kit';
 import { afterEach } from 'vitest';
 import { RolloutMonitoringService, type RolloutMonitoringServiceOptions } from '../src/index';
 import type { MonitoringEvents } from '../src/types';

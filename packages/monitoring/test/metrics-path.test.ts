@@ -1,4 +1,5 @@
-import { createMemoryStoreData, MemoryStore } from '@canary-rollout/core';
+import { MemoryStore } from '@canary-rollout/core';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { describeMetricsPath } from './scenarios/metrics-path';
 
 describeMetricsPath('MemoryStore', async () => {

@@ -3,9 +3,9 @@ import {
   ManualClock,
   MemoryStore,
   type MetricBucket,
-  type MetricsReadOptions,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import type { MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Alert, RolloutMonitoringService, readMonitoringStatus } from '../src/index';
 import { MB, T0, usage } from './helpers';

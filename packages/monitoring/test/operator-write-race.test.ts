@@ -1,4 +1,5 @@
-import { ConflictError, type FeatureWrite, MemoryStore } from '@canary-rollout/core';
+import { ConflictError, MemoryStore } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { of, record, setup, usage } from './helpers';
 

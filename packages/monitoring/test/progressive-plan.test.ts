@@ -1,12 +1,11 @@
 import {
-  bucketOf,
   type CanaryConfigInput,
   type CanaryRolloutService,
-  createMemoryStoreData,
   type ExperimentsConfig,
   ManualClock,
-  percentageToThreshold,
 } from '@canary-rollout/core';
+import { bucketOf, percentageToThreshold } from '@canary-rollout/core/experiments';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { of, setup, T0 } from './helpers';
 import { type Random, runCalls, seededRandom } from './synthetic';

@@ -1,10 +1,10 @@
 import {
   type CanaryRolloutError,
   CanaryRolloutService,
-  type Finding,
   type RollbackRecord,
   type RolloutChange,
 } from '@canary-rollout/core';
+import type { Finding } from '@canary-rollout/core/monitor-kit';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   type Alert,

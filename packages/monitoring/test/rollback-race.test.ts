@@ -1,4 +1,5 @@
-import { createMemoryStoreData, ManualClock } from '@canary-rollout/core';
+import { ManualClock } from '@canary-rollout/core';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { of, setup, T0, traffic } from './helpers';
 

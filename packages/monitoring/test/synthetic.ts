@@ -1,4 +1,5 @@
-import { armOf, bucketOf, type CanaryRolloutService, percentageToThreshold } from '@canary-rollout/core';
+import type { CanaryRolloutService } from '@canary-rollout/core';
+import { armOf, bucketOf, percentageToThreshold } from '@canary-rollout/core/experiments';
 
 /** A generator of uniform numbers in [0, 1). */
 export type Random = () => number;

@@ -1,10 +1,5 @@
-import {
-  CanaryRolloutService,
-  ManualClock,
-  MemoryStore,
-  type MetricBucket,
-  type MetricsReadOptions,
-} from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore, type MetricBucket } from '@canary-rollout/core';
+import type { MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RolloutMonitoringService } from '../src/index';
 import { MB, T0, usage } from './helpers';

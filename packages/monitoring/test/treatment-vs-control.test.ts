@@ -1,4 +1,5 @@
-import { type CanaryConfigInput, type ExperimentsConfig, isOffForEveryone } from '@canary-rollout/core';
+import type { CanaryConfigInput, ExperimentsConfig } from '@canary-rollout/core';
+import { isOffForEveryone } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { of, setup } from './helpers';
 import { runCalls, seededRandom, usersByArm } from './synthetic';

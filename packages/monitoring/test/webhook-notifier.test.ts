@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createMemoryStoreData, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { ManualClock, MemoryStore } from '@canary-rollout/core';
+import { createMemoryStoreData } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DELIVERY_HEADER,

@@ -1,12 +1,7 @@
-import {
-  emptyMetricBucket,
-  type FeatureRecord,
-  MemoryStore,
-  type MetricBucket,
-  mergeMetricBucket,
-  summarize,
-  TREATMENT_ARM,
-} from '@canary-rollout/core';
+import { type FeatureRecord, MemoryStore, type MetricBucket } from '@canary-rollout/core';
+import { TREATMENT_ARM } from '@canary-rollout/core/experiments';
+import { summarize } from '@canary-rollout/core/monitor-kit';
+import { emptyMetricBucket, mergeMetricBucket } from '@canary-rollout/core/store-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CumulativeArms } from '../src/internal/cumulative';

@@ -1,4 +1,4 @@
-import { bucketOf } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import { ErrorCode, StandardResolutionReasons } from '@openfeature/server-sdk';
 import { describe, expect, it } from 'vitest';
 import { FlakyStore, providerFor } from './helpers';

@@ -1,4 +1,5 @@
-import { bucketOf, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { ManualClock, MemoryStore } from '@canary-rollout/core';
+import { bucketOf } from '@canary-rollout/core/experiments';
 import { RolloutMonitoringService } from '@canary-rollout/monitoring';
 import { ProviderEvents } from '@openfeature/server-sdk';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { LogKind } from '@canary-rollout/core';
+import type { LogKind } from '@canary-rollout/core/store-kit';
 
 /** Where everything lives under the root folder (the guide's layout plus this store's own files). */
 export interface FileStoreLayout {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { APP_NAME_ENV, appConfigDir, InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
+import { InvalidArgumentError } from '@canary-rollout/core';
+import { APP_NAME_ENV, appConfigDir, resolveAppName } from '@canary-rollout/core/store-kit';
 
 /**
  * Options of `FileStore`. The store needs to know whose state it keeps: give `appName` (or set

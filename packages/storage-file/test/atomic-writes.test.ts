@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureWrite } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { type FeatureWrite, type MetricBucket, StoreDataCorruptedError } from '@canary-rollout/core';
+import { type MetricBucket, StoreDataCorruptedError } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';

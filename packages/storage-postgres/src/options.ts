@@ -1,4 +1,5 @@
-import { InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
+import { InvalidArgumentError } from '@canary-rollout/core';
+import { resolveAppName } from '@canary-rollout/core/store-kit';
 
 /** Name of the package in messages. */
 export const PKG = '@canary-rollout/storage-postgres';

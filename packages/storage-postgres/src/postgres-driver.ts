@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   InvalidArgumentError,
-  type MetricBatch,
   type MetricBucket,
-  type MetricsReadOptions,
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core';
@@ -18,6 +16,8 @@ import type {
   DriverReadRequest,
   DriverSet,
   DriverSnapshot,
+  MetricBatch,
+  MetricsReadOptions,
   RolloutDriver,
 } from '@canary-rollout/core/store-kit';
 import { notifyListeners, parseJsonText } from '@canary-rollout/core/store-kit';

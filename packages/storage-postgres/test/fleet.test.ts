@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { type FeatureRecord, mergeMetricBuckets } from '@canary-rollout/core';
+import type { FeatureRecord } from '@canary-rollout/core';
+import { mergeMetricBuckets } from '@canary-rollout/core/store-kit';
 import { afterEach, expect, it } from 'vitest';
 import { fleetDelta } from '../../storage-redis/test/fixtures/fleet-data';
 import {

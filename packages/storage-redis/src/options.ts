@@ -1,4 +1,5 @@
-import { APP_NAME_ENV, InvalidArgumentError, resolveAppName } from '@canary-rollout/core';
+import { InvalidArgumentError } from '@canary-rollout/core';
+import { APP_NAME_ENV, resolveAppName } from '@canary-rollout/core/store-kit';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { PKG } from './internal/commands';
 

@@ -1,5 +1,5 @@
-import { type MetricBucket, mergeMetricBucket, metricBucketSchema } from '@canary-rollout/core';
-import { isMetricBucket } from '@canary-rollout/core/store-kit';
+import type { MetricBucket } from '@canary-rollout/core';
+import { isMetricBucket, mergeMetricBucket, metricBucketSchema } from '@canary-rollout/core/store-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeRegisters, sparseRegisters } from '../src/internal/metric-codec';

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { type MetricBucket, mergeMetricBuckets, metricKey } from '@canary-rollout/core';
+import type { MetricBucket } from '@canary-rollout/core';
+import { mergeMetricBuckets, metricKey } from '@canary-rollout/core/store-kit';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/index';

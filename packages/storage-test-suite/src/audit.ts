@@ -1,12 +1,11 @@
 import {
   type AuditEntry,
-  auditPseudonym,
   BetaUserService,
   CanaryRolloutService,
-  DEFAULT_AUDIT_KEY,
   ManualClock,
   type RolloutStore,
 } from '@canary-rollout/core';
+import { auditPseudonym, DEFAULT_AUDIT_KEY } from '@canary-rollout/core/monitor-kit';
 import { describe, expect, it } from 'vitest';
 import { MINUTE, T0 } from './internal/builders';
 import type { SuiteContext } from './internal/context';

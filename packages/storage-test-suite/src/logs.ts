@@ -1,4 +1,4 @@
-import type { LogKind } from '@canary-rollout/core';
+import type { LogKind } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { MINUTE, makeLog, T0 } from './internal/builders';
 import type { SuiteContext } from './internal/context';

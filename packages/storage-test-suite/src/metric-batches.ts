@@ -1,11 +1,11 @@
 import {
   CanaryRolloutService,
   ManualClock,
-  type MetricBatch,
   type MetricBucket,
   type RolloutStore,
   StoreUnavailableError,
 } from '@canary-rollout/core';
+import type { MetricBatch } from '@canary-rollout/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { byKey, expectCode } from './internal/assertions';
 import { makeBucket, T0 } from './internal/builders';

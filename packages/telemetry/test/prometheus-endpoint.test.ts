@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CanaryRolloutService, ManualClock, MemoryStore, mergeAll, summarize } from '@canary-rollout/core';
+import { CanaryRolloutService, ManualClock, MemoryStore } from '@canary-rollout/core';
+import { mergeAll, summarize } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrometheusEndpoint, createStorePrometheusEndpoint } from '../src/sdk';
 

@@ -2,10 +2,9 @@ import {
   buildRolloutStatus,
   type FeatureStatus,
   type PlanStatus,
-  planStatus,
   type RollbackRecord,
-  withConfigFeatures,
 } from '@canary-rollout/core';
+import { planStatus, withConfigFeatures } from '@canary-rollout/core/monitor-kit';
 import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
 import { duration, latency, percent, percentage, type Style, table, when, width } from '../internal/output';
 import { storeLabel } from '../internal/store-spec';

@@ -4,17 +4,16 @@ import {
   type CanaryConfig,
   CanaryRolloutService,
   type Clock,
-  createMemoryStoreData,
-  defaultActor,
   defaultConfig,
   isValidFeatureName,
   loadConfigFile,
   MemoryStore,
-  metricKey,
   type RollbackRecord,
   type RolloutState,
   type RolloutStore,
 } from '@canary-rollout/core';
+import { defaultActor } from '@canary-rollout/core/monitor-kit';
+import { createMemoryStoreData, metricKey } from '@canary-rollout/core/store-kit';
 import type { GlobalOptions } from './args';
 import { UsageError } from './errors';
 import { type Style, styleFor } from './output';

@@ -1,13 +1,12 @@
-import {
-  type CanaryConfig,
-  evaluateHealth,
-  type HealthLevel,
-  newId,
-  type RollbackRecord,
-  type RolloutStatus,
-  type RolloutStore,
-  thresholdsFor,
+import type {
+  CanaryConfig,
+  HealthLevel,
+  RollbackRecord,
+  RolloutStatus,
+  RolloutStore,
 } from '@canary-rollout/core';
+import { evaluateHealth, thresholdsFor } from '@canary-rollout/core/monitor-kit';
+import { newId } from '@canary-rollout/core/store-kit';
 import type {
   FeatureComparison,
   FeatureHealth as MonitoredFeature,

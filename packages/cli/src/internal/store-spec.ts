@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { APP_NAME_ENV, appConfigDir, type RolloutStore, resolveAppName } from '@canary-rollout/core';
+import type { RolloutStore } from '@canary-rollout/core';
+import { APP_NAME_ENV, appConfigDir, resolveAppName } from '@canary-rollout/core/store-kit';
 import { CliFailure, UsageError } from './errors';
 
 /** Which store `--store` names. */

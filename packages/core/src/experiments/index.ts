@@ -1,4 +1,21 @@
-export { CONTROL_ARM, VARIANT_ARM_PREFIX, variantArm } from '../metrics/arm-names';
+/**
+ * `@canary-rollout/core/experiments`: treatment against control. Who is in which arm (buckets,
+ * thresholds, arm names, the peers' bucketing for migrations), the comparisons of rates and
+ * latencies, the sample-ratio check and weighted variants.
+ */
+
+export {
+  BUCKETS,
+  bucketOf,
+  type MurmurPrefix,
+  murmurPrefix,
+  murmurUtf8,
+  percentageToThreshold,
+  seedPrefix,
+} from '../bucketing';
+export { flagdBucket, growthbookHash, murmurUtf8Hash, unleashNormalizedValue } from '../bucketing/peers';
+export { BETA_ARM, CONTROL_ARM, TREATMENT_ARM, VARIANT_ARM_PREFIX, variantArm } from '../metrics/arm-names';
+export { RULE_ARM_PREFIX, ruleArm } from '../services/rule-health';
 export {
   armOf,
   armOfUser,

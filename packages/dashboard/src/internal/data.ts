@@ -1,23 +1,22 @@
 import {
   type AuditEntry,
-  BETA_ARM,
   buildRolloutStatus,
   type CanaryConfig,
-  CONTROL_ARM,
-  compareArms,
   type FeatureRecord,
-  type LogEntry,
   type MetricBucket,
-  mergeAll,
   type PlanStatus,
-  planStatus,
   type RollbackRecord,
   type RolloutStore,
-  TREATMENT_ARM,
+} from '@canary-rollout/core';
+import { BETA_ARM, CONTROL_ARM, compareArms, TREATMENT_ARM } from '@canary-rollout/core/experiments';
+import {
+  mergeAll,
+  planStatus,
   thresholdsFor,
   withConfigFeatures,
   withoutPart,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/monitor-kit';
+import type { LogEntry } from '@canary-rollout/core/store-kit';
 import { readMonitoringStatus } from '@canary-rollout/monitoring';
 import { type FeatureHealthView, healthOf } from './health';
 import { downsample, type Series } from './series';

@@ -1,10 +1,5 @@
-import {
-  type CanaryConfig,
-  evaluateHealth,
-  type FeatureStatus,
-  type HealthLevel,
-  thresholdsFor,
-} from '@canary-rollout/core';
+import type { CanaryConfig, FeatureStatus, HealthLevel } from '@canary-rollout/core';
+import { evaluateHealth, thresholdsFor } from '@canary-rollout/core/monitor-kit';
 import type { MonitoringStatus } from '@canary-rollout/monitoring';
 
 /** A feature's health on the page, and where the verdict comes from. */

@@ -1,4 +1,5 @@
-import { type MetricBucket, mergeAll, summarize } from '@canary-rollout/core';
+import type { MetricBucket } from '@canary-rollout/core';
+import { mergeAll, summarize } from '@canary-rollout/core/monitor-kit';
 
 /** A downsampled time series: one time axis (epoch ms) and one array per figure, null where nothing was measured. */
 export interface Series {

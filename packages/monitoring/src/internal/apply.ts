@@ -2,9 +2,9 @@ import {
   type CanaryRolloutService,
   ConflictError,
   type PlanStatus,
-  planStatus,
   RolloutGuardError,
 } from '@canary-rollout/core';
+import { planStatus } from '@canary-rollout/core/monitor-kit';
 import type { PlanEvent, PlanReport, RollbackEvent } from '../types';
 import { type ClaimOutcome, claimIncidents, type MarkerStore } from './claims';
 import type { PlanMoveOrder, RollbackOrder, TickDecision } from './decision';

@@ -1,4 +1,4 @@
-import type { BlindCause, Finding } from '@canary-rollout/core';
+import type { BlindCause, Finding } from '@canary-rollout/core/monitor-kit';
 import type { ActiveAlert } from '../types';
 
 /** Consecutive ticks a served feature may show no fleet calls before the monitor calls itself blind. */

@@ -1,4 +1,5 @@
-import { ConflictError, type MetaRecord } from '@canary-rollout/core';
+import { ConflictError } from '@canary-rollout/core';
+import type { MetaRecord } from '@canary-rollout/core/store-kit';
 import type { AlertSubject } from '../types';
 import { current, type Marker, markerKey, readMarkers } from './incident-markers';
 import type { Condition, Decision, IncidentTracker, Role, Transition } from './incidents';

@@ -1,10 +1,6 @@
-import {
-  type ArmComparison,
-  type ComparisonVerdict,
-  type Finding,
-  hllEstimate,
-  type MetricBucket,
-} from '@canary-rollout/core';
+import type { MetricBucket } from '@canary-rollout/core';
+import type { ArmComparison, ComparisonVerdict } from '@canary-rollout/core/experiments';
+import { type Finding, hllEstimate } from '@canary-rollout/core/monitor-kit';
 import type {
   ArmFigures,
   ArmsComparison,

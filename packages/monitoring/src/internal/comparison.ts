@@ -1,23 +1,18 @@
+import type { ExperimentsConfig, FeatureRecord, MetricBucket, VariantConfig } from '@canary-rollout/core';
 import {
   BETA_ARM,
   CONTROL_ARM,
   type ComparisonVerdict,
   checkSampleRatio,
   compareArms,
-  type ExperimentsConfig,
-  emptyMetricBucket,
   expectedArmShares,
-  type FeatureRecord,
-  type Finding,
-  hllEstimate,
-  type MetricBucket,
   percentageToThreshold,
   TREATMENT_ARM,
   USER_ESTIMATE_RELATIVE_ERROR,
-  type VariantConfig,
   variantArm,
-  withoutPart,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/experiments';
+import { type Finding, hllEstimate, withoutPart } from '@canary-rollout/core/monitor-kit';
+import { emptyMetricBucket } from '@canary-rollout/core/store-kit';
 import type { ArmsComparison, CallRatioSummary, FeatureComparison, SampleRatioSummary } from '../types';
 import { callMismatchFinding, mismatchFinding, summarize, worseFindings } from './comparison-report';
 import type { ArmTotals } from './cumulative';

@@ -1,12 +1,5 @@
-import {
-  addCounts,
-  addLatency,
-  emptyMetricBucket,
-  type FeatureRecord,
-  type MetricBucket,
-  mergeMetricBucket,
-  type RolloutStore,
-} from '@canary-rollout/core';
+import type { FeatureRecord, MetricBucket, RolloutStore } from '@canary-rollout/core';
+import { addCounts, addLatency, emptyMetricBucket, mergeMetricBucket } from '@canary-rollout/core/store-kit';
 import { sameCounts } from './bucket-counts';
 
 /** A feature's metrics since its stage began, merged per arm. */

@@ -1,22 +1,22 @@
+import type {
+  CanaryConfig,
+  ExperimentsConfig,
+  FeatureRecord,
+  MetricBucket,
+  MetricsSummary,
+} from '@canary-rollout/core';
+import { TREATMENT_ARM } from '@canary-rollout/core/experiments';
 import {
-  type CanaryConfig,
   type DegradationSettings,
-  type ExperimentsConfig,
-  emptyMetricBucket,
   evaluateHealth,
-  type FeatureRecord,
   type Finding,
   type HealthVerdict,
-  isOffForEveryone,
-  type MetricBucket,
-  type MetricsSummary,
-  mergeMetricBucket,
   planStatus,
   summarize,
-  TREATMENT_ARM,
   thresholdsFor,
   withHealthMark,
-} from '@canary-rollout/core';
+} from '@canary-rollout/core/monitor-kit';
+import { emptyMetricBucket, isOffForEveryone, mergeMetricBucket } from '@canary-rollout/core/store-kit';
 import type { RollbackEvent } from '../types';
 import type { ComparisonMemo } from './comparison';
 import type { ArmTotals } from './cumulative';

@@ -1,4 +1,5 @@
-import type { Finding, MetricsSummary } from '@canary-rollout/core';
+import type { MetricsSummary } from '@canary-rollout/core';
+import type { Finding } from '@canary-rollout/core/monitor-kit';
 
 const MAX_REASON = 1000;
 

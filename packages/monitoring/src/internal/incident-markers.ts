@@ -1,4 +1,4 @@
-import type { MetaRecord } from '@canary-rollout/core';
+import type { MetaRecord } from '@canary-rollout/core/store-kit';
 
 /**
  * The fleet's view of one incident, kept in the store's `meta` collection under

@@ -1,4 +1,4 @@
-import type { Finding } from '@canary-rollout/core';
+import type { Finding } from '@canary-rollout/core/monitor-kit';
 import type { ActiveAlert, AlertSubject } from '../types';
 import type { Marker } from './incident-markers';
 

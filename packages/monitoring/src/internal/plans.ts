@@ -1,4 +1,5 @@
-import { type ExperimentsConfig, type PlanStatus, TREATMENT_ARM } from '@canary-rollout/core';
+import type { ExperimentsConfig, PlanStatus } from '@canary-rollout/core';
+import { TREATMENT_ARM } from '@canary-rollout/core/experiments';
 import type { PlanReport } from '../types';
 import type { FeatureVerdict } from './verdicts';
 

@@ -1,4 +1,5 @@
-import type { FeatureRecord, HealthVerdict, MetricBucket, MetricsSummary } from '@canary-rollout/core';
+import type { FeatureRecord, MetricBucket, MetricsSummary } from '@canary-rollout/core';
+import type { HealthVerdict } from '@canary-rollout/core/monitor-kit';
 import type { FeatureComparison } from '../types';
 import type { ArmTotals } from './cumulative';
 

@@ -1,11 +1,7 @@
-import {
-  type FeatureRecord,
-  type MetricBucket,
-  type MetricsSummary,
-  mergeMetricBucket,
-  summarize,
-  TREATMENT_ARM,
-} from '@canary-rollout/core';
+import type { FeatureRecord, MetricBucket, MetricsSummary } from '@canary-rollout/core';
+import { TREATMENT_ARM } from '@canary-rollout/core/experiments';
+import { summarize } from '@canary-rollout/core/monitor-kit';
+import { mergeMetricBucket } from '@canary-rollout/core/store-kit';
 import { sameCounts } from './bucket-counts';
 
 /** A feature's figures over the current window and the one before it. */

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { SafeEventEmitter } from '@canary-rollout/core';
+import { SafeEventEmitter } from '@canary-rollout/core/monitor-kit';
 import type { RolloutMonitoringService } from '../monitoring-service';
 import {
   alertPayload,

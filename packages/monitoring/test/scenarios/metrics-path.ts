@@ -9,10 +9,10 @@ import {
   CanaryRolloutService,
   InvalidArgumentError,
   ManualClock,
-  type MetricBatch,
   type MetricBucket,
   type RolloutStore,
 } from '@canary-rollout/core';
+import type { MetricBatch } from '@canary-rollout/core/store-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RolloutMonitoringService } from '../../src/index';
 import type { Alert } from '../../src/types';

@@ -1,5 +1,10 @@
-import { type MetricBatch, type MetricBucket, metricBucketSchema } from '@canary-rollout/core';
-import { mergeMetricBuckets, parseStored } from '@canary-rollout/core/store-kit';
+import type { MetricBucket } from '@canary-rollout/core';
+import {
+  type MetricBatch,
+  mergeMetricBuckets,
+  metricBucketSchema,
+  parseStored,
+} from '@canary-rollout/core/store-kit';
 import { PKG } from '../options';
 import type { Statements } from './connection';
 

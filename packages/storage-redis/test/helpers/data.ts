@@ -1,4 +1,5 @@
-import type { BetaUser, FeatureWrite, MetricBucket } from '@canary-rollout/core';
+import type { BetaUser, MetricBucket } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 
 /** A whole minute some hours back: metric buckets stay well inside any retention. */
 export const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000;

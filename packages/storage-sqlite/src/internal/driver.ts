@@ -1,4 +1,4 @@
-import type { MetricsReadOptions } from '@canary-rollout/core';
+import type { MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import {
   type DriverCollection,
   type DriverCommit,

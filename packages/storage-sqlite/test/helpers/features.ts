@@ -1,4 +1,4 @@
-import type { FeatureWrite } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 
 /** A valid feature write with overrides. */
 export function feature(overrides: Partial<FeatureWrite> = {}): FeatureWrite {

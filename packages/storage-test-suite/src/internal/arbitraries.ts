@@ -1,4 +1,5 @@
-import type { BetaUser, FeatureWrite, MetricBucket } from '@canary-rollout/core';
+import type { BetaUser, MetricBucket } from '@canary-rollout/core';
+import type { FeatureWrite } from '@canary-rollout/core/store-kit';
 import fc from 'fast-check';
 import { T0 } from './builders';
 

@@ -1,11 +1,5 @@
-import type {
-  BetaUser,
-  FeatureWrite,
-  Feedback,
-  LogEntry,
-  MetricBucket,
-  RollbackRequest,
-} from '@canary-rollout/core';
+import type { BetaUser, Feedback, MetricBucket } from '@canary-rollout/core';
+import type { FeatureWrite, LogEntry, RollbackRequest } from '@canary-rollout/core/store-kit';
 
 /** Width of the metric buckets used by the suite (ms). */
 export const MINUTE = 60_000;

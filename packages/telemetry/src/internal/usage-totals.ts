@@ -1,4 +1,5 @@
-import { binValue, HISTOGRAM_BINS, type MetricBucket } from '@canary-rollout/core';
+import type { MetricBucket } from '@canary-rollout/core';
+import { binValue, HISTOGRAM_BINS } from '@canary-rollout/core/monitor-kit';
 
 /** Cumulative usage of one (feature, arm) in this process. */
 export interface ArmTotals {
