@@ -228,7 +228,10 @@ export {
 export { parseArgument, parseStored } from './storage/validate';
 export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
 export {
+  HEALTH_MARK_PREFIX,
+  type HealthMark,
   type HealthMarks,
+  healthMarkKey,
   type RaiseAllowance,
   raiseAllowance,
   readHealthMarks,

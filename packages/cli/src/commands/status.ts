@@ -1,6 +1,7 @@
 import {
   buildRolloutStatus,
   type FeatureStatus,
+  HEALTH_MARK_PREFIX,
   type PlanStatus,
   planStatus,
   type RollbackRecord,
@@ -29,8 +30,11 @@ export const status: Command = {
       const { config } = session;
       // The config's features the store lacks are shown as the app's next start will create them.
       const state = withConfigFeatures(session.state, config, now);
-      const buckets = await session.store.readMetrics(now - config.canaryRollout.thresholds.windowMs);
-      const rollout = buildRolloutStatus({ state, buckets, config, now });
+      const [buckets, healthMarks] = await Promise.all([
+        session.store.readMetrics(now - config.canaryRollout.thresholds.windowMs),
+        session.store.readMeta(HEALTH_MARK_PREFIX),
+      ]);
+      const rollout = buildRolloutStatus({ state, buckets, healthMarks, config, now });
       const [health, rollbacks, users] = await Promise.all([
         loadHealth(session.store, session.config, rollout, now),
         session.store.listRollbacks(),
