@@ -175,6 +175,23 @@ describe('withHealthMark', () => {
       stageVersion: 4,
       unhealthySince: T0 + 2,
     });
+    // A judge that read the feature before its stage changed leaves the later stage's mark alone.
+    const later = withHealthMark(
+      { ...staged, stageVersion: 5, stageStartedAt: T0 + 9 },
+      undefined,
+      false,
+      T0 + 9,
+    )!;
+    expect(withHealthMark(staged, later, false, T0 + 10)).toBeNull();
+    expect(withHealthMark(staged, later, true, T0 + 10)).toBeNull();
+    // A feature created again numbers its stages from 1, later in time: the old mark gives way.
+    expect(
+      withHealthMark({ ...staged, stageVersion: 1, stageStartedAt: T0 + 20 }, later, false, T0 + 21),
+    ).toEqual({
+      stageStartedAt: T0 + 20,
+      stageVersion: 1,
+      unhealthySince: T0 + 21,
+    });
     // A value of another shape is no mark.
     expect(readHealthMarks(staged, { unhealthySince: T0 + 1 }).unhealthySince).toBeUndefined();
     expect(readHealthMarks(staged, 'unhealthy').unhealthySince).toBeUndefined();

@@ -55,8 +55,9 @@ export function readHealthMarks(record: FeatureRecord, stored: unknown): HealthM
 
 /**
  * The health mark to store for `record` judged `healthy` at time `at`, given the stored one
- * (`stored`, undefined when there is none); null when it already says so. Only transitions are
- * written: unhealthy, then healthy again.
+ * (`stored`, undefined when there is none); null when it already says so, or when it is a mark of
+ * a later stage than `record`'s (the judge read the feature before it moved on: its verdict
+ * belongs to a stage that is over). Only transitions are written: unhealthy, then healthy again.
  */
 export function withHealthMark(
   record: FeatureRecord,
@@ -64,6 +65,8 @@ export function withHealthMark(
   healthy: boolean,
   at: number,
 ): HealthMark | null {
+  const storedMark = stored === undefined ? undefined : asHealthMark(stored);
+  if (storedMark !== undefined && laterStage(storedMark, record)) return null;
   const marks = readHealthMarks(record, stored);
   if (healthy) {
     // Healthy with no unhealthy spell in this stage: the stage start already says it all.
@@ -113,6 +116,18 @@ function stageOf(record: FeatureRecord): Pick<HealthMark, 'stageStartedAt' | 'st
 
 function sameStage(mark: HealthMark, record: FeatureRecord): boolean {
   return mark.stageStartedAt === record.stageStartedAt && mark.stageVersion === record.stageVersion;
+}
+
+/**
+ * Whether `mark` was written in a stage that began after `record`'s. Stage numbers grow with the
+ * record's version; the start must not be earlier either, since a feature deleted and created
+ * again numbers its stages from 1 anew.
+ */
+function laterStage(mark: HealthMark, record: FeatureRecord): boolean {
+  if (mark.stageVersion !== undefined && record.stageVersion !== undefined) {
+    return mark.stageVersion > record.stageVersion && mark.stageStartedAt >= record.stageStartedAt;
+  }
+  return mark.stageStartedAt > record.stageStartedAt;
 }
 
 function asHealthMark(value: unknown): HealthMark | undefined {
