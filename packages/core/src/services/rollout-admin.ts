@@ -40,9 +40,9 @@ export interface RollbackOptions {
 
 /**
  * The administrative writes: percentage, strategy, bucketing, switch, rollback, plans, beta lists
- * and blacklist, and the monitor's meta records (incident markers, health marks) and logs. Each goes through the store by
- * compare-and-set, is recorded in the audit log when it changed something, and leaves the
- * snapshot re-read.
+ * and blacklist, and the monitor's meta records (incident markers, health marks) and logs. Each
+ * goes through the store by compare-and-set, is recorded in the audit log when it changed
+ * something, and leaves the snapshot re-read.
  */
 export class RolloutAdmin {
   private readonly writes: FeatureWriteContext;
