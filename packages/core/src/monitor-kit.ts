@@ -15,7 +15,10 @@ export { planStatus } from './services/plans';
 export { withConfigFeatures } from './services/status';
 export { evaluateHealth, thresholdsFor } from './thresholds/evaluate';
 export {
+  HEALTH_MARK_PREFIX,
+  type HealthMark,
   type HealthMarks,
+  healthMarkKey,
   type RaiseAllowance,
   raiseAllowance,
   readHealthMarks,

@@ -292,6 +292,7 @@ const entries: Record<string, Entry> = {
     loaded: monitorKit,
     values: [
       'DEFAULT_AUDIT_KEY',
+      'HEALTH_MARK_PREFIX',
       'HISTOGRAM_BINS',
       'HLL_REGISTERS',
       'SafeEventEmitter',
@@ -300,6 +301,7 @@ const entries: Record<string, Entry> = {
       'checkNumberOption',
       'defaultActor',
       'evaluateHealth',
+      'healthMarkKey',
       'histogramQuantile',
       'hllEstimate',
       'latencyBin',
@@ -321,6 +323,7 @@ const entries: Record<string, Entry> = {
       'Finding',
       'FindingType',
       'HealthInput',
+      'HealthMark',
       'HealthMarks',
       'HealthThresholds',
       'HealthVerdict',

@@ -6,7 +6,7 @@ import {
   MemoryStore,
   parseConfig,
 } from '@canary-rollout/core';
-import { withConfigFeatures } from '@canary-rollout/core/monitor-kit';
+import { HEALTH_MARK_PREFIX, healthMarkKey, withConfigFeatures } from '@canary-rollout/core/monitor-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);
@@ -52,7 +52,8 @@ describe('buildRolloutStatus', () => {
 
     const state = await store.readState();
     const buckets = await store.readMetrics(now - config.canaryRollout.thresholds.windowMs);
-    const pure = buildRolloutStatus({ state, buckets, config, now });
+    const healthMarks = await store.readMeta(HEALTH_MARK_PREFIX);
+    const pure = buildRolloutStatus({ state, buckets, healthMarks, config, now });
     expect(pure).toEqual(service.getRolloutStatus());
     expect(pure.features.aiExtraction!.metrics.calls).toBe(40);
     expect(pure.features.ocrFallback!.betaUsers).toBe(1);
@@ -65,11 +66,38 @@ describe('buildRolloutStatus', () => {
       config,
       T0,
     );
-    const a = buildRolloutStatus({ state, buckets: [], config, now: T0 });
-    const b = buildRolloutStatus({ state, buckets: [], config, now: T0 });
+    const a = buildRolloutStatus({ state, buckets: [], healthMarks: [], config, now: T0 });
+    const b = buildRolloutStatus({ state, buckets: [], healthMarks: [], config, now: T0 });
     expect(a).toEqual(b);
     expect(Object.keys(a.features).sort()).toEqual(['aiExtraction', 'ocrFallback']);
     expect(a.features.aiExtraction!.nextRaiseAllowedAt).toBe(T0 + 3_600_000);
+  });
+
+  it('takes the health marks from its input: an unhealthy mark of the stage holds the next raise', () => {
+    const state = withConfigFeatures(
+      { version: 0, features: [], beta: Object.create(null), blacklist: [] },
+      config,
+      T0,
+    );
+    const record = state.features.find((f) => f.name === 'aiExtraction')!;
+    const stage = { stageStartedAt: record.stageStartedAt, stageVersion: record.stageVersion };
+    const now = T0 + 2 * 3_600_000;
+    const status = (healthMarks: { key: string; value: unknown; version: number }[]) =>
+      buildRolloutStatus({ state, buckets: [], healthMarks, config, now }).features.aiExtraction!
+        .nextRaiseAllowedAt;
+    const key = healthMarkKey('aiExtraction');
+    expect(status([{ key, value: { ...stage, unhealthySince: T0 + 60_000 }, version: 1 }])).toBe(
+      now + 3_600_000,
+    );
+    expect(status([{ key, value: { ...stage, healthySince: T0 + 60_000 }, version: 2 }])).toBe(
+      T0 + 60_000 + 3_600_000,
+    );
+    // Another stage's mark, another key: as without marks.
+    const earlier = { stageStartedAt: T0 - 1, unhealthySince: T0 };
+    expect(status([{ key, value: earlier, version: 1 }])).toBe(T0 + 3_600_000);
+    expect(
+      status([{ key: 'incident:aiExtraction|warning', value: { ...stage, unhealthySince: T0 }, version: 1 }]),
+    ).toBe(T0 + 3_600_000);
   });
 
   it('withConfigFeatures keeps stored features as they are and adds only the missing ones', () => {

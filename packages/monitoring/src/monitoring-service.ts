@@ -10,9 +10,10 @@ import {
 import {
   checkNumberOption,
   type DegradationSettings,
+  HEALTH_MARK_PREFIX,
   SafeEventEmitter,
 } from '@canary-rollout/core/monitor-kit';
-import { newId } from '@canary-rollout/core/store-kit';
+import { type MetaRecord, newId } from '@canary-rollout/core/store-kit';
 import { type ApplyContext, applyDecision } from './internal/apply';
 import { type BlindTransition, BlindWatch } from './internal/blindness';
 import type { MarkerStore } from './internal/claims';
@@ -231,15 +232,46 @@ export class RolloutMonitoringService {
       .readMetrics(combined ? shared : since, undefined, combined ? {} : { users: false })
       .catch((error: unknown) => Promise.reject(this.fault(error, 'read metrics')));
     this.windows.update(buckets, records, now, windowMs);
+    const [arms, healthMarks] = await Promise.all([
+      this.readArms(wanted, now, combined ? { since: shared, buckets } : undefined),
+      this.readHealthMarks(records),
+    ]);
     return {
       now,
       windowMs,
       records,
       windows: this.windows,
-      arms: await this.readArms(wanted, now, combined ? { since: shared, buckets } : undefined),
+      arms,
+      healthMarks,
       memoryMb: toMb(this.memoryUsage()),
       betaMembers: (feature) => rollout.getBetaUsers(feature).length,
     };
+  }
+
+  /**
+   * The stored health marks by feature, read only when a feature is guarded by minStableTime;
+   * undefined when the read failed (reported: no mark is written this tick).
+   */
+  private async readHealthMarks(
+    records: readonly FeatureRecord[],
+  ): Promise<ReadonlyMap<string, MetaRecord> | undefined> {
+    const { canaryRollout } = this.rollout.config;
+    const guarded = records.some(
+      (r) =>
+        (canaryRollout.features[r.name]?.minStableTime ?? canaryRollout.thresholds.minStableTime) !==
+        undefined,
+    );
+    if (!guarded) return new Map();
+    try {
+      const marks = new Map<string, MetaRecord>();
+      for (const mark of await this.rollout.admin.readHealthMarks()) {
+        marks.set(mark.key.slice(HEALTH_MARK_PREFIX.length), mark);
+      }
+      return marks;
+    } catch (error) {
+      this.fault(error, 'read the health marks');
+      return undefined;
+    }
   }
 
   private policy(): TickPolicy {

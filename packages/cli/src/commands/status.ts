@@ -4,7 +4,7 @@ import {
   type PlanStatus,
   type RollbackRecord,
 } from '@canary-rollout/core';
-import { planStatus, withConfigFeatures } from '@canary-rollout/core/monitor-kit';
+import { HEALTH_MARK_PREFIX, planStatus, withConfigFeatures } from '@canary-rollout/core/monitor-kit';
 import { type FeatureHealth, type HealthView, loadHealth } from '../internal/health';
 import { duration, latency, percent, percentage, type Style, table, when, width } from '../internal/output';
 import { storeLabel } from '../internal/store-spec';
@@ -28,8 +28,11 @@ export const status: Command = {
       const { config } = session;
       // The config's features the store lacks are shown as the app's next start will create them.
       const state = withConfigFeatures(session.state, config, now);
-      const buckets = await session.store.readMetrics(now - config.canaryRollout.thresholds.windowMs);
-      const rollout = buildRolloutStatus({ state, buckets, config, now });
+      const [buckets, healthMarks] = await Promise.all([
+        session.store.readMetrics(now - config.canaryRollout.thresholds.windowMs),
+        session.store.readMeta(HEALTH_MARK_PREFIX),
+      ]);
+      const rollout = buildRolloutStatus({ state, buckets, healthMarks, config, now });
       const [health, rollbacks, users] = await Promise.all([
         loadHealth(session.store, session.config, rollout, now),
         session.store.listRollbacks(),

@@ -24,7 +24,9 @@ export type PlanState = z.infer<typeof planStateSchema>;
 
 /**
  * The live state of one feature as a store keeps it. Loose objects: a field written by a newer
- * version survives a read and write by this one.
+ * version survives a read and write by this one, and so do the `healthySince` and
+ * `unhealthySince` marks earlier versions kept here (health marks are meta records now, see
+ * `healthMarkKey`).
  */
 export const featureRecordSchema = z.looseObject({
   name: featureNameSchema,
@@ -45,10 +47,6 @@ export const featureRecordSchema = z.looseObject({
    */
   stageVersion: z.number().int().positive().optional(),
   lastRollbackAt: epochMs.optional(),
-  /** Set by a monitor while the feature is judged unhealthy (for minStableTime). */
-  unhealthySince: epochMs.optional(),
-  /** Set by a monitor when the feature recovered (for minStableTime). */
-  healthySince: epochMs.optional(),
   /** Progress of the feature's progressive rollout plan, when it has one. */
   plan: planStateSchema.optional(),
   /** The feature's bucketing when it is not ours (see the config key of the same name). */

@@ -20,6 +20,7 @@ import { MemoryStore } from '../storage/memory-store';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { type FeaturePaths, runInstrumented, VariantTable, variantFor } from './arm-recording';
 import { AuditTrail, DEFAULT_AUDIT_KEY, defaultActor } from './audit';
+import { HealthMarkBook } from './health-marks';
 import { type PlanMove, type PlanStatus, planStatus } from './plans';
 import { RolloutAdmin } from './rollout-admin';
 import { SnapshotSync } from './snapshot-sync';
@@ -76,6 +77,8 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
   readonly usage: UsageRecorder;
   /** @internal The administrative writes, and a monitor's marks and logs. */
   readonly admin: RolloutAdmin;
+  /** The health marks the status shows. */
+  private readonly marks: HealthMarkBook;
   private readonly clock: Clock;
   private readonly initialState: RolloutState | undefined;
   private readonly variants: VariantTable;
@@ -95,6 +98,7 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
     const reportError = (error: CanaryRolloutError) => this.reportError(error);
     const flushIntervalMs = positive(options.flushIntervalMs, 5000, 'flushIntervalMs');
     const refreshIntervalMs = positive(options.refreshIntervalMs, 30_000, 'refreshIntervalMs');
+    this.marks = new HealthMarkBook(this.store);
     this.usage = new UsageRecorder({
       store: this.store,
       clock: this.clock,
@@ -106,6 +110,8 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
       onDrain: (buckets) => {
         if (buckets.length > 0 && this.events.listenerCount('usage') > 0) this.events.emit('usage', buckets);
       },
+      // The status shows when a raise is allowed: the marks are read with the fleet window.
+      readHealthMarks: () => this.marks.readAll(),
     });
     this.actor = options.actor ?? defaultActor();
     this.audit = new AuditTrail(
@@ -127,6 +133,7 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
       refreshIntervalMs,
       reportError,
       onSnapshot: (next) => this.follow(next),
+      healthMarks: () => this.marks.records(),
     });
     this.snapshot = this.sync.snapshot;
     this.follow(this.snapshot);
@@ -137,6 +144,7 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
       audit: this.audit,
       events: this.events,
       sync: this.sync,
+      marks: this.marks,
       ready: () => this.start(),
     });
   }
@@ -525,14 +533,16 @@ export class CanaryRolloutService<F extends string = RegisteredFeatureName> {
 
   /**
    * The guide's status: per feature its rollout and metrics over the window (fleet-wide as of the
-   * last read of the fleet window, plus everything this process recorded since). Synchronous;
-   * `await flush()` first for up-to-the-moment fleet figures. Asking for it has the next timed
+   * last read of the fleet window, plus everything this process recorded since; the health marks
+   * behind `nextRaiseAllowedAt` as of the same read, or as this process wrote them since).
+   * Synchronous; `await flush()` first for up-to-the-moment fleet figures. Asking for it has the next timed
    * flush re-read the window.
    */
   getRolloutStatus(): RolloutStatus {
     return buildStatus({
       snapshot: this.snapshot,
       buckets: this.usage.buckets(),
+      healthMarks: this.marks.records(),
       now: this.clock.now(),
       config: this.config,
     });

@@ -5,13 +5,15 @@ import { raiseAllowance } from '../thresholds/stability';
 
 /**
  * Refuses a raise of `current` to `percentage` that the configured guards forbid: a step larger
- * than `maxStep`, or a raise before the feature has run healthy for `minStableTime`.
+ * than `maxStep`, or a raise before the feature has run healthy for `minStableTime`, as its
+ * health mark `mark` (the stored meta value, undefined when there is none) says.
  */
 export function checkRaise(
   config: CanaryConfig,
   current: FeatureRecord,
   percentage: number,
   now: number,
+  mark: unknown,
 ): void {
   const settings = config.canaryRollout.features[current.name];
   const thresholds = config.canaryRollout.thresholds;
@@ -21,8 +23,8 @@ export function checkRaise(
       `@canary-rollout/core: raise of "${current.name}" from ${current.rolloutPercentage} % to ${percentage} % exceeds maxStep ${maxStep}; raise in smaller steps or force`,
     );
   }
-  const minStableTime = settings?.minStableTime ?? thresholds.minStableTime;
-  const allowance = raiseAllowance(current, minStableTime, now);
+  const minStableTime = minStableTimeFor(config, current.name);
+  const allowance = raiseAllowance(current, minStableTime, now, mark);
   if (allowance === null) return;
   const { allowedAt, healthySince, unhealthySince } = allowance;
   if (unhealthySince !== undefined) {
@@ -37,4 +39,11 @@ export function checkRaise(
       allowedAt,
     );
   }
+}
+
+/** The minStableTime guarding `feature`: its own, else the global one; undefined when none. */
+export function minStableTimeFor(config: CanaryConfig, feature: string): number | undefined {
+  return (
+    config.canaryRollout.features[feature]?.minStableTime ?? config.canaryRollout.thresholds.minStableTime
+  );
 }

@@ -8,11 +8,12 @@ import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, LogEntry, LogKind, RollbackRecord } from '../schemas/records';
 import type { MetaRecord, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
-import { withHealthMark } from '../thresholds/stability';
+import { healthMarkKey, withHealthMark } from '../thresholds/stability';
 import type { AuditAction, AuditTrail } from './audit';
 import { type FeatureWriteContext, writeFeature } from './feature-writes';
+import type { HealthMarkBook } from './health-marks';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
-import { checkRaise } from './raise-guards';
+import { checkRaise, minStableTimeFor } from './raise-guards';
 import type { SnapshotSync } from './snapshot-sync';
 import type { CanaryRolloutEvents, PlanMoveOptions, UpdateRolloutOptions } from './types';
 
@@ -24,6 +25,8 @@ export interface RolloutAdminOptions {
   readonly audit: AuditTrail;
   readonly events: SafeEventEmitter<CanaryRolloutEvents>;
   readonly sync: SnapshotSync;
+  /** The health marks the status shows. */
+  readonly marks: HealthMarkBook;
   /** Starts the service (idempotent): every write waits for it. */
   readonly ready: () => Promise<void>;
 }
@@ -37,9 +40,9 @@ export interface RollbackOptions {
 
 /**
  * The administrative writes: percentage, strategy, bucketing, switch, rollback, plans, beta lists
- * and blacklist, and the monitor's own marks on records and logs. Each goes through the store by
- * compare-and-set, is recorded in the audit log when it changed something, and leaves the
- * snapshot re-read.
+ * and blacklist, and the monitor's meta records (incident markers, health marks) and logs. Each
+ * goes through the store by compare-and-set, is recorded in the audit log when it changed
+ * something, and leaves the snapshot re-read.
  */
 export class RolloutAdmin {
   private readonly writes: FeatureWriteContext;
@@ -62,6 +65,7 @@ export class RolloutAdmin {
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
     const target = normalizePercentage(percentage);
+    const mark = await this.raiseMark(feature, 'updateRolloutPercentage', options);
     return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
       const problem = percentageProblem(current.bucketing, target);
       if (problem !== undefined) {
@@ -69,7 +73,8 @@ export class RolloutAdmin {
           `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
         );
       }
-      if (target > current.rolloutPercentage && options.force !== true) this.checkRaise(current, target);
+      if (target > current.rolloutPercentage && options.force !== true)
+        this.checkRaise(current, target, mark);
       return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
     });
   }
@@ -85,10 +90,12 @@ export class RolloutAdmin {
         `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
       );
     }
+    const mark =
+      strategy === 'stable' ? await this.raiseMark(feature, 'setRolloutStrategy', options) : undefined;
     return this.changeFeature(feature, 'setRolloutStrategy', 'set-strategy', (current) => {
       if (current.rolloutStrategy === strategy) return null;
       // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
-      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100);
+      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, mark);
       return { rolloutStrategy: strategy };
     });
   }
@@ -173,6 +180,9 @@ export class RolloutAdmin {
       throw new NotFoundError(
         `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
       );
+    // Pausing and stepping down never raise.
+    const mark =
+      move === 'pause' || move === 'step-down' ? undefined : await this.raiseMark(feature, where, options);
     let before: FeatureRecord | undefined;
     const written = await writeFeature(
       this.writes,
@@ -183,7 +193,7 @@ export class RolloutAdmin {
         before = next === null ? undefined : record;
         if (next === null) return null;
         if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
-          this.checkRaise(record, next.raiseTo);
+          this.checkRaise(record, next.raiseTo, mark);
         return next.patch;
       },
       options.expectedVersion,
@@ -251,15 +261,33 @@ export class RolloutAdmin {
     return this.options.store.deleteMeta(key, expectedVersion);
   }
 
+  /** Reads every feature's health mark from the store (and shows them in the status). */
+  readHealthMarks(): Promise<MetaRecord[]> {
+    return this.options.marks.readAll();
+  }
+
   /**
-   * Marks `record` healthy or unhealthy as of `at` for the minStableTime guard, by
-   * compare-and-set on its version. Undefined when the mark already says so; throws
-   * `ConflictError` when the record moved on.
+   * Marks `record` healthy or unhealthy as of `at` for the minStableTime guard: its health mark,
+   * a meta record, by compare-and-set on the version of `stored` (the mark as read, undefined
+   * when there was none). The feature record and its version are untouched, so an operator's
+   * write never races it. Undefined when the mark already says so; throws `ConflictError` when
+   * another writer changed the mark first.
    */
-  async markHealth(record: FeatureRecord, healthy: boolean, at: number): Promise<FeatureRecord | undefined> {
-    const next = withHealthMark(record, healthy, at);
+  async markHealth(
+    record: FeatureRecord,
+    stored: MetaRecord | undefined,
+    healthy: boolean,
+    at: number,
+  ): Promise<MetaRecord | undefined> {
+    const next = withHealthMark(record, stored?.value, healthy, at);
     if (next === null) return undefined;
-    return this.options.store.putFeature(next, record.version);
+    const written = await this.options.store.putMeta(
+      healthMarkKey(record.name),
+      next,
+      stored?.version ?? null,
+    );
+    this.options.marks.remember(written);
+    return written;
   }
 
   /** Appends an alert or a health report to the store's logs. */
@@ -267,8 +295,24 @@ export class RolloutAdmin {
     return this.options.store.appendLog(kind, entry);
   }
 
-  private checkRaise(current: FeatureRecord, percentage: number): void {
-    checkRaise(this.options.config, current, percentage, this.options.clock.now());
+  private checkRaise(current: FeatureRecord, percentage: number, mark: MetaRecord | undefined): void {
+    checkRaise(this.options.config, current, percentage, this.options.clock.now(), mark?.value);
+  }
+
+  /**
+   * The feature's health mark as the store holds it now, for the minStableTime guard of a
+   * raise; undefined when it has none, or when no guard applies (forced, no minStableTime).
+   */
+  private async raiseMark(
+    feature: string,
+    where: string,
+    options: { readonly force?: boolean },
+  ): Promise<MetaRecord | undefined> {
+    if (options.force === true) return undefined;
+    assertFeatureName(feature, where);
+    if (minStableTimeFor(this.options.config, feature) === undefined) return undefined;
+    await this.options.ready();
+    return this.options.marks.read(feature);
   }
 
   /** The feature as the snapshot has it, after the service started; throws `NotFoundError`. */

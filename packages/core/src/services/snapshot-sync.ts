@@ -5,7 +5,7 @@ import { compileSnapshot, type Snapshot } from '../evaluation/snapshot';
 import type { SafeEventEmitter } from '../events';
 import type { CanaryConfig } from '../schemas/config';
 import type { FeatureRecord } from '../schemas/records';
-import type { RolloutState, RolloutStore } from '../storage/types';
+import type { MetaRecord, RolloutState, RolloutStore } from '../storage/types';
 import { rolloutChanges } from './rollout-changes';
 import { configState, seedFeatures } from './seeding';
 import { lostFeatures, restoreState, type StateLoss, stateLostError } from './state-recovery';
@@ -24,6 +24,8 @@ export interface SnapshotSyncOptions {
   readonly reportError: (error: CanaryRolloutError) => void;
   /** Sees every snapshot applied, before `change` and `rollout-changed` are emitted. */
   readonly onSnapshot: (snapshot: Snapshot) => void;
+  /** The health marks this process knows, put back with the features after a state loss. */
+  readonly healthMarks: () => readonly MetaRecord[];
 }
 
 /**
@@ -150,7 +152,13 @@ export class SnapshotSync {
     }
     const known = this.current;
     try {
-      const restored = await restoreState(store, known, config.canaryRollout.features, clock.now());
+      const restored = await restoreState(
+        store,
+        known,
+        config.canaryRollout.features,
+        clock.now(),
+        this.options.healthMarks(),
+      );
       this.loss = { ...this.loss, restoredAt: clock.now(), restored };
     } catch (error) {
       reportError(asStoreError(error, 'restore the lost state'));

@@ -2,7 +2,8 @@ import { ConflictError, StoreDataLostError } from '../errors';
 import type { Snapshot } from '../evaluation/snapshot';
 import type { CanaryConfig } from '../schemas/config';
 import type { FeatureRecord, FeatureWrite } from '../schemas/records';
-import type { RolloutState, RolloutStore } from '../storage/types';
+import type { MetaRecord, RolloutState, RolloutStore } from '../storage/types';
+import { healthMarkKey } from '../thresholds/stability';
 import { featureFromConfig } from './seeding';
 
 type Features = CanaryConfig['canaryRollout']['features'];
@@ -31,6 +32,8 @@ export interface RestoredState {
   readonly betaMembers: number;
   /** Blacklisted user ids put back. */
   readonly blacklisted: number;
+  /** Health marks (minStableTime) put back, of the features recreated from the snapshot. */
+  readonly healthMarks: number;
 }
 
 /**
@@ -61,12 +64,13 @@ export function stateLostError(
 /**
  * Writes back what the store lost, from the last good snapshot and the config:
  * - each lost feature as it was last read (switch, percentage, strategy, salt, stage start, last
- *   rollback, health marks, plan progress, incident markers, unknown fields);
+ *   rollback, plan progress, unknown fields), and its health mark as this process last knew it
+ *   (`healthMarks`, meta records), where the store holds none;
  * - features the config declares that neither the store nor the snapshot holds, as seeded;
  * - the beta lists of the features written back, every member of the snapshot's list;
  * - the snapshot's blacklisted ids the store no longer holds.
  * Not restored (a snapshot does not hold them): registered users' details, feedback, alert and
- * health-report logs, rollback records, metrics. Another process restoring at the same time
+ * health-report logs, rollback records, incident markers, metrics. Another process restoring at the same time
  * wins a feature's compare-and-set; its record stands.
  */
 export async function restoreState(
@@ -74,6 +78,7 @@ export async function restoreState(
   known: Snapshot,
   config: Features,
   now: number,
+  healthMarks: readonly MetaRecord[],
 ): Promise<RestoredState> {
   const state = await store.readState();
   const present = new Set(state.features.map((f) => f.name));
@@ -104,12 +109,26 @@ export async function restoreState(
       if (await store.addBetaMember(name, userId)) betaMembers++;
     }
   }
+  // A mark names the stage it was written in, which the restored record keeps: it counts again.
+  const marks = new Map(healthMarks.map((m) => [m.key, m]));
+  let restoredMarks = 0;
+  for (const name of written) {
+    const mark = marks.get(healthMarkKey(name));
+    if (mark === undefined) continue;
+    try {
+      await store.putMeta(mark.key, mark.value, null);
+      restoredMarks++;
+    } catch (error) {
+      // Another process put one back, or a monitor marked the feature afresh: it stands.
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
   let blacklisted = 0;
   const stillListed = new Set(state.blacklist);
   for (const userId of known.blacklist) {
     if (!stillListed.has(userId) && (await store.addToBlacklist(userId))) blacklisted++;
   }
-  return { fromSnapshot, fromConfig, betaMembers, blacklisted };
+  return { fromSnapshot, fromConfig, betaMembers, blacklisted, healthMarks: restoredMarks };
 }
 
 function withoutVersion(record: FeatureRecord): FeatureWrite {

@@ -4,8 +4,9 @@ import { type MetricsSummary, mergeAll, summarize } from '../metrics/summary';
 import type { CanaryConfig } from '../schemas/config';
 import type { RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, MetricBucket } from '../schemas/records';
-import type { RolloutState } from '../storage/types';
-import { raiseAllowance } from '../thresholds/stability';
+import type { MetaRecord, RolloutState } from '../storage/types';
+import { HEALTH_MARK_PREFIX, raiseAllowance } from '../thresholds/stability';
+import { minStableTimeFor } from './raise-guards';
 import { RULE_ARM_PREFIX, type RuleStatus, ruleStatuses } from './rule-health';
 import { featureFromConfig } from './seeding';
 
@@ -53,6 +54,11 @@ export interface RolloutStatusInput {
   readonly config: CanaryConfig;
   /** Time of the status (epoch ms). */
   readonly now: number;
+  /**
+   * The features' health marks, for `nextRaiseAllowedAt`: `store.readMeta(HEALTH_MARK_PREFIX)`
+   * (meta records under other keys are ignored; `[]` when none are known).
+   */
+  readonly healthMarks: readonly MetaRecord[];
 }
 
 /**
@@ -69,6 +75,7 @@ export function buildRolloutStatus(input: RolloutStatusInput): RolloutStatus {
     enabled: input.config.canaryRollout.enabled,
     blacklistedUsers: new Set(state.blacklist).size,
     buckets: input.buckets,
+    healthMarks: input.healthMarks,
     now: input.now,
     config: input.config,
   });
@@ -90,6 +97,7 @@ export function withConfigFeatures(state: RolloutState, config: CanaryConfig, no
 export function buildStatus(input: {
   snapshot: Snapshot;
   buckets: readonly MetricBucket[];
+  healthMarks: readonly MetaRecord[];
   now: number;
   config: CanaryConfig;
 }): RolloutStatus {
@@ -102,6 +110,7 @@ export function buildStatus(input: {
     enabled: snapshot.enabled,
     blacklistedUsers: snapshot.blacklist.size,
     buckets: input.buckets,
+    healthMarks: input.healthMarks,
     now: input.now,
     config: input.config,
   });
@@ -113,6 +122,7 @@ function statusOf(
     enabled: boolean;
     blacklistedUsers: number;
     buckets: readonly MetricBucket[];
+    healthMarks: readonly MetaRecord[];
     now: number;
     config: CanaryConfig;
   },
@@ -136,11 +146,15 @@ function statusOf(
     }
     list.push(bucket);
   }
+  const marks = new Map<string, unknown>();
+  for (const mark of input.healthMarks) {
+    if (mark.key.startsWith(HEALTH_MARK_PREFIX))
+      marks.set(mark.key.slice(HEALTH_MARK_PREFIX.length), mark.value);
+  }
   const features: Record<string, FeatureStatus> = Object.create(null);
   for (const { record, betaUsers } of records) {
     const name = record.name;
-    const minStableTime =
-      config.canaryRollout.features[name]?.minStableTime ?? config.canaryRollout.thresholds.minStableTime;
+    const minStableTime = minStableTimeFor(config, name);
     features[name] = {
       name,
       enabled: record.enabled,
@@ -149,7 +163,7 @@ function statusOf(
       betaUsers,
       version: record.version,
       stageStartedAt: record.stageStartedAt,
-      nextRaiseAllowedAt: raiseAllowance(record, minStableTime, now)?.allowedAt ?? null,
+      nextRaiseAllowedAt: raiseAllowance(record, minStableTime, now, marks.get(name))?.allowedAt ?? null,
       lastRollbackAt: record.lastRollbackAt ?? null,
       metrics: summarize(mergeAll(byFeature.get(name) ?? [], name, TREATMENT_ARM)),
     };

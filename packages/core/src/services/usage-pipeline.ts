@@ -55,6 +55,8 @@ export class UsagePipeline {
       readonly reportError: (error: CanaryRolloutError) => void;
       /** Sees what each flush takes from the aggregator, once. */
       readonly onDrain?: (buckets: readonly MetricBucket[]) => void;
+      /** Reads the health marks the status shows, at the same time as the fleet window. */
+      readonly readHealthMarks?: () => Promise<unknown>;
     },
   ) {}
 
@@ -79,11 +81,17 @@ export class UsagePipeline {
     return this.queued;
   }
 
-  /** Re-reads the fleet-wide window (what `buckets()` reports), reporting a store fault. */
+  /**
+   * Re-reads the fleet-wide window (what `buckets()` reports) and the health marks the status shows,
+   * reporting a store fault; what failed keeps its last good value.
+   */
   async readFleet(): Promise<void> {
     this.fleetWanted = false;
     const sent = this.sent;
     this.sent = [];
+    const alongside = this.options.readHealthMarks?.().catch((error: unknown) => {
+      this.options.reportError(asStoreError(error, 'read health marks'));
+    });
     try {
       this.fleet = await this.store.readMetrics(this.options.now() - this.options.windowMs);
     } catch (error) {
@@ -91,6 +99,7 @@ export class UsagePipeline {
       this.sent = [...sent, ...this.sent];
       this.options.reportError(asStoreError(error, 'read metrics'));
     }
+    await alongside;
   }
 
   /** Metric buckets waiting for the store. */

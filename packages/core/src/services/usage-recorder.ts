@@ -39,6 +39,8 @@ export interface UsageRecorderOptions {
   readonly reportError: (error: CanaryRolloutError) => void;
   /** Sees what each flush takes from the aggregator, once. */
   readonly onDrain: (buckets: readonly MetricBucket[]) => void;
+  /** Reads the health marks the status shows, each time the fleet window is read. */
+  readonly readHealthMarks?: () => Promise<unknown>;
 }
 
 /**
@@ -64,6 +66,7 @@ export class UsageRecorder {
       now: () => this.clock.now(),
       reportError: options.reportError,
       onDrain: options.onDrain,
+      ...(options.readHealthMarks === undefined ? {} : { readHealthMarks: options.readHealthMarks }),
     });
   }
 

@@ -10,6 +10,8 @@ import {
 } from '@canary-rollout/core';
 import { BETA_ARM, CONTROL_ARM, compareArms, TREATMENT_ARM } from '@canary-rollout/core/experiments';
 import {
+  HEALTH_MARK_PREFIX,
+  healthMarkKey,
   mergeAll,
   planStatus,
   thresholdsFor,
@@ -54,13 +56,14 @@ export async function overviewData(ctx: ReadContext) {
   const { store, config, now } = ctx;
   const windowMs = config.canaryRollout.thresholds.windowMs;
   const since = now - Math.max(SPARK_MS, windowMs);
-  const [stored, monitoring, buckets] = await Promise.all([
+  const [stored, monitoring, buckets, healthMarks] = await Promise.all([
     store.readState(),
     readMonitoringStatus(store),
     store.readMetrics(since, undefined, { users: false }),
+    store.readMeta(HEALTH_MARK_PREFIX),
   ]);
   const state = withConfigFeatures(stored, config, now);
-  const status = buildRolloutStatus({ state, buckets, config, now });
+  const status = buildRolloutStatus({ state, buckets, healthMarks, config, now });
   const byFeature = groupTreatment(buckets);
   const features = Object.values(status.features).map((f) => {
     const spark = downsample(byFeature.get(f.name) ?? [], now - SPARK_MS, now, SPARK_POINTS, false);
@@ -116,15 +119,18 @@ export async function featureData(ctx: ReadContext, name: string, rangeMs: numbe
   if (record === undefined) return undefined;
   const windowMs = config.canaryRollout.thresholds.windowMs;
   const stageFrom = Math.min(record.stageStartedAt, now - windowMs, from);
-  const [buckets, alerts, rollbacks, audit] = await Promise.all([
+  const [buckets, alerts, rollbacks, audit, healthMarks] = await Promise.all([
     store.readMetrics(stageFrom, [name], { users: false }),
     store.listLogs('alerts', { since: from }),
     store.listRollbacks(name),
     store.listLogs('audit'),
+    store.readMeta(healthMarkKey(name)),
   ]);
   const status = buildRolloutStatus({
     state: { ...state, features: [record] },
     buckets,
+    // The prefix read may also find features whose names start with this one: the status looks up its own.
+    healthMarks,
     config,
     now,
   }).features[name]!;

@@ -79,17 +79,18 @@ export async function applyDecision(decision: TickDecision, ctx: ApplyContext): 
     if (result?.kind === 'moved') changed.add(order.feature);
   }
 
-  let marked = false;
   for (const mark of decision.healthMarks) {
+    // A feature moved this tick is in a new stage: the mark judged would not count there.
     if (changed.has(mark.feature)) continue;
     const judged = decision.verdicts.get(mark.feature)!.record;
     try {
-      marked = (await rollout.admin.markHealth(judged, mark.healthy, decision.now)) !== undefined || marked;
+      // A meta record of its own: the feature's version stays as it is.
+      await rollout.admin.markHealth(judged, mark.stored, mark.healthy, decision.now);
     } catch (error) {
+      // Another monitor marked it first; the next tick reads what it stored.
       if (!(error instanceof ConflictError)) fault(error, `mark the health of "${mark.feature}"`);
     }
   }
-  if (marked) await rollout.refresh();
 
   const plans = new Map<string, PlanReport>();
   const config = rollout.config.canaryRollout.features;

@@ -16,7 +16,12 @@ import {
   thresholdsFor,
   withHealthMark,
 } from '@canary-rollout/core/monitor-kit';
-import { emptyMetricBucket, isOffForEveryone, mergeMetricBucket } from '@canary-rollout/core/store-kit';
+import {
+  emptyMetricBucket,
+  isOffForEveryone,
+  type MetaRecord,
+  mergeMetricBucket,
+} from '@canary-rollout/core/store-kit';
 import type { RollbackEvent } from '../types';
 import type { ComparisonMemo } from './comparison';
 import type { ArmTotals } from './cumulative';
@@ -42,6 +47,11 @@ export interface TickObservation {
   readonly memoryMb: number;
   /** Beta members of a feature, as the snapshot holds them. */
   readonly betaMembers: (feature: string) => number;
+  /**
+   * The stored health marks by feature (meta records, absent for a feature without one);
+   * undefined when they could not be read, and no mark is written this tick.
+   */
+  readonly healthMarks: ReadonlyMap<string, MetaRecord> | undefined;
 }
 
 /** The monitor's settings a decision depends on. */
@@ -82,9 +92,11 @@ export interface PlanMoveOrder {
 }
 
 /** A feature guarded by minStableTime whose health mark this tick's verdict changes. */
-export interface HealthMark {
+export interface HealthMarkOrder {
   readonly feature: string;
   readonly healthy: boolean;
+  /** The mark as read, whose version the write names; undefined when there was none. */
+  readonly stored: MetaRecord | undefined;
 }
 
 /** Everything one tick decided, from its observation alone. */
@@ -101,7 +113,7 @@ export interface TickDecision {
   readonly planMoves: readonly PlanMoveOrder[];
   /** Why each running plan that does not advance holds (null for plans not running). */
   readonly planHolds: ReadonlyMap<string, string | null>;
-  readonly healthMarks: readonly HealthMark[];
+  readonly healthMarks: readonly HealthMarkOrder[];
 }
 
 /**
@@ -201,12 +213,14 @@ export function decideTick(o: TickObservation, policy: TickPolicy): TickDecision
       planMoves.push({ feature: name, record: v.record, move: 'advance', calls: treatmentCalls(v) });
   }
 
-  const healthMarks: HealthMark[] = [];
+  const healthMarks: HealthMarkOrder[] = [];
   const guard = config.canaryRollout.thresholds.minStableTime;
-  for (const [name, { record, verdict }] of verdicts) {
+  for (const [name, { record, verdict }] of o.healthMarks === undefined ? [] : verdicts) {
     if (record.rolloutPercentage === 0 || (features[name]?.minStableTime ?? guard) === undefined) continue;
     const healthy = verdict.level === 'healthy';
-    if (withHealthMark(record, healthy, o.now) !== null) healthMarks.push({ feature: name, healthy });
+    const stored = o.healthMarks?.get(name);
+    if (withHealthMark(record, stored?.value, healthy, o.now) !== null)
+      healthMarks.push({ feature: name, healthy, stored });
   }
 
   return {
