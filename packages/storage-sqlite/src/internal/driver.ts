@@ -89,6 +89,11 @@ export class SqliteDriver implements RolloutDriver {
     return this.reading(request.operation ?? 'read', (h) =>
       h.t.read(() => {
         const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
+        for (const [name, keys = []] of Object.entries(request.entries ?? {})) {
+          collections[name as DriverCollection] = this.entriesOf(h, name, keys).filter(
+            (e) => e !== undefined,
+          );
+        }
         for (const name of request.collections ?? []) {
           collections[name] = h.st.entries.all(name).map((row) => this.entry(name, row));
         }
@@ -117,14 +122,18 @@ export class SqliteDriver implements RolloutDriver {
     keys: readonly string[],
     operation = 'get',
   ): Promise<(DriverEntry | undefined)[]> {
-    return this.reading(operation, (h) =>
-      h.t.read(() =>
-        keys.map((key) => {
-          const row = h.st.entry.get(collection, key);
-          return row === undefined ? undefined : this.entry(collection, row);
-        }),
-      ),
-    );
+    return this.reading(operation, (h) => h.t.read(() => this.entriesOf(h, collection, keys)));
+  }
+
+  private entriesOf(
+    h: OpenDatabase,
+    collection: string,
+    keys: readonly string[],
+  ): (DriverEntry | undefined)[] {
+    return keys.map((key) => {
+      const row = h.st.entry.get(collection, key);
+      return row === undefined ? undefined : this.entry(collection, row);
+    });
   }
 
   async commit(commit: DriverCommit): Promise<DriverCommitResult> {
