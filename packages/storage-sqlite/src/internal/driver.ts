@@ -20,10 +20,10 @@ import {
 } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 import type { ResolvedOptions } from '../options';
-import { isBusy, retryWhileBusyAsync } from './busy';
+import { retryWhileBusyAsync } from './busy';
 import { openConnection } from './connection';
 import { PREFIX, STORE_NAME } from './constants';
-import { toStoreError } from './errors';
+import { isBusy, toStoreError } from './errors';
 import { MetricWriter } from './metric-writer';
 import { prepareStatements, type Statements } from './statements';
 import { Transactor } from './transactor';
@@ -45,6 +45,7 @@ interface OpenDatabase {
  */
 export class SqliteDriver implements RolloutDriver {
   private handle: OpenDatabase | undefined;
+  private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   /** The last write waiting for the lock, if any; later writes queue behind it. */
@@ -55,10 +56,17 @@ export class SqliteDriver implements RolloutDriver {
 
   constructor(private readonly options: ResolvedOptions) {}
 
-  async open(): Promise<void> {
+  open(): Promise<void> {
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<void> {
     if (this.handle !== undefined) return;
     const { source, busyTimeoutMs, synchronous } = this.options;
-    const connection = openConnection(source, { busyTimeoutMs, synchronous });
+    const connection = await openConnection(source, { busyTimeoutMs, synchronous });
     try {
       const st = prepareStatements(connection.db);
       this.handle = {
@@ -77,6 +85,7 @@ export class SqliteDriver implements RolloutDriver {
   }
 
   async close(): Promise<void> {
+    await this.opening?.catch(() => {});
     clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
