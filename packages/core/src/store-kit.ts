@@ -1,6 +1,7 @@
 /**
  * What a store author needs: the driver contract, the store built on it, and the helpers drivers
- * share (metric merging, validation and corruption reports, ids, email keys, listeners).
+ * share (metric merging, validation and corruption reports, option checks, ids, email keys,
+ * listeners).
  */
 
 export {
@@ -11,6 +12,7 @@ export {
   StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
+export { checkNumberOption, type NumberOptionRule } from './internal/options';
 export {
   type BetaUser,
   betaUserSchema,
