@@ -41,6 +41,12 @@ export class MapDriver implements kit.RolloutDriver {
       const entries = [...this.data.entries].filter(([k]) => k.startsWith(prefix));
       collections[name] = entries.map(([k, e]) => this.entry(name, k.slice(prefix.length), e));
     }
+    for (const [name, keys = []] of Object.entries(request.entries ?? {})) {
+      collections[name] ??= keys.flatMap((key) => {
+        const e = this.data.entries.get(id(name, key));
+        return e ? [this.entry(name, key, e)] : [];
+      });
+    }
     const prefixes = request.setPrefixes ?? [];
     const prefixed = [...this.data.sets.keys()].filter((n) => prefixes.some((p) => n.startsWith(p)));
     const sets: Record<string, kit.DriverSet> = {};

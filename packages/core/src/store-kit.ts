@@ -1,7 +1,7 @@
 /**
  * What a store author needs: the driver contract, the store built on it, and the helpers drivers
- * share (metric merging, validation and corruption reports, ids, email keys, listeners, the app
- * name a store's default location is named after).
+ * share (metric merging, validation and corruption reports, option checks, ids, email keys,
+ * listeners, the app name a store's default location is named after).
  */
 
 export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
@@ -13,6 +13,7 @@ export {
   StoreDataLostError,
   StoreUnavailableError,
 } from './errors';
+export { checkNumberOption, type NumberOptionRule } from './internal/options';
 export {
   type BetaUser,
   betaUserSchema,

@@ -143,7 +143,10 @@ export class FileDriver implements RolloutDriver {
   async read(request: DriverReadRequest): Promise<DriverSnapshot> {
     this.assertOpen();
     const names = request.collections ?? [];
-    const wanted = new Set<StoreDocument>(names.map(documentOf));
+    const byKey = Object.entries(request.entries ?? {}).filter(
+      ([name]) => !names.includes(name as DriverCollection),
+    );
+    const wanted = new Set<StoreDocument>([...names, ...byKey.map(([name]) => name)].map(documentOf));
     // One file is one moment; a read of collections across files takes the lock so no commit lands between them.
     const loaded =
       wanted.size > 1 || (wanted.size === 1 && !wanted.has('config'))
@@ -153,6 +156,9 @@ export class FileDriver implements RolloutDriver {
     const config = loaded.config!;
     const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const name of names) collections[name] = entriesOf(loaded, name);
+    for (const [name, keys = []] of byKey) {
+      collections[name as DriverCollection] = pick(loaded, name, keys).filter((e) => e !== undefined);
+    }
     const sets: Record<string, DriverSet> = Object.create(null);
     const setOf = (name: string): DriverSet => {
       const set = config.sets.get(name);
@@ -169,12 +175,7 @@ export class FileDriver implements RolloutDriver {
 
   async get(collection: DriverCollection, keys: readonly string[]): Promise<(DriverEntry | undefined)[]> {
     this.assertOpen();
-    const loaded = await this.load(new Set([documentOf(collection)]));
-    const entries = collectionOf(loaded, collection);
-    return keys.map((key) => {
-      const e = entries?.get(key);
-      return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
-    });
+    return pick(await this.load(new Set([documentOf(collection)])), collection, keys);
   }
 
   commit(commit: DriverCommit): Promise<DriverCommitResult> {
@@ -467,6 +468,14 @@ function storeVersion(loaded: Loaded): number {
 
 function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undefined {
   return loaded[documentOf(name)]?.collections.get(name);
+}
+
+function pick(loaded: Loaded, name: string, keys: readonly string[]): (DriverEntry | undefined)[] {
+  const entries = collectionOf(loaded, name);
+  return keys.map((key) => {
+    const e = entries?.get(key);
+    return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
+  });
 }
 
 function entriesOf(loaded: Loaded, name: string): DriverEntry[] {

@@ -128,7 +128,12 @@ export class PostgresDriver implements RolloutDriver {
     const collections = [...(request.collections ?? [])];
     const names = [...(request.sets ?? [])];
     const prefixes = [...(request.setPrefixes ?? [])];
-    for (const c of collections) checkName('read', 'collection', c);
+    // Entries by key as (collection, key) pairs; a collection asked for whole comes whole.
+    const byKey = Object.entries(request.entries ?? {}).filter(
+      ([c]) => !collections.includes(c as DriverCollection),
+    );
+    const pairs = byKey.flatMap(([c, keys = []]) => keys.map((key) => [c, key] as const));
+    for (const c of [...collections, ...byKey.map(([c]) => c)]) checkName('read', 'collection', c);
     const { statements } = this.session('read');
     const setFilter = `namespace = $1 AND (name = ANY($3::text[]) OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS p WHERE starts_with(name, p)))`;
     // One statement, so one snapshot: everything in it was current at one moment.
@@ -144,17 +149,19 @@ export class PostgresDriver implements RolloutDriver {
          FROM ${this.s}.namespaces WHERE namespace = $1
        UNION ALL
        SELECT 1, collection, key, value, version::bigint, created FROM ${this.s}.entries
-         WHERE namespace = $1 AND collection = ANY($2::text[])
+         WHERE namespace = $1 AND (collection = ANY($2::text[])
+           OR (collection, key) IN (SELECT * FROM unnest($5::text[], $6::text[])))
        UNION ALL
        SELECT 2, name, NULL, NULL, version, 0 FROM ${this.s}.sets WHERE ${setFilter}
        UNION ALL
        SELECT 3, name, member, NULL, NULL, 0 FROM ${this.s}.set_members WHERE ${setFilter}
        ORDER BY kind, ord, a, b`,
-      [this.settings.namespace, collections, names, prefixes],
+      [this.settings.namespace, collections, names, prefixes, pairs.map((p) => p[0]), pairs.map((p) => p[1])],
     );
     let version = 0;
     const byCollection: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const c of collections) byCollection[c] = [];
+    for (const [c] of byKey) byCollection[c as DriverCollection] = [];
     const sets: Record<string, { members: string[]; version: number }> = {};
     for (const name of names) sets[name] = { members: [], version: 0 };
     for (const row of result.rows) {

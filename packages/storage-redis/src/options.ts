@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
-import { APP_NAME_ENV, resolveAppName } from '@canary-rollout/core/store-kit';
+import {
+  APP_NAME_ENV,
+  checkNumberOption,
+  type NumberOptionRule,
+  resolveAppName,
+} from '@canary-rollout/core/store-kit';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { PKG } from './internal/commands';
 
@@ -72,14 +77,19 @@ export function resolveOptions(options: RedisStoreOptions) {
       `${PKG}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(namespace)}`,
     );
   }
+  const count = (
+    name: keyof RedisStoreOptions,
+    fallback: number,
+    min: NumberOptionRule['min'] = 'positive',
+  ) => checkNumberOption(`${PKG}: option`, `"${name}"`, options[name], { fallback, min, integer: true });
   return {
     namespace,
-    commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 2000),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 5000),
-    maxPendingCommands: positive('maxPendingCommands', options.maxPendingCommands, 1000),
-    maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
-    metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
-    pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
+    commandTimeoutMs: count('commandTimeoutMs', 2000),
+    connectTimeoutMs: count('connectTimeoutMs', 5000),
+    maxPendingCommands: count('maxPendingCommands', 1000),
+    maxLogEntries: count('maxLogEntries', 10_000),
+    metricsRetentionMs: count('metricsRetentionMs', 48 * 3_600_000),
+    pollIntervalMs: count('pollIntervalMs', 5000, 'non-negative'),
     onWarning: options.onWarning ?? emitWarning,
   } as const;
 }
@@ -89,17 +99,4 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>;
 
 function emitWarning(message: string): void {
   process.emitWarning(message, { code: 'CANARY_ROLLOUT_STORAGE_REDIS' });
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${PKG}: "${name}" must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === 0) return 0;
-  return positive(name, value, fallback);
 }

@@ -65,19 +65,8 @@ export type SqliteStoreOptions = SqliteStoreSettings &
       }
   );
 
-/** Options with every default filled in. */
-export interface ResolvedOptions {
-  readonly source: { readonly path: string } | { readonly database: Database.Database };
-  readonly busyTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  readonly maxLogEntries: number;
-  readonly metricRetentionMs: number;
-  readonly synchronous: 'normal' | 'full';
-  readonly now: () => number;
-}
-
 /** Checks the options and fills in defaults; throws `InvalidArgumentError` naming the option. */
-export function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
+export function resolveOptions(options: SqliteStoreOptions) {
   const { path, database } = options as { path?: unknown; database?: unknown };
   if ((path === undefined) === (database === undefined)) {
     throw new InvalidArgumentError(`${PREFIX}: pass exactly one of the options "path" and "database"`);
@@ -112,8 +101,11 @@ export function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
           ),
     synchronous,
     now: options.now ?? Date.now,
-  };
+  } as const;
 }
+
+/** Options with every default filled in. */
+export type ResolvedOptions = ReturnType<typeof resolveOptions>;
 
 /** Timers and SQLite's busy timeout take at most a signed 32-bit count of ms. */
 const MAX_MS = 0x7fffffff;

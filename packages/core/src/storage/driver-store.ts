@@ -319,13 +319,14 @@ export class DriverStore implements RolloutStore {
     assertUserIdArgument(userId, this.storeName, 'addBetaMember');
     return this.rounds('addBetaMember', async () => {
       const set = betaSet(feature);
-      // Both reads at once: one round trip of waiting, and a fleet-wide rollback of every feature
-      // stays linear (reading the whole feature list each time would not). The commit expects
-      // both versions, so a change between the two reads makes it read again.
-      const [snap, [entry]] = await Promise.all([
-        this.driver.read({ operation: 'addBetaMember', sets: [set] }),
-        this.driver.get('features', [feature], 'addBetaMember'),
-      ]);
+      // The feature and its list in one consistent read (one round trip), by key: a fleet-wide
+      // rollback of every feature stays linear (reading the whole feature list each time would not).
+      const snap = await this.driver.read({
+        operation: 'addBetaMember',
+        entries: { features: [feature] },
+        sets: [set],
+      });
+      const entry = snap.collections.features?.find((e) => e.key === feature);
       if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
       const current = snapshotSet(snap, set);
       if (current.members.includes(userId)) return false;
@@ -441,13 +442,14 @@ export class DriverStore implements RolloutStore {
   rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
     return this.rounds('rollback', async () => {
       const set = betaSet(feature);
-      // Both reads at once: one round trip of waiting, and a fleet-wide rollback of every feature
-      // stays linear (reading the whole feature list each time would not). The commit expects
-      // both versions, so a change between the two reads makes it read again.
-      const [snap, [entry]] = await Promise.all([
-        this.driver.read({ operation: 'rollback', sets: [set] }),
-        this.driver.get('features', [feature], 'rollback'),
-      ]);
+      // The feature and its list in one consistent read (one round trip), by key: a fleet-wide
+      // rollback of every feature stays linear (reading the whole feature list each time would not).
+      const snap = await this.driver.read({
+        operation: 'rollback',
+        entries: { features: [feature] },
+        sets: [set],
+      });
+      const entry = snap.collections.features?.find((e) => e.key === feature);
       if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
       const current = this.feature(entry);
       const members = snapshotSet(snap, set);

@@ -66,6 +66,12 @@ export interface DriverReadRequest {
   readonly operation?: string;
   /** Whole collections to read. */
   readonly collections?: readonly DriverCollection[];
+  /**
+   * Entries to read by key, per collection: the snapshot's `collections` then holds those of
+   * them that exist (a collection also asked for whole comes whole). Lets a write read the one
+   * entry it changes together with sets, in one consistent read.
+   */
+  readonly entries?: Readonly<Partial<Record<DriverCollection, readonly string[]>>>;
   /** Sets to read by name. */
   readonly sets?: readonly DriverSetName[];
   /** Every set whose name starts with one of these (`'beta:'` reads every beta list). */
@@ -79,7 +85,10 @@ export interface DriverSnapshot {
    * commit of log appends alone leaves it as it is.
    */
   readonly version: number;
-  /** Each collection asked for, its entries in no particular order (core sorts what it shows). */
+  /**
+   * Each collection asked for, whole or by key (see `entries`), its entries in no particular
+   * order (core sorts what it shows).
+   */
   readonly collections: Readonly<Partial<Record<DriverCollection, readonly DriverEntry[]>>>;
   /**
    * Sets asked for: one asked for by name is always present (version 0 and no members when

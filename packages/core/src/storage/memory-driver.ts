@@ -98,13 +98,13 @@ export class MemoryDriver implements RolloutDriver {
 
   async read(request: DriverReadRequest): Promise<DriverSnapshot> {
     const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
+    // A collection asked for whole comes whole.
+    const asked = new Map(Object.entries(request.entries ?? {}) as [DriverCollection, readonly string[]][]);
     for (const name of request.collections ?? []) {
-      const entries: DriverEntry[] = [];
-      for (const [key, e] of this.data.collections.get(name) ?? []) {
-        entries.push({ key, value: structuredClone(e.value), version: e.version });
-      }
-      collections[name] = entries;
+      asked.set(name, [...(this.data.collections.get(name)?.keys() ?? [])]);
     }
+    for (const [name, keys] of asked)
+      collections[name] = this.entriesOf(name, keys).filter((e) => e !== undefined);
     const sets: Record<string, DriverSet> = Object.create(null);
     for (const name of request.sets ?? []) sets[name] = this.setOf(name);
     for (const prefix of request.setPrefixes ?? []) {
@@ -114,6 +114,10 @@ export class MemoryDriver implements RolloutDriver {
   }
 
   async get(collection: DriverCollection, keys: readonly string[]): Promise<(DriverEntry | undefined)[]> {
+    return this.entriesOf(collection, keys);
+  }
+
+  private entriesOf(collection: DriverCollection, keys: readonly string[]): (DriverEntry | undefined)[] {
     const entries = this.data.collections.get(collection);
     return keys.map((key) => {
       const e = entries?.get(key);

@@ -94,13 +94,20 @@ export class RedisDriver implements RolloutDriver {
 
   async read(request: DriverReadRequest): Promise<DriverSnapshot> {
     const k = this.keys;
-    const collections = request.collections ?? [];
+    const whole = request.collections ?? [];
+    // A key that is not well-formed text cannot have been stored (commit refuses it).
+    const byKey = Object.entries(request.entries ?? {})
+      .filter(([name]) => !whole.includes(name as DriverCollection))
+      .map(([name, keys = []]) => [name as DriverCollection, keys.filter(isWellFormedText)] as const);
+    const collections = [...whole, ...byKey.map(([name]) => name)];
     const named = request.sets ?? [];
     const keys = [k.format, k.version, k.setVersions, ...collections.map((c) => k.collection(c))];
     keys.push(...named.map((s) => k.set(s)));
-    const args = [collections.length, named.length, k.setPrefix, ...named.map(encodeKeyPart)];
-    args.push(...(request.setPrefixes ?? []).map(encodeKeyPart));
-    const reply = await this.run('read', (gate) => gate.eval('read', READ, keys, args));
+    const args: (string | number)[] = [whole.length, named.length, k.setPrefix, byKey.length];
+    for (const [, fields] of byKey) args.push(fields.length, ...fields);
+    args.push(...named.map(encodeKeyPart), ...(request.setPrefixes ?? []).map(encodeKeyPart));
+    const operation = request.operation ?? 'read';
+    const reply = await this.run(operation, (gate) => gate.eval(operation, READ, keys, args));
     const [version, hashes, namedSets, prefixed] = reply as [unknown, unknown[][], unknown[][], unknown[]];
     const entries: Partial<Record<DriverCollection, DriverEntry[]>> = {};
     for (const [i, name] of collections.entries()) {
@@ -118,17 +125,14 @@ export class RedisDriver implements RolloutDriver {
     return { version: decodeVersion(version, k.version), collections: entries, sets };
   }
 
-  async get(collection: DriverCollection, keys: readonly string[]): Promise<(DriverEntry | undefined)[]> {
-    // A key that is not well-formed text cannot have been stored (commit refuses it).
-    const asked = keys.filter(isWellFormedText);
-    if (asked.length === 0) return keys.map(() => undefined);
-    const location = this.keys.collection(collection);
-    const reply = await this.run('get', (gate) => gate.send('get', (c) => c.hmget(location, ...asked)));
-    const found = new Map(asked.map((key, i) => [key, reply[i]]));
-    return keys.map((key) => {
-      const text = found.get(key);
-      return text === undefined || text === null ? undefined : entry(key, text, location);
-    });
+  async get(
+    collection: DriverCollection,
+    keys: readonly string[],
+    operation = 'get',
+  ): Promise<(DriverEntry | undefined)[]> {
+    const snap = await this.read({ operation, entries: { [collection]: keys } });
+    const found = new Map(snap.collections[collection]?.map((e) => [e.key, e]));
+    return keys.map((key) => found.get(key));
   }
 
   async commit(commit: DriverCommit): Promise<DriverCommitResult> {

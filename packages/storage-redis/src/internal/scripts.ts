@@ -38,26 +38,42 @@ end
 `;
 
 /**
- * One consistent read. KEYS: format, version, set versions, then the collection hashes, then the
- * sets asked for by name. ARGV: collection count, named set count, set key prefix, the named
- * sets' encoded names, then encoded prefixes. Returns {version, {HGETALL per collection},
- * {{version, members} per named set}, flat (encoded name, version, members) of prefixed sets}.
+ * One consistent read. KEYS: format, version, set versions, then the collection hashes (read
+ * whole, then by field), then the sets asked for by name. ARGV: whole collection count, named set
+ * count, set key prefix, collection-by-field count, per such collection n and n fields, the named
+ * sets' encoded names, then encoded prefixes. Returns {version, {(field, value)... per collection,
+ * whole then by field}, {{version, members} per named set}, flat (encoded name, version, members)
+ * of prefixed sets}.
  */
 export const READ = script(
   'read',
   `
 local bad = badFormat(KEYS[1])
 if bad then return bad end
-local nc, nn = tonumber(ARGV[1]), tonumber(ARGV[2])
+local nc, nn, nf = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local collections, named, prefixed = {}, {}, {}
 for i = 1, nc do collections[i] = redis.call('HGETALL', KEYS[3 + i]) end
-for i = 1, nn do
-  named[i] = {redis.call('HGET', KEYS[3], ARGV[3 + i]) or '0', redis.call('SMEMBERS', KEYS[3 + nc + i])}
+local a = 5
+for i = nc + 1, nc + nf do
+  local found, last = {}, a + tonumber(ARGV[a])
+  for j = a + 1, last do
+    local value = redis.call('HGET', KEYS[3 + i], ARGV[j])
+    if value then
+      found[#found + 1] = ARGV[j]
+      found[#found + 1] = value
+    end
+  end
+  collections[i], a = found, last + 1
 end
-if #ARGV > 3 + nn then
+local sets = 3 + nc + nf
+for i = 1, nn do
+  named[i] = {redis.call('HGET', KEYS[3], ARGV[a]) or '0', redis.call('SMEMBERS', KEYS[sets + i])}
+  a = a + 1
+end
+if a <= #ARGV then
   local versions = redis.call('HGETALL', KEYS[3])
   for i = 1, #versions, 2 do
-    for p = 4 + nn, #ARGV do
+    for p = a, #ARGV do
       if string.sub(versions[i], 1, #ARGV[p]) == ARGV[p] then
         prefixed[#prefixed + 1] = versions[i]
         prefixed[#prefixed + 1] = versions[i + 1]

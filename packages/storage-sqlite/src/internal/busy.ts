@@ -1,3 +1,5 @@
+import { isBusy } from './errors';
+
 /**
  * How long SQLite's own busy handler waits per attempt (ms). Its back-off grows to 100 ms
  * sleeps, and a process that sleeps that long while others keep taking the lock can lose every
@@ -8,35 +10,6 @@
 export const BUSY_SLICE_MS = 5;
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/** True when `error` is SQLite's SQLITE_BUSY (or one of its extended codes). */
-export function isBusy(error: unknown): boolean {
-  if (!(error instanceof Error) || error.name !== 'SqliteError') return false;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
-/**
- * Runs `fn`, again after a pause of 1-4 ms whenever it fails with SQLITE_BUSY, until
- * `timeoutMs` have passed; then the last error is thrown. `fn` must be one transaction (or
- * none): a transaction that failed was rolled back, so running it again is safe. Blocks the
- * thread while pausing, as SQLite's busy handler does.
- */
-export function retryWhileBusy<T>(fn: () => T, timeoutMs: number): T {
-  let deadline: number | undefined;
-  for (;;) {
-    try {
-      return fn();
-    } catch (error) {
-      if (!isBusy(error)) throw error;
-      const now = Date.now();
-      // The first attempt already waited about one slice inside SQLite.
-      deadline ??= now + timeoutMs - Math.min(timeoutMs, BUSY_SLICE_MS);
-      if (now >= deadline) throw error;
-      pauseBriefly();
-    }
-  }
-}
 
 /** Blocks the thread for 1-4 ms; jitter keeps waiting processes from waking in step. */
 export function pauseBriefly(): void {
@@ -51,8 +24,7 @@ const MAX_BACKOFF_MS = 20;
 /**
  * Runs `fn` (one transaction, or none) and, whenever it fails with SQLITE_BUSY, again after a
  * pause that doubles from 2 ms to 20 ms (jittered), until `timeoutMs` have passed; then the last
- * error is thrown. Unlike `retryWhileBusy` it waits between attempts without blocking the
- * thread: each attempt blocks for at most one busy slice inside SQLite, so another process
+ * error is thrown. It waits between attempts without blocking the thread: each attempt blocks for at most one busy slice inside SQLite, so another process
  * holding the lock for seconds does not freeze the event loop.
  */
 export async function retryWhileBusyAsync<T>(fn: () => T, timeoutMs: number): Promise<T> {

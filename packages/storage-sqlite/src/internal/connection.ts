@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, StoreUnavailableError } from '@canary-rollout/core';
 import Database from 'better-sqlite3';
-import { BUSY_SLICE_MS, retryWhileBusy } from './busy';
+import { BUSY_SLICE_MS, retryWhileBusyAsync } from './busy';
 import { PREFIX } from './constants';
 import { toStoreError } from './errors';
 import { checkInfo, inspectFile, readInfo } from './inspect';
@@ -27,10 +27,10 @@ export interface Connection {
 }
 
 /** Opens (or adopts) a connection, refusing foreign or newer databases before writing anything. */
-export function openConnection(
+export async function openConnection(
   source: { readonly path: string } | { readonly database: Database.Database },
   settings: ConnectionSettings,
-): Connection {
+): Promise<Connection> {
   if ('database' in source) {
     const db = source.database;
     const where = `database "${db.name}"`;
@@ -38,7 +38,7 @@ export function openConnection(
     if (db.readonly) {
       throw new InvalidArgumentError(`${PREFIX}: the ${where} passed as "database" is read-only`);
     }
-    configure(db, where, settings);
+    await configure(db, where, settings);
     return { db, owned: false, where };
   }
   const inMemory = source.path === ':memory:' || source.path === '';
@@ -52,7 +52,7 @@ export function openConnection(
     throw toStoreError(error, 'opening', where);
   }
   try {
-    configure(db, where, settings);
+    await configure(db, where, settings);
   } catch (error) {
     db.close();
     throw error;
@@ -73,16 +73,16 @@ function prepareFile(path: string, where: string, timeout: number): void {
   }
 }
 
-/** SQLite's busy timeout per attempt; `retryWhileBusy` makes up the rest of `busyTimeoutMs`. */
+/** SQLite's busy timeout per attempt; `retryWhileBusyAsync` makes up the rest of `busyTimeoutMs`. */
 function busySlice(settings: ConnectionSettings): number {
   return Math.min(settings.busyTimeoutMs, BUSY_SLICE_MS);
 }
 
-function configure(db: Database.Database, where: string, settings: ConnectionSettings): void {
+async function configure(db: Database.Database, where: string, settings: ConnectionSettings): Promise<void> {
   try {
     db.pragma(`busy_timeout = ${busySlice(settings)}`);
     // Every step is idempotent and each write is one transaction: safe to run again when busy.
-    retryWhileBusy(() => setUp(db, where, settings), settings.busyTimeoutMs);
+    await retryWhileBusyAsync(() => setUp(db, where, settings), settings.busyTimeoutMs);
   } catch (error) {
     throw toStoreError(error, 'opening', where);
   }

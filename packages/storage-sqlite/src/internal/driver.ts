@@ -20,10 +20,10 @@ import {
 } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 import type { ResolvedOptions } from '../options';
-import { isBusy, retryWhileBusyAsync } from './busy';
+import { retryWhileBusyAsync } from './busy';
 import { openConnection } from './connection';
 import { PREFIX, STORE_NAME } from './constants';
-import { toStoreError } from './errors';
+import { isBusy, toStoreError } from './errors';
 import { MetricWriter } from './metric-writer';
 import { prepareStatements, type Statements } from './statements';
 import { Transactor } from './transactor';
@@ -45,6 +45,7 @@ interface OpenDatabase {
  */
 export class SqliteDriver implements RolloutDriver {
   private handle: OpenDatabase | undefined;
+  private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   /** The last write waiting for the lock, if any; later writes queue behind it. */
@@ -55,10 +56,17 @@ export class SqliteDriver implements RolloutDriver {
 
   constructor(private readonly options: ResolvedOptions) {}
 
-  async open(): Promise<void> {
+  open(): Promise<void> {
+    this.opening ??= this.connect().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<void> {
     if (this.handle !== undefined) return;
     const { source, busyTimeoutMs, synchronous } = this.options;
-    const connection = openConnection(source, { busyTimeoutMs, synchronous });
+    const connection = await openConnection(source, { busyTimeoutMs, synchronous });
     try {
       const st = prepareStatements(connection.db);
       this.handle = {
@@ -77,6 +85,7 @@ export class SqliteDriver implements RolloutDriver {
   }
 
   async close(): Promise<void> {
+    await this.opening?.catch(() => {});
     clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
@@ -89,6 +98,11 @@ export class SqliteDriver implements RolloutDriver {
     return this.reading(request.operation ?? 'read', (h) =>
       h.t.read(() => {
         const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
+        for (const [name, keys = []] of Object.entries(request.entries ?? {})) {
+          collections[name as DriverCollection] = this.entriesOf(h, name, keys).filter(
+            (e) => e !== undefined,
+          );
+        }
         for (const name of request.collections ?? []) {
           collections[name] = h.st.entries.all(name).map((row) => this.entry(name, row));
         }
@@ -117,14 +131,18 @@ export class SqliteDriver implements RolloutDriver {
     keys: readonly string[],
     operation = 'get',
   ): Promise<(DriverEntry | undefined)[]> {
-    return this.reading(operation, (h) =>
-      h.t.read(() =>
-        keys.map((key) => {
-          const row = h.st.entry.get(collection, key);
-          return row === undefined ? undefined : this.entry(collection, row);
-        }),
-      ),
-    );
+    return this.reading(operation, (h) => h.t.read(() => this.entriesOf(h, collection, keys)));
+  }
+
+  private entriesOf(
+    h: OpenDatabase,
+    collection: string,
+    keys: readonly string[],
+  ): (DriverEntry | undefined)[] {
+    return keys.map((key) => {
+      const row = h.st.entry.get(collection, key);
+      return row === undefined ? undefined : this.entry(collection, row);
+    });
   }
 
   async commit(commit: DriverCommit): Promise<DriverCommitResult> {

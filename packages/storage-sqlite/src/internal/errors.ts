@@ -20,6 +20,11 @@ function isSqliteError(error: unknown): error is SqliteErrorLike {
   );
 }
 
+/** True when `error` is SQLite's SQLITE_BUSY (or one of its extended codes). */
+export function isBusy(error: unknown): boolean {
+  return isSqliteError(error) && error.code.startsWith('SQLITE_BUSY');
+}
+
 /**
  * Turns what better-sqlite3 threw into a core error, keeping the original as `cause`.
  * SQLite's messages name tables and columns, never bound values, so they are safe to repeat.

@@ -2,6 +2,7 @@ import {
   isHistogram,
   type MetricBatch,
   type MetricBucket,
+  parseJsonText,
   StoreDataCorruptedError,
   validStoredBucket,
 } from '@canary-rollout/core/store-kit';
@@ -93,7 +94,7 @@ export class MetricWriter {
         failures: row.failures,
         latencyCount: row.latency_count,
         latencySumMs: row.latency_sum_ms,
-        histogram: parseJson(row.histogram, location),
+        histogram: parseJsonText(row.histogram, STORE_NAME, location),
         users: row.users === undefined ? {} : sparseRegisters(row.users),
       },
       STORE_NAME,
@@ -103,7 +104,7 @@ export class MetricWriter {
 
   private storedHistogram(text: string, at: MetricBucket): Record<string, number> {
     const location = `metric bucket ${at.feature}/${at.arm}/${at.bucketStart}`;
-    const value = parseJson(text, location);
+    const value = parseJsonText(text, STORE_NAME, location);
     // Adding to a histogram that is not one would hide the damage; report it instead.
     if (!isHistogram(value)) {
       throw new StoreDataCorruptedError(
@@ -127,14 +128,5 @@ export class MetricWriter {
     this.st.pruneMetrics.run(Math.min(now, newest) - retention);
     // Writers silent for the retention are forgotten: their buckets are gone as well.
     this.st.pruneBatches.run(now - retention);
-  }
-}
-
-function parseJson(text: unknown, location: string): unknown {
-  try {
-    if (typeof text !== 'string') throw new TypeError('not text');
-    return JSON.parse(text);
-  } catch {
-    throw new StoreDataCorruptedError(`${PREFIX}: corrupted data in ${location}: not valid JSON text`);
   }
 }

@@ -33,7 +33,10 @@ const METRIC_COLUMNS = `${COUNT_COLUMNS}, users`;
 const MAX_COUNT = '9007199254740991';
 const MAX_SUM = '1.7976931348623157e308';
 
-/** What the store uses of a better-sqlite3 result, named here so declarations need no driver types. */
+/**
+ * What the store uses of a better-sqlite3 result, named here: declarations are emitted for every
+ * module, and better-sqlite3's own statement type cannot be named in them.
+ */
 export interface RunResult {
   readonly changes: number;
   readonly lastInsertRowid: number | bigint;
@@ -49,6 +52,11 @@ export interface Statement<P extends unknown[], R> {
 function named<P extends unknown[], R>(statement: Database.Statement<P, R>): Statement<P, R> {
   return statement;
 }
+
+/** Buckets from a start, oldest first: all, or those of a JSON array of features (`filter`). */
+const OF_FEATURES = 'AND feature IN (SELECT value FROM json_each(?))';
+const metricsFrom = (columns: string, filter = '') =>
+  `SELECT ${columns} FROM metric_buckets WHERE bucket_start >= ? ${filter} ORDER BY bucket_start, id`;
 
 /**
  * Every statement the store runs, prepared once per connection: preparing costs more than
@@ -161,31 +169,11 @@ export function prepareStatements(db: Database.Database) {
          users = excluded.users`,
       ),
     ),
-    metricsSince: named(
-      db.prepare<[number], MetricRow>(
-        `SELECT ${METRIC_COLUMNS} FROM metric_buckets WHERE bucket_start >= ? ORDER BY bucket_start, id`,
-      ),
-    ),
-    metricsSinceOf: named(
-      db.prepare<[number, string], MetricRow>(
-        `SELECT ${METRIC_COLUMNS} FROM metric_buckets
-       WHERE bucket_start >= ? AND feature IN (SELECT value FROM json_each(?))
-       ORDER BY bucket_start, id`,
-      ),
-    ),
+    metricsSince: named(db.prepare<[number], MetricRow>(metricsFrom(METRIC_COLUMNS))),
+    metricsSinceOf: named(db.prepare<[number, string], MetricRow>(metricsFrom(METRIC_COLUMNS, OF_FEATURES))),
     // Without the registers: most of a row's size, and not needed for threshold windows.
-    countsSince: named(
-      db.prepare<[number], MetricRow>(
-        `SELECT ${COUNT_COLUMNS} FROM metric_buckets WHERE bucket_start >= ? ORDER BY bucket_start, id`,
-      ),
-    ),
-    countsSinceOf: named(
-      db.prepare<[number, string], MetricRow>(
-        `SELECT ${COUNT_COLUMNS} FROM metric_buckets
-       WHERE bucket_start >= ? AND feature IN (SELECT value FROM json_each(?))
-       ORDER BY bucket_start, id`,
-      ),
-    ),
+    countsSince: named(db.prepare<[number], MetricRow>(metricsFrom(COUNT_COLUMNS))),
+    countsSinceOf: named(db.prepare<[number, string], MetricRow>(metricsFrom(COUNT_COLUMNS, OF_FEATURES))),
     lastBatch: named(db.prepare<[string], number>('SELECT seq FROM metric_batches WHERE writer = ?').pluck()),
     putBatch: named(
       db.prepare<[string, number, number]>(

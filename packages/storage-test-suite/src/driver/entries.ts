@@ -71,6 +71,28 @@ export function describeDriverEntries(ctx: DriverContext): void {
       expect(got.map((e) => e?.value)).toEqual(['C', undefined, 'A']);
     });
 
+    it('reads entries by key with sets in one snapshot, the whole collection when also asked whole', async () => {
+      await ctx.driver.commit({
+        operations: [
+          { op: 'put', collection: 'features', key: 'a', value: 'A' },
+          { op: 'put', collection: 'features', key: 'b', value: 'B' },
+          { op: 'put', collection: 'users', key: 'u', value: 'U' },
+          { op: 'set-add', set: 'beta:a', members: ['u'] },
+        ],
+      });
+      const peer = await ctx.peer();
+      const snap = await peer.read({
+        entries: { features: ['b', 'missing', '__proto__'], users: ['u'] },
+        sets: ['beta:a'],
+      });
+      expect(snap.collections.features).toEqual([{ key: 'b', value: 'B', version: 1 }]);
+      expect(snap.collections.users).toEqual([{ key: 'u', value: 'U', version: 1 }]);
+      expect(snap.sets['beta:a']).toEqual({ members: ['u'], version: 1 });
+      expect((await peer.read({ entries: { segments: ['x'] } })).collections.segments).toEqual([]);
+      const both = await peer.read({ collections: ['features'], entries: { features: ['a'] } });
+      expect([...(both.collections.features ?? [])].map((e) => e.key).sort()).toEqual(['a', 'b']);
+    });
+
     it('keeps values as JSON keeps them and collections apart', async () => {
       const { driver } = ctx;
       await driver.commit({
