@@ -44,7 +44,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'race_open';
     await Promise.all([1, 2, 3, 4].map(() => driver({ schema })));
     const rows = await db().admin.query(`SELECT product, version FROM ${schema}.schema_version`);
-    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: 1 }]);
+    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: 2 }]);
   });
 
   it('refuses a schema at a newer version and leaves it as it was', async () => {
@@ -55,7 +55,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
       `INSERT INTO ${schema}.entries (namespace, collection, key, value, version) VALUES ('x', 'features', 'a', '{}', 1)`,
     );
     const newer = new PostgresDriver({ connectionString: db().url, schema, pollIntervalMs: 0 });
-    await expect(newer.open()).rejects.toThrow(/version 99, newer than .* \(1\).*left untouched/);
+    await expect(newer.open()).rejects.toThrow(/version 99, newer than .* \(2\).*left untouched/);
     const after = await db().admin.query(`SELECT version FROM ${schema}.schema_version`);
     expect(after.rows).toEqual([{ version: 99 }]);
     expect((await db().admin.query(`SELECT count(*)::int AS n FROM ${schema}.entries`)).rows[0]).toEqual({
