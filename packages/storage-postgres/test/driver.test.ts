@@ -253,6 +253,25 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     expect(await b.readMetrics(0)).toEqual(next);
   });
 
+  it('folds more deltas than one transaction takes, all of them, in one call', async () => {
+    const namespace = freshNamespace();
+    const d = await driver({ namespace });
+    const many = Array.from({ length: 6000 }, (_, i) =>
+      bucket({ bucketStart: (i % 3000) * 60_000, calls: i + 1 }),
+    );
+    await d.addMetrics(many, { writer: 'w', seq: 1 });
+    const before = await d.readMetrics(0, undefined, { users: false });
+    expect(before).toHaveLength(3000);
+    expect(before[1]?.calls).toBe(2 + 3002);
+    await d.foldMetrics();
+    const left = await db().admin.query(
+      'SELECT count(*)::int AS n FROM canary_rollout.metric_deltas WHERE namespace = $1',
+      [namespace],
+    );
+    expect(left.rows[0]).toEqual({ n: 0 });
+    expect(await d.readMetrics(0, undefined, { users: false })).toEqual(before);
+  });
+
   it('keeps the older part of a bucket that was written again, as its last write is new', async () => {
     const namespace = freshNamespace();
     const d = await driver({ namespace, metricsRetentionMs: 60_000 });

@@ -11,6 +11,10 @@ import type { Statements } from './connection';
 
 /** The largest counter, as in core: sums stop here. */
 const MAX_COUNT = 9_007_199_254_740_991;
+/** Deltas folded per transaction: bounds the rows one fold holds in memory and locked. */
+const FOLD_ROWS = 5000;
+/** Transactions per fold: the next fold goes on from there, so one call stays bounded. */
+const FOLD_ROUNDS = 10;
 
 interface BucketRow {
   feature: string;
@@ -60,7 +64,10 @@ export class MetricsTable {
     this.claimed = appendSql(s, true);
     this.plain = appendSql(s, false);
     this.upsertFolded = foldSql(s);
-    this.take = `DELETE FROM ${s}.metric_deltas WHERE namespace = $1 RETURNING ${COLUMNS}, updated_at`;
+    // SKIP LOCKED: a second handle folding meanwhile takes other deltas instead of waiting.
+    this.take = `DELETE FROM ${s}.metric_deltas WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM ${s}.metric_deltas WHERE namespace = $1 LIMIT ${FOLD_ROWS} FOR UPDATE SKIP LOCKED
+)) RETURNING ${COLUMNS}, updated_at`;
     // A bucket goes when neither its folded row nor any of its deltas was written within the
     // retention: a delta keeps the bucket's older part alive, as a write to it would.
     const key = (t: string) =>
@@ -133,13 +140,20 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
     );
   }
 
-  /**
-   * Folds the namespace's deltas into `metrics`, in one transaction: the deltas taken are deleted
-   * and their merged rows upserted together, so a read sees either or the other, and two handles
-   * folding at once take disjoint deltas (a deleted row is skipped by the other `DELETE`).
-   */
+  /** Folds the namespace's deltas into `metrics`, `FOLD_ROWS` at a time, for up to `FOLD_ROUNDS`. */
   async fold(): Promise<void> {
-    await this.statements.withClient('foldMetrics', async (client, leftMs) => {
+    for (let round = 0; round < FOLD_ROUNDS; round++) {
+      if ((await this.foldSome()) < FOLD_ROWS) return;
+    }
+  }
+
+  /**
+   * Folds up to `FOLD_ROWS` deltas in one transaction: they are deleted and their merged rows
+   * upserted together, so a read sees either or the other, and two handles folding at once take
+   * disjoint deltas. Returns how many were folded.
+   */
+  private async foldSome(): Promise<number> {
+    return this.statements.withClient('foldMetrics', async (client, leftMs) => {
       const deadline = performance.now() + leftMs;
       const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
         client.query<R>({
@@ -164,6 +178,7 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
           await query(this.upsertFolded, [this.namespace, ...columnsOf(merged), at]);
         }
         await query('COMMIT');
+        return taken.rows.length;
       } catch (error) {
         await query('ROLLBACK').catch(() => {});
         throw error;
