@@ -56,7 +56,8 @@ interface Connected {
 const PRUNE_INTERVAL_MS = 60_000;
 /**
  * How often the flushed metric rows are folded into one row per bucket (never on the flush
- * path). Reads merge what is not folded yet, so this bounds their extra work.
+ * path; a handle also folds a second after its own flushes), so that rows left by a handle
+ * that stopped are folded too.
  */
 const FOLD_INTERVAL_MS = 10_000;
 
@@ -125,6 +126,7 @@ export class PostgresDriver implements RolloutDriver {
     if (connected === undefined) return;
     clearInterval(connected.pruneTimer);
     clearInterval(connected.foldTimer);
+    connected.metrics.stop();
     await connected.feed.stop();
     if (connected.owned) {
       await within(connected.pool.end(), this.settings.statementTimeoutMs).catch(() => {});
@@ -369,8 +371,8 @@ export class PostgresDriver implements RolloutDriver {
   }
 
   /**
-   * Folds the flushed metric rows into one row per bucket (as the store does every 10 s on its
-   * own); reads give the same buckets before and after.
+   * Folds the flushed metric rows into one row per bucket (as the store does a second after a
+   * flush and every 10 s on its own); reads give the same buckets before and after.
    */
   async foldMetrics(): Promise<void> {
     await this.session('foldMetrics').metrics.fold();

@@ -15,6 +15,8 @@ const MAX_COUNT = 9_007_199_254_740_991;
 const FOLD_ROWS = 5000;
 /** Transactions per fold: the next fold goes on from there, so one call stays bounded. */
 const FOLD_ROUNDS = 10;
+/** How long after a flush its rows are folded. */
+const FOLD_DELAY_MS = 1000;
 
 interface BucketRow {
   feature: string;
@@ -54,6 +56,8 @@ export class MetricsTable {
   private readonly upsertFolded: string;
   private readonly take: string;
   private readonly prune: string;
+  private soon: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly statements: Statements,
@@ -96,6 +100,27 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
       batch === undefined ? this.plain : this.claimed,
       batch === undefined ? [this.namespace, rows] : [this.namespace, rows, batch.writer, batch.seq],
     );
+    this.foldSoon();
+  }
+
+  /**
+   * Folds shortly after a flush (flushes of the next moment share it), so reads rarely merge
+   * deltas: a bucket's deltas cost a read about as much as the folded row each.
+   */
+  private foldSoon(): void {
+    if (this.soon !== undefined || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.fold().catch(() => {});
+    }, FOLD_DELAY_MS);
+    this.soon.unref?.();
+  }
+
+  /** Cancels a pending fold: the store is closing. */
+  stop(): void {
+    this.stopped = true;
+    if (this.soon !== undefined) clearTimeout(this.soon);
+    this.soon = undefined;
   }
 
   async read(
