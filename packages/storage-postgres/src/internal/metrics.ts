@@ -57,6 +57,7 @@ export class MetricsTable {
   private readonly take: string;
   private readonly prune: string;
   private soon: NodeJS.Timeout | undefined;
+  private folding: Promise<void> | undefined;
   private stopped = false;
 
   constructor(
@@ -167,8 +168,20 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
 
   /** Folds the namespace's deltas into `metrics`, `FOLD_ROWS` at a time, for up to `FOLD_ROUNDS`. */
   async fold(): Promise<void> {
-    for (let round = 0; round < FOLD_ROUNDS; round++) {
-      if ((await this.foldSome()) < FOLD_ROWS) return;
+    // One fold of this handle at a time: a fold called while another runs starts after it, so
+    // once it returns nothing it could not see (rows the other one held) is left unfolded.
+    const previous = this.folding;
+    const run = (async () => {
+      await previous?.catch(() => {});
+      for (let round = 0; round < FOLD_ROUNDS; round++) {
+        if ((await this.foldSome()) < FOLD_ROWS) return;
+      }
+    })();
+    this.folding = run;
+    try {
+      await run;
+    } finally {
+      if (this.folding === run) this.folding = undefined;
     }
   }
 
