@@ -49,10 +49,17 @@ interface Connected {
   readonly metrics: MetricsTable;
   readonly feed: ChangeFeed;
   readonly pruneTimer: NodeJS.Timeout;
+  readonly foldTimer: NodeJS.Timeout;
 }
 
 /** How often expired metric buckets are deleted (never on the flush path). */
 const PRUNE_INTERVAL_MS = 60_000;
+/**
+ * How often the flushed metric rows are folded into one row per bucket (never on the flush
+ * path; a handle also folds a second after its own flushes), so that rows left by a handle
+ * that stopped are folded too.
+ */
+const FOLD_INTERVAL_MS = 10_000;
 
 /**
  * The store's primitives on PostgreSQL: generic tables keyed by namespace (entries of any
@@ -118,6 +125,8 @@ export class PostgresDriver implements RolloutDriver {
     this.listeners.clear();
     if (connected === undefined) return;
     clearInterval(connected.pruneTimer);
+    clearInterval(connected.foldTimer);
+    connected.metrics.stop();
     await connected.feed.stop();
     if (connected.owned) {
       await within(connected.pool.end(), this.settings.statementTimeoutMs).catch(() => {});
@@ -368,7 +377,15 @@ export class PostgresDriver implements RolloutDriver {
     return Number(result.rows[0]?.version ?? 0);
   }
 
-  /** Drops metric buckets and batch numbers older than `metricsRetentionMs`. */
+  /**
+   * Folds the flushed metric rows into one row per bucket (as the store does a second after a
+   * flush and every 10 s on its own); reads give the same buckets before and after.
+   */
+  async foldMetrics(): Promise<void> {
+    await this.session('foldMetrics').metrics.fold();
+  }
+
+  /** Folds, then drops metric buckets and batch numbers older than `metricsRetentionMs`. */
   async pruneExpired(): Promise<void> {
     await this.session('pruneExpired').metrics.pruneExpired();
   }
@@ -431,6 +448,8 @@ export class PostgresDriver implements RolloutDriver {
     );
     const pruneTimer = setInterval(() => void metrics.pruneExpired().catch(() => {}), PRUNE_INTERVAL_MS);
     pruneTimer.unref?.();
+    const foldTimer = setInterval(() => void metrics.fold().catch(() => {}), FOLD_INTERVAL_MS);
+    foldTimer.unref?.();
     this.connected = {
       pool,
       owned,
@@ -438,6 +457,7 @@ export class PostgresDriver implements RolloutDriver {
       metrics,
       feed,
       pruneTimer,
+      foldTimer,
     };
     // Listening already: a change committed from here on arrives as a notification.
     const version = await this.readVersion().catch(() => 0);

@@ -4,6 +4,7 @@ import type { DriverCollection } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
 import { afterEach, expect, it, onTestFinished } from 'vitest';
 import { PostgresDriver } from '../src/index';
+import { MIGRATIONS } from '../src/internal/schema';
 import type { PostgresStoreOptions } from '../src/options';
 import { describeWithPostgres, freshNamespace } from './helpers/pg-env';
 
@@ -44,7 +45,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'race_open';
     await Promise.all([1, 2, 3, 4].map(() => driver({ schema })));
     const rows = await db().admin.query(`SELECT product, version FROM ${schema}.schema_version`);
-    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: 1 }]);
+    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: 2 }]);
   });
 
   it('refuses a schema at a newer version and leaves it as it was', async () => {
@@ -55,7 +56,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
       `INSERT INTO ${schema}.entries (namespace, collection, key, value, version) VALUES ('x', 'features', 'a', '{}', 1)`,
     );
     const newer = new PostgresDriver({ connectionString: db().url, schema, pollIntervalMs: 0 });
-    await expect(newer.open()).rejects.toThrow(/version 99, newer than .* \(1\).*left untouched/);
+    await expect(newer.open()).rejects.toThrow(/version 99, newer than .* \(2\).*left untouched/);
     const after = await db().admin.query(`SELECT version FROM ${schema}.schema_version`);
     expect(after.rows).toEqual([{ version: 99 }]);
     expect((await db().admin.query(`SELECT count(*)::int AS n FROM ${schema}.entries`)).rows[0]).toEqual({
@@ -180,10 +181,171 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     await d.pruneExpired();
     const left = await db().admin.query(
       `SELECT (SELECT count(*) FROM canary_rollout.metrics WHERE namespace = $1)::int AS buckets,
+              (SELECT count(*) FROM canary_rollout.metric_deltas WHERE namespace = $1)::int AS deltas,
               (SELECT count(*) FROM canary_rollout.metric_batches WHERE namespace = $1)::int AS batches`,
       [namespace],
     );
-    expect(left.rows[0]).toEqual({ buckets: 0, batches: 0 });
+    expect(left.rows[0]).toEqual({ buckets: 0, deltas: 0, batches: 0 });
+  });
+
+  it('reads the same buckets before and after the flushed rows are folded, two handles folding at once', async () => {
+    const namespace = freshNamespace();
+    const [a, b] = [await driver({ namespace }), await driver({ namespace })];
+    const big = Number.MAX_SAFE_INTEGER - 1;
+    await a.addMetrics([bucket({ calls: big, histogram: { '3': big }, latencySumMs: Number.MAX_VALUE })], {
+      writer: 'a',
+      seq: 1,
+    });
+    await a.addMetrics([bucket({ users: { '7': 1, '8': 5 } }), bucket({ arm: 'control' })], {
+      writer: 'a',
+      seq: 2,
+    });
+    await b.addMetrics([bucket({ users: { '9': 3 }, histogram: { '3': 2, '4': 1 } }), bucket({ stage: 2 })], {
+      writer: 'b',
+      seq: 1,
+    });
+    const expected = [
+      bucket({ arm: 'control' }),
+      bucket({
+        calls: Number.MAX_SAFE_INTEGER,
+        successes: 3,
+        latencyCount: 3,
+        latencySumMs: Number.MAX_VALUE,
+        histogram: { '3': Number.MAX_SAFE_INTEGER, '4': 1 },
+        users: { '7': 2, '8': 5, '9': 3 },
+      }),
+      bucket({ stage: 2 }),
+    ];
+    expect(await a.readMetrics(0)).toEqual(expected);
+    await Promise.all([a.foldMetrics(), b.foldMetrics()]);
+    expect(await b.readMetrics(0)).toEqual(expected);
+    const rows = async () =>
+      (
+        await db().admin.query(
+          `SELECT (SELECT count(*) FROM canary_rollout.metrics WHERE namespace = $1)::int AS folded,
+                  (SELECT count(*) FROM canary_rollout.metric_deltas WHERE namespace = $1)::int AS deltas`,
+          [namespace],
+        )
+      ).rows[0];
+    expect(await rows()).toEqual({ folded: 3, deltas: 0 });
+    // Sent again after the fold: still applied once. A new batch adds onto the folded rows.
+    await a.addMetrics([bucket({ arm: 'control' })], { writer: 'a', seq: 2 });
+    await b.addMetrics([bucket({ arm: 'control', users: { '1': 9 } })], { writer: 'b', seq: 2 });
+    const next = [
+      bucket({
+        arm: 'control',
+        calls: 2,
+        successes: 2,
+        latencyCount: 2,
+        latencySumMs: 10,
+        histogram: { '3': 2 },
+        users: { '1': 9, '7': 2 },
+      }),
+      expected[1],
+      expected[2],
+    ];
+    expect(await a.readMetrics(0)).toEqual(next);
+    expect(await a.readMetrics(0, ['search'], { users: false })).toEqual(
+      next.map((m) => ({ ...m, users: {} })),
+    );
+    await a.foldMetrics();
+    expect(await rows()).toEqual({ folded: 3, deltas: 0 });
+    expect(await b.readMetrics(0)).toEqual(next);
+  });
+
+  it('folds more deltas than one transaction takes, all of them, in one call', async () => {
+    const namespace = freshNamespace();
+    const d = await driver({ namespace });
+    const many = Array.from({ length: 6000 }, (_, i) =>
+      bucket({ bucketStart: (i % 3000) * 60_000, calls: i + 1 }),
+    );
+    await d.addMetrics(many, { writer: 'w', seq: 1 });
+    const before = await d.readMetrics(0, undefined, { users: false });
+    expect(before).toHaveLength(3000);
+    expect(before[1]?.calls).toBe(2 + 3002);
+    await d.foldMetrics();
+    const left = await db().admin.query(
+      'SELECT count(*)::int AS n FROM canary_rollout.metric_deltas WHERE namespace = $1',
+      [namespace],
+    );
+    expect(left.rows[0]).toEqual({ n: 0 });
+    expect(await d.readMetrics(0, undefined, { users: false })).toEqual(before);
+  });
+
+  it('keeps the older part of a bucket that was written again, as its last write is new', async () => {
+    const namespace = freshNamespace();
+    const d = await driver({ namespace, metricsRetentionMs: 60_000 });
+    await d.addMetrics([bucket()], { writer: 'w', seq: 1 });
+    await d.foldMetrics();
+    await db().admin.query(
+      `UPDATE canary_rollout.metrics SET updated_at = now() - interval '1 hour' WHERE namespace = $1`,
+      [namespace],
+    );
+    expect(await d.readMetrics(0)).toEqual([]);
+    await d.addMetrics([bucket({ users: { '7': 4 } })], { writer: 'w', seq: 2 });
+    const both = [
+      bucket({
+        calls: 2,
+        successes: 2,
+        latencyCount: 2,
+        latencySumMs: 10,
+        histogram: { '3': 2 },
+        users: { '7': 4 },
+      }),
+    ];
+    expect(await d.readMetrics(0)).toEqual(both);
+    await d.pruneExpired();
+    expect(await d.readMetrics(0)).toEqual(both);
+  });
+
+  it('brings a schema of version 1 to version 2 and keeps its buckets and batch numbers', async () => {
+    const schema = 'from_version_1';
+    const namespace = freshNamespace();
+    const s = `"${schema}"`;
+    await db().admin.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await db().admin.query(MIGRATIONS[0]!(s));
+    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 1)`);
+    // What version 1 left: a bucket merged in place and the last batch number of its writer.
+    await db().admin.query(
+      `INSERT INTO ${s}.metrics (namespace, feature, arm, stage, bucket_start, calls, successes, failures,
+         latency_count, latency_sum_ms, histogram, users)
+       VALUES ($1, 'search', 'treatment', 0, 60000, 4, 3, 1, 4, 20, '{"3": 4}', '{"7": 2, "9": 1}')`,
+      [namespace],
+    );
+    await db().admin.query(`INSERT INTO ${s}.metric_batches (namespace, writer, seq) VALUES ($1, 'w', 5)`, [
+      namespace,
+    ]);
+    const d = await driver({ schema, namespace });
+    expect((await db().admin.query(`SELECT product, version FROM ${s}.schema_version`)).rows).toEqual([
+      { product: 'canary-rollout', version: 2 },
+    ]);
+    const kept = bucket({
+      calls: 4,
+      successes: 3,
+      failures: 1,
+      latencyCount: 4,
+      latencySumMs: 20,
+      histogram: { '3': 4 },
+      users: { '7': 2, '9': 1 },
+    });
+    expect(await d.readMetrics(0)).toEqual([kept]);
+    await d.addMetrics([bucket()], { writer: 'w', seq: 5 });
+    expect(await d.readMetrics(0)).toEqual([kept]);
+    await d.addMetrics([bucket({ users: { '9': 4 } })], { writer: 'w', seq: 6 });
+    await d.foldMetrics();
+    expect(await d.readMetrics(0)).toEqual([
+      bucket({
+        calls: 5,
+        successes: 4,
+        failures: 1,
+        latencyCount: 5,
+        latencySumMs: 25,
+        histogram: { '3': 5 },
+        users: { '7': 2, '9': 4 },
+      }),
+    ]);
   });
 
   it('sends one statement per flush of 100 features', async () => {

@@ -6,7 +6,7 @@ import { PKG } from '../options';
 export const PRODUCT = 'canary-rollout';
 
 /** The layout this code reads and writes. Each later layout adds a step to `MIGRATIONS`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Largest counter value: sums stop here (as `MAX_METRIC_COUNT` in core). */
 const MAX_COUNT = '9007199254740991';
@@ -22,7 +22,7 @@ export function ident(name: string): string {
  * Steps from one layout to the next; `MIGRATIONS[n]` takes a schema from version n to n + 1. All
  * of them run in one transaction with the version row, so a schema is always at one version.
  */
-const MIGRATIONS: readonly ((s: string) => string)[] = [
+export const MIGRATIONS: readonly ((s: string) => string)[] = [
   (s) => `
 CREATE TABLE ${s}.namespaces (
   namespace text PRIMARY KEY,
@@ -182,9 +182,31 @@ BEGIN
 END
 $fn$;
 `,
+  // 2: a flush appends its rows to metric_deltas instead of merging them into metrics row by row
+  // (the jsonb merge of bins and registers cost a flush about three times a plain upsert); the
+  // deltas are folded into metrics in the background and merged on read until then.
+  (s) => `
+CREATE TABLE ${s}.metric_deltas (
+  namespace text NOT NULL,
+  bucket_start bigint NOT NULL,
+  feature text NOT NULL,
+  arm text NOT NULL,
+  stage integer NOT NULL,
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  calls bigint NOT NULL,
+  successes bigint NOT NULL,
+  failures bigint NOT NULL,
+  latency_count bigint NOT NULL,
+  latency_sum_ms double precision NOT NULL,
+  histogram jsonb NOT NULL,
+  users jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (namespace, bucket_start, feature, arm, stage, id)
+);
+`,
 ];
 
-/** Tables of version 1 and later, each an identifier: a schema holding others is not ours to use. */
+/** Tables of every version, each an identifier: a schema holding others is not ours to use. */
 const OWN_TABLES: ReadonlySet<string> = new Set([
   'schema_version',
   'namespaces',
@@ -194,6 +216,7 @@ const OWN_TABLES: ReadonlySet<string> = new Set([
   'logs',
   'metrics',
   'metric_batches',
+  'metric_deltas',
 ]);
 
 /** A 64-bit advisory lock key per schema, so two schemas migrate independently. */

@@ -2,7 +2,16 @@ import type { CorruptionTarget } from '@canary-rollout/storage-test-suite';
 import type pg from 'pg';
 
 /** Tables of the store's layout, each holding a `namespace` column. */
-const TABLES = ['entries', 'sets', 'set_members', 'logs', 'metrics', 'metric_batches', 'namespaces'];
+const TABLES = [
+  'entries',
+  'sets',
+  'set_members',
+  'logs',
+  'metrics',
+  'metric_deltas',
+  'metric_batches',
+  'namespaces',
+];
 
 /** Every row of every table of the schema, as text: what an erasure must leave clean. */
 export async function everythingInSchema(admin: pg.Pool, schema = 'canary_rollout'): Promise<Uint8Array> {
