@@ -14,6 +14,8 @@
   const DEFERRED = new Error('deferred');
   let loading = false;
   let again = false;
+  /** The first sign-in state, read alongside the first page data rather than before it. */
+  let sessionLoaded = Promise.resolve();
 
   /** An element with attributes and children; strings become text nodes. */
   function h(tag, attrs, ...children) {
@@ -173,7 +175,11 @@
     return Math.max(240, Math.floor(container.getBoundingClientRect().width) - 4);
   }
 
-  /** A time series chart: `lines` are [label, values, colour, options]; `markers` sit above it. */
+  /**
+   * A time series chart: `lines` are [label, values, colour, options]; `markers` sit above it.
+   * `opts.width` is measured by the caller, for all charts before any is built: measuring each
+   * after the one before went in would lay the page out once per chart.
+   */
   function timeChart(figure, t, lines, opts) {
     const plotBox = h('div', { class: 'plot' });
     figure.append(plotBox);
@@ -190,7 +196,7 @@
     const data = [x].concat(lines.map(([, values]) => values));
     const chart = new uPlot(
       {
-        width: chartWidth(figure),
+        width: opts.width,
         height: 200,
         tzDate: utc,
         series,
@@ -323,10 +329,16 @@
     return box;
   }
 
+  /** `dashboard:data` and `dashboard:render` of the first page shown, for the timings of a browser's tools. */
+  function mark(phase) {
+    if (updates === 0) performance.mark(`dashboard:${phase}`);
+  }
+
   // ---------------------------------------------------------------- overview
 
   async function showOverview() {
     const data = await api('api/overview');
+    mark('data');
     document.title = 'Overview · Canary rollout';
     const nodes = [h('h1', {}, 'Overview')];
     nodes.push(
@@ -417,6 +429,7 @@
         : table,
     );
     replace(nodes);
+    mark('render');
   }
 
   // ---------------------------------------------------------------- feature page
@@ -425,6 +438,8 @@
 
   async function showFeature(name) {
     const data = await api(`api/features/${encodeURIComponent(name)}?range=${range}`);
+    await sessionLoaded;
+    mark('data');
     document.title = `${data.name} · Canary rollout`;
     const nodes = [
       h('p', {}, h('a', { href: './' }, '← Overview')),
@@ -487,10 +502,11 @@
     const figP95 = fig('chart-p95', `p95 latency (warning at ${ms(data.thresholds.latencyWarningMs)})`);
     const figPct = fig('chart-percentage', 'Rollout percentage');
     replace(nodes);
+    const [wCalls, wErr, wOk, wP95, wPct] = [figCalls, figErr, figOk, figP95, figPct].map(chartWidth);
     const rate = (v) => (v === null ? '' : `${(v * 100).toFixed(1)} %`);
-    timeChart(figCalls, s.t, [['Calls', s.calls, '#0b57d0']], { markers });
+    timeChart(figCalls, s.t, [['Calls', s.calls, '#0b57d0']], { markers, width: wCalls });
     /** A figure against its threshold, drawn as a dashed line of its own (named in the legend). */
-    const againstLine = (figure, label, values, colour, lineLabel, line, opts) =>
+    const againstLine = (figure, width, label, values, colour, lineLabel, line, opts) =>
       timeChart(
         figure,
         s.t,
@@ -498,18 +514,18 @@
           [label, values, colour],
           [lineLabel, flat(line), '#111827', { dash: [6, 4], width: 1.5 }],
         ],
-        { markers, ...opts },
+        { markers, width, ...opts },
       );
     const t = data.thresholds;
-    againstLine(figErr, 'Error rate', s.errorRate, '#9f1239', 'maxErrorRate', t.maxErrorRate, {
+    againstLine(figErr, wErr, 'Error rate', s.errorRate, '#9f1239', 'maxErrorRate', t.maxErrorRate, {
       format: rate,
       y: { range: (_u, _min, max) => [0, Math.max(max, t.maxErrorRate * 1.5)] },
     });
-    againstLine(figOk, 'Success rate', s.successRate, '#14532d', 'minSuccessRate', t.minSuccessRate, {
+    againstLine(figOk, wOk, 'Success rate', s.successRate, '#14532d', 'minSuccessRate', t.minSuccessRate, {
       format: rate,
       y: { range: (_u, min) => [Math.min(min, t.minSuccessRate) * 0.98, 1] },
     });
-    againstLine(figP95, 'p95 latency', s.p95, '#7c3aed', 'latency warning', t.latencyWarningMs, {
+    againstLine(figP95, wP95, 'p95 latency', s.p95, '#7c3aed', 'latency warning', t.latencyWarningMs, {
       format: (v) => ms(v),
       y: { range: (_u, _min, max) => [0, Math.max(max, t.latencyWarningMs * 1.1)] },
     });
@@ -519,6 +535,7 @@
       [['Percentage', data.percentage.value, '#0b57d0', { paths: uPlot.paths.stepped({ align: 1 }) }]],
       {
         markers,
+        width: wPct,
         format: (v) => `${v} %`,
         y: { range: [0, 100] },
       },
@@ -543,6 +560,7 @@
     rest.push(h('h2', {}, 'Audit trail'));
     rest.push(auditTable(data.audit));
     main.append(...rest);
+    mark('render');
   }
 
   function fact(label, value) {
@@ -1007,12 +1025,11 @@
   });
 
   (async () => {
-    try {
-      await loadSession();
-    } catch (error) {
-      showError(error);
-    }
+    // Both are asked for at once (and were preloaded by the page); the page waits for the session
+    // only where it shows what it allows.
+    sessionLoaded = loadSession().catch((error) => showError(error));
     await load();
+    await sessionLoaded;
     connect();
   })();
 })();

@@ -66,6 +66,8 @@ export interface DashboardHandler {
 }
 
 const PAGES = /^\/(?:|features\/[^/]+|history)$/;
+/** The range a feature page opens with; the page script asks for the same. */
+const DEFAULT_RANGE = '6h';
 
 /**
  * Creates the dashboard as a `(req, res)` handler to mount in any Node server. Pages and their
@@ -130,8 +132,8 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     if (path === null) throw new HttpError(404, 'not found');
 
     if (method === 'GET' || method === 'HEAD') {
-      if (path.startsWith('/assets/')) return sendAsset(req, res, path.slice(8));
-      if (PAGES.test(path)) return sendPage(res, prefix);
+      if (path.startsWith('/assets/')) return sendAsset(req, res, path.slice(8), query.get('v'));
+      if (PAGES.test(path)) return sendPage(res, prefix, path);
     }
     if (!path.startsWith('/api/')) throw new HttpError(404, 'not found');
     const api = path.slice(4);
@@ -146,7 +148,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       const feature = /^\/features\/([^/]+)$/.exec(api);
       if (feature !== null) {
         const name = featureName(feature[1]!);
-        const range = query.get('range') ?? '6h';
+        const range = query.get('range') ?? DEFAULT_RANGE;
         const rangeMs = RANGES[range];
         if (rangeMs === undefined || !Object.hasOwn(RANGES, range)) {
           throw new HttpError(
@@ -240,11 +242,14 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     feed.add(res);
   }
 
-  function sendAsset(req: IncomingMessage, res: ServerResponse, name: string): void {
+  function sendAsset(req: IncomingMessage, res: ServerResponse, name: string, version: string | null): void {
     const asset = name === 'index.html' ? undefined : assets.get(name);
     if (asset === undefined) throw new HttpError(404, 'not found');
+    // The pages ask for `?v=<version of this content>`: a browser keeps that for good, and the
+    // next page it opens runs its scripts without asking again. Any other URL is revalidated.
+    const cacheControl = version === asset.version ? 'public, max-age=31536000, immutable' : 'no-cache';
     if (req.headers['if-none-match'] === asset.etag) {
-      res.writeHead(304, { etag: asset.etag });
+      res.writeHead(304, { etag: asset.etag, 'cache-control': cacheControl });
       res.end();
       return;
     }
@@ -252,17 +257,24 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       ...SECURITY_HEADERS,
       'content-type': asset.type,
       'content-length': asset.body.length,
-      'cache-control': 'no-cache',
+      'cache-control': cacheControl,
       etag: asset.etag,
     });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   }
 
-  function sendPage(res: ServerResponse, prefix: string): void {
-    const html = assets
-      .get('index.html')!
-      .body.toString('utf8')
-      .replace('__BASE__', `${escapeAttribute(prefix)}/`);
+  const pageTemplate = assets
+    .get('index.html')!
+    .body.toString('utf8')
+    .replace(/"assets\/([^"?]+)"/g, (whole, name: string) => {
+      const asset = assets.get(name);
+      return asset === undefined ? whole : `"assets/${name}?v=${asset.version}"`;
+    });
+
+  function sendPage(res: ServerResponse, prefix: string, path: string): void {
+    const html = pageTemplate
+      .replace('__BASE__', `${escapeAttribute(prefix)}/`)
+      .replace('<!--PRELOAD-->', preloads(path));
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/html; charset=utf-8',
@@ -371,6 +383,30 @@ function checkOrigin(req: IncomingMessage): void {
     throw new HttpError(403, 'cross-origin request refused');
   }
   if (host !== req.headers.host) throw new HttpError(403, 'cross-origin request refused');
+}
+
+/**
+ * The API documents a page reads first, asked for while its scripts load rather than after they
+ * ran. Each URL and its request mode are the ones the page script's `fetch` uses, so that the
+ * browser hands it the preloaded response (a different URL would only cost one extra read).
+ */
+function preloads(path: string): string {
+  const urls = ['api/session'];
+  if (path === '/' || path === '/history') urls.push('api/overview');
+  const feature = /^\/features\/([^/]+)$/.exec(path);
+  if (feature !== null) {
+    let name: string | undefined;
+    try {
+      name = decodeURIComponent(feature[1]!);
+    } catch {
+      name = undefined;
+    }
+    if (name !== undefined && isValidFeatureName(name))
+      urls.push(`api/features/${encodeURIComponent(name)}?range=${DEFAULT_RANGE}`);
+  }
+  return urls
+    .map((url) => `<link rel="preload" href="${escapeAttribute(url)}" as="fetch" crossorigin>`)
+    .join('\n');
 }
 
 function escapeAttribute(text: string): string {

@@ -74,6 +74,37 @@ describe('pages and data', () => {
     expect((await fetch(url('nope'))).status).toBe(404);
   });
 
+  it('asks for its assets by content version, which may be cached for good, and preloads the data it reads first', async () => {
+    const html = await (await fetch(url('features/aiExtraction'))).text();
+    const scripts = [...html.matchAll(/src="(assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts).toHaveLength(2);
+    for (const src of scripts) {
+      expect(src).toMatch(/^assets\/[\w.]+\.js\?v=[\w-]+$/);
+      const versioned = await fetch(url(src));
+      expect(versioned.status, src).toBe(200);
+      expect(versioned.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      const etag = versioned.headers.get('etag')!;
+      expect(etag).toBe(`"${src.slice(src.indexOf('?v=') + 3)}"`);
+      // Without the version (or with another one) the browser asks again each time.
+      const plain = await fetch(url(src.slice(0, src.indexOf('?'))));
+      expect(plain.headers.get('cache-control')).toBe('no-cache');
+      const stale = await fetch(url(`${src.slice(0, src.indexOf('?'))}?v=old`), {
+        headers: { 'if-none-match': etag },
+      });
+      expect(stale.status).toBe(304);
+      expect(stale.headers.get('cache-control')).toBe('no-cache');
+    }
+    const preloads = (page: string) =>
+      page
+        .match(/<link rel="preload" href="[^"]+" as="fetch" crossorigin>/g)
+        ?.map((l) => /href="([^"]+)"/.exec(l)![1]);
+    expect(preloads(html)).toEqual(['api/session', 'api/features/aiExtraction?range=6h']);
+    expect(preloads(await (await fetch(url(''))).text())).toEqual(['api/session', 'api/overview']);
+    expect(preloads(await (await fetch(url('history'))).text())).toEqual(['api/session', 'api/overview']);
+    // A name that is no feature name is not asked for.
+    expect(preloads(await (await fetch(url('features/%E0%A4%A'))).text())).toEqual(['api/session']);
+  });
+
   it('overview: every feature with state, percentage, strategy, health and sparklines; active alerts', async () => {
     const data = (await (await fetch(url('api/overview'))).json()) as {
       alerts: { feature: string; level: string }[];

@@ -8,6 +8,8 @@ export interface Asset {
   readonly body: Buffer;
   readonly type: string;
   readonly etag: string;
+  /** Changes with the content: the page asks for `name?v=<version>`, which may be cached for good. */
+  readonly version: string;
 }
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -44,9 +46,6 @@ function asset(name: string, body: Buffer): Asset {
   const ext = name.slice(name.lastIndexOf('.') + 1);
   let hash = 0;
   for (const byte of body) hash = (hash * 31 + byte) >>> 0;
-  return {
-    body,
-    type: TYPES[ext] ?? 'application/octet-stream',
-    etag: `"${body.length.toString(36)}-${hash.toString(36)}"`,
-  };
+  const version = `${body.length.toString(36)}-${hash.toString(36)}`;
+  return { body, type: TYPES[ext] ?? 'application/octet-stream', etag: `"${version}"`, version };
 }
