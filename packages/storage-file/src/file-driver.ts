@@ -78,6 +78,11 @@ export class FileDriver implements RolloutDriver {
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
   private readonly decoded = new Map<StoreDocument, { signature: string; doc: JsonDocument }>();
+  /** The documents' counters last seen or written here: a change is a counter that moved. */
+  private readonly seen: Record<'config' | 'users', number | undefined> = {
+    config: undefined,
+    users: undefined,
+  };
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -90,18 +95,12 @@ export class FileDriver implements RolloutDriver {
       timeoutMs: o.lockTimeoutMs,
       onWarning: o.onWarning,
     });
-    this.watcher = new ChangeWatcher(
-      [
-        { path: this.layout.config, counter: 'version', isStateVersion: true },
-        { path: this.layout.users, counter: 'revision', isStateVersion: false },
-      ],
-      {
-        pollIntervalMs: o.pollIntervalMs,
-        watch: o.watch,
-        onWarning: o.onWarning,
-        onChange: (c) => notifyListeners(this.listeners, c),
-      },
-    );
+    this.watcher = new ChangeWatcher([o.dir, this.layout.betaDir], {
+      pollIntervalMs: o.pollIntervalMs,
+      watch: o.watch,
+      onWarning: o.onWarning,
+      check: () => this.checkChanges(),
+    });
     this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) =>
       this.warnTorn(path, c),
     );
@@ -126,7 +125,7 @@ export class FileDriver implements RolloutDriver {
     await ensureFolders([root, betaDir, logsDir, metricsDir], this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.run('open', () => this.clearLeftovers());
-    await this.watcher.prime();
+    for (const where of ['config', 'users'] as const) this.seen[where] = await this.counterOf(where);
     this.state = 'open';
     if (this.listeners.size > 0) this.watcher.start();
   }
@@ -258,8 +257,7 @@ export class FileDriver implements RolloutDriver {
       await backupCurrent(this.layout.users);
       await this.trusted.trustCurrent(this.layout.users);
     }
-    if (changed.has('config')) this.watcher.wrote(this.layout.config, version);
-    if (changed.has('users')) this.watcher.wrote(this.layout.users, version);
+    for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version };
   }
 
@@ -352,7 +350,7 @@ export class FileDriver implements RolloutDriver {
         { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
       ]);
       await this.trusted.trustCurrent(config);
-      this.watcher.wrote(config, good.doc.counter);
+      this.wrote('config', good.doc.counter);
       this.keepBackupOnce = forRollback;
       return { ...good, backup: { ...good.backup, version: good.doc.counter }, keptAs };
     });
@@ -415,7 +413,7 @@ export class FileDriver implements RolloutDriver {
     const run = async (): Promise<T> => {
       let tookOver: boolean;
       try {
-        ({ tookOver } = await this.lock.acquire());
+        tookOver = await this.lock.acquire();
       } catch (error) {
         throw storeError('lock', this.layout.lock, error);
       }
@@ -438,7 +436,36 @@ export class FileDriver implements RolloutDriver {
   private async clearLeftovers(): Promise<void> {
     const { root, betaDir, logsDir, metricsDir } = this.layout;
     await removeLeftoverTemps([root, betaDir, logsDir, metricsDir]);
-    await this.lock.removeStaleCandidates();
+  }
+
+  /**
+   * Tells listeners of a document another process changed: its counter moved from the one last
+   * seen. Unchanged files cost a `stat` (decoded documents are kept); an unreadable one counts
+   * as changed, and the reader who reacts gets the real error.
+   */
+  private async checkChanges(): Promise<void> {
+    for (const where of ['config', 'users'] as const) {
+      const counter = await this.counterOf(where);
+      if (counter === this.seen[where] || !this.watcher.active) continue;
+      this.seen[where] = counter;
+      notifyListeners(
+        this.listeners,
+        where === 'config' && counter !== undefined ? { version: counter } : {},
+      );
+    }
+  }
+
+  private counterOf(where: 'config' | 'users'): Promise<number | undefined> {
+    return this.load(new Set([where])).then(
+      (loaded) => loaded[where]?.counter,
+      () => undefined,
+    );
+  }
+
+  /** Records a counter this handle wrote, so its own write is not reported back to it. */
+  private wrote(where: 'config' | 'users', counter: number): void {
+    const seen = this.seen[where];
+    if (seen === undefined || counter > seen) this.seen[where] = counter;
   }
 
   /** A torn last line is skipped; it is reported once per file and size, not on every read. */
