@@ -32,9 +32,11 @@ import {
   restoredVersion,
   writtenByNewer,
 } from './internal/config-backup';
+import { DecodedFiles } from './internal/decoded-files';
 import {
   assertPlaceable,
   type DocumentStyle,
+  emptyDocument,
   encodeDocument,
   type JsonDocument,
   noted,
@@ -44,11 +46,10 @@ import {
 } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG, storeError } from './internal/fs-utils';
-import { type JsonlContent, joinLines, readJsonlLines } from './internal/jsonl';
+import { type JsonlContent, joinLines, splitLines } from './internal/jsonl';
 import { FileLock } from './internal/lock';
 import { LogFiles, type LogLine } from './internal/log-files';
 import { MetricShards } from './internal/metric-shards';
-import { TrustedFiles } from './internal/trusted-files';
 import { ChangeWatcher } from './internal/watcher';
 import { documentOf, type FileStoreLayout, layoutOf, type StoreDocument } from './layout';
 import type { ResolvedFileStoreOptions } from './options';
@@ -70,14 +71,13 @@ export class FileDriver implements RolloutDriver {
   private readonly watcher: ChangeWatcher;
   private readonly logs: LogFiles;
   private readonly metrics: MetricShards;
-  private readonly trusted = new TrustedFiles();
+  private readonly files = new DecodedFiles();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly tornWarned = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
-  private readonly decoded = new Map<StoreDocument, { signature: string; doc: JsonDocument }>();
   /** The documents' counters last seen or written here: a change is a counter that moved. */
   private readonly seen: Record<'config' | 'users', number | undefined> = {
     config: undefined,
@@ -110,7 +110,7 @@ export class FileDriver implements RolloutDriver {
       shardMs: o.metricsShardMs,
       retentionMs: o.metricsRetentionMs,
       now: o.now,
-      trusted: this.trusted,
+      files: this.files,
     });
   }
 
@@ -251,12 +251,9 @@ export class FileDriver implements RolloutDriver {
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
     for (const [log, { lines, retain }] of appends) writes.push(await this.logs.rewrite(log, lines, retain));
     await commitFiles(this.layout.root, writes);
-    for (const write of writes) await this.trusted.trustCurrent(write.path);
-    if (erased.has('users')) {
-      // The previous copy still holds what was deleted (personal data): the new one is the good copy.
-      await backupCurrent(this.layout.users);
-      await this.trusted.trustCurrent(this.layout.users);
-    }
+    // The previous copy still holds what was deleted (personal data): the new one is the good copy.
+    if (erased.has('users')) await backupCurrent(this.layout.users);
+    for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
     for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version };
   }
@@ -349,7 +346,7 @@ export class FileDriver implements RolloutDriver {
       await commitFiles(this.layout.root, [
         { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
       ]);
-      await this.trusted.trustCurrent(config);
+      await this.files.wrote(config, good.doc);
       this.wrote('config', good.doc.counter);
       this.keepBackupOnce = forRollback;
       return { ...good, backup: { ...good.backup, version: good.doc.counter }, keptAs };
@@ -357,33 +354,29 @@ export class FileDriver implements RolloutDriver {
   }
 
   /**
-   * Loads the documents asked for, in that order. A decoded document is kept while its file stays
-   * the same file (documents are only ever replaced, never changed in place); `fresh` copies it
-   * for a commit to change.
+   * Loads the documents asked for, in that order. A decoded document is shared while its file
+   * stays the same file; `fresh` copies it for a commit to change.
    */
   private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {
       const path = this.layout[where];
-      const signature = await this.trusted.signatureOf(path);
-      let kept = this.decoded.get(where);
-      if (kept?.signature !== signature) {
-        const doc =
-          where === 'feedback'
-            ? await this.readFeedback()
-            : await readDocument(path, STYLE[where], this.trusted, this.checks);
-        kept = { signature, doc };
-        this.decoded.set(where, kept);
-      }
-      loaded[where] = fresh ? copyDocument(kept.doc) : kept.doc;
+      const doc =
+        where === 'feedback'
+          ? await this.files.read(
+              path,
+              (content) => this.decodeFeedback(splitLines(content)),
+              emptyDocument(),
+            )
+          : await readDocument(path, STYLE[where], this.files, this.checks);
+      loaded[where] = fresh ? copyDocument(doc) : doc;
     }
     return loaded;
   }
 
   /** `beta/feedback.jsonl`: one entry a line, `{ "key", "value", "version"? }`. */
-  private async readFeedback(): Promise<JsonDocument> {
+  private async decodeFeedback(content: JsonlContent): Promise<JsonDocument> {
     const path = this.layout.feedback;
-    const content = await readJsonlLines(path);
     this.warnTorn(path, content);
     const entries = new Map<string, Stored>();
     await noted(path, () => {

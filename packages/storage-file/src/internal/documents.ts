@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
 import { StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION, migrate } from '../format';
-import { PKG, storeError } from './fs-utils';
-import type { TrustedFiles } from './trusted-files';
+import type { DecodedFiles } from './decoded-files';
+import { PKG } from './fs-utils';
 
 /** A stored entry: a JSON value and its version. */
 export interface Stored {
@@ -124,29 +124,15 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
-/** A JSON file read, migrated to the current format, and whether this very version was checked before. */
-export interface JsonFile {
-  readonly root: Record<string, unknown>;
-  readonly trusted: boolean;
-  readonly signature: string;
-}
-
 /**
- * Reads a JSON file and migrates it to the current format; `undefined` when it does not exist.
- * Every problem is `StoreDataCorruptedError` naming the file and place (and its last good copy),
- * never quoting the content (records hold personal data).
+ * Parses a JSON file's content and migrates it to the current format. Every problem is
+ * `StoreDataCorruptedError` naming the file and place (and its last good copy), never quoting
+ * the content (records hold personal data).
  */
-export async function readJson(path: string, trusted: TrustedFiles): Promise<JsonFile | undefined> {
-  let file: Awaited<ReturnType<TrustedFiles['read']>>;
-  try {
-    file = await trusted.read(path);
-  } catch (error) {
-    throw storeError('read', path, error);
-  }
-  if (file === undefined) return undefined;
+export async function parseJsonFile(path: string, content: Buffer): Promise<Record<string, unknown>> {
   let value: unknown;
   try {
-    value = JSON.parse(file.text);
+    value = JSON.parse(content.toString('utf8'));
   } catch (error) {
     // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
@@ -155,11 +141,7 @@ export async function readJson(path: string, trusted: TrustedFiles): Promise<Jso
       `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
     );
   }
-  return {
-    root: await noted(path, () => migrate(path, value)),
-    trusted: file.trusted,
-    signature: file.signature,
-  };
+  return noted(path, () => migrate(path, value));
 }
 
 /** Runs a decoding step; its corruption report gains where the file and its last good copy are. */
@@ -172,25 +154,25 @@ export async function noted<T>(path: string, step: () => T): Promise<T> {
   }
 }
 
-/** Reads and decodes a document (empty when missing); a version this handle checked before is not checked again. */
-export async function readDocument(
+/** Reads and decodes a document (empty when missing); a version this handle decoded before is not read again. */
+export function readDocument(
   path: string,
   style: DocumentStyle,
-  trusted: TrustedFiles,
+  files: DecodedFiles,
   checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<JsonDocument> {
-  const file = await readJson(path, trusted);
-  if (file === undefined) return emptyDocument();
-  const doc = await noted(path, () => decode(path, style, file.root, file.trusted ? undefined : checks));
-  trusted.trust(path, file.signature);
-  return doc;
+  const decodeFile = async (content: Buffer) => {
+    const root = await parseJsonFile(path, content);
+    return noted(path, () => decode(path, style, root, checks));
+  };
+  return files.read(path, decodeFile, emptyDocument());
 }
 
 function decode(
   path: string,
   style: DocumentStyle,
   root: Record<string, unknown>,
-  checks: Readonly<Record<string, RecordCheck>> | undefined,
+  checks: Readonly<Record<string, RecordCheck>>,
 ): JsonDocument {
   const fail = (at: string, problem: string): never => {
     throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: ${problem}`);
@@ -218,7 +200,7 @@ function decode(
   const setVersions = object(root['setVersions'] ?? {}, 'setVersions');
   for (const [name, section] of Object.entries(root)) {
     if (RESERVED.has(name)) continue;
-    const check = checks === undefined ? undefined : (field(checks, name) as RecordCheck | undefined);
+    const check = field(checks, name) as RecordCheck | undefined;
     const entries = new Map<string, Stored>();
     if (style === 'list') {
       const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');

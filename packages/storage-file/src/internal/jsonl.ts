@@ -37,6 +37,11 @@ export async function readJsonlLines(path: string): Promise<JsonlContent> {
     if (errnoOf(error) === 'ENOENT') return { lines: [], tornBytes: 0, size: 0 };
     throw storeError('read', path, error);
   }
+  return splitLines(buffer);
+}
+
+/** The lines of a JSONL file's content. */
+export function splitLines(buffer: Buffer): JsonlContent {
   const end = buffer.lastIndexOf(NEWLINE) + 1;
   const texts = buffer.toString('utf8', 0, end).split('\n');
   texts.pop();
