@@ -101,8 +101,11 @@ export async function appendLine(
     await handle.chmod(FILE_MODE);
     const size = (await handle.stat()).size;
     let prefix = '';
-    const { value: last } = await linesBack(handle, size).next();
-    if (last !== undefined && last.text !== '') {
+    const end = Buffer.alloc(1);
+    if (size > 0) await handle.read(end, 0, 1, size - 1);
+    // Only a file that does not end with a newline needs its last line looked at.
+    const last = size > 0 && end[0] !== NEWLINE ? (await linesBack(handle, size).next()).value : undefined;
+    if (last !== undefined) {
       // A whole line that only lacks its newline is kept; a torn one is cut off.
       if (isJson(last.text)) prefix = '\n';
       else {
