@@ -1,14 +1,16 @@
 import {
+  applyOperations,
+  commitConflicts,
   type DriverCollection,
   type DriverCommit,
   type DriverCommitResult,
   type DriverEntry,
-  type DriverExpectation,
   type DriverLog,
   type DriverLogQuery,
   type DriverReadRequest,
   type DriverSet,
   type DriverSnapshot,
+  type HeldEntry,
   type MetricBatch,
   type MetricBucket,
   type MetricsReadOptions,
@@ -42,7 +44,6 @@ import {
   noted,
   type RecordCheck,
   readDocument,
-  type Stored,
 } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG, storeError } from './internal/fs-utils';
@@ -191,50 +192,34 @@ export class FileDriver implements RolloutDriver {
     }
     const loaded = await this.load(wanted, true);
     const config = loaded.config!;
-    const conflicts: (DriverExpectation & { found: number | null })[] = [];
-    for (const x of commit.expect ?? []) {
-      const found =
-        'set' in x
-          ? (config.sets.get(x.set)?.version ?? 0)
-          : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null);
-      if (found !== x.version) conflicts.push({ ...x, found });
-    }
+    const conflicts = commitConflicts(commit, (x) =>
+      'set' in x
+        ? (config.sets.get(x.set)?.version ?? 0)
+        : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null),
+    );
     if (conflicts.length > 0) return { committed: false, conflicts };
-    const changed = new Set<StoreDocument>();
-    const erased = new Set<StoreDocument>();
-    const touchedSets = new Set<string>();
+    const applied = applyOperations(commit.operations, {
+      collection: (name) => {
+        const { collections } = loaded[documentOf(name)]!;
+        const entries = collections.get(name) ?? new Map<string, HeldEntry>();
+        collections.set(name, entries);
+        return entries;
+      },
+      set: (name) => {
+        const set = config.sets.get(name) ?? { members: new Set<string>(), version: 0 };
+        config.sets.set(name, set);
+        return set;
+      },
+    });
     const appends = new Map<string, { lines: LogLine[]; retain: number }>();
-    for (const op of commit.operations) {
-      if (op.op === 'append') {
-        const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
-        log.lines.push({ at: op.at, entry: op.entry });
-        log.retain = op.retain;
-        appends.set(op.log, log);
-      } else if (op.op === 'put' || op.op === 'delete') {
-        const where = documentOf(op.collection);
-        const doc = loaded[where]!;
-        const entries = doc.collections.get(op.collection) ?? new Map<string, Stored>();
-        doc.collections.set(op.collection, entries);
-        if (op.op === 'delete') {
-          if (entries.delete(op.key)) erased.add(where);
-        } else {
-          entries.set(op.key, {
-            value: jsonCopy(op.value),
-            version: (entries.get(op.key)?.version ?? 0) + 1,
-          });
-        }
-        changed.add(where);
-      } else {
-        const set = config.sets.get(op.set) ?? { members: [], version: 0 };
-        config.sets.set(op.set, set);
-        if (op.op === 'set-add') set.members = [...new Set([...set.members, ...op.members])];
-        else if (op.op === 'set-remove') set.members = set.members.filter((m) => !op.members.includes(m));
-        else set.members = [];
-        if (!touchedSets.has(op.set)) set.version += 1;
-        touchedSets.add(op.set);
-      }
+    for (const op of applied.appends) {
+      const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
+      log.lines.push({ at: op.at, entry: op.entry });
+      log.retain = op.retain;
+      appends.set(op.log, log);
     }
-    if (changed.size === 0 && touchedSets.size === 0) {
+    const changed = new Set<StoreDocument>([...applied.collections].map(documentOf));
+    if (changed.size === 0 && applied.sets.size === 0) {
       // Appends alone: whole lines on O_APPEND descriptors, no document rewritten.
       for (const [log, { lines, retain }] of appends) await this.logs.append(log, lines, retain);
       return { committed: true, version: storeVersion(loaded) };
@@ -242,7 +227,7 @@ export class FileDriver implements RolloutDriver {
     // The store version is the newest counter of the two documents; each commit writes the next one
     // into the documents it changes (feedback has no counter: beta-users.json carries it).
     const version = storeVersion(loaded) + 1;
-    if (touchedSets.size > 0) changed.add('config');
+    if (applied.sets.size > 0) changed.add('config');
     if (changed.has('feedback')) changed.add('users');
     for (const where of ['config', 'users'] as const)
       if (changed.has(where)) loaded[where]!.counter = version;
@@ -252,7 +237,8 @@ export class FileDriver implements RolloutDriver {
     for (const [log, { lines, retain }] of appends) writes.push(await this.logs.rewrite(log, lines, retain));
     await commitFiles(this.layout.root, writes);
     // The previous copy still holds what was deleted (personal data): the new one is the good copy.
-    if (erased.has('users')) await backupCurrent(this.layout.users);
+    if ([...applied.erased].some((name) => documentOf(name) === 'users'))
+      await backupCurrent(this.layout.users);
     for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
     for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version };
@@ -378,7 +364,7 @@ export class FileDriver implements RolloutDriver {
   private async decodeFeedback(content: JsonlContent): Promise<JsonDocument> {
     const path = this.layout.feedback;
     this.warnTorn(path, content);
-    const entries = new Map<string, Stored>();
+    const entries = new Map<string, HeldEntry>();
     await noted(path, () => {
       for (const { text, line } of content.lines) {
         const fail = (problem: string): never => {
@@ -485,7 +471,7 @@ function storeVersion(loaded: Loaded): number {
   return Math.max(loaded.config?.counter ?? 0, loaded.users?.counter ?? 0);
 }
 
-function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undefined {
+function collectionOf(loaded: Loaded, name: string): Map<string, HeldEntry> | undefined {
   return loaded[documentOf(name)]?.collections.get(name);
 }
 
@@ -503,13 +489,8 @@ function copyDocument(doc: JsonDocument): JsonDocument {
       [...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))]),
     ),
     sets: new Map(
-      [...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }]),
+      [...doc.sets].map(([name, set]) => [name, { members: new Set(set.members), version: set.version }]),
     ),
     counter: doc.counter,
   };
-}
-
-/** Values are kept as JSON keeps them, and the caller's object is not kept. */
-function jsonCopy(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

@@ -68,7 +68,7 @@ export async function readLastGood(
       enabled: f.enabled,
       rolloutPercentage: f.rolloutPercentage,
       rolloutStrategy: f.rolloutStrategy,
-      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.length ?? 0,
+      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.size ?? 0,
     };
   });
   return {
@@ -79,7 +79,7 @@ export async function readLastGood(
       version: doc.counter,
       savedAt: Math.floor(savedAt),
       features,
-      blacklisted: doc.sets.get('blacklist')?.members.length ?? 0,
+      blacklisted: doc.sets.get('blacklist')?.members.size ?? 0,
       currentProblem,
     },
   };

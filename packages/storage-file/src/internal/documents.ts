@@ -1,20 +1,8 @@
 import { access } from 'node:fs/promises';
-import { StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
+import { type HeldEntry, type HeldSet, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION, migrate } from '../format';
 import type { DecodedFiles } from './decoded-files';
 import { PKG } from './fs-utils';
-
-/** A stored entry: a JSON value and its version. */
-export interface Stored {
-  value: unknown;
-  version: number;
-}
-
-/** A stored set. */
-export interface StoredSet {
-  members: string[];
-  version: number;
-}
 
 /**
  * Checks a stored value where it is decoded, so an error names the file and the place in it and
@@ -26,9 +14,9 @@ export type RecordCheck = (value: unknown, key: string, path: string, at: string
 /** The decoded contents of one JSON document (`rollout-config.json` or `beta/beta-users.json`). */
 export interface JsonDocument {
   /** Collection name to its entries. */
-  readonly collections: Map<string, Map<string, Stored>>;
+  readonly collections: Map<string, Map<string, HeldEntry>>;
   /** Set name to the set (only in `rollout-config.json`). */
-  readonly sets: Map<string, StoredSet>;
+  readonly sets: Map<string, HeldSet>;
   /** `version` (the store version) in `rollout-config.json`, `revision` in `beta-users.json`. */
   counter: number;
 }
@@ -114,9 +102,9 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     else {
       out[top] ??= record();
       const group = out[top] as Record<string, string[]>;
-      if (set.members.length > 0) group[inner] = [...set.members];
+      if (set.members.size > 0) group[inner] = [...set.members];
     }
-    if (set.version !== (set.members.length > 0 ? 1 : 0)) setVersions[name] = set.version;
+    if (set.version !== (set.members.size > 0 ? 1 : 0)) setVersions[name] = set.version;
   }
   if (Object.keys(keys).length > 0) out['keys'] = keys;
   if (Object.keys(versions).length > 0) out['versions'] = versions;
@@ -185,12 +173,12 @@ function decode(
     typeof value === 'number' && Number.isSafeInteger(value) && value >= min
       ? value
       : fail(at, `expected a whole number of ${min} or more`);
-  const ids = (value: unknown, at: string): string[] => {
+  const ids = (value: unknown, at: string): Set<string> => {
     if (!Array.isArray(value)) fail(at, 'expected an array');
     (value as unknown[]).forEach((id, i) => {
       if (typeof id !== 'string') fail(`${at}.${i}`, 'expected a string');
     });
-    return [...new Set(value as string[])];
+    return new Set(value as string[]);
   };
   const doc: JsonDocument = {
     ...emptyDocument(),
@@ -201,10 +189,10 @@ function decode(
   for (const [name, section] of Object.entries(root)) {
     if (RESERVED.has(name)) continue;
     const check = field(checks, name) as RecordCheck | undefined;
-    const entries = new Map<string, Stored>();
+    const entries = new Map<string, HeldEntry>();
     if (style === 'list') {
       const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');
-      const keys = ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`);
+      const keys = [...ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`)];
       if (keys.length !== values.length)
         fail(`keys.${name}`, `expected a key for each of the ${values.length} entries`);
       const own = object(field(versions, name) ?? {}, `versions.${name}`);
@@ -237,9 +225,9 @@ function decode(
     }
     doc.collections.set(name, entries);
   }
-  for (const set of doc.sets.values()) set.version = set.members.length > 0 ? 1 : 0;
+  for (const set of doc.sets.values()) set.version = set.members.size > 0 ? 1 : 0;
   for (const [name, v] of Object.entries(setVersions)) {
-    const set = doc.sets.get(name) ?? { members: [], version: 0 };
+    const set = doc.sets.get(name) ?? { members: new Set<string>(), version: 0 };
     set.version = count(v, `setVersions.${name}`, 0);
     doc.sets.set(name, set);
   }
