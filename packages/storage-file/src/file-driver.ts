@@ -96,23 +96,9 @@ export class FileDriver implements RolloutDriver {
       timeoutMs: o.lockTimeoutMs,
       onWarning: o.onWarning,
     });
-    this.watcher = new ChangeWatcher([o.dir, this.layout.betaDir], {
-      pollIntervalMs: o.pollIntervalMs,
-      watch: o.watch,
-      onWarning: o.onWarning,
-      check: () => this.checkChanges(),
-    });
-    this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) =>
-      this.warnTorn(path, c),
-    );
-    this.metrics = new MetricShards({
-      dir: this.layout.metricsDir,
-      root: o.dir,
-      shardMs: o.metricsShardMs,
-      retentionMs: o.metricsRetentionMs,
-      now: o.now,
-      files: this.files,
-    });
+    this.watcher = new ChangeWatcher([o.dir, this.layout.betaDir], o, () => this.checkChanges());
+    this.logs = new LogFiles(o, (path, c) => this.warnTorn(path, c));
+    this.metrics = new MetricShards(o, this.files);
   }
 
   /** Log lines parsed by reads so far (the driver suite checks reads stay within what they return). */

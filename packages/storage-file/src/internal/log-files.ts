@@ -2,6 +2,8 @@ import { Buffer } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
+import { layoutOf } from '../layout';
+import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import { errnoOf, OPEN_READ, openNoFollow, PKG, storeError } from './fs-utils';
 import { appendLine, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
@@ -28,13 +30,18 @@ export class LogFiles {
   /** Per log, what this handle knows of the file after its last append: its size and lines. */
   private readonly known = new Map<string, { size: number; count: number }>();
 
+  private readonly root: string;
+  private readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly onWarning: (message: string) => void;
+
   constructor(
-    private readonly root: string,
-    private readonly dir: string,
-    private readonly maxBytes: number,
-    private readonly onWarning: (message: string) => void,
+    options: ResolvedFileStoreOptions,
     private readonly warnTorn: (path: string, content: { tornBytes: number; size: number }) => void,
-  ) {}
+  ) {
+    ({ dir: this.root, maxLogBytes: this.maxBytes, onWarning: this.onWarning } = options);
+    this.dir = layoutOf(options.dir).logsDir;
+  }
 
   path(log: string): string {
     if (!LOG_NAME.test(log)) throw new InvalidArgumentError(`${PKG}: unknown log "${log}"`);

@@ -9,6 +9,8 @@ import {
   StoreDataCorruptedError,
 } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION } from '../format';
+import { layoutOf } from '../layout';
+import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import type { DecodedFiles } from './decoded-files';
 import { noted, parseJsonFile } from './documents';
@@ -63,23 +65,20 @@ function corrupted(path: string, problem: string): StoreDataCorruptedError {
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
 
-/** Settings of the metrics folder. */
-export interface MetricShardOptions {
-  readonly dir: string;
-  readonly root: string;
-  readonly shardMs: number;
-  readonly retentionMs: number;
-  readonly now: () => number;
-  readonly files: DecodedFiles;
-}
-
 /**
  * Merged metric buckets, one document per time shard (`metrics/buckets-<shardStart>.json`).
  * A day of 10 s buckets for a few features is far too much to rewrite on every flush as one
  * document; a flush touches the newest shard or two, and retention deletes whole shards.
  */
 export class MetricShards {
-  constructor(private readonly options: MetricShardOptions) {}
+  private readonly dir: string;
+
+  constructor(
+    private readonly options: ResolvedFileStoreOptions,
+    private readonly files: DecodedFiles,
+  ) {
+    this.dir = layoutOf(options.dir).metricsDir;
+  }
 
   /**
    * Adds deltas (validated) into their shards and prunes old shards. The caller holds the lock.
@@ -87,10 +86,10 @@ export class MetricShards {
    * commit as the shards, so a commit that happened is never applied twice.
    */
   async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
-    const { shardMs, retentionMs, now, root } = this.options;
+    const { metricsShardMs: shardMs, metricsRetentionMs: retentionMs, now, dir: root } = this.options;
     if (deltas.length === 0) return;
-    const batchesPath = join(this.options.dir, 'batches.json');
-    const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.options.files);
+    const batchesPath = join(this.dir, 'batches.json');
+    const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.files);
     const last = batch === undefined ? undefined : batches?.[batch.writer];
     if (last !== undefined && batch !== undefined && batch.seq <= last.seq) return;
     const groups = new Map<number, MetricBucket[]>();
@@ -109,7 +108,7 @@ export class MetricShards {
     for (const [shard, group] of groups) {
       if (shard + shardMs <= cutoff) continue;
       const path = this.path(shard);
-      const buckets = mergeMetricBuckets([...(await readShard(path, this.options.files)), ...group])
+      const buckets = mergeMetricBuckets([...(await readShard(path, this.files)), ...group])
         .filter((b) => b.bucketStart >= cutoff)
         .sort((a, b) => a.bucketStart - b.bucketStart);
       writes.push({ path, data: compact({ buckets }), backup: true, value: buckets.map(freezeBucket) });
@@ -125,7 +124,7 @@ export class MetricShards {
       writes.push({ path: batchesPath, data: compact({ writers }), backup: true, value: writers });
     }
     if (writes.length > 0) await commitFiles(root, writes);
-    for (const write of writes) await this.options.files.wrote(write.path, write.value);
+    for (const write of writes) await this.files.wrote(write.path, write.value);
     for (const shard of existing) {
       if (shard + shardMs > cutoff) continue;
       for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
@@ -144,9 +143,9 @@ export class MetricShards {
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
     for (const shard of await this.list()) {
-      if (shard + this.options.shardMs <= since) continue;
+      if (shard + this.options.metricsShardMs <= since) continue;
       // A shard pruned by another process since the listing reads as empty.
-      for (const b of await readShard(this.path(shard), this.options.files)) {
+      for (const b of await readShard(this.path(shard), this.files)) {
         if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) {
           out.push(users ? b : { ...b, users: {} });
         }
@@ -156,16 +155,16 @@ export class MetricShards {
   }
 
   private path(shard: number): string {
-    return join(this.options.dir, `buckets-${shard}.json`);
+    return join(this.dir, `buckets-${shard}.json`);
   }
 
   private async list(): Promise<number[]> {
     let names: string[];
     try {
-      names = await readdir(this.options.dir);
+      names = await readdir(this.dir);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return [];
-      throw storeError('list', this.options.dir, error);
+      throw storeError('list', this.dir, error);
     }
     const shards: number[] = [];
     for (const name of names) {

@@ -1,19 +1,11 @@
 import { type FSWatcher, watch } from 'node:fs';
+import type { ResolvedFileStoreOptions } from '../options';
 import { PKG } from './fs-utils';
-
-/** Settings of a `ChangeWatcher`. */
-export interface ChangeWatcherOptions {
-  readonly pollIntervalMs: number;
-  readonly watch: boolean;
-  readonly onWarning: (message: string) => void;
-  /** Looks for changes (the driver compares the documents' counters); never runs twice at once. */
-  readonly check: () => Promise<void>;
-}
 
 /**
  * Notices writes by other processes: `fs.watch` on the documents' folders for speed, and a poll
  * as the fallback (`fs.watch` misses events on network file systems and may be unavailable).
- * Both only schedule `check`.
+ * Both only schedule `check` (the driver compares the documents' counters), never twice at once.
  */
 export class ChangeWatcher {
   private watchers: FSWatcher[] = [];
@@ -25,7 +17,8 @@ export class ChangeWatcher {
 
   constructor(
     private readonly dirs: readonly string[],
-    private readonly options: ChangeWatcherOptions,
+    private readonly options: Pick<ResolvedFileStoreOptions, 'pollIntervalMs' | 'watch' | 'onWarning'>,
+    private readonly check: () => Promise<void>,
   ) {}
 
   /** Starts watching and polling (only while someone listens: a short-lived CLI never pays for it). */
@@ -80,7 +73,7 @@ export class ChangeWatcher {
         this.again = true;
         return;
       }
-      this.checking = this.options.check().finally(() => {
+      this.checking = this.check().finally(() => {
         this.checking = undefined;
         if (this.again) {
           this.again = false;
