@@ -12,8 +12,9 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, PKG, pidAlive, sleep, tempPathFor } from './fs-utils';
+import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor } from './fs-utils';
 
 /** Settings of a `FileLock`. */
 export interface FileLockOptions {
