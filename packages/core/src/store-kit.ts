@@ -34,6 +34,15 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export {
+  type AppliedOperations,
+  applyOperations,
+  commitConflicts,
+  type HeldData,
+  type HeldEntry,
+  type HeldSet,
+  jsonCopy,
+} from './storage/commit-apply';
 export type {
   DriverCollection,
   DriverCommit,

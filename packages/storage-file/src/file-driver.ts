@@ -1,14 +1,16 @@
 import {
+  applyOperations,
+  commitConflicts,
   type DriverCollection,
   type DriverCommit,
   type DriverCommitResult,
   type DriverEntry,
-  type DriverExpectation,
   type DriverLog,
   type DriverLogQuery,
   type DriverReadRequest,
   type DriverSet,
   type DriverSnapshot,
+  type HeldEntry,
   type MetricBatch,
   type MetricBucket,
   type MetricsReadOptions,
@@ -32,23 +34,23 @@ import {
   restoredVersion,
   writtenByNewer,
 } from './internal/config-backup';
+import { DecodedFiles } from './internal/decoded-files';
 import {
   assertPlaceable,
   type DocumentStyle,
+  emptyDocument,
   encodeDocument,
   type JsonDocument,
   noted,
   type RecordCheck,
   readDocument,
-  type Stored,
 } from './internal/documents';
 import { ensureFolders } from './internal/folders';
 import { PKG, storeError } from './internal/fs-utils';
-import { type JsonlContent, joinLines, readJsonlLines } from './internal/jsonl';
+import { type JsonlContent, joinLines, splitLines } from './internal/jsonl';
 import { FileLock } from './internal/lock';
 import { LogFiles, type LogLine } from './internal/log-files';
 import { MetricShards } from './internal/metric-shards';
-import { TrustedFiles } from './internal/trusted-files';
 import { ChangeWatcher } from './internal/watcher';
 import { documentOf, type FileStoreLayout, layoutOf, type StoreDocument } from './layout';
 import type { ResolvedFileStoreOptions } from './options';
@@ -70,14 +72,18 @@ export class FileDriver implements RolloutDriver {
   private readonly watcher: ChangeWatcher;
   private readonly logs: LogFiles;
   private readonly metrics: MetricShards;
-  private readonly trusted = new TrustedFiles();
+  private readonly files = new DecodedFiles();
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly tornWarned = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
-  private readonly decoded = new Map<StoreDocument, { signature: string; doc: JsonDocument }>();
+  /** The documents' counters last seen or written here: a change is a counter that moved. */
+  private readonly seen: Record<'config' | 'users', number | undefined> = {
+    config: undefined,
+    users: undefined,
+  };
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -90,29 +96,9 @@ export class FileDriver implements RolloutDriver {
       timeoutMs: o.lockTimeoutMs,
       onWarning: o.onWarning,
     });
-    this.watcher = new ChangeWatcher(
-      [
-        { path: this.layout.config, counter: 'version', isStateVersion: true },
-        { path: this.layout.users, counter: 'revision', isStateVersion: false },
-      ],
-      {
-        pollIntervalMs: o.pollIntervalMs,
-        watch: o.watch,
-        onWarning: o.onWarning,
-        onChange: (c) => notifyListeners(this.listeners, c),
-      },
-    );
-    this.logs = new LogFiles(o.dir, this.layout.logsDir, o.maxLogBytes, o.onWarning, (path, c) =>
-      this.warnTorn(path, c),
-    );
-    this.metrics = new MetricShards({
-      dir: this.layout.metricsDir,
-      root: o.dir,
-      shardMs: o.metricsShardMs,
-      retentionMs: o.metricsRetentionMs,
-      now: o.now,
-      trusted: this.trusted,
-    });
+    this.watcher = new ChangeWatcher([o.dir, this.layout.betaDir], o, () => this.checkChanges());
+    this.logs = new LogFiles(o, (path, c) => this.warnTorn(path, c));
+    this.metrics = new MetricShards(o, this.files);
   }
 
   /** Log lines parsed by reads so far (the driver suite checks reads stay within what they return). */
@@ -126,7 +112,7 @@ export class FileDriver implements RolloutDriver {
     await ensureFolders([root, betaDir, logsDir, metricsDir], this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.run('open', () => this.clearLeftovers());
-    await this.watcher.prime();
+    for (const where of ['config', 'users'] as const) this.seen[where] = await this.counterOf(where);
     this.state = 'open';
     if (this.listeners.size > 0) this.watcher.start();
   }
@@ -193,50 +179,34 @@ export class FileDriver implements RolloutDriver {
     }
     const loaded = await this.load(wanted, true);
     const config = loaded.config!;
-    const conflicts: (DriverExpectation & { found: number | null })[] = [];
-    for (const x of commit.expect ?? []) {
-      const found =
-        'set' in x
-          ? (config.sets.get(x.set)?.version ?? 0)
-          : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null);
-      if (found !== x.version) conflicts.push({ ...x, found });
-    }
+    const conflicts = commitConflicts(commit, (x) =>
+      'set' in x
+        ? (config.sets.get(x.set)?.version ?? 0)
+        : (collectionOf(loaded, x.collection)?.get(x.key)?.version ?? null),
+    );
     if (conflicts.length > 0) return { committed: false, conflicts };
-    const changed = new Set<StoreDocument>();
-    const erased = new Set<StoreDocument>();
-    const touchedSets = new Set<string>();
+    const applied = applyOperations(commit.operations, {
+      collection: (name) => {
+        const { collections } = loaded[documentOf(name)]!;
+        const entries = collections.get(name) ?? new Map<string, HeldEntry>();
+        collections.set(name, entries);
+        return entries;
+      },
+      set: (name) => {
+        const set = config.sets.get(name) ?? { members: new Set<string>(), version: 0 };
+        config.sets.set(name, set);
+        return set;
+      },
+    });
     const appends = new Map<string, { lines: LogLine[]; retain: number }>();
-    for (const op of commit.operations) {
-      if (op.op === 'append') {
-        const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
-        log.lines.push({ at: op.at, entry: op.entry });
-        log.retain = op.retain;
-        appends.set(op.log, log);
-      } else if (op.op === 'put' || op.op === 'delete') {
-        const where = documentOf(op.collection);
-        const doc = loaded[where]!;
-        const entries = doc.collections.get(op.collection) ?? new Map<string, Stored>();
-        doc.collections.set(op.collection, entries);
-        if (op.op === 'delete') {
-          if (entries.delete(op.key)) erased.add(where);
-        } else {
-          entries.set(op.key, {
-            value: jsonCopy(op.value),
-            version: (entries.get(op.key)?.version ?? 0) + 1,
-          });
-        }
-        changed.add(where);
-      } else {
-        const set = config.sets.get(op.set) ?? { members: [], version: 0 };
-        config.sets.set(op.set, set);
-        if (op.op === 'set-add') set.members = [...new Set([...set.members, ...op.members])];
-        else if (op.op === 'set-remove') set.members = set.members.filter((m) => !op.members.includes(m));
-        else set.members = [];
-        if (!touchedSets.has(op.set)) set.version += 1;
-        touchedSets.add(op.set);
-      }
+    for (const op of applied.appends) {
+      const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
+      log.lines.push({ at: op.at, entry: op.entry });
+      log.retain = op.retain;
+      appends.set(op.log, log);
     }
-    if (changed.size === 0 && touchedSets.size === 0) {
+    const changed = new Set<StoreDocument>([...applied.collections].map(documentOf));
+    if (changed.size === 0 && applied.sets.size === 0) {
       // Appends alone: whole lines on O_APPEND descriptors, no document rewritten.
       for (const [log, { lines, retain }] of appends) await this.logs.append(log, lines, retain);
       return { committed: true, version: storeVersion(loaded) };
@@ -244,7 +214,7 @@ export class FileDriver implements RolloutDriver {
     // The store version is the newest counter of the two documents; each commit writes the next one
     // into the documents it changes (feedback has no counter: beta-users.json carries it).
     const version = storeVersion(loaded) + 1;
-    if (touchedSets.size > 0) changed.add('config');
+    if (applied.sets.size > 0) changed.add('config');
     if (changed.has('feedback')) changed.add('users');
     for (const where of ['config', 'users'] as const)
       if (changed.has(where)) loaded[where]!.counter = version;
@@ -253,14 +223,11 @@ export class FileDriver implements RolloutDriver {
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
     for (const [log, { lines, retain }] of appends) writes.push(await this.logs.rewrite(log, lines, retain));
     await commitFiles(this.layout.root, writes);
-    for (const write of writes) await this.trusted.trustCurrent(write.path);
-    if (erased.has('users')) {
-      // The previous copy still holds what was deleted (personal data): the new one is the good copy.
+    // The previous copy still holds what was deleted (personal data): the new one is the good copy.
+    if ([...applied.erased].some((name) => documentOf(name) === 'users'))
       await backupCurrent(this.layout.users);
-      await this.trusted.trustCurrent(this.layout.users);
-    }
-    if (changed.has('config')) this.watcher.wrote(this.layout.config, version);
-    if (changed.has('users')) this.watcher.wrote(this.layout.users, version);
+    for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
+    for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version };
   }
 
@@ -352,43 +319,39 @@ export class FileDriver implements RolloutDriver {
       await commitFiles(this.layout.root, [
         { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
       ]);
-      await this.trusted.trustCurrent(config);
-      this.watcher.wrote(config, good.doc.counter);
+      await this.files.wrote(config, good.doc);
+      this.wrote('config', good.doc.counter);
       this.keepBackupOnce = forRollback;
       return { ...good, backup: { ...good.backup, version: good.doc.counter }, keptAs };
     });
   }
 
   /**
-   * Loads the documents asked for, in that order. A decoded document is kept while its file stays
-   * the same file (documents are only ever replaced, never changed in place); `fresh` copies it
-   * for a commit to change.
+   * Loads the documents asked for, in that order. A decoded document is shared while its file
+   * stays the same file; `fresh` copies it for a commit to change.
    */
   private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {
       const path = this.layout[where];
-      const signature = await this.trusted.signatureOf(path);
-      let kept = this.decoded.get(where);
-      if (kept?.signature !== signature) {
-        const doc =
-          where === 'feedback'
-            ? await this.readFeedback()
-            : await readDocument(path, STYLE[where], this.trusted, this.checks);
-        kept = { signature, doc };
-        this.decoded.set(where, kept);
-      }
-      loaded[where] = fresh ? copyDocument(kept.doc) : kept.doc;
+      const doc =
+        where === 'feedback'
+          ? await this.files.read(
+              path,
+              (content) => this.decodeFeedback(splitLines(content)),
+              emptyDocument(),
+            )
+          : await readDocument(path, STYLE[where], this.files, this.checks);
+      loaded[where] = fresh ? copyDocument(doc) : doc;
     }
     return loaded;
   }
 
   /** `beta/feedback.jsonl`: one entry a line, `{ "key", "value", "version"? }`. */
-  private async readFeedback(): Promise<JsonDocument> {
+  private async decodeFeedback(content: JsonlContent): Promise<JsonDocument> {
     const path = this.layout.feedback;
-    const content = await readJsonlLines(path);
     this.warnTorn(path, content);
-    const entries = new Map<string, Stored>();
+    const entries = new Map<string, HeldEntry>();
     await noted(path, () => {
       for (const { text, line } of content.lines) {
         const fail = (problem: string): never => {
@@ -416,7 +379,7 @@ export class FileDriver implements RolloutDriver {
     const run = async (): Promise<T> => {
       let tookOver: boolean;
       try {
-        ({ tookOver } = await this.lock.acquire());
+        tookOver = await this.lock.acquire();
       } catch (error) {
         throw storeError('lock', this.layout.lock, error);
       }
@@ -439,7 +402,36 @@ export class FileDriver implements RolloutDriver {
   private async clearLeftovers(): Promise<void> {
     const { root, betaDir, logsDir, metricsDir } = this.layout;
     await removeLeftoverTemps([root, betaDir, logsDir, metricsDir]);
-    await this.lock.removeStaleCandidates();
+  }
+
+  /**
+   * Tells listeners of a document another process changed: its counter moved from the one last
+   * seen. Unchanged files cost a `stat` (decoded documents are kept); an unreadable one counts
+   * as changed, and the reader who reacts gets the real error.
+   */
+  private async checkChanges(): Promise<void> {
+    for (const where of ['config', 'users'] as const) {
+      const counter = await this.counterOf(where);
+      if (counter === this.seen[where] || !this.watcher.active) continue;
+      this.seen[where] = counter;
+      notifyListeners(
+        this.listeners,
+        where === 'config' && counter !== undefined ? { version: counter } : {},
+      );
+    }
+  }
+
+  private counterOf(where: 'config' | 'users'): Promise<number | undefined> {
+    return this.load(new Set([where])).then(
+      (loaded) => loaded[where]?.counter,
+      () => undefined,
+    );
+  }
+
+  /** Records a counter this handle wrote, so its own write is not reported back to it. */
+  private wrote(where: 'config' | 'users', counter: number): void {
+    const seen = this.seen[where];
+    if (seen === undefined || counter > seen) this.seen[where] = counter;
   }
 
   /** A torn last line is skipped; it is reported once per file and size, not on every read. */
@@ -466,7 +458,7 @@ function storeVersion(loaded: Loaded): number {
   return Math.max(loaded.config?.counter ?? 0, loaded.users?.counter ?? 0);
 }
 
-function collectionOf(loaded: Loaded, name: string): Map<string, Stored> | undefined {
+function collectionOf(loaded: Loaded, name: string): Map<string, HeldEntry> | undefined {
   return loaded[documentOf(name)]?.collections.get(name);
 }
 
@@ -492,13 +484,8 @@ function copyDocument(doc: JsonDocument): JsonDocument {
       [...doc.collections].map(([name, m]) => [name, new Map([...m].map(([k, e]) => [k, { ...e }]))]),
     ),
     sets: new Map(
-      [...doc.sets].map(([name, set]) => [name, { members: [...set.members], version: set.version }]),
+      [...doc.sets].map(([name, set]) => [name, { members: new Set(set.members), version: set.version }]),
     ),
     counter: doc.counter,
   };
-}
-
-/** Values are kept as JSON keeps them, and the caller's object is not kept. */
-function jsonCopy(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '@canary-rollout/core';
-import { APP_NAME_ENV, appConfigDir, resolveAppName } from '@canary-rollout/core/store-kit';
+import {
+  APP_NAME_ENV,
+  appConfigDir,
+  checkNumberOption,
+  resolveAppName,
+} from '@canary-rollout/core/store-kit';
+import { PKG } from './internal/fs-utils';
 
 /**
  * Options of `FileStore`. The store needs to know whose state it keeps: give `appName` (or set
@@ -39,20 +45,8 @@ export interface FileStoreOptions {
   now?: () => number;
 }
 
-/** Options with every default applied. */
-export interface ResolvedFileStoreOptions {
-  readonly dir: string;
-  readonly maxLogEntries: number;
-  readonly maxLogBytes: number;
-  readonly metricsRetentionMs: number;
-  readonly metricsShardMs: number;
-  readonly lockStaleMs: number;
-  readonly lockTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  readonly watch: boolean;
-  readonly onWarning: (message: string) => void;
-  readonly now: () => number;
-}
+/** Options with every default applied: `dir` is absolute. */
+export type ResolvedFileStoreOptions = Readonly<Required<Omit<FileStoreOptions, 'appName'>>>;
 
 /**
  * The folder of an app's store: `$XDG_CONFIG_HOME/<appName>` when `XDG_CONFIG_HOME` is an absolute
@@ -67,11 +61,11 @@ function checkedAppName(appName: string | undefined, env: NodeJS.ProcessEnv): st
     const name = resolveAppName(appName, env);
     if (name !== undefined) return name;
   } catch (error) {
-    throw new InvalidArgumentError(`@canary-rollout/storage-file: ${(error as Error).message}`);
+    throw new InvalidArgumentError(`${PKG}: ${(error as Error).message}`);
   }
   // Two apps on one host must not share a rollout state by accident, so there is no shared default.
   throw new InvalidArgumentError(
-    `@canary-rollout/storage-file: the store needs to know whose state it keeps: pass { appName: 'my-app' } (state in ~/.config/my-app), or { dir }, or set ${APP_NAME_ENV}`,
+    `${PKG}: the store needs to know whose state it keeps: pass { appName: 'my-app' } (state in ~/.config/my-app), or { dir }, or set ${APP_NAME_ENV}`,
   );
 }
 
@@ -80,62 +74,42 @@ function emitWarning(message: string): void {
 }
 
 export function resolveOptions(options: FileStoreOptions): ResolvedFileStoreOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/storage-file: options must be an object, got ${options === null ? 'null' : typeof options}`,
-    );
-  }
+  const fail = (message: string) => new InvalidArgumentError(`${PKG}: ${message}`);
+  if (typeof options !== 'object' || options === null)
+    throw fail(`options must be an object, got ${options === null ? 'null' : typeof options}`);
   const dir: unknown = options.dir;
   if (dir !== undefined && (typeof dir !== 'string' || dir.trim() === '' || dir.includes('\0'))) {
-    throw new InvalidArgumentError(
-      `@canary-rollout/storage-file: option dir must be a non-empty path string, got ${typeof dir === 'string' ? JSON.stringify(dir) : dir === null ? 'null' : `${typeof dir} ${String(dir)}`}`,
+    throw fail(
+      `option dir must be a non-empty path string, got ${typeof dir === 'string' ? JSON.stringify(dir) : dir === null ? 'null' : `${typeof dir} ${String(dir)}`}`,
     );
   }
   for (const name of ['onWarning', 'now'] as const) {
     const fn: unknown = options[name];
-    if (fn !== undefined && typeof fn !== 'function') {
-      throw new InvalidArgumentError(
-        `@canary-rollout/storage-file: option ${name} must be a function, got ${typeof fn}`,
-      );
-    }
+    if (fn !== undefined && typeof fn !== 'function')
+      throw fail(`option ${name} must be a function, got ${typeof fn}`);
   }
-  if (options.watch !== undefined && typeof options.watch !== 'boolean') {
-    throw new InvalidArgumentError(
-      `@canary-rollout/storage-file: option watch must be true or false, got ${typeof options.watch}`,
+  if (options.watch !== undefined && typeof options.watch !== 'boolean')
+    throw fail(`option watch must be true or false, got ${typeof options.watch}`);
+  const positive = (name: keyof FileStoreOptions, fallback: number) =>
+    checkNumberOption(`${PKG}: option`, name, options[name], { fallback, min: 'positive' });
+  const poll: unknown = options.pollIntervalMs ?? 500;
+  if (typeof poll !== 'number' || !Number.isFinite(poll) || poll < 0) {
+    throw fail(
+      `option pollIntervalMs must be 0 or more, got ${typeof poll === 'string' ? JSON.stringify(poll) : String(poll)}`,
     );
   }
   const resolved = {
-    maxLogEntries: positive('maxLogEntries', options.maxLogEntries, 10_000),
-    maxLogBytes: positive('maxLogBytes', options.maxLogBytes, 10 * 1024 * 1024),
-    metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 24 * 60 * 60 * 1000),
-    metricsShardMs: positive('metricsShardMs', options.metricsShardMs, 5 * 60 * 1000),
-    lockStaleMs: positive('lockStaleMs', options.lockStaleMs, 10_000),
-    lockTimeoutMs: positive('lockTimeoutMs', options.lockTimeoutMs, 10_000),
-    pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 500),
+    maxLogEntries: positive('maxLogEntries', 10_000),
+    maxLogBytes: positive('maxLogBytes', 10 * 1024 * 1024),
+    metricsRetentionMs: positive('metricsRetentionMs', 24 * 60 * 60 * 1000),
+    metricsShardMs: positive('metricsShardMs', 5 * 60 * 1000),
+    lockStaleMs: positive('lockStaleMs', 10_000),
+    lockTimeoutMs: positive('lockTimeoutMs', 10_000),
+    pollIntervalMs: poll,
     watch: options.watch ?? true,
     onWarning: options.onWarning ?? emitWarning,
     now: options.now ?? Date.now,
   };
   // The folder last, so a mistyped option is named before a missing app name.
   return { dir: resolve(dir ?? appConfigDir(checkedAppName(options.appName, process.env))), ...resolved };
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalid(name, 'a positive number', value);
-  return value;
-}
-
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw invalid(name, '0 or more', value);
-  return value;
-}
-
-function invalid(name: string, expected: string, value: number): Error {
-  return new InvalidArgumentError(
-    `@canary-rollout/storage-file: option ${name} must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
-  );
 }

@@ -1,10 +1,10 @@
 import type { MetricBucket } from '../schemas/records';
+import { applyOperations, commitConflicts, jsonCopy } from './commit-apply';
 import type {
   DriverCollection,
   DriverCommit,
   DriverCommitResult,
   DriverEntry,
-  DriverExpectation,
   DriverLog,
   DriverLogQuery,
   DriverReadRequest,
@@ -68,9 +68,14 @@ export function createMemoryStoreData(): MemoryStoreData {
   };
 }
 
-/** Values are kept as JSON would keep them, so the memory driver behaves like the others. */
-function jsonCopy(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+/** The value under `key`, made and stored first when there is none. */
+function held<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /**
@@ -127,52 +132,23 @@ export class MemoryDriver implements RolloutDriver {
 
   async commit(commit: DriverCommit): Promise<DriverCommitResult> {
     // Checked and applied with no await in between: that is what makes it atomic here.
-    const conflicts: (DriverExpectation & { found: number | null })[] = [];
-    for (const x of commit.expect ?? []) {
-      const found =
-        'set' in x
-          ? (this.data.sets.get(x.set)?.version ?? 0)
-          : (this.data.collections.get(x.collection)?.get(x.key)?.version ?? null);
-      if (found !== x.version) conflicts.push({ ...x, found });
-    }
+    const conflicts = commitConflicts(commit, (x) =>
+      'set' in x
+        ? (this.data.sets.get(x.set)?.version ?? 0)
+        : (this.data.collections.get(x.collection)?.get(x.key)?.version ?? null),
+    );
     if (conflicts.length > 0) return { committed: false, conflicts };
     if (commit.operations.length === 0) return { committed: true, version: this.data.version };
-    const touched = new Set<string>();
-    for (const op of commit.operations) {
-      if (op.op === 'put' || op.op === 'delete') {
-        let entries = this.data.collections.get(op.collection);
-        if (entries === undefined) {
-          entries = new Map();
-          this.data.collections.set(op.collection, entries);
-        }
-        if (op.op === 'delete') entries.delete(op.key);
-        else
-          entries.set(op.key, {
-            value: jsonCopy(op.value),
-            version: (entries.get(op.key)?.version ?? 0) + 1,
-          });
-      } else if (op.op === 'append') {
-        let lines = this.data.logs.get(op.log);
-        if (lines === undefined) {
-          lines = [];
-          this.data.logs.set(op.log, lines);
-        }
-        lines.push({ at: op.at, entry: jsonCopy(op.entry) });
-        if (lines.length > op.retain) lines.splice(0, lines.length - op.retain);
-      } else {
-        let set = this.data.sets.get(op.set);
-        if (set === undefined) {
-          set = { members: new Set(), version: 0 };
-          this.data.sets.set(op.set, set);
-        }
-        if (op.op === 'set-add') for (const m of op.members) set.members.add(m);
-        else if (op.op === 'set-remove') for (const m of op.members) set.members.delete(m);
-        else set.members.clear();
-        if (!touched.has(op.set)) set.version += 1;
-        touched.add(op.set);
-      }
+    const { appends } = applyOperations(commit.operations, {
+      collection: (name) => held(this.data.collections, name, () => new Map()),
+      set: (name) => held(this.data.sets, name, () => ({ members: new Set(), version: 0 })),
+    });
+    for (const op of appends) {
+      const lines = held(this.data.logs, op.log, () => []);
+      lines.push({ at: op.at, entry: jsonCopy(op.entry) });
+      if (lines.length > op.retain) lines.splice(0, lines.length - op.retain);
     }
-    if (commit.quiet === true || commit.operations.every((op) => op.op === 'append'))
+    if (commit.quiet === true || appends.length === commit.operations.length)
       return { committed: true, version: this.data.version };
     this.data.version += 1;
     const change: StoreChange = { version: this.data.version };

@@ -104,28 +104,27 @@ export async function backupCurrent(path: string): Promise<void> {
 }
 
 /** Finishes a multi-file commit that a crash interrupted. The caller holds the store lock. */
-export async function recoverJournal(root: string): Promise<boolean> {
+export async function recoverJournal(root: string): Promise<void> {
   const journal = join(root, JOURNAL);
   let text: string;
   try {
     text = await readFile(journal, 'utf8');
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return false;
+    if (errnoOf(error) === 'ENOENT') return;
     throw error;
   }
-  for (const { from, to } of parseJournal(journal, text)) {
-    try {
-      await rename(resolve(root, from), resolve(root, to));
-    } catch (error) {
-      // Already renamed before the crash.
+  const renames = parseJournal(journal, text).map((r) => ({
+    from: resolve(root, r.from),
+    to: resolve(root, r.to),
+  }));
+  for (const { from, to } of renames) {
+    // ENOENT: already renamed before the crash.
+    await rename(from, to).catch((error: unknown) => {
       if (errnoOf(error) !== 'ENOENT') throw error;
-    }
+    });
   }
-  for (const dir of new Set(parseJournal(journal, text).map((r) => dirname(resolve(root, r.to))))) {
-    await fsyncDir(dir);
-  }
+  for (const dir of new Set(renames.map((r) => dirname(r.to)))) await fsyncDir(dir);
   await unlink(journal);
-  return true;
 }
 
 function parseJournal(path: string, text: string): { from: string; to: string }[] {
@@ -152,8 +151,7 @@ function parseJournal(path: string, text: string): { from: string; to: string }[
 }
 
 /** Removes temporary files left by a crashed writer. The caller holds the store lock. */
-export async function removeLeftoverTemps(dirs: readonly string[]): Promise<number> {
-  let removed = 0;
+export async function removeLeftoverTemps(dirs: readonly string[]): Promise<void> {
   for (const dir of dirs) {
     let names: string[];
     try {
@@ -162,11 +160,6 @@ export async function removeLeftoverTemps(dirs: readonly string[]): Promise<numb
       if (errnoOf(error) === 'ENOENT') continue;
       throw error;
     }
-    for (const name of names) {
-      if (!TEMP_NAME.test(name)) continue;
-      await unlink(join(dir, name)).catch(() => undefined);
-      removed += 1;
-    }
+    for (const name of names) if (TEMP_NAME.test(name)) await unlink(join(dir, name)).catch(() => undefined);
   }
-  return removed;
 }

@@ -1,9 +1,9 @@
 import { link, lstat, readFile } from 'node:fs/promises';
 import { isCanaryRolloutError } from '@canary-rollout/core';
 import { FORMAT_VERSION } from '../format';
+import { DecodedFiles } from './decoded-files';
 import { type JsonDocument, type RecordCheck, readDocument } from './documents';
 import { errnoOf } from './fs-utils';
-import { TrustedFiles } from './trusted-files';
 
 /** What a backup of `rollout-config.json` holds, to show before putting it back. */
 export interface ConfigBackup {
@@ -36,7 +36,7 @@ export interface LastGood {
 
 /**
  * Reads and validates `<config>.bak`; `undefined` when there is none or it is not valid either.
- * Validated afresh (its own `TrustedFiles`): a backup is only worth restoring if it reads.
+ * Validated afresh (its own `DecodedFiles`): a backup is only worth restoring if it reads.
  */
 export async function readLastGood(
   config: string,
@@ -55,7 +55,7 @@ export async function readLastGood(
   }
   let doc: JsonDocument;
   try {
-    doc = await readDocument(path, 'map', new TrustedFiles(), checks);
+    doc = await readDocument(path, 'map', new DecodedFiles(), checks);
   } catch (error) {
     if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return undefined;
     throw error;
@@ -68,7 +68,7 @@ export async function readLastGood(
       enabled: f.enabled,
       rolloutPercentage: f.rolloutPercentage,
       rolloutStrategy: f.rolloutStrategy,
-      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.length ?? 0,
+      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.size ?? 0,
     };
   });
   return {
@@ -79,7 +79,7 @@ export async function readLastGood(
       version: doc.counter,
       savedAt: Math.floor(savedAt),
       features,
-      blacklisted: doc.sets.get('blacklist')?.members.length ?? 0,
+      blacklisted: doc.sets.get('blacklist')?.members.size ?? 0,
       currentProblem,
     },
   };

@@ -1,20 +1,8 @@
 import { access } from 'node:fs/promises';
-import { StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
+import { type HeldEntry, type HeldSet, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION, migrate } from '../format';
-import { PKG, storeError } from './fs-utils';
-import type { TrustedFiles } from './trusted-files';
-
-/** A stored entry: a JSON value and its version. */
-export interface Stored {
-  value: unknown;
-  version: number;
-}
-
-/** A stored set. */
-export interface StoredSet {
-  members: string[];
-  version: number;
-}
+import type { DecodedFiles } from './decoded-files';
+import { PKG } from './fs-utils';
 
 /**
  * Checks a stored value where it is decoded, so an error names the file and the place in it and
@@ -26,9 +14,9 @@ export type RecordCheck = (value: unknown, key: string, path: string, at: string
 /** The decoded contents of one JSON document (`rollout-config.json` or `beta/beta-users.json`). */
 export interface JsonDocument {
   /** Collection name to its entries. */
-  readonly collections: Map<string, Map<string, Stored>>;
+  readonly collections: Map<string, Map<string, HeldEntry>>;
   /** Set name to the set (only in `rollout-config.json`). */
-  readonly sets: Map<string, StoredSet>;
+  readonly sets: Map<string, HeldSet>;
   /** `version` (the store version) in `rollout-config.json`, `revision` in `beta-users.json`. */
   counter: number;
 }
@@ -114,9 +102,9 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     else {
       out[top] ??= record();
       const group = out[top] as Record<string, string[]>;
-      if (set.members.length > 0) group[inner] = [...set.members];
+      if (set.members.size > 0) group[inner] = [...set.members];
     }
-    if (set.version !== (set.members.length > 0 ? 1 : 0)) setVersions[name] = set.version;
+    if (set.version !== (set.members.size > 0 ? 1 : 0)) setVersions[name] = set.version;
   }
   if (Object.keys(keys).length > 0) out['keys'] = keys;
   if (Object.keys(versions).length > 0) out['versions'] = versions;
@@ -124,29 +112,15 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
-/** A JSON file read, migrated to the current format, and whether this very version was checked before. */
-export interface JsonFile {
-  readonly root: Record<string, unknown>;
-  readonly trusted: boolean;
-  readonly signature: string;
-}
-
 /**
- * Reads a JSON file and migrates it to the current format; `undefined` when it does not exist.
- * Every problem is `StoreDataCorruptedError` naming the file and place (and its last good copy),
- * never quoting the content (records hold personal data).
+ * Parses a JSON file's content and migrates it to the current format. Every problem is
+ * `StoreDataCorruptedError` naming the file and place (and its last good copy), never quoting
+ * the content (records hold personal data).
  */
-export async function readJson(path: string, trusted: TrustedFiles): Promise<JsonFile | undefined> {
-  let file: Awaited<ReturnType<TrustedFiles['read']>>;
-  try {
-    file = await trusted.read(path);
-  } catch (error) {
-    throw storeError('read', path, error);
-  }
-  if (file === undefined) return undefined;
+export async function parseJsonFile(path: string, content: Buffer): Promise<Record<string, unknown>> {
   let value: unknown;
   try {
-    value = JSON.parse(file.text);
+    value = JSON.parse(content.toString('utf8'));
   } catch (error) {
     // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
@@ -155,11 +129,7 @@ export async function readJson(path: string, trusted: TrustedFiles): Promise<Jso
       `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
     );
   }
-  return {
-    root: await noted(path, () => migrate(path, value)),
-    trusted: file.trusted,
-    signature: file.signature,
-  };
+  return noted(path, () => migrate(path, value));
 }
 
 /** Runs a decoding step; its corruption report gains where the file and its last good copy are. */
@@ -172,25 +142,25 @@ export async function noted<T>(path: string, step: () => T): Promise<T> {
   }
 }
 
-/** Reads and decodes a document (empty when missing); a version this handle checked before is not checked again. */
-export async function readDocument(
+/** Reads and decodes a document (empty when missing); a version this handle decoded before is not read again. */
+export function readDocument(
   path: string,
   style: DocumentStyle,
-  trusted: TrustedFiles,
+  files: DecodedFiles,
   checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<JsonDocument> {
-  const file = await readJson(path, trusted);
-  if (file === undefined) return emptyDocument();
-  const doc = await noted(path, () => decode(path, style, file.root, file.trusted ? undefined : checks));
-  trusted.trust(path, file.signature);
-  return doc;
+  const decodeFile = async (content: Buffer) => {
+    const root = await parseJsonFile(path, content);
+    return noted(path, () => decode(path, style, root, checks));
+  };
+  return files.read(path, decodeFile, emptyDocument());
 }
 
 function decode(
   path: string,
   style: DocumentStyle,
   root: Record<string, unknown>,
-  checks: Readonly<Record<string, RecordCheck>> | undefined,
+  checks: Readonly<Record<string, RecordCheck>>,
 ): JsonDocument {
   const fail = (at: string, problem: string): never => {
     throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: ${problem}`);
@@ -203,12 +173,12 @@ function decode(
     typeof value === 'number' && Number.isSafeInteger(value) && value >= min
       ? value
       : fail(at, `expected a whole number of ${min} or more`);
-  const ids = (value: unknown, at: string): string[] => {
+  const ids = (value: unknown, at: string): Set<string> => {
     if (!Array.isArray(value)) fail(at, 'expected an array');
     (value as unknown[]).forEach((id, i) => {
       if (typeof id !== 'string') fail(`${at}.${i}`, 'expected a string');
     });
-    return [...new Set(value as string[])];
+    return new Set(value as string[]);
   };
   const doc: JsonDocument = {
     ...emptyDocument(),
@@ -218,11 +188,11 @@ function decode(
   const setVersions = object(root['setVersions'] ?? {}, 'setVersions');
   for (const [name, section] of Object.entries(root)) {
     if (RESERVED.has(name)) continue;
-    const check = checks === undefined ? undefined : (field(checks, name) as RecordCheck | undefined);
-    const entries = new Map<string, Stored>();
+    const check = field(checks, name) as RecordCheck | undefined;
+    const entries = new Map<string, HeldEntry>();
     if (style === 'list') {
       const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');
-      const keys = ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`);
+      const keys = [...ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`)];
       if (keys.length !== values.length)
         fail(`keys.${name}`, `expected a key for each of the ${values.length} entries`);
       const own = object(field(versions, name) ?? {}, `versions.${name}`);
@@ -255,9 +225,9 @@ function decode(
     }
     doc.collections.set(name, entries);
   }
-  for (const set of doc.sets.values()) set.version = set.members.length > 0 ? 1 : 0;
+  for (const set of doc.sets.values()) set.version = set.members.size > 0 ? 1 : 0;
   for (const [name, v] of Object.entries(setVersions)) {
-    const set = doc.sets.get(name) ?? { members: [], version: 0 };
+    const set = doc.sets.get(name) ?? { members: new Set<string>(), version: 0 };
     set.version = count(v, `setVersions.${name}`, 0);
     doc.sets.set(name, set);
   }

@@ -58,10 +58,6 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** `O_NOFOLLOW`: opening a symbolic link fails (ELOOP) instead of opening what it points to. */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 

@@ -21,6 +21,7 @@ export interface JsonlContent {
 }
 
 const NEWLINE = 0x0a;
+const CHUNK = 64 * 1024;
 
 /** Reads a JSONL file; a missing file is empty. A last line without its newline is torn. */
 export async function readJsonlLines(path: string): Promise<JsonlContent> {
@@ -36,28 +37,50 @@ export async function readJsonlLines(path: string): Promise<JsonlContent> {
     if (errnoOf(error) === 'ENOENT') return { lines: [], tornBytes: 0, size: 0 };
     throw storeError('read', path, error);
   }
+  return splitLines(buffer);
+}
+
+/** The lines of a JSONL file's content. */
+export function splitLines(buffer: Buffer): JsonlContent {
   const end = buffer.lastIndexOf(NEWLINE) + 1;
-  let tornBytes = buffer.length - end;
-  const lines: { text: string; line: number }[] = [];
   const texts = buffer.toString('utf8', 0, end).split('\n');
   texts.pop();
-  texts.forEach((text, i) => {
-    if (text.trim() !== '') lines.push({ text, line: i + 1 });
-  });
+  const lines = texts.flatMap((text, i) => (text.trim() === '' ? [] : [{ text, line: i + 1 }]));
+  const tail = buffer.toString('utf8', end);
   // A last line that parses is whole, only its newline is missing (edited by hand): keep it.
-  if (tornBytes > 0) {
-    const tail = buffer.toString('utf8', end);
-    if (isJson(tail)) {
-      lines.push({ text: tail, line: texts.length + 1 });
-      tornBytes = 0;
-    }
-  }
-  return { lines, tornBytes, size: buffer.length };
+  if (end < buffer.length && isJson(tail))
+    return { lines: [...lines, { text: tail, line: texts.length + 1 }], tornBytes: 0, size: buffer.length };
+  return { lines, tornBytes: buffer.length - end, size: buffer.length };
 }
 
 /** Lines back to file content. */
 export function joinLines(lines: readonly string[]): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * The lines of an open file of `size` bytes, from the last back, reading a chunk at a time: so a
+ * read of the newest entries touches only them. The first is what follows the last newline
+ * (empty when the file ends cleanly); `start` is the byte offset of each line.
+ */
+export async function* linesBack(
+  handle: FileHandle,
+  size: number,
+): AsyncGenerator<{ readonly text: string; readonly start: number }> {
+  let rest = Buffer.alloc(0);
+  for (let pos = size; pos > 0; ) {
+    const from = Math.max(0, pos - CHUNK);
+    const chunk = Buffer.alloc(pos - from);
+    await handle.read(chunk, 0, chunk.length, from);
+    pos = from;
+    rest = Buffer.concat([chunk, rest]);
+    // Lines are whole from the last newline on; the rest waits for the next chunk back.
+    for (let cut = rest.lastIndexOf(NEWLINE); cut >= 0 || pos === 0; cut = rest.lastIndexOf(NEWLINE)) {
+      yield { text: rest.toString('utf8', cut + 1), start: from + cut + 1 };
+      if (cut < 0) return;
+      rest = rest.subarray(0, cut);
+    }
+  }
 }
 
 /**
@@ -78,7 +101,20 @@ export async function appendLine(
     await handle.chmod(FILE_MODE);
     const size = (await handle.stat()).size;
     let prefix = '';
-    if (size > 0) prefix = await repairTail(handle, path, size, onWarning);
+    const end = Buffer.alloc(1);
+    if (size > 0) await handle.read(end, 0, 1, size - 1);
+    // Only a file that does not end with a newline needs its last line looked at.
+    const last = size > 0 && end[0] !== NEWLINE ? (await linesBack(handle, size).next()).value : undefined;
+    if (last !== undefined) {
+      // A whole line that only lacks its newline is kept; a torn one is cut off.
+      if (isJson(last.text)) prefix = '\n';
+      else {
+        await handle.truncate(last.start);
+        onWarning(
+          `${PKG}: ${path}: dropped a torn last line (${size - last.start} bytes) left by an interrupted write`,
+        );
+      }
+    }
     const data = Buffer.from(`${prefix}${line}\n`, 'utf8');
     const { bytesWritten } = await handle.write(data, 0, data.length);
     if (bytesWritten !== data.length) {
@@ -94,38 +130,7 @@ export async function appendLine(
   }
 }
 
-/** Returns what to write before the next line: nothing, or a newline for a whole last line. */
-async function repairTail(
-  handle: FileHandle,
-  path: string,
-  size: number,
-  onWarning: (message: string) => void,
-): Promise<string> {
-  const last = Buffer.alloc(1);
-  await handle.read(last, 0, 1, size - 1);
-  if (last[0] === NEWLINE) return '';
-  // Find where the torn line starts; lines are small, so read back in chunks.
-  const chunk = 64 * 1024;
-  let start = 0;
-  for (let pos = size; pos > 0; pos -= chunk) {
-    const from = Math.max(0, pos - chunk);
-    const buffer = Buffer.alloc(pos - from);
-    await handle.read(buffer, 0, buffer.length, from);
-    const at = buffer.lastIndexOf(NEWLINE);
-    if (at >= 0) {
-      start = from + at + 1;
-      break;
-    }
-  }
-  const tail = Buffer.alloc(size - start);
-  await handle.read(tail, 0, tail.length, start);
-  if (isJson(tail.toString('utf8'))) return '\n';
-  await handle.truncate(start);
-  onWarning(`${PKG}: ${path}: dropped a torn last line (${size - start} bytes) left by an interrupted write`);
-  return '';
-}
-
-function isJson(text: string): boolean {
+export function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

@@ -1,11 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   copyFile,
   type FileHandle,
   link,
   open,
-  readdir,
   readFile,
   stat,
   unlink,
@@ -13,9 +12,9 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, PKG, pidAlive, sleep } from './fs-utils';
+import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor } from './fs-utils';
 
 /** Settings of a `FileLock`. */
 export interface FileLockOptions {
@@ -56,12 +55,6 @@ interface Held {
   readonly heartbeat: NodeJS.Timeout;
 }
 
-/** What `acquire` reports. */
-export interface Acquired {
-  /** True when a stale lock (dead or silent holder) had to be broken first. */
-  readonly tookOver: boolean;
-}
-
 /**
  * A cross-process lock: a file that appears atomically (hard-linked into place, so creation
  * fails if it exists) holding the owner's pid, host and a token.
@@ -81,7 +74,8 @@ export class FileLock {
     this.guard = `${path}.break`;
   }
 
-  async acquire(): Promise<Acquired> {
+  /** Takes the lock; true when a stale lock (dead or silent holder) had to be broken first. */
+  async acquire(): Promise<boolean> {
     if (this.held !== undefined) throw new Error(`${PKG}: lock ${this.path} is already held by this handle`);
     const deadline = Date.now() + this.options.timeoutMs;
     let candidate = await this.prepare();
@@ -91,12 +85,12 @@ export class FileLock {
       for (;;) {
         const taken = await this.tryTake(candidate);
         if (taken === 'missing') {
-          // Our candidate was cleaned away (see `removeStaleCandidates`): make another.
+          // Our candidate was cleaned away with a crashed writer's temporary files: make another.
           heldHere.delete(candidate.token);
           candidate = await this.prepare();
           continue;
         }
-        if (taken) return { tookOver };
+        if (taken) return tookOver;
         const seen = await this.inspect(this.path);
         if (seen === undefined) continue;
         const why = this.staleReason(seen);
@@ -142,7 +136,8 @@ export class FileLock {
     const token = randomUUID();
     // Registered before the lock exists: another handle of this process may read it at once.
     heldHere.add(token);
-    const tmp = candidatePath(this.path);
+    // A temporary file's name: one left by a waiter killed meanwhile goes with a crash's leftovers.
+    const tmp = tempPathFor(this.path);
     const owner: Owner = { pid: process.pid, host: hostname(), token, at: Date.now() };
     try {
       await writeFile(tmp, JSON.stringify(owner), { flag: 'wx', mode: FILE_MODE });
@@ -179,21 +174,6 @@ export class FileLock {
     heartbeat.unref();
     this.held = { token, heartbeat };
     return true;
-  }
-
-  /**
-   * Removes candidate files of processes on this host that are gone (killed while waiting).
-   * A live waiter whose candidate is removed by mistake (a shared folder seen from another host)
-   * simply makes a new one.
-   */
-  async removeStaleCandidates(): Promise<void> {
-    const dir = dirname(this.path);
-    const prefix = `${basename(this.path)}.`;
-    for (const name of await readdir(dir)) {
-      const pid = CANDIDATE.exec(name)?.[1];
-      if (pid === undefined || !name.startsWith(prefix) || Number(pid) === process.pid) continue;
-      if (!pidAlive(Number(pid))) await unlink(join(dir, name)).catch(() => undefined);
-    }
   }
 
   private async inspect(path: string): Promise<Seen | undefined> {
@@ -256,13 +236,6 @@ export class FileLock {
       `${PKG}: lock ${this.path} is held by ${holder}; gave up after ${this.options.timeoutMs} ms (option lockTimeoutMs)`,
     );
   }
-}
-
-const CANDIDATE = /\.(\d+)\.[0-9a-f]{12}\.wait$/;
-
-/** Waiters prepare their lock file under a name of their own, with their pid to clean up after them. */
-function candidatePath(lock: string): string {
-  return `${lock}.${process.pid}.${randomBytes(6).toString('hex')}.wait`;
 }
 
 function parseOwner(text: string): Owner | undefined {

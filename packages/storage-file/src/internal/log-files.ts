@@ -1,9 +1,12 @@
 import { Buffer } from 'node:buffer';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
+import { layoutOf } from '../layout';
+import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import { errnoOf, OPEN_READ, openNoFollow, PKG, storeError } from './fs-utils';
-import { appendLine, type JsonlContent, joinLines, readJsonlLines } from './jsonl';
+import { appendLine, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
 
 /** One entry of an append. */
 export interface LogLine {
@@ -11,8 +14,6 @@ export interface LogLine {
   readonly entry: unknown;
 }
 
-const NEWLINE = 0x0a;
-const CHUNK = 64 * 1024;
 /** A log's name is its file's name: letters, digits and `-` only. */
 const LOG_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -29,13 +30,18 @@ export class LogFiles {
   /** Per log, what this handle knows of the file after its last append: its size and lines. */
   private readonly known = new Map<string, { size: number; count: number }>();
 
+  private readonly root: string;
+  private readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly onWarning: (message: string) => void;
+
   constructor(
-    private readonly root: string,
-    private readonly dir: string,
-    private readonly maxBytes: number,
-    private readonly onWarning: (message: string) => void,
+    options: ResolvedFileStoreOptions,
     private readonly warnTorn: (path: string, content: { tornBytes: number; size: number }) => void,
-  ) {}
+  ) {
+    ({ dir: this.root, maxLogBytes: this.maxBytes, onWarning: this.onWarning } = options);
+    this.dir = layoutOf(options.dir).logsDir;
+  }
 
   path(log: string): string {
     if (!LOG_NAME.test(log)) throw new InvalidArgumentError(`${PKG}: unknown log "${log}"`);
@@ -68,7 +74,14 @@ export class LogFiles {
     this.known.set(log, { size, count });
     if (count <= retain && size <= this.maxBytes) return;
     try {
-      await this.compact(log, retain);
+      const content = await this.checked(path);
+      const kept = this.newest(
+        content.lines.map((l) => l.text),
+        retain,
+      );
+      this.known.delete(log);
+      if (kept.length < content.lines.length || content.size > this.maxBytes)
+        await commitFiles(this.root, [{ path, data: joinLines(kept) }]);
     } catch (error) {
       // The entry is written; a log that cannot be compacted (a damaged line) is reported, not rewritten.
       this.onWarning(`${PKG}: did not compact ${path}: ${error instanceof Error ? error.message : error}`);
@@ -82,18 +95,6 @@ export class LogFiles {
     const texts = [...content.lines.map((l) => l.text), ...lines.map((l) => LogFiles.lineOf(log, l))];
     this.known.delete(log);
     return { path, data: joinLines(this.newest(texts, retain)) };
-  }
-
-  private async compact(log: string, retain: number): Promise<void> {
-    const path = this.path(log);
-    const content = await this.checked(path);
-    const kept = this.newest(
-      content.lines.map((l) => l.text),
-      retain,
-    );
-    this.known.delete(log);
-    if (kept.length === content.lines.length && content.size <= this.maxBytes) return;
-    await commitFiles(this.root, [{ path, data: joinLines(kept) }]);
   }
 
   /** The newest lines within `retain` and 80 % of `maxBytes` (at least one). */
@@ -114,8 +115,7 @@ export class LogFiles {
   /** Every line, each checked to be an entry with a time: foreign content is never rewritten. */
   private async checked(path: string): Promise<JsonlContent> {
     const content = await readJsonlLines(path);
-    for (const { text, line } of content.lines)
-      timeOf(parseLine(path, text, `line ${line}`), path, `line ${line}`);
+    for (const { text, line } of content.lines) timeOf(parseLine(path, text, line), path, line);
     return content;
   }
 
@@ -126,7 +126,7 @@ export class LogFiles {
     limit = Number.POSITIVE_INFINITY,
   ): Promise<unknown[]> {
     const path = this.path(log);
-    let handle: Awaited<ReturnType<typeof openNoFollow>>;
+    let handle: FileHandle;
     try {
       handle = await openNoFollow(path, OPEN_READ);
     } catch (error) {
@@ -136,97 +136,63 @@ export class LogFiles {
     try {
       const size = (await handle.stat()).size;
       const out: unknown[] = [];
-      let end = size;
-      let carry = Buffer.alloc(0);
       let tail = true;
-      for (let pos = size; pos > 0 && out.length < limit; ) {
-        const from = Math.max(0, pos - CHUNK);
-        const chunk = Buffer.alloc(pos - from);
-        await handle.read(chunk, 0, chunk.length, from);
-        pos = from;
-        let data = Buffer.concat([chunk, carry]);
-        let cut = data.lastIndexOf(NEWLINE);
-        // Lines are whole from the last newline on; the rest waits for the next chunk back.
-        while (out.length < limit && (cut >= 0 || pos === 0)) {
-          const start = cut + 1;
-          const text = data.toString('utf8', start).trim();
-          const lineStart = from + start;
-          data = data.subarray(0, Math.max(cut, 0));
-          if (text !== '') {
-            const entry = await this.lineValue(path, handle, text, lineStart, tail, end);
-            if (entry !== SKIP) {
-              const time = (entry as { at?: unknown } | null)?.at;
-              if (typeof time !== 'number' || Number.isNaN(time)) {
-                timeOf(entry, path, `line ${await lineNumber(handle, lineStart)}`);
-              }
-              if ((time as number) < since) return out.reverse();
-              out.push(entry);
-            }
+      for await (const { text, start } of linesBack(handle, size)) {
+        const last = tail;
+        tail = false;
+        if (out.length >= limit) break;
+        if (text.trim() === '') continue;
+        this.linesRead += 1;
+        let entry: unknown;
+        try {
+          entry = JSON.parse(text);
+        } catch {
+          // Only the last line can lack its newline: that is a torn append, not damage.
+          if (last) {
+            this.warnTorn(path, { tornBytes: size - start, size });
+            continue;
           }
-          tail = false;
-          end = lineStart;
-          if (cut < 0) break;
-          cut = data.lastIndexOf(NEWLINE);
+          entry = parseLine(path, text, await lineNumber(handle, start));
         }
-        carry = data;
+        const time = (entry as { at?: unknown } | null)?.at;
+        if (typeof time !== 'number' || Number.isNaN(time))
+          timeOf(entry, path, await lineNumber(handle, start));
+        if ((time as number) < since) break;
+        out.push(entry);
       }
       return out.reverse();
     } finally {
       await handle.close();
     }
   }
-
-  /** A line's entry; a torn last line (a crash mid-append) is skipped with a warning. */
-  private async lineValue(
-    path: string,
-    handle: Awaited<ReturnType<typeof openNoFollow>>,
-    text: string,
-    start: number,
-    last: boolean,
-    end: number,
-  ): Promise<unknown> {
-    this.linesRead += 1;
-    try {
-      return JSON.parse(text);
-    } catch {
-      // Only the last line can lack its newline: that is a torn append, not damage.
-      if (last) {
-        this.warnTorn(path, { tornBytes: end - start, size: end });
-        return SKIP;
-      }
-      throw new StoreDataCorruptedError(
-        `${PKG}: ${path} line ${await lineNumber(handle, start)} is not valid JSON. The file was left untouched`,
-      );
-    }
-  }
 }
 
-const SKIP = Symbol('skip');
-
 /** The 1-based number of the line starting at byte `start`. Only called for few lines. */
-async function lineNumber(handle: Awaited<ReturnType<typeof openNoFollow>>, start: number): Promise<number> {
+async function lineNumber(handle: FileHandle, start: number): Promise<number> {
   let lines = 1;
-  const buffer = Buffer.alloc(CHUNK);
-  for (let pos = 0; pos < start; pos += CHUNK) {
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK, start - pos), pos);
-    for (let i = 0; i < bytesRead; i++) if (buffer[i] === NEWLINE) lines += 1;
+  const buffer = Buffer.alloc(64 * 1024);
+  for (let pos = 0; pos < start; pos += buffer.length) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, start - pos), pos);
+    for (let i = 0; i < bytesRead; i++) if (buffer[i] === 0x0a) lines += 1;
   }
   return lines;
 }
 
-function parseLine(path: string, text: string, at: string): unknown {
+function parseLine(path: string, text: string, line: number): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new StoreDataCorruptedError(`${PKG}: ${path} ${at} is not valid JSON. The file was left untouched`);
+    throw new StoreDataCorruptedError(
+      `${PKG}: ${path} line ${line} is not valid JSON. The file was left untouched`,
+    );
   }
 }
 
-function timeOf(entry: unknown, path: string, at: string): number {
+function timeOf(entry: unknown, path: string, line: number): number {
   const time = (entry as { at?: unknown } | null)?.at;
   if (typeof time !== 'number' || Number.isNaN(time)) {
     throw new StoreDataCorruptedError(
-      `${PKG}: corrupted data in ${path} ${at}: at: expected the entry's time (a number). The file was left untouched`,
+      `${PKG}: corrupted data in ${path} line ${line}: at: expected the entry's time (a number). The file was left untouched`,
     );
   }
   return time;

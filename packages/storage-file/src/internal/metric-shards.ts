@@ -9,75 +9,61 @@ import {
   StoreDataCorruptedError,
 } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION } from '../format';
+import { layoutOf } from '../layout';
+import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
-import { noted, readJson } from './documents';
+import type { DecodedFiles } from './decoded-files';
+import { noted, parseJsonFile } from './documents';
 import { errnoOf, PKG, storeError } from './fs-utils';
-import type { TrustedFiles } from './trusted-files';
-
-/** `metrics/buckets-<start>.json`: merged buckets of one time shard. */
-interface MetricsDoc {
-  formatVersion: number;
-  buckets: MetricBucket[];
-}
 
 /** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
-interface BatchesDoc {
-  formatVersion: number;
-  writers: Record<string, { seq: number; at: number }>;
-}
+type Writers = Record<string, { seq: number; at: number }>;
 
 /** Compact JSON: the metrics documents are large, rewritten often and read by programs. */
-const compact = (doc: object): string => `${JSON.stringify(doc)}\n`;
+const compact = (doc: object): string => `${JSON.stringify({ formatVersion: FORMAT_VERSION, ...doc })}\n`;
 
-function listOf(path: string, value: unknown, at: string): unknown[] {
-  if (Array.isArray(value)) return value;
-  throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: expected an array`);
+/** `metrics/buckets-<start>.json`: the merged buckets of one time shard, validated and frozen (they are shared). */
+function readShard(path: string, files: DecodedFiles): Promise<readonly MetricBucket[]> {
+  const decode = async (content: Buffer) => {
+    const given = (await parseJsonFile(path, content))['buckets'];
+    return noted(path, () => {
+      if (!Array.isArray(given)) throw corrupted(path, 'buckets: expected an array');
+      return given.map((b, i) =>
+        freezeBucket(parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`)),
+      );
+    });
+  };
+  return files.read(path, decode, []);
 }
 
-async function readMetrics(path: string, trusted: TrustedFiles): Promise<MetricsDoc> {
-  const file = await readJson(path, trusted);
-  if (file === undefined) return { formatVersion: FORMAT_VERSION, buckets: [] };
-  if (file.trusted) return file.root as unknown as MetricsDoc;
-  const buckets = await noted(path, () =>
-    listOf(path, file.root['buckets'], 'buckets').map((b, i) =>
-      parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`),
-    ),
-  );
-  trusted.trust(path, file.signature);
-  return { formatVersion: FORMAT_VERSION, buckets };
-}
-
-async function readBatches(path: string, trusted: TrustedFiles): Promise<BatchesDoc> {
-  const writers: BatchesDoc['writers'] = Object.create(null);
-  const file = await readJson(path, trusted);
-  const given = file?.root['writers'];
-  await noted(path, () => {
-    if (given === undefined) return;
-    if (typeof given !== 'object' || given === null)
-      throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: writers: expected an object`);
-    for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
-      if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at)) {
-        throw new StoreDataCorruptedError(
-          `${PKG}: corrupted data in ${path}: writers.${writer}: expected seq and at`,
-        );
+function readWriters(path: string, files: DecodedFiles): Promise<Writers> {
+  const decode = async (content: Buffer) => {
+    const given = (await parseJsonFile(path, content))['writers'] ?? {};
+    const writers: Writers = Object.create(null);
+    return noted(path, () => {
+      if (typeof given !== 'object' || given === null) throw corrupted(path, 'writers: expected an object');
+      for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
+        if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at))
+          throw corrupted(path, `writers.${writer}: expected seq and at`);
+        writers[writer] = { seq: e.seq as number, at: e.at as number };
       }
-      writers[writer] = { seq: e.seq as number, at: e.at as number };
-    }
-  });
-  return { formatVersion: FORMAT_VERSION, writers };
+      return writers;
+    });
+  };
+  return files.read(path, decode, Object.create(null) as Writers);
+}
+
+function freezeBucket(bucket: MetricBucket): MetricBucket {
+  Object.freeze(bucket.histogram);
+  Object.freeze(bucket.users);
+  return Object.freeze(bucket);
+}
+
+function corrupted(path: string, problem: string): StoreDataCorruptedError {
+  return new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
 }
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
-
-/** Settings of the metrics folder. */
-export interface MetricShardOptions {
-  readonly dir: string;
-  readonly root: string;
-  readonly shardMs: number;
-  readonly retentionMs: number;
-  readonly now: () => number;
-  readonly trusted: TrustedFiles;
-}
 
 /**
  * Merged metric buckets, one document per time shard (`metrics/buckets-<shardStart>.json`).
@@ -85,7 +71,14 @@ export interface MetricShardOptions {
  * document; a flush touches the newest shard or two, and retention deletes whole shards.
  */
 export class MetricShards {
-  constructor(private readonly options: MetricShardOptions) {}
+  private readonly dir: string;
+
+  constructor(
+    private readonly options: ResolvedFileStoreOptions,
+    private readonly files: DecodedFiles,
+  ) {
+    this.dir = layoutOf(options.dir).metricsDir;
+  }
 
   /**
    * Adds deltas (validated) into their shards and prunes old shards. The caller holds the lock.
@@ -93,14 +86,12 @@ export class MetricShards {
    * commit as the shards, so a commit that happened is never applied twice.
    */
   async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
-    const { shardMs, retentionMs, now, root } = this.options;
+    const { metricsShardMs: shardMs, metricsRetentionMs: retentionMs, now, dir: root } = this.options;
     if (deltas.length === 0) return;
-    const batchesPath = join(this.options.dir, 'batches.json');
-    const batches = batch === undefined ? undefined : await readBatches(batchesPath, this.options.trusted);
-    if (batch !== undefined && batches !== undefined) {
-      const last = batches.writers[batch.writer];
-      if (last !== undefined && batch.seq <= last.seq) return;
-    }
+    const batchesPath = join(this.dir, 'batches.json');
+    const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.files);
+    const last = batch === undefined ? undefined : batches?.[batch.writer];
+    if (last !== undefined && batch !== undefined && batch.seq <= last.seq) return;
     const groups = new Map<number, MetricBucket[]>();
     for (const delta of deltas) {
       const shard = delta.bucketStart - (delta.bucketStart % shardMs);
@@ -113,28 +104,27 @@ export class MetricShards {
     // Age is measured from the newest bucket, or from now when that is earlier, so a writer whose
     // clock is far ahead cannot wipe the others' recent buckets, and replayed old data is kept.
     const cutoff = Math.min(newest, now()) - retentionMs;
-    const writes: FileWrite[] = [];
+    const writes: (FileWrite & { value: unknown })[] = [];
     for (const [shard, group] of groups) {
       if (shard + shardMs <= cutoff) continue;
       const path = this.path(shard);
-      const doc = await readMetrics(path, this.options.trusted);
-      const buckets = mergeMetricBuckets([...doc.buckets, ...group])
+      const buckets = mergeMetricBuckets([...(await readShard(path, this.files)), ...group])
         .filter((b) => b.bucketStart >= cutoff)
         .sort((a, b) => a.bucketStart - b.bucketStart);
-      writes.push({ path, data: compact({ ...doc, buckets }), backup: true });
+      writes.push({ path, data: compact({ buckets }), backup: true, value: buckets.map(freezeBucket) });
     }
     if (batch !== undefined && batches !== undefined) {
       const at = now();
-      const writers: typeof batches.writers = Object.create(null);
+      const writers: Writers = Object.create(null);
       // Writers not heard from for the retention are forgotten; their batches have aged out too.
-      for (const [writer, entry] of Object.entries(batches.writers)) {
+      for (const [writer, entry] of Object.entries(batches)) {
         if (entry.at >= at - retentionMs) writers[writer] = entry;
       }
       writers[batch.writer] = { seq: batch.seq, at };
-      writes.push({ path: batchesPath, data: compact({ ...batches, writers }), backup: true });
+      writes.push({ path: batchesPath, data: compact({ writers }), backup: true, value: writers });
     }
     if (writes.length > 0) await commitFiles(root, writes);
-    for (const write of writes) await this.options.trusted.trustCurrent(write.path);
+    for (const write of writes) await this.files.wrote(write.path, write.value);
     for (const shard of existing) {
       if (shard + shardMs > cutoff) continue;
       for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
@@ -153,10 +143,9 @@ export class MetricShards {
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
     for (const shard of await this.list()) {
-      if (shard + this.options.shardMs <= since) continue;
+      if (shard + this.options.metricsShardMs <= since) continue;
       // A shard pruned by another process since the listing reads as empty.
-      const doc = await readMetrics(this.path(shard), this.options.trusted);
-      for (const b of doc.buckets) {
+      for (const b of await readShard(this.path(shard), this.files)) {
         if (b.bucketStart >= since && (wanted === undefined || wanted.has(b.feature))) {
           out.push(users ? b : { ...b, users: {} });
         }
@@ -166,16 +155,16 @@ export class MetricShards {
   }
 
   private path(shard: number): string {
-    return join(this.options.dir, `buckets-${shard}.json`);
+    return join(this.dir, `buckets-${shard}.json`);
   }
 
   private async list(): Promise<number[]> {
     let names: string[];
     try {
-      names = await readdir(this.options.dir);
+      names = await readdir(this.dir);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return [];
-      throw storeError('list', this.options.dir, error);
+      throw storeError('list', this.dir, error);
     }
     const shards: number[] = [];
     for (const name of names) {

@@ -1,0 +1,64 @@
+import type { BigIntStats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { errnoOf, OPEN_READ, openNoFollow, storeError } from './fs-utils';
+
+/** How many files are remembered; metric shards come and go, so the map is bounded. */
+const LIMIT = 1000;
+
+function signature(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+/**
+ * The decoded contents of the file versions this handle read or wrote, by their identity (inode,
+ * size, change times). Files are only ever replaced, never changed in place, so a file with the
+ * same identity has the same content and is neither read nor validated again: validating a large
+ * metrics document costs far more than reading it. Values are shared: copy one before changing it.
+ */
+export class DecodedFiles {
+  private readonly known = new Map<string, { signature: string; value: unknown }>();
+
+  /**
+   * The decoded content of `path` (its identity and content read from one descriptor), or
+   * `missing` when there is no such file.
+   */
+  async read<T>(path: string, decode: (content: Buffer) => T | Promise<T>, missing: T): Promise<T> {
+    let handle: FileHandle;
+    try {
+      handle = await openNoFollow(path, OPEN_READ);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return missing;
+      throw storeError('read', path, error);
+    }
+    let sig: string;
+    let content: Buffer;
+    try {
+      sig = signature(await handle.stat({ bigint: true }));
+      const known = this.known.get(path);
+      if (known?.signature === sig) return known.value as T;
+      content = await handle.readFile();
+    } catch (error) {
+      throw storeError('read', path, error);
+    } finally {
+      await handle.close();
+    }
+    const value = await decode(content);
+    this.remember(path, sig, value);
+    return value;
+  }
+
+  /** Remembers `value` as the content of what is at `path` now (just written under the lock). */
+  async wrote(path: string, value: unknown): Promise<void> {
+    try {
+      this.remember(path, signature(await lstat(path, { bigint: true })), value);
+    } catch {
+      this.known.delete(path);
+    }
+  }
+
+  private remember(path: string, sig: string, value: unknown): void {
+    if (this.known.size >= LIMIT) this.known.clear();
+    this.known.set(path, { signature: sig, value });
+  }
+}
