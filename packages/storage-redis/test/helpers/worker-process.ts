@@ -23,7 +23,8 @@ export class WorkerProcess {
   readonly exited: Promise<number | null>;
 
   constructor(file: string, args: readonly string[]) {
-    this.exited = bundleChild(file, ['ioredis']).then(
+    // The drivers load from node_modules (the PostgreSQL fleet test starts its workers here too).
+    this.exited = bundleChild(file, ['ioredis', 'pg']).then(
       (script) => {
         const child = spawn(process.execPath, [script, ...args], {
           cwd: REPO_ROOT,
