@@ -3,7 +3,6 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleChild } from '../../../vitest.shared';
 import { type Sandbox, sandbox } from './helpers';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -11,19 +10,16 @@ const repoRoot = join(cliDir, '..', '..');
 const bin = join(cliDir, 'src', 'bin.ts');
 
 let box: Sandbox;
-/** The bin bundled once (see bundleChild): through tsx each run compiled the sources again. */
-let script: string;
-beforeAll(async () => {
+beforeAll(() => {
   box = sandbox();
-  script = await bundleChild(bin, ['better-sqlite3', 'ioredis', 'pg', 'playwright-core']);
 });
 afterAll(() => box.cleanup());
 
-/** Runs the real bin from the repository root, as another process would. */
+/** Runs the real bin through tsx from the repository root, as another process would. */
 function cli(args: readonly string[]): SpawnSyncReturns<string> {
   return spawnSync(
     process.execPath,
-    [script, ...args, '--config', join(box.app, 'config', 'canary-rollout.json')],
+    ['--import', 'tsx', bin, ...args, '--config', join(box.app, 'config', 'canary-rollout.json')],
     {
       cwd: repoRoot,
       env: {
