@@ -63,7 +63,12 @@ async function buildChild(entry: string, external: readonly string[]): Promise<s
     { existsSync, mkdirSync, renameSync, writeFileSync },
     { createHash },
     { zodMembersOnly },
-  ] = await Promise.all([import('esbuild'), import('node:fs'), import('node:crypto'), import('./tsup.base')]);
+  ] = await Promise.all([
+    import('esbuild'),
+    import('node:fs'),
+    import('node:crypto'),
+    import('./tsup.base.ts'),
+  ]);
   const result = await build({
     entryPoints: [entry],
     bundle: true,

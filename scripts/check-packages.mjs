@@ -70,7 +70,7 @@ async function check(label, fn) {
   }
 }
 
-/** Runs `jobs` two at a time (the machines have two cores). */
+/** Runs `jobs` two at a time (the machines have two cores), in the order given. */
 async function twoAtATime(jobs) {
   const queue = [...jobs];
   await Promise.all(
@@ -89,6 +89,26 @@ async function phase(name, fn) {
   } finally {
     phases.push(`${name} ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+}
+
+/**
+ * The jobs of one group, timed from the first one's start to the last one's end: the groups run
+ * in one queue, so a core left idle by the end of one group (three tsc programs on two cores) is
+ * taken by the next.
+ */
+function group(name, jobs) {
+  let first;
+  let last;
+  const timed = jobs.map((job) => async () => {
+    first ??= performance.now();
+    try {
+      return await job();
+    } finally {
+      last = performance.now();
+    }
+  });
+  timed.report = () => `${name} ${(((last ?? 0) - (first ?? 0)) / 1000).toFixed(1)} s`;
+  return timed;
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'canary-pack-'));
@@ -122,24 +142,23 @@ try {
     );
   });
 
-  await phase('publint and attw', () =>
-    twoAtATime(
-      dirs.flatMap((dir) => {
-        const tarball = tarballs.get(dir);
-        return [
-          () => check(`publint ${dir}`, () => run(bin('publint'), ['--strict', tarball], { cwd: root })),
-          () =>
-            check(`attw ${dir}`, () =>
-              // The default profile (strict) covers node10, node16-cjs, node16-esm and bundler.
-              run(
-                bin('attw'),
-                [tarball, ...(esmOnly.has(dir) ? ['--profile', 'esm-only'] : []), '--format', 'ascii'],
-                { cwd: root },
-              ),
+  const lints = group(
+    'publint and attw',
+    dirs.flatMap((dir) => {
+      const tarball = tarballs.get(dir);
+      return [
+        () => check(`publint ${dir}`, () => run(bin('publint'), ['--strict', tarball], { cwd: root })),
+        () =>
+          check(`attw ${dir}`, () =>
+            // The default profile (strict) covers node10, node16-cjs, node16-esm and bundler.
+            run(
+              bin('attw'),
+              [tarball, ...(esmOnly.has(dir) ? ['--profile', 'esm-only'] : []), '--format', 'ascii'],
+              { cwd: root },
             ),
-        ];
-      }),
-    ),
+          ),
+      ];
+    }),
   );
 
   const modules = join(scratch, 'node_modules');
@@ -168,58 +187,60 @@ try {
     if (!existsSync(link)) symlinkSync(source, link, 'dir');
   }
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'pack-check', private: true }));
-  await phase('import from the tarballs', () =>
-    twoAtATime(
-      dirs.flatMap((dir) => {
-        const name = `@canary-rollout/${dir}`;
-        const want = expected[dir];
-        const esm = `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`;
-        const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
-        writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
-        writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
-        return [
-          () =>
-            check(`import ${name} (ESM, from the tarball)`, () =>
-              run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }),
-            ),
-          ...(esmOnly.has(dir)
-            ? []
-            : [
-                () =>
-                  check(`require ${name} (CJS, from the tarball)`, () =>
-                    run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
-                  ),
-              ]),
-        ];
-      }),
-    ),
+  const imports = group(
+    'import from the tarballs',
+    dirs.flatMap((dir) => {
+      const name = `@canary-rollout/${dir}`;
+      const want = expected[dir];
+      const esm = `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`;
+      const cjs = `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`;
+      writeFileSync(join(scratch, `check-${dir}.mjs`), esm);
+      writeFileSync(join(scratch, `check-${dir}.cjs`), cjs);
+      return [
+        () =>
+          check(`import ${name} (ESM, from the tarball)`, () =>
+            run(process.execPath, [`check-${dir}.mjs`], { cwd: scratch }),
+          ),
+        ...(esmOnly.has(dir)
+          ? []
+          : [
+              () =>
+                check(`require ${name} (CJS, from the tarball)`, () =>
+                  run(process.execPath, [`check-${dir}.cjs`], { cwd: scratch }),
+                ),
+            ]),
+      ];
+    }),
   );
-  await phase('import the subpaths', () =>
-    twoAtATime(
-      subpaths.flatMap(([name, want]) => {
-        const slug = name.replace(/\W+/g, '-');
-        writeFileSync(
-          join(scratch, `check-${slug}.mjs`),
-          `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`,
-        );
-        writeFileSync(
-          join(scratch, `check-${slug}.cjs`),
-          `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`,
-        );
-        return [
-          () =>
-            check(`import ${name} (ESM, from the tarball)`, () =>
-              run(process.execPath, [`check-${slug}.mjs`], { cwd: scratch }),
-            ),
-          () =>
-            check(`require ${name} (CJS, from the tarball)`, () =>
-              run(process.execPath, [`check-${slug}.cjs`], { cwd: scratch }),
-            ),
-        ];
-      }),
-    ),
+  const subpathImports = group(
+    'import the subpaths',
+    subpaths.flatMap(([name, want]) => {
+      const slug = name.replace(/\W+/g, '-');
+      writeFileSync(
+        join(scratch, `check-${slug}.mjs`),
+        `import * as m from '${name}'; if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('ESM: ${name} lacks ${want}');`,
+      );
+      writeFileSync(
+        join(scratch, `check-${slug}.cjs`),
+        `const m = require('${name}'); if (typeof m[${JSON.stringify(want)}] !== 'function') throw new Error('CJS: ${name} lacks ${want}');`,
+      );
+      return [
+        () =>
+          check(`import ${name} (ESM, from the tarball)`, () =>
+            run(process.execPath, [`check-${slug}.mjs`], { cwd: scratch }),
+          ),
+        () =>
+          check(`require ${name} (CJS, from the tarball)`, () =>
+            run(process.execPath, [`check-${slug}.cjs`], { cwd: scratch }),
+          ),
+      ];
+    }),
   );
-  await phase('declarations (tsc)', () => checkDeclarations(scratch));
+  const declarations = group('declarations (tsc)', declarationJobs(scratch));
+  // The tsc programs first: they are the longest jobs, and the short ones fill in around them.
+  const groups = [declarations, lints, imports, subpathImports];
+  await phase('checks', () => twoAtATime(groups.flat()));
+  phases.push(`of which, overlapping: ${groups.map((g) => g.report()).join(', ')}`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -229,10 +250,10 @@ function kb(bytes) {
 }
 
 /**
- * Compiles a file using every package's public types, with the published declarations checked
- * (`skipLibCheck: false`), under each module resolution an app may use.
+ * Jobs that compile a file using every package's public types, with the published declarations
+ * checked (`skipLibCheck: false`), under each module resolution an app may use.
  */
-async function checkDeclarations(scratch) {
+function declarationJobs(scratch) {
   const dual = dirs.filter((d) => !esmOnly.has(d));
   const imports = (list) =>
     [
@@ -278,17 +299,15 @@ async function checkDeclarations(scratch) {
       files: ['types.mts'],
     },
   };
-  await twoAtATime(
-    Object.entries(profiles).map(([label, tsconfig]) => () => {
-      const file = join(scratch, `tsconfig.${label.replace(/\W+/g, '-')}.json`);
-      writeFileSync(file, JSON.stringify(tsconfig));
-      return check(`declarations under ${label}, skipLibCheck false`, () =>
-        run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
-          cwd: scratch,
-        }),
-      );
-    }),
-  );
+  return Object.entries(profiles).map(([label, tsconfig]) => () => {
+    const file = join(scratch, `tsconfig.${label.replace(/\W+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(tsconfig));
+    return check(`declarations under ${label}, skipLibCheck false`, () =>
+      run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
+        cwd: scratch,
+      }),
+    );
+  });
 }
 
 console.log(`\nphases: ${phases.join(', ')}`);

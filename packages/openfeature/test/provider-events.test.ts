@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { SqliteStore } from '@canary-rollout/storage-sqlite';
 import { type EventDetails, ProviderEvents } from '@openfeature/server-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bundleChild } from '../../../vitest.shared';
 import { FlakyStore, providerFor, until } from './helpers';
 
 const run = promisify(execFile);
@@ -57,12 +58,14 @@ describe('provider events', () => {
     client.addHandler(ProviderEvents.ConfigurationChanged, handler('changed'));
     const changed = () => events.filter((e) => e.type === 'changed').map((e) => e.details?.flagsChanged);
 
-    await run(process.execPath, ['--import', 'tsx', fixture, path, 'aiExtraction', '40'], { cwd: repoRoot });
+    // Bundled once (see bundleChild): through tsx each run compiled the sources again.
+    const script = await bundleChild(fixture, ['better-sqlite3']);
+    await run(process.execPath, [script, path, 'aiExtraction', '40'], { cwd: repoRoot });
     await until(() => changed().length === 1, 20_000, 'the change of another process');
     expect(changed()).toEqual([['aiExtraction']]);
     expect(service.getFeature('aiExtraction')?.rolloutPercentage).toBe(40);
 
-    await run(process.execPath, ['--import', 'tsx', fixture, path, 'aiExtraction'], { cwd: repoRoot });
+    await run(process.execPath, [script, path, 'aiExtraction'], { cwd: repoRoot });
     await until(() => changed().length === 2, 20_000, 'the rollback of another process');
     expect(changed()).toEqual([['aiExtraction'], ['aiExtraction']]);
     expect(await client.getBooleanValue('aiExtraction', true, { targetingKey: 'anyone' })).toBe(false);

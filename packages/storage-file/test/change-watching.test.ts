@@ -1,7 +1,7 @@
 import type { StoreChange } from '@canary-rollout/core';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runChild, tempDir } from './helpers';
+import { startChild, tempDir } from './helpers';
 
 describe('changes made by other processes', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -20,7 +20,7 @@ describe('changes made by other processes', () => {
     await store.open();
     const listener = vi.fn<(change: StoreChange) => void>();
     store.subscribe(listener);
-    const child = runChild('peer-writer.ts', [temp.dir]);
+    const child = await startChild('peer-writer.ts', [temp.dir]);
     await child.waitFor((line) => line === 'done');
     await vi.waitFor(
       () => {

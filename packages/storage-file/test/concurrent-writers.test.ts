@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { FileStore } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runChild, tempDir } from './helpers';
+import { startChild, tempDir } from './helpers';
 
 describe('concurrent writers in separate processes', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -28,7 +28,9 @@ describe('concurrent writers in separate processes', () => {
       },
       null,
     );
-    const workers = [0, 1, 2, 3].map((w) => runChild('concurrent-updater.ts', [temp.dir, String(w), '500']));
+    const workers = await Promise.all(
+      [0, 1, 2, 3].map((w) => startChild('concurrent-updater.ts', [temp.dir, String(w), '500'])),
+    );
     for (const child of workers) {
       await child.waitFor((line) => line.startsWith('done'));
       expect(await child.exited).toBe(0);
@@ -44,12 +46,15 @@ describe('concurrent writers in separate processes', () => {
     // Created at version 1, then one version per successful compare-and-set.
     expect(shared?.version).toBe(1 + 4 * 250);
     await setup.close();
-  }, 60_000);
+    // A guard against a hang, not a target: 31 s on two cores under a load of 39.
+  }, 120_000);
 
   it('keeps every line of 8 processes appending at once whole: each parses, none lost', async () => {
     const perWorker = 60;
-    const workers = Array.from({ length: 8 }, (_, w) =>
-      runChild('log-appender.ts', [temp.dir, String(w), String(perWorker)]),
+    const workers = await Promise.all(
+      Array.from({ length: 8 }, (_, w) =>
+        startChild('log-appender.ts', [temp.dir, String(w), String(perWorker)]),
+      ),
     );
     for (const child of workers) {
       await child.waitFor((line) => line === 'done');

@@ -87,7 +87,8 @@ describe('JSONL logs', () => {
       [496, 497, 498, 499, 500].map((at) => ({ at })),
     );
     await store.close();
-  });
+    // 500 durable appends: it ran out of the default 20 s on two cores under a load of 30.
+  }, 60_000);
 
   it('keeps a log to maxLogBytes: past the limit it is compacted to the newest within 80 % of it', async () => {
     const store = make({ maxLogBytes: 4096 });
@@ -102,7 +103,7 @@ describe('JSONL logs', () => {
     // Whole entries, newest kept, in order.
     expect(entries.map((e) => e.at)).toEqual(entries.map((_, i) => 300 - entries.length + 1 + i));
     await store.close();
-  });
+  }, 60_000);
 
   it('rejects an unknown log kind with InvalidArgumentError', async () => {
     const store = make();

@@ -1,7 +1,7 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { FileStore, layoutOf } from '@canary-rollout/storage-file';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runChild, tempDir } from './helpers';
+import { startChild, tempDir } from './helpers';
 
 describe('stale lock recovery', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -13,11 +13,11 @@ describe('stale lock recovery', () => {
   });
 
   it('lets another process take the lock within 15 s after its holder is killed with SIGKILL', async () => {
-    const holder = runChild('lock-holder.ts', [temp.dir, '2000']);
+    const holder = await startChild('lock-holder.ts', [temp.dir, '2000']);
     await holder.waitFor((line) => line === 'locked');
     holder.process.kill('SIGKILL');
     await holder.exited;
-    const taker = runChild('lock-taker.ts', [temp.dir, '2000', '20000']);
+    const taker = await startChild('lock-taker.ts', [temp.dir, '2000', '20000']);
     const line = await taker.waitFor((l) => l.startsWith('wrote') || l.startsWith('failed'));
     expect(line).toMatch(/^wrote \d+$/);
     expect(Number(line.split(' ')[1])).toBeLessThan(15_000);
@@ -29,10 +29,10 @@ describe('stale lock recovery', () => {
 
   it('does not take the lock from a live holder that keeps its heartbeat', async () => {
     // The holder's heartbeat runs every 100 ms; the taker would call it stale after 400 ms of silence.
-    const holder = runChild('lock-holder.ts', [temp.dir, '400']);
+    const holder = await startChild('lock-holder.ts', [temp.dir, '400']);
     await holder.waitFor((line) => line === 'locked');
     try {
-      const taker = runChild('lock-taker.ts', [temp.dir, '400', '1500']);
+      const taker = await startChild('lock-taker.ts', [temp.dir, '400', '1500']);
       const line = await taker.waitFor((l) => l.startsWith('wrote') || l.startsWith('failed'));
       expect(line).toMatch(/^failed STORE_UNAVAILABLE \d+$/);
     } finally {

@@ -1,15 +1,18 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { bundleChild } from '../../../vitest.shared';
 import { PostgresDriver } from '../src/index';
 import { describeWithPostgres, freshNamespace } from './helpers/pg-env';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const WORKER = fileURLToPath(new URL('./fixtures/increment-worker.ts', import.meta.url));
 
-function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs the worker bundled (see `bundleChild`): through tsx each of four compiled the sources again. */
+async function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const script = await bundleChild(WORKER, ['pg']);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], { cwd: ROOT });
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => {

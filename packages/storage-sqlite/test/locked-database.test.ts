@@ -49,8 +49,13 @@ describe('a database locked by another process', () => {
 
     // The same workload without the lock, in the same run: what this machine adds by itself.
     const baseline = await measureLag(BASELINE_MS, () => track(5));
+    // And the same window measured by another process that touches no database: a stall the
+    // machine's load causes (other processes on the cores) shows there too.
+    const meter = startChild<{ maxLagMs: number }>('lag-meter', [String(HOLD_MS)]);
+    await meter.ready;
     const holder = startChild<{ heldMs: number }>('lock-holder', [path, String(HOLD_MS)]);
     await holder.ready;
+    meter.go();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const tracking = setInterval(() => track(5), 10);
@@ -67,6 +72,7 @@ describe('a database locked by another process', () => {
     const { heldMs } = await holder.result;
     clearInterval(tracking);
     lag.disable();
+    const { maxLagMs: machineLagMs } = await meter.result;
     const writeError = await write;
 
     // After the release, what failed to flush is still pending and goes out now.
@@ -80,14 +86,16 @@ describe('a database locked by another process', () => {
       .reduce((sum, b) => sum + b.calls, 0);
     const maxLagMs = lag.max / 1e6;
     console.log(
-      `lock held ${heldMs} ms by another process: max event-loop lag ${maxLagMs.toFixed(1)} ms (p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms), against ${baseline.toFixed(1)} ms for the same work unlocked; tracked ${tracked} calls, stored ${stored}, lost ${tracked - stored}; a write waited ${writeWaitedMs} ms, then ${writeError === undefined ? 'succeeded' : (writeError as Error).message}`,
+      `lock held ${heldMs} ms by another process: max event-loop lag ${maxLagMs.toFixed(1)} ms (p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms), against ${baseline.toFixed(1)} ms for the same work unlocked before and ${machineLagMs.toFixed(1)} ms in a process without a database meanwhile; tracked ${tracked} calls, stored ${stored}, lost ${tracked - stored}; a write waited ${writeWaitedMs} ms, then ${writeError === undefined ? 'succeeded' : (writeError as Error).message}`,
     );
     await service.close();
     await store.close();
 
     expect(heldMs).toBeGreaterThanOrEqual(HOLD_MS - 50);
-    // The target is 100 ms; a machine that stalls by itself (the baseline) gets that much more room.
-    expect(maxLagMs).toBeLessThan(Math.max(100, baseline + 50));
+    // The target is 100 ms; a machine that stalls by itself (either baseline) gets that much more
+    // room. A store that waited for the lock on the event loop would stall it for its busy
+    // timeout (5 s), far past both.
+    expect(maxLagMs).toBeLessThan(Math.max(100, baseline + 50, machineLagMs + 50));
     expect(tracked).toBeGreaterThan(0);
     expect(stored).toBe(tracked);
     // busyTimeoutMs (5 s) ran out before the lock was released: the write was refused, not frozen.
