@@ -31,8 +31,8 @@ export function project(name: string, extra: { testTimeout?: number; fileParalle
       name,
       include: ['test/**/*.test.ts'],
       environment: 'node',
-      testTimeout: extra.testTimeout ?? 20_000,
-      hookTimeout: 30_000,
+      testTimeout: extra.testTimeout ?? 60_000,
+      hookTimeout: 60_000,
       ...(extra.fileParallelism === undefined ? {} : { fileParallelism: extra.fileParallelism }),
     },
   });

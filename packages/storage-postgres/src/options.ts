@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
-import { resolveAppName } from '@canary-rollout/core/store-kit';
+import { checkNumberOption, resolveAppName } from '@canary-rollout/core/store-kit';
 
 /** Name of the package in messages. */
 export const PKG = '@canary-rollout/storage-postgres';
@@ -48,6 +48,12 @@ export interface PostgresStoreOptions {
    * beside `LISTEN`/`NOTIFY`. 0 turns it off. @default 5000
    */
   pollIntervalMs?: number;
+  /**
+   * Receives warnings: a background step (folding flushed metrics, dropping expired ones) that
+   * started failing. Flushed metrics stay readable meanwhile; the step is retried.
+   * @default process.emitWarning (code CANARY_ROLLOUT_STORAGE_POSTGRES)
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Options with every default applied. */
@@ -59,6 +65,7 @@ export interface ResolvedOptions {
   readonly maxConnections: number;
   readonly metricsRetentionMs: number;
   readonly pollIntervalMs: number;
+  readonly onWarning: (message: string) => void;
 }
 
 /** Lower-case identifiers only: they need no quoting rules a reader could get wrong. */
@@ -112,20 +119,28 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
     maxConnections: positive('maxConnections', options.maxConnections, 4),
     metricsRetentionMs: positive('metricsRetentionMs', options.metricsRetentionMs, 48 * 3_600_000),
     pollIntervalMs: nonNegative('pollIntervalMs', options.pollIntervalMs, 5000),
+    onWarning: options.onWarning ?? emitWarning,
   };
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${PKG}: "${name}" must be a positive integer, got ${String(value)}`);
-  }
-  return value;
+function emitWarning(message: string): void {
+  process.emitWarning(message, { code: 'CANARY_ROLLOUT_STORAGE_POSTGRES' });
 }
 
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === 0) return 0;
-  return positive(name, value, fallback);
+function positive(name: string, value: unknown, fallback: number): number {
+  return checkNumberOption(`${PKG}: option`, `"${name}"`, value, {
+    fallback,
+    min: 'positive',
+    integer: true,
+  });
+}
+
+function nonNegative(name: string, value: unknown, fallback: number): number {
+  return checkNumberOption(`${PKG}: option`, `"${name}"`, value, {
+    fallback,
+    min: 'non-negative',
+    integer: true,
+  });
 }
 
 /** A connection string as it may be shown: the password replaced by `***`. */

@@ -445,10 +445,11 @@ export class PostgresDriver implements RolloutDriver {
       this.s,
       this.settings.namespace,
       this.settings.metricsRetentionMs,
+      this.settings.onWarning,
     );
-    const pruneTimer = setInterval(() => void metrics.pruneExpired().catch(() => {}), PRUNE_INTERVAL_MS);
+    const pruneTimer = setInterval(() => metrics.inBackground('prune'), PRUNE_INTERVAL_MS);
     pruneTimer.unref?.();
-    const foldTimer = setInterval(() => void metrics.fold().catch(() => {}), FOLD_INTERVAL_MS);
+    const foldTimer = setInterval(() => metrics.inBackground('fold'), FOLD_INTERVAL_MS);
     foldTimer.unref?.();
     this.connected = {
       pool,

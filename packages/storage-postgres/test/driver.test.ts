@@ -2,7 +2,7 @@ import type { MetricBucket } from '@canary-rollout/core';
 import { StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
 import type { DriverCollection } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
-import { afterEach, expect, it, onTestFinished } from 'vitest';
+import { afterEach, expect, it, onTestFinished, vi } from 'vitest';
 import { PostgresDriver } from '../src/index';
 import { MIGRATIONS } from '../src/internal/schema';
 import type { PostgresStoreOptions } from '../src/options';
@@ -270,6 +270,45 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     );
     expect(left.rows[0]).toEqual({ n: 0 });
     expect(await d.readMetrics(0, undefined, { users: false })).toEqual(before);
+  });
+
+  it('says when folding flushed metrics starts failing, once until it works again, and keeps them readable', async () => {
+    const schema = 'fold_warning';
+    const namespace = freshNamespace();
+    const warnings: string[] = [];
+    const d = await driver({ schema, namespace, onWarning: (message) => warnings.push(message) });
+    const refuse = `CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON ${schema}.metrics
+      FOR EACH ROW EXECUTE FUNCTION ${schema}.refuse()`;
+    await db().admin.query(
+      `CREATE FUNCTION ${schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$`,
+    );
+    await db().admin.query(refuse);
+    const unfolded = async () =>
+      (
+        await db().admin.query(
+          `SELECT count(*)::int AS n FROM ${schema}.metric_deltas WHERE namespace = $1`,
+          [namespace],
+        )
+      ).rows[0].n as number;
+
+    await d.addMetrics([bucket()], { writer: 'w', seq: 1 });
+    await vi.waitFor(() => expect(warnings).toHaveLength(1), { timeout: 15_000, interval: 50 });
+    expect(warnings[0]).toMatch(
+      /foldMetrics failed: PostgreSQL .*SQLSTATE P0001.*retried, reads merge the unfolded metrics/,
+    );
+    expect(await d.readMetrics(0)).toEqual([bucket()]);
+
+    await d.addMetrics([bucket()], { writer: 'w', seq: 2 });
+    await db().admin.query(`DROP TRIGGER refuse ON ${schema}.metrics`);
+    await vi.waitFor(async () => expect(await unfolded()).toBe(0), { timeout: 15_000, interval: 50 });
+    expect(warnings).toHaveLength(1);
+    expect(await d.readMetrics(0)).toEqual([
+      bucket({ calls: 2, successes: 2, latencyCount: 2, latencySumMs: 10, histogram: { '3': 2 } }),
+    ]);
+
+    await db().admin.query(refuse);
+    await d.addMetrics([bucket()], { writer: 'w', seq: 3 });
+    await vi.waitFor(() => expect(warnings).toHaveLength(2), { timeout: 15_000, interval: 50 });
   });
 
   it('keeps the older part of a bucket that was written again, as its last write is new', async () => {

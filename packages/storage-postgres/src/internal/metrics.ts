@@ -8,7 +8,7 @@ import {
 } from '@canary-rollout/core/store-kit';
 import type pg from 'pg';
 import { PKG } from '../options';
-import type { Statements } from './connection';
+import { type Statements, toStoreError } from './connection';
 
 /** The largest counter, as in core: sums stop here. */
 const MAX_COUNT = 9_007_199_254_740_991;
@@ -60,12 +60,15 @@ export class MetricsTable {
   private soon: NodeJS.Timeout | undefined;
   private folding: Promise<void> | undefined;
   private stopped = false;
+  /** Background steps whose last run failed: a failure is reported once until the step works again. */
+  private readonly failing = new Set<'fold' | 'prune'>();
 
   constructor(
     private readonly statements: Statements,
     private readonly s: string,
     private readonly namespace: string,
     private readonly retentionMs: number,
+    private readonly onWarning: (message: string) => void,
   ) {
     this.claimed = appendSql(s, true);
     this.plain = appendSql(s, false);
@@ -113,9 +116,32 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
     if (this.soon !== undefined || this.stopped) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.fold().catch(() => {});
+      this.inBackground('fold');
     }, FOLD_DELAY_MS);
     this.soon.unref?.();
+  }
+
+  /**
+   * Runs a fold or a prune off the call path. A step that starts failing is reported through
+   * `onWarning` (nothing is lost: unfolded metrics are read with the folded ones, expired ones
+   * are only kept longer), and reported again only after it worked in between.
+   */
+  inBackground(step: 'fold' | 'prune'): void {
+    const run = step === 'fold' ? this.fold() : this.pruneExpired();
+    void run.then(
+      () => this.failing.delete(step),
+      (error: unknown) => {
+        if (this.stopped || this.failing.has(step)) return;
+        this.failing.add(step);
+        const effect =
+          step === 'fold'
+            ? 'reads merge the unfolded metrics meanwhile'
+            : 'expired metrics are kept until it works';
+        this.onWarning(
+          `${toStoreError(error, step === 'fold' ? 'foldMetrics' : 'pruneMetrics').message} (in the background; retried, ${effect})`,
+        );
+      },
+    );
   }
 
   /** Cancels a pending fold: the store is closing. */
