@@ -95,7 +95,7 @@ describe('a database locked by another process', () => {
     // The target is 100 ms; a machine that stalls by itself (either baseline) gets more room. A
     // stall the load causes grows with it, and a process with work every 10 ms (this one) waits
     // for a core more often than the idle meter: measured 170 ms here against the meter's 115 ms
-    // with two suites running. A store that waited for the lock on the event loop would stall it
+    // on a loaded 2-core machine. A store that waited for the lock on the event loop would stall it
     // for its busy timeout (5 s), far past all of them.
     expect(maxLagMs).toBeLessThan(Math.max(100, baseline + 50, 2 * machineLagMs + 50));
     expect(tracked).toBeGreaterThan(0);
