@@ -53,39 +53,25 @@ async function flushCost(url: string): Promise<void> {
     successes = m.successes + EXCLUDED.successes, failures = m.failures + EXCLUDED.failures,
     latency_count = m.latency_count + EXCLUDED.latency_count, latency_sum_ms = m.latency_sum_ms + EXCLUDED.latency_sum_ms,
     histogram = EXCLUDED.histogram, users = EXCLUDED.users`;
-  const bareValues = FLUSH.flatMap((b) => [
-    b.feature,
-    b.arm,
-    0,
-    b.bucketStart,
-    b.calls,
-    b.successes,
-    b.failures,
-    b.latencyCount,
-    b.latencySumMs,
-    JSON.stringify(b.histogram),
-    JSON.stringify(b.users),
-  ]);
+  const bareRows = () =>
+    FLUSH.flatMap((b) => [
+      b.feature,
+      b.arm,
+      0,
+      b.bucketStart,
+      b.calls,
+      b.successes,
+      b.failures,
+      b.latencyCount,
+      b.latencySumMs,
+      JSON.stringify(b.histogram),
+      JSON.stringify(b.users),
+    ]);
+  const bareValues = bareRows();
   const bareFlush = () => bare.query(bareSql, bareValues);
   // The same, building its values from the buckets each time, as an app flushing by hand must
   // (the baseline above has them built once): a reference, the target stays on the one above.
-  const encodedFlush = () =>
-    bare.query(
-      bareSql,
-      FLUSH.flatMap((b) => [
-        b.feature,
-        b.arm,
-        0,
-        b.bucketStart,
-        b.calls,
-        b.successes,
-        b.failures,
-        b.latencyCount,
-        b.latencySumMs,
-        JSON.stringify(b.histogram),
-        JSON.stringify(b.users),
-      ]),
-    );
+  const encodedFlush = () => bare.query(bareSql, bareRows());
   // The same, keeping the stored maps (jsonb ||, the last value of a key wins): no sum, no maximum.
   const keepSql = bareSql.replace(
     'histogram = EXCLUDED.histogram, users = EXCLUDED.users',

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { RedisStore } from '../src/index';
 import { feature, T0 } from './helpers/data';
+import { commandsOf } from './helpers/monitor';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 
 describeWithRedis('commands of administrative writes', (target) => {
@@ -17,27 +18,6 @@ describeWithRedis('commands of administrative writes', (target) => {
     await admin.quit();
   });
 
-  /** The commands `action` sends, as MONITOR sees them (not those run inside scripts). */
-  async function commandsOf(action: () => Promise<unknown>): Promise<string[]> {
-    const monitor = await admin.monitor();
-    const seen: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (!source.includes('lua')) seen.push(String(args[0]).toLowerCase());
-    });
-    try {
-      // MONITOR only shows commands issued after it started; a PING marks that point.
-      await admin.ping('start');
-      await expect.poll(() => seen.includes('ping'), { timeout: 2000 }).toBe(true);
-      seen.length = 0;
-      await action();
-      await admin.ping('end');
-      await expect.poll(() => seen.at(-1), { timeout: 2000 }).toBe('ping');
-      return seen.slice(0, -1);
-    } finally {
-      monitor.disconnect();
-    }
-  }
-
   async function openWithFeatures(): Promise<void> {
     store = new RedisStore({ url: target().url, namespace: freshNamespace('admin'), pollIntervalMs: 0 });
     await store.open();
@@ -49,7 +29,7 @@ describeWithRedis('commands of administrative writes', (target) => {
 
   it('adds a beta member in two commands: one read of the feature and its list, one commit', async () => {
     await openWithFeatures();
-    const sent = await commandsOf(() => store.addBetaMember('search', 'user-1'));
+    const sent = await commandsOf(admin, () => store.addBetaMember('search', 'user-1'));
     expect(sent).toEqual(['evalsha', 'evalsha']);
     expect((await store.readState()).beta['search']).toEqual(['user-1']);
   });
@@ -57,7 +37,7 @@ describeWithRedis('commands of administrative writes', (target) => {
   it('rolls back in two commands: one read of the feature and its list, one commit', async () => {
     await openWithFeatures();
     await store.addBetaMember('search', 'user-1');
-    const sent = await commandsOf(() =>
+    const sent = await commandsOf(admin, () =>
       store.rollback('search', { reason: 'errors', source: 'manual', at: T0 + 1 }),
     );
     expect(sent).toEqual(['evalsha', 'evalsha']);
