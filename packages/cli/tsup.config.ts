@@ -3,25 +3,49 @@ import { defineConfig } from 'tsup';
 import { base, zodMembersOnly } from '../../tsup.base';
 
 /**
- * `node:http` and `node:https` (with tls and net) cost a command about 8 ms to load, and only the
- * webhook notifier and `metrics` use them: the bin loads them when first called.
+ * Built-in modules through `require` rather than `import`: Node builds an ES module facade of a
+ * built-in by reading every export, and for `node:fs` that loads its streams (with readline) that
+ * no command uses. `lazy` ones are loaded when first called: `node:http` and `node:https` (with
+ * tls and net, about 8 ms) serve only the webhook notifier and `metrics`, and `node:crypto` (about
+ * 5 ms) only commands that write (lock tokens, temporary file names, ids) or hash an email, not
+ * `status` or `list-users`. Only the names the bundle uses are exported: a new import from these
+ * modules fails the build ("No matching export") rather than the command.
  */
-const lazyHttp: Plugin = {
-  name: 'lazy-http',
+const builtins: Record<string, { lazy: boolean; names: readonly string[] }> = {
+  'node:http': { lazy: true, names: ['request', 'createServer'] },
+  'node:https': { lazy: true, names: ['request', 'createServer'] },
+  'node:crypto': {
+    lazy: true,
+    names: ['createHash', 'createHmac', 'randomBytes', 'randomUUID', 'timingSafeEqual'],
+  },
+  'node:fs': {
+    lazy: false,
+    names: ['constants', 'existsSync', 'mkdirSync', 'readFileSync', 'renameSync', 'watch', 'writeFileSync'],
+  },
+};
+
+const requiredBuiltins: Plugin = {
+  name: 'required-builtins',
   setup(build) {
-    build.onResolve({ filter: /^node:https?$/ }, (args) => ({ path: args.path, namespace: 'lazy-http' }));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-http' }, (args) => ({
-      // Only the functions the bundle calls: a new import from these modules fails the build
-      // ("No matching export") rather than the command.
-      contents: [
-        "import { createRequire } from 'node:module';",
-        'let loaded;',
-        `const load = () => (loaded ??= createRequire(import.meta.url)(${JSON.stringify(args.path)}));`,
-        'export const request = (...a) => load().request(...a);',
-        'export const createServer = (...a) => load().createServer(...a);',
-      ].join('\n'),
-      loader: 'js',
-    }));
+    const filter = new RegExp(`^(${Object.keys(builtins).join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'required-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => {
+      const { lazy, names } = builtins[args.path]!;
+      const load = `createRequire(import.meta.url)(${JSON.stringify(args.path)})`;
+      return {
+        contents: [
+          "import { createRequire } from 'node:module';",
+          ...(lazy
+            ? [
+                'let loaded;',
+                `const load = () => (loaded ??= ${load});`,
+                ...names.map((name) => `export const ${name} = (...a) => load().${name}(...a);`),
+              ]
+            : [`const m = ${load};`, ...names.map((name) => `export const ${name} = m.${name};`)]),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
   },
 };
 
@@ -48,8 +72,8 @@ export default defineConfig([
       'zod',
       'eventemitter3',
     ],
-    esbuildPlugins: [zodMembersOnly, lazyHttp],
-    // Kept, so lazyHttp sees `node:http` (tsup would otherwise resolve it as external first).
+    esbuildPlugins: [zodMembersOnly, requiredBuiltins],
+    // Kept, so requiredBuiltins sees `node:http` (tsup would otherwise resolve it as external first).
     removeNodeProtocol: false,
     // Before any of the bundle runs, since zod reads it as each schema is built. A command parses
     // a few documents once: compiling a fast path for each object schema costs more than it saves.

@@ -7,10 +7,14 @@ import type {
 } from '@canary-rollout/core';
 import { evaluateHealth, thresholdsFor } from '@canary-rollout/core/monitor-kit';
 import { newId } from '@canary-rollout/core/store-kit';
-import type {
-  FeatureComparison,
-  FeatureHealth as MonitoredFeature,
-  PlanReport,
+// Static, like the file store's import: the bin bundles both, and a dynamic import of a bundled
+// package kept every export of it (no tree shaking) behind lazy initialisers, which cost each
+// command start-up time (`npm run bench -- cli`).
+import {
+  type FeatureComparison,
+  type FeatureHealth as MonitoredFeature,
+  type PlanReport,
+  readMonitoringStatus,
 } from '@canary-rollout/monitoring';
 
 /** A feature's health as `status` shows it. */
@@ -55,8 +59,6 @@ export async function loadHealth(
   status: RolloutStatus,
   now: number,
 ): Promise<HealthView> {
-  // Loaded here only: the other commands need none of the monitoring package.
-  const { readMonitoringStatus } = await import('@canary-rollout/monitoring');
   const monitoring = await readMonitoringStatus(store);
   const fresh = monitoring.lastTickAt !== null && now - monitoring.lastTickAt <= status.windowMs;
   const features: Record<string, FeatureHealth> = Object.create(null);
@@ -114,7 +116,6 @@ export async function reportedFeature(
   feature: string,
   stageStartedAt: number,
 ): Promise<ReportedFeature> {
-  const { readMonitoringStatus } = await import('@canary-rollout/monitoring');
   const monitoring = await readMonitoringStatus(store);
   return reportedOf(monitoring.lastTickAt, monitoring.features[feature], stageStartedAt);
 }

@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RolloutStore } from '@canary-rollout/core';
 import { APP_NAME_ENV, appConfigDir, resolveAppName } from '@canary-rollout/core/store-kit';
+// Static: the bin bundles the file store (see `./health` on why a dynamic import cost start-up).
+import { FileStore } from '@canary-rollout/storage-file';
 import { CliFailure, UsageError } from './errors';
 
 /** Which store `--store` names. */
@@ -168,11 +170,6 @@ export async function openStore(
 async function createStore(spec: StoreSpec, onWarning?: (message: string) => void): Promise<RolloutStore> {
   try {
     if (spec.kind === 'file') {
-      const { FileStore } = await importOptional(
-        () => import('@canary-rollout/storage-file'),
-        '@canary-rollout/storage-file',
-        spec,
-      );
       // A short-lived command needs no change notifications: no watcher, no polling timer.
       return new FileStore({
         dir: spec.dir,
