@@ -46,8 +46,9 @@ describe('concurrent writers in separate processes', () => {
     // Created at version 1, then one version per successful compare-and-set.
     expect(shared?.version).toBe(1 + 4 * 250);
     await setup.close();
-    // A guard against a hang, not a target: 31 s on two cores under a load of 39.
-  }, 120_000);
+    // A guard against a hang, not a target: 31 s on two cores under a load of 39, over 120 s with
+    // two whole suites running beside it (4 processes, each write fsynced under the store lock).
+  }, 300_000);
 
   it('keeps every line of 8 processes appending at once whole: each parses, none lost', async () => {
     const perWorker = 60;
