@@ -27,17 +27,22 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
       const namespace = freshNamespace('outage');
       const through = urlOf(db().name, proxy.port);
       const direct = new PostgresStore({ connectionString: db().url, namespace, pollIntervalMs: 0 });
+      // Background folds fail during the outage too; they are reported here, not as process warnings.
+      const warnings: string[] = [];
+      const onWarning = (message: string) => warnings.push(message);
       const store = new PostgresStore({
         connectionString: through,
         namespace,
         statementTimeoutMs: 500,
         pollIntervalMs: 500,
+        onWarning,
       });
       const serviceStore = new PostgresStore({
         connectionString: through,
         namespace,
         statementTimeoutMs: 500,
         pollIntervalMs: 500,
+        onWarning,
       });
       cleanups.push(
         () => direct.close(),
@@ -140,6 +145,10 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
       expect(changedAnswers).toBe(0);
       expect(serviceErrors).toEqual(new Set(['STORE_UNAVAILABLE']));
       for (const message of messages) expect(message).not.toContain(registered.email);
+      for (const warning of warnings) {
+        expect(warning).toMatch(/^@canary-rollout\/storage-postgres: (foldMetrics|pruneMetrics) failed: /);
+        expect(warning).not.toContain(registered.email);
+      }
       // Every counted call is stored exactly once when the pending flushes go through.
       await vi.waitFor(
         async () => {
