@@ -24,6 +24,9 @@ describeWithPostgres('PostgresDriver behind a failing network', (db) => {
       pollIntervalMs,
       statementTimeoutMs: 500,
       connectTimeoutMs: 1000,
+      // Background folds fail while the network is cut; checked here instead of printed.
+      onWarning: (message) =>
+        expect(message).toMatch(/^@canary-rollout\/storage-postgres: (foldMetrics|pruneMetrics) failed: /),
     });
     drivers.push(direct, proxied);
     await direct.open();
