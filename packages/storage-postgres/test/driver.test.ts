@@ -311,6 +311,31 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     await vi.waitFor(() => expect(warnings).toHaveLength(2), { timeout: 15_000, interval: 50 });
   });
 
+  it('keeps folding when the warning receiver throws (no unhandled rejection)', async () => {
+    const schema = 'fold_warning_throws';
+    const namespace = freshNamespace();
+    let called = 0;
+    const d = await driver({
+      schema,
+      namespace,
+      onWarning: () => {
+        called++;
+        throw new Error('receiver failed');
+      },
+    });
+    await db().admin.query(
+      `CREATE FUNCTION ${schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$`,
+    );
+    await db().admin.query(
+      `CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON ${schema}.metrics FOR EACH ROW EXECUTE FUNCTION ${schema}.refuse()`,
+    );
+    await d.addMetrics([bucket()], { writer: 'w', seq: 1 });
+    await vi.waitFor(() => expect(called).toBe(1), { timeout: 15_000, interval: 50 });
+    await db().admin.query(`DROP TRIGGER refuse ON ${schema}.metrics`);
+    await d.foldMetrics();
+    expect(await d.readMetrics(0)).toEqual([bucket()]);
+  });
+
   it('keeps the older part of a bucket that was written again, as its last write is new', async () => {
     const namespace = freshNamespace();
     const d = await driver({ namespace, metricsRetentionMs: 60_000 });

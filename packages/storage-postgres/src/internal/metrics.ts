@@ -137,9 +137,12 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
           step === 'fold'
             ? 'reads merge the unfolded metrics meanwhile'
             : 'expired metrics are kept until it works';
-        this.onWarning(
-          `${toStoreError(error, step === 'fold' ? 'foldMetrics' : 'pruneMetrics').message} (in the background; retried, ${effect})`,
-        );
+        const message = `${toStoreError(error, step === 'fold' ? 'foldMetrics' : 'pruneMetrics').message} (in the background; retried, ${effect})`;
+        try {
+          this.onWarning(message);
+        } catch {
+          // A throwing receiver here would be an unhandled rejection, which ends the app's process.
+        }
       },
     );
   }
