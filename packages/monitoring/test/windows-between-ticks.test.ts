@@ -167,3 +167,33 @@ describe('windows and arm totals kept between ticks', () => {
 function withoutZeros(bins: Readonly<Record<string, number>>): Record<string, number> {
   return Object.fromEntries(Object.entries(bins).filter(([, n]) => n !== 0));
 }
+
+describe('arm totals when the store loses data', () => {
+  it('keep what had settled and count the recent buckets again from what the store still holds', async () => {
+    const settleMs = 2 * WINDOW;
+    const arms = new CumulativeArms(settleMs);
+    const r = record('a', 1, T0);
+    const usage = (start: number, calls: number) =>
+      Object.assign(emptyMetricBucket('a', TREATMENT_ARM, start, 1), {
+        calls,
+        successes: calls,
+        latencyCount: calls,
+        latencySumMs: calls,
+      });
+    let store = new MemoryStore();
+    await store.addMetrics([usage(T0, 7)]);
+    expect((await arms.read(store, r, T0))!.get(TREATMENT_ARM)!.calls).toBe(7);
+    // The first bucket is past the settle horizon at this tick; the second is recent.
+    const later = T0 + settleMs + BUCKET;
+    await store.addMetrics([usage(later, 5)]);
+    expect((await arms.read(store, r, later))!.get(TREATMENT_ARM)!.calls).toBe(12);
+    // The store loses everything, then a recent bucket arrives again.
+    store = new MemoryStore();
+    await store.addMetrics([usage(later, 2)]);
+    expect((await arms.read(store, r, later + 1))!.get(TREATMENT_ARM)!.calls).toBe(9);
+    // The settled part is not counted twice once the recent bucket settles too.
+    const much = later + 2 * settleMs;
+    expect((await arms.read(store, r, much))!.get(TREATMENT_ARM)!.calls).toBe(9);
+    expect((await arms.read(store, r, much + 1))!.get(TREATMENT_ARM)!.calls).toBe(9);
+  });
+});

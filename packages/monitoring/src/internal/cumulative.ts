@@ -25,10 +25,15 @@ interface Entry {
   /** Buckets starting before this are final, counted in `totals` and not read again. */
   settledUntil: number;
   /** Every bucket of the stage read so far, merged per arm. */
-  readonly totals: Map<string, MetricBucket>;
+  totals: Map<string, MetricBucket>;
+  /** The buckets before `settledUntil`, merged per arm: what survives the store losing data. */
+  readonly settled: Map<string, MetricBucket>;
   /** The buckets read since `settledUntil`, per arm and start: a re-read adds only what changed. */
   readonly recent: Map<string, Map<number, Slot>>;
-  /** Set when a recent bucket went missing from a read: the stage is read again from its start. */
+  /**
+   * Set when a recent bucket went missing from a read (the store lost data): the entry goes back
+   * to its settled totals and reads again from `settledUntil`.
+   */
   stale: boolean;
   /** The totals as last handed out; a new map once they change, so callers can tell. */
   view: ArmTotals | undefined;
@@ -101,8 +106,9 @@ export class CumulativeArms {
       const entry = entries.get(record.name)!;
       settle(entry, Math.max(entry.settledUntil, now - this.settleMs), pass);
       if (entry.stale) {
-        // What was counted is no longer in the store (it lost data): read the stage again.
-        this.entries.delete(record.name);
+        // What was counted recently is no longer in the store: keep what had settled (it is never
+        // read again, so a wiped store must not erase it) and read the rest again.
+        forgetRecent(entry);
         stale.push(record);
       } else {
         entry.view ??= new Map(entry.totals);
@@ -160,6 +166,7 @@ export class CumulativeArms {
         // whichever clock wrote it) finds the bucket in which it began.
         settledUntil: Math.min(record.stageStartedAt, now) - this.settleMs,
         totals: new Map(),
+        settled: new Map(),
         recent: new Map(),
         stale: false,
         view: undefined,
@@ -206,8 +213,9 @@ function place(entry: Entry, bucket: MetricBucket, pass: number): void {
 }
 
 /**
- * Stops following the buckets that are now final; a recent bucket the read did not return went
- * missing from the store, which makes the entry stale.
+ * Stops following the buckets that are now final, adding them to the settled totals. A recent
+ * bucket the read did not return went missing from the store: the entry is marked stale and
+ * nothing settles, so the lost bucket is not kept as final.
  */
 function settle(entry: Entry, settleBefore: number, pass: number): void {
   const complete = entry.seen === entry.size;
@@ -217,20 +225,50 @@ function settle(entry: Entry, settleBefore: number, pass: number): void {
     entry.settledUntil = settleBefore;
     return;
   }
+  if (!complete) {
+    for (const starts of entry.recent.values())
+      for (const head of starts.values())
+        for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next)
+          if (slot.seenIn !== pass) {
+            entry.stale = true;
+            return;
+          }
+  }
   let oldest = Number.POSITIVE_INFINITY;
-  for (const starts of entry.recent.values()) {
+  for (const [arm, starts] of entry.recent) {
     for (const [start, head] of starts) {
-      for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) {
-        if (slot.seenIn !== pass) entry.stale = true;
-      }
       if (start < settleBefore) {
-        for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) entry.size--;
+        let total = entry.settled.get(arm);
+        if (total === undefined) {
+          total = emptyMetricBucket(head.bucket.feature, arm, 0);
+          entry.settled.set(arm, total);
+        }
+        for (let slot: Slot | undefined = head; slot !== undefined; slot = slot.next) {
+          mergeMetricBucket(total, slot.bucket);
+          entry.size--;
+        }
         starts.delete(start);
       } else if (start < oldest) oldest = start;
     }
   }
   entry.oldestStart = oldest;
   entry.settledUntil = settleBefore;
+}
+
+/** Back to the settled totals, with no recent bucket followed: the next read adds them again. */
+function forgetRecent(entry: Entry): void {
+  entry.totals = new Map();
+  for (const [arm, total] of entry.settled) {
+    const copy = emptyMetricBucket(total.feature, arm, 0);
+    mergeMetricBucket(copy, total);
+    entry.totals.set(arm, copy);
+  }
+  entry.recent.clear();
+  entry.stale = false;
+  entry.view = undefined;
+  entry.size = 0;
+  entry.seen = 0;
+  entry.oldestStart = Number.POSITIVE_INFINITY;
 }
 
 /** Adds what `after` holds beyond `before` (the same bucket read earlier) into `total`. */
