@@ -94,18 +94,18 @@ async function bareCase(path: string) {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   const updateFeature = db.prepare<[number, string, string, number]>(
-    'UPDATE features SET version = ?, record = ? WHERE name = ? AND version = ?',
+    "UPDATE entries SET version = ?, value = ? WHERE collection = 'features' AND key = ? AND version = ?",
   );
   const bump = db.prepare('UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version').pluck();
   const merged = db
-    .prepare<[string, string, number], [string, Buffer]>(
-      'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND bucket_start = ?',
+    .prepare<[string, string, number, number], [string, Buffer]>(
+      'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND stage = ? AND bucket_start = ?',
     )
     .raw();
   const upsert = db.prepare(
-    `INSERT INTO metric_buckets (feature, arm, bucket_start, calls, successes, failures, latency_count,
-       latency_sum_ms, histogram, users) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (feature, arm, bucket_start) DO UPDATE SET
+    `INSERT INTO metric_buckets (feature, arm, stage, bucket_start, calls, successes, failures, latency_count,
+       latency_sum_ms, histogram, users) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (feature, arm, stage, bucket_start) DO UPDATE SET
        calls = calls + excluded.calls, successes = successes + excluded.successes,
        failures = failures + excluded.failures, latency_count = latency_count + excluded.latency_count,
        latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
@@ -117,7 +117,7 @@ async function bareCase(path: string) {
   let batch = 0;
   const flush = (deltas: readonly MetricBucket[]) => {
     for (const d of deltas) {
-      const row = merged.get(d.feature, d.arm, d.bucketStart);
+      const row = merged.get(d.feature, d.arm, d.stage ?? 0, d.bucketStart);
       let histogram = d.histogram;
       let users: Buffer;
       if (row === undefined) {
@@ -134,6 +134,7 @@ async function bareCase(path: string) {
       upsert.run(
         d.feature,
         d.arm,
+        d.stage ?? 0,
         d.bucketStart,
         d.calls,
         d.successes,
