@@ -72,7 +72,7 @@ export {
   type MemoryStoreData,
 } from './storage/memory-driver';
 export { jsonValueProblem, MAX_META_KEY_LENGTH, metaKeyProblem } from './storage/meta-values';
-export { isHistogram, isMetricBucket, validStoredBucket } from './storage/metric-check';
+export { isHistogram, isMetricBucket, metricBucketsJson, validStoredBucket } from './storage/metric-check';
 export {
   addCounts,
   addLatency,

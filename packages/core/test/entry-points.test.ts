@@ -177,6 +177,7 @@ const entries: Record<string, Entry> = {
       'metaKeyProblem',
       'metricBatchSchema',
       'metricBucketSchema',
+      'metricBucketsJson',
       'metricKey',
       'newId',
       'normalizeEmail',

@@ -73,6 +73,8 @@ export class PostgresDriver implements RolloutDriver {
   private readonly s: string;
   /** The notification channel: a hash of schema and namespace, so nothing readable leaks into it. */
   readonly channel: string;
+  /** A flush is one JSON parameter: core writes it while checking the deltas. */
+  readonly metricsEncoding = 'json';
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private connected: Connected | undefined;
   private opening: Promise<void> | undefined;
@@ -345,9 +347,9 @@ export class PostgresDriver implements RolloutDriver {
     return result.rows.map((r) => this.decode(r.entry, `log ${log}`, `#${r.seq}`));
   }
 
-  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+  async addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch, json?: string): Promise<void> {
     const { metrics } = this.session('addMetrics');
-    await metrics.add(deltas, batch);
+    await metrics.add(deltas, batch, json);
   }
 
   async readMetrics(

@@ -29,7 +29,7 @@ import type {
 import { emailKey, normalizeEmail } from './emails';
 import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
-import { isMetricBucket } from './metric-check';
+import { isMetricBucket, metricBucketsJson } from './metric-check';
 import { planRollback } from './rollback-plan';
 import type {
   LogQuery,
@@ -386,15 +386,20 @@ export class DriverStore implements RolloutStore {
     if (!Array.isArray(deltas)) {
       throw new InvalidArgumentError(`${this.label}: addMetrics: deltas must be an array`);
     }
-    // The hand-written check first: zod's cost per register adds up on every flush.
-    const valid = deltas.map((d) =>
-      isMetricBucket(d) ? d : parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'),
-    );
+    // The hand-written check first: zod's cost per register adds up on every flush. For a driver
+    // sending JSON it writes the text as it checks; zod speaks only when a bucket fails it.
+    const json = this.driver.metricsEncoding === 'json' ? metricBucketsJson(deltas) : undefined;
+    const valid =
+      json !== undefined
+        ? (deltas.slice() as MetricBucket[])
+        : deltas.map((d) =>
+            isMetricBucket(d) ? d : parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'),
+          );
     const id =
       batch === undefined
         ? undefined
         : parseArgument(metricBatchSchema, batch, this.storeName, 'addMetrics batch');
-    await this.driver.addMetrics(valid, id);
+    await (json === undefined ? this.driver.addMetrics(valid, id) : this.driver.addMetrics(valid, id, json));
   }
 
   readMetrics(

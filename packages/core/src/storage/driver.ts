@@ -213,10 +213,18 @@ export interface RolloutDriver {
   /** Log entries, oldest first, reading only what the query selects. */
   readLog(log: DriverLog, query?: DriverLogQuery): Promise<readonly unknown[]>;
   /**
-   * As `RolloutStore.addMetrics`, on deltas core already validated: counts summed (saturating,
-   * see `mergeMetricBucket`), registers maxed, atomic per call, exactly once by batch.
+   * `'json'` for a driver that sends its metric deltas as JSON text: core then passes
+   * `addMetrics` that text too, written in the pass that checks the deltas (checking, then
+   * `JSON.stringify`, would enumerate every bin and register twice).
    */
-  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void>;
+  readonly metricsEncoding?: 'json';
+  /**
+   * As `RolloutStore.addMetrics`, on deltas core already validated: counts summed (saturating,
+   * see `mergeMetricBucket`), registers maxed, atomic per call, exactly once by batch. With
+   * `metricsEncoding: 'json'`, `json` is usually given: the deltas as a JSON array of their
+   * schema's fields (what `metricBucketsJson` writes); without it the driver encodes them itself.
+   */
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch, json?: string): Promise<void>;
   /**
    * As `RolloutStore.readMetrics`. Core passes these through (it is the monitor's hot read), so a
    * driver that decodes stored buckets validates them (`parseStored` with `metricBucketSchema`).

@@ -94,12 +94,13 @@ export class MetricsTable {
 DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
   }
 
-  /** One statement; exactly once by `batch` when given. */
-  async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+  /** One statement; exactly once by `batch` when given. `json`: the deltas as core encoded them. */
+  async add(deltas: readonly MetricBucket[], batch?: MetricBatch, json?: string): Promise<void> {
     if (deltas.length === 0) return;
     // The checked buckets as one JSON text: one parameter, parsed by the server's JSON parser,
     // cheaper on both sides than eleven arrays whose JSON elements need quoting in array syntax.
-    const rows = JSON.stringify(deltas);
+    // Core usually wrote it while checking them (`metricsEncoding: 'json'`).
+    const rows = json ?? JSON.stringify(deltas);
     await this.statements.query(
       'addMetrics',
       batch === undefined ? this.plain : this.claimed,
