@@ -191,6 +191,9 @@ const entries: Record<string, Entry> = {
       'rollbackRecordSchema',
       'userIdProblem',
       'validStoredBucket',
+      'validStoredFeature',
+      'validStoredFeedback',
+      'validStoredUser',
     ],
     types: [
       'AppliedOperations',
