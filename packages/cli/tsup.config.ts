@@ -6,9 +6,10 @@ import { base, zodMembersOnly } from '../../tsup.base';
  * Built-in modules through `require` rather than `import`: Node builds an ES module facade of a
  * built-in by reading every export, and for `node:fs` that loads its streams (with readline) that
  * no command uses. `lazy` ones are loaded when first called: `node:http` and `node:https` (with
- * tls and net, about 8 ms) serve only the webhook notifier and `metrics`, and `node:crypto` (about
- * 5 ms) only commands that write (lock tokens, temporary file names, ids) or hash an email, not
- * `status` or `list-users`. Only the names the bundle uses are exported: a new import from these
+ * tls and net, about 8 ms) serve only the webhook notifier and `metrics`, and `node:crypto` (2 to
+ * 5 ms) only what takes the file store's lock (its token; opening the store takes it, so `status`
+ * and `list-users` load it too), writes temporary files, makes ids or hashes an email, not
+ * `--version` or `help`. Only the names the bundle uses are exported: a new import from these
  * modules fails the build ("No matching export") rather than the command.
  */
 const builtins: Record<string, { lazy: boolean; names: readonly string[] }> = {

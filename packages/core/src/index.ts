@@ -34,11 +34,9 @@ export type { BucketingAlgorithm, BucketingConfig } from './schemas/bucketing';
 export {
   type CanaryConfig,
   type CanaryConfigInput,
-  canaryConfigSchema,
   defaultConfig,
   type ExperimentsConfig,
   type FeatureConfig,
-  featureConfigSchema,
   loadConfigFile,
   type PlanConfig,
   type PlanStepConfig,
@@ -46,6 +44,7 @@ export {
   type ThresholdsConfig,
   type VariantConfig,
 } from './schemas/config';
+export { canaryConfigSchema, featureConfigSchema } from './schemas/exported';
 export type {
   ConfigDefinition,
   DeepReadonly,

@@ -15,24 +15,26 @@ export {
 } from './errors';
 export { checkNumberOption, type NumberOptionRule } from './internal/options';
 export {
-  type BetaUser,
   betaUserSchema,
-  type FeatureRecord,
-  type FeatureWrite,
-  type Feedback,
   featureRecordSchema,
   featureWriteSchema,
   feedbackSchema,
-  type LogEntry,
-  type LogKind,
   logEntrySchema,
-  type MetricBucket,
   metricBatchSchema,
   metricBucketSchema,
-  type PlanState,
   planStateSchema,
-  type RollbackRecord,
   rollbackRecordSchema,
+} from './schemas/exported';
+export type {
+  BetaUser,
+  FeatureRecord,
+  FeatureWrite,
+  Feedback,
+  LogEntry,
+  LogKind,
+  MetricBucket,
+  PlanState,
+  RollbackRecord,
 } from './schemas/records';
 export {
   type AppliedOperations,
@@ -83,6 +85,7 @@ export {
   metricKey,
 } from './storage/metric-merge';
 export { isOffForEveryone, planRollback, type RollbackPlan } from './storage/rollback-plan';
+export { validStoredFeature, validStoredFeedback, validStoredUser } from './storage/stored-records';
 export type {
   LogQuery,
   MetaRecord,

@@ -192,6 +192,9 @@ const entries: Record<string, Entry> = {
       'rollbackRecordSchema',
       'userIdProblem',
       'validStoredBucket',
+      'validStoredFeature',
+      'validStoredFeedback',
+      'validStoredUser',
     ],
     types: [
       'AppliedOperations',

@@ -9,7 +9,9 @@ import {
   type VariantWeight,
   variantArm,
 } from '../src/experiments';
-import { armSchema } from '../src/schemas/records';
+import { recordSchemas } from '../src/schemas/records';
+
+const armSchema = recordSchemas().arm;
 
 const users = Array.from({ length: 40_000 }, (_, i) => `user-${i}`);
 

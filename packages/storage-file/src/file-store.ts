@@ -1,13 +1,12 @@
 import {
-  betaUserSchema,
   DriverStore,
-  featureRecordSchema,
-  feedbackSchema,
   NotFoundError,
-  parseStored,
   type RollbackRequest,
   type RollbackResult,
   StoreDataCorruptedError,
+  validStoredFeature,
+  validStoredFeedback,
+  validStoredUser,
 } from '@canary-rollout/core/store-kit';
 import { FileDriver } from './file-driver';
 import type { ConfigBackup } from './internal/config-backup';
@@ -25,15 +24,15 @@ const STORE = 'storage-file';
  */
 const CHECKS: Readonly<Record<string, RecordCheck>> = {
   features: (value, key, path, at) => {
-    const feature = parseStored(featureRecordSchema, value, STORE, locationOf(path, at));
+    const feature = validStoredFeature(value, STORE, locationOf(path, at));
     if (feature.name !== key) {
       throw new StoreDataCorruptedError(
         `${PKG}: corrupted data in ${path}: ${at} holds a feature named "${feature.name}"`,
       );
     }
   },
-  users: (value, _key, path, at) => void parseStored(betaUserSchema, value, STORE, locationOf(path, at)),
-  feedback: (value, _key, path, at) => void parseStored(feedbackSchema, value, STORE, locationOf(path, at)),
+  users: (value, _key, path, at) => void validStoredUser(value, STORE, locationOf(path, at)),
+  feedback: (value, _key, path, at) => void validStoredFeedback(value, STORE, locationOf(path, at)),
 };
 
 /**

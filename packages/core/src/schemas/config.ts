@@ -2,191 +2,216 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigInvalidError } from '../errors';
 import { VARIANT_NAME_PATTERN } from '../experiments/variants';
-import { bucketingSchema, percentageProblem } from './bucketing';
+import { type BucketingConfig, bucketingSchemas, percentageProblem } from './bucketing';
+import { checkedConfig } from './config-check';
 import { jsonTextIssues, MAX_CONFIG_DEPTH } from './json-text';
-import { featureNameSchema, percentageSchema, rolloutStrategySchema } from './names';
-import {
-  attributesSchema,
-  prerequisitesSchema,
-  rulesSchema,
-  segmentsSchema,
-  targetingIssues,
-} from './targeting';
+import { lazy } from './lazy';
+import { nameSchemas } from './names';
+import { FAIL } from './plain-checks';
+import { targetingIssues, targetingSchemas } from './targeting';
 
-const rate = z.number().min(0).max(1);
-const positiveMs = z.number().int().positive();
+/** The configuration's schemas, built on first use (`parseConfig` takes a hand-written path first). */
+export const configSchemas = lazy(() => {
+  const { featureName, percentage, rolloutStrategy } = nameSchemas();
+  const { bucketing } = bucketingSchemas();
+  const { attributes, prerequisites, rules, segments } = targetingSchemas();
+  const rate = z.number().min(0).max(1);
+  const positiveMs = z.number().int().positive();
 
-/** One weighted variant of a feature (A/B/n). */
-export const variantConfigSchema = z.strictObject({
-  /** Letters, digits, `_`, `.`, `-`; at most 72 characters (it names the metrics arm `variant:<name>`). */
-  name: z.string().regex(VARIANT_NAME_PATTERN, {
-    error: (issue) =>
-      `must be a variant name (letters, digits, "_", "." or "-", 1 to 72), got ${JSON.stringify(issue.input)}`,
-  }),
-  /** Relative weight, > 0. */
-  weight: z.number().positive().finite(),
-});
-
-const variantsSchema = z
-  .array(variantConfigSchema)
-  .min(1)
-  .superRefine((variants, ctx) => {
-    const seen = new Set<string>();
-    variants.forEach((v, i) => {
-      if (seen.has(v.name)) {
-        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `appears twice, got "${v.name}"` });
-      }
-      seen.add(v.name);
-    });
+  /** One weighted variant of a feature (A/B/n). */
+  const variantConfigSchema = z.strictObject({
+    /** Letters, digits, `_`, `.`, `-`; at most 72 characters (it names the metrics arm `variant:<name>`). */
+    name: z.string().regex(VARIANT_NAME_PATTERN, {
+      error: (issue) =>
+        `must be a variant name (letters, digits, "_", "." or "-", 1 to 72), got ${JSON.stringify(issue.input)}`,
+    }),
+    /** Relative weight, > 0. */
+    weight: z.number().positive().finite(),
   });
 
-/** One step of a progressive rollout plan. */
-export const planStepConfigSchema = z.strictObject({
-  /** The rollout percentage of this step, > 0. */
-  percentage: percentageSchema.refine((p) => p > 0, { error: 'must be > 0' }),
-  /** How long the step must run healthy before the next (ms). */
-  minDurationMs: z.number().int().nonnegative(),
-  /** Treatment calls the step must have seen before the next. @default none */
-  minSamples: z.number().int().nonnegative().optional(),
-});
-
-/** A progressive rollout plan: steps of percentage and minimum duration, driven by the monitor. */
-export const planConfigSchema = z.strictObject({
-  steps: z
-    .array(planStepConfigSchema)
+  const variantsSchema = z
+    .array(variantConfigSchema)
     .min(1)
-    .superRefine((steps, ctx) => {
-      for (let i = 1; i < steps.length; i++) {
-        if (steps[i]!.percentage <= steps[i - 1]!.percentage) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'percentage'],
-            message: `must be above the step before (${steps[i - 1]!.percentage}), got ${steps[i]!.percentage}`,
-          });
+    .superRefine((variants, ctx) => {
+      const seen = new Set<string>();
+      variants.forEach((v, i) => {
+        if (seen.has(v.name)) {
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `appears twice, got "${v.name}"` });
         }
-      }
-    }),
-  /** On a critical verdict: roll back, or go one step down and pause the plan. */
-  onCritical: z.enum(['rollback', 'step-down']).default('rollback'),
+        seen.add(v.name);
+      });
+    });
+
+  /** One step of a progressive rollout plan. */
+  const planStepConfigSchema = z.strictObject({
+    /** The rollout percentage of this step, > 0. */
+    percentage: percentage.refine((p) => p > 0, { error: 'must be > 0' }),
+    /** How long the step must run healthy before the next (ms). */
+    minDurationMs: z.number().int().nonnegative(),
+    /** Treatment calls the step must have seen before the next. @default none */
+    minSamples: z.number().int().nonnegative().optional(),
+  });
+
+  /** A progressive rollout plan: steps of percentage and minimum duration, driven by the monitor. */
+  const planConfigSchema = z.strictObject({
+    steps: z
+      .array(planStepConfigSchema)
+      .min(1)
+      .superRefine((steps, ctx) => {
+        for (let i = 1; i < steps.length; i++) {
+          if (steps[i]!.percentage <= steps[i - 1]!.percentage) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'percentage'],
+              message: `must be above the step before (${steps[i - 1]!.percentage}), got ${steps[i]!.percentage}`,
+            });
+          }
+        }
+      }),
+    /** On a critical verdict: roll back, or go one step down and pause the plan. */
+    onCritical: z.enum(['rollback', 'step-down']).default('rollback'),
+  });
+
+  /** Per-feature settings of `config/canary-rollout.json`. */
+  const featureConfigSchema = z.strictObject({
+    enabled: z.boolean().default(false),
+    rolloutPercentage: percentage.default(0),
+    rolloutStrategy: rolloutStrategy.default('gradual'),
+    /** Time (ms) a feature must run healthy at its percentage before a raise. No default. */
+    minStableTime: positiveMs.optional(),
+    /** @default 0.05 (falls back to `thresholds.maxErrorRate`) */
+    maxErrorRate: rate.optional(),
+    /** @default 0.95 (falls back to `thresholds.minSuccessRate`) */
+    minSuccessRate: rate.optional(),
+    /** Largest raise of the percentage in one change, in points. Off unless set. */
+    maxStep: z.number().positive().max(100).optional(),
+    /** Hash salt; change it to re-draw who is in the rollout. @default the feature name */
+    salt: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[^\0]+$/)
+      .optional(),
+    /** Weighted variants (A/B/n), assigned by `getVariant` and passed to `runFeature`. @default none */
+    variants: variantsSchema.optional(),
+    /** A progressive rollout plan the monitor walks. @default none */
+    plan: planConfigSchema.optional(),
+    /**
+     * How users are picked: ours, or another tool's exact assignment (`unleash`, `growthbook`,
+     * `flagd`) so a migrated rollout keeps its users. @default `{ algorithm: "canary-rollout" }`
+     */
+    bucketing: bucketing.optional(),
+    /**
+     * Targeting rules, tried in order before the strategy: the first whose constraints all match
+     * decides, by its own percentage. @default none
+     */
+    rules: rules.optional(),
+    /** Features that must be on for the same context for this one to be on. @default none */
+    prerequisites: prerequisites.optional(),
+  });
+
+  /** Thresholds for every feature, and the global ones. */
+  const thresholdsConfigSchema = z.strictObject({
+    maxErrorRate: rate.default(0.05),
+    minSuccessRate: rate.default(0.95),
+    globalErrorRate: rate.default(0.1),
+    /** Warning when p95 latency exceeds this (ms). */
+    latencyWarningMs: z.number().positive().default(5000),
+    /** Warning when the process's RSS exceeds this (MB). */
+    memoryWarningMb: z.number().positive().default(512),
+    /** Below this many calls in a window no finding is critical. */
+    minSampleSize: z.number().int().nonnegative().default(100),
+    /** Length of the sliding metrics window (ms). */
+    windowMs: positiveMs.default(300_000),
+    minStableTime: positiveMs.optional(),
+    maxStep: z.number().positive().max(100).optional(),
+  });
+
+  /** Settings of the monitoring loop. */
+  const monitoringConfigSchema = z.strictObject({
+    /** Tick interval (ms). */
+    intervalMs: positiveMs.default(30_000),
+    /** Roll back by itself on a critical verdict. */
+    autoRollback: z.boolean().default(true),
+    /** One incident gives one alert per this period (ms). */
+    alertCooldownMs: z.number().int().nonnegative().default(600_000),
+  });
+
+  /** Treatment against control: how the monitor compares and what it does with the verdict. */
+  const experimentsConfigSchema = z.strictObject({
+    /**
+     * `off`: no comparison; `alert`: alert when the treatment is worse; `hold`: also keep plans from
+     * advancing while worse or inconclusive; `rollback`: roll back when worse.
+     */
+    comparison: z.enum(['off', 'alert', 'hold', 'rollback']).default('alert'),
+    /**
+     * The metrics whose verdict counts: a treatment worse on one of them is `worse`. The others
+     * are compared and reported only (a new path may be slower by design).
+     */
+    metrics: z
+      .array(z.enum(['error-rate', 'success-rate', 'latency', 'p50-latency', 'p95-latency']))
+      .min(1)
+      .default(['error-rate', 'success-rate']),
+    /** Chance of ever calling equal arms different, over a whole stage and every metric that counts. */
+    alpha: z.number().gt(0).lt(1).default(0.05),
+    /** Below this many calls in an arm the comparison is inconclusive. */
+    minSamples: z.number().int().nonnegative().default(100),
+    /** P-value below which the split of users between the arms is called broken. */
+    sampleRatioAlpha: z.number().gt(0).lt(1).default(0.001),
+  });
+
+  const featuresSchema = z.record(featureName, featureConfigSchema);
+
+  /** Schema of the guide's `config/canary-rollout.json`. */
+  const canaryConfigSchema = z.strictObject({
+    canaryRollout: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        features: featuresSchema.default({}),
+        thresholds: thresholdsConfigSchema.default(thresholdsConfigSchema.parse({})),
+        monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
+        experiments: experimentsConfigSchema.default(experimentsConfigSchema.parse({})),
+        /** Named constraint lists that rules of many features use. @default none */
+        segments: segments.default({}),
+        /** Declared kinds of context attributes, checked against the operators used on them. @default none */
+        attributes: attributes.default({}),
+      })
+      .superRefine(checkPlanSteps)
+      .superRefine(checkBucketing)
+      .superRefine((root, ctx) => {
+        for (const issue of targetingIssues(root.features, root.segments, root.attributes))
+          ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      }),
+  });
+  return {
+    variantConfig: variantConfigSchema,
+    planStepConfig: planStepConfigSchema,
+    planConfig: planConfigSchema,
+    featureConfig: featureConfigSchema,
+    thresholdsConfig: thresholdsConfigSchema,
+    monitoringConfig: monitoringConfigSchema,
+    experimentsConfig: experimentsConfigSchema,
+    canaryConfig: canaryConfigSchema,
+  };
 });
 
-/** Per-feature settings of `config/canary-rollout.json`. */
-export const featureConfigSchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  rolloutPercentage: percentageSchema.default(0),
-  rolloutStrategy: rolloutStrategySchema.default('gradual'),
-  /** Time (ms) a feature must run healthy at its percentage before a raise. No default. */
-  minStableTime: positiveMs.optional(),
-  /** @default 0.05 (falls back to `thresholds.maxErrorRate`) */
-  maxErrorRate: rate.optional(),
-  /** @default 0.95 (falls back to `thresholds.minSuccessRate`) */
-  minSuccessRate: rate.optional(),
-  /** Largest raise of the percentage in one change, in points. Off unless set. */
-  maxStep: z.number().positive().max(100).optional(),
-  /** Hash salt; change it to re-draw who is in the rollout. @default the feature name */
-  salt: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[^\0]+$/)
-    .optional(),
-  /** Weighted variants (A/B/n), assigned by `getVariant` and passed to `runFeature`. @default none */
-  variants: variantsSchema.optional(),
-  /** A progressive rollout plan the monitor walks. @default none */
-  plan: planConfigSchema.optional(),
-  /**
-   * How users are picked: ours, or another tool's exact assignment (`unleash`, `growthbook`,
-   * `flagd`) so a migrated rollout keeps its users. @default `{ algorithm: "canary-rollout" }`
-   */
-  bucketing: bucketingSchema.optional(),
-  /**
-   * Targeting rules, tried in order before the strategy: the first whose constraints all match
-   * decides, by its own percentage. @default none
-   */
-  rules: rulesSchema.optional(),
-  /** Features that must be on for the same context for this one to be on. @default none */
-  prerequisites: prerequisitesSchema.optional(),
-});
+type ConfigSchemas = ReturnType<typeof configSchemas>;
 
-/** Thresholds for every feature, and the global ones. */
-export const thresholdsConfigSchema = z.strictObject({
-  maxErrorRate: rate.default(0.05),
-  minSuccessRate: rate.default(0.95),
-  globalErrorRate: rate.default(0.1),
-  /** Warning when p95 latency exceeds this (ms). */
-  latencyWarningMs: z.number().positive().default(5000),
-  /** Warning when the process's RSS exceeds this (MB). */
-  memoryWarningMb: z.number().positive().default(512),
-  /** Below this many calls in a window no finding is critical. */
-  minSampleSize: z.number().int().nonnegative().default(100),
-  /** Length of the sliding metrics window (ms). */
-  windowMs: positiveMs.default(300_000),
-  minStableTime: positiveMs.optional(),
-  maxStep: z.number().positive().max(100).optional(),
-});
-
-/** Settings of the monitoring loop. */
-export const monitoringConfigSchema = z.strictObject({
-  /** Tick interval (ms). */
-  intervalMs: positiveMs.default(30_000),
-  /** Roll back by itself on a critical verdict. */
-  autoRollback: z.boolean().default(true),
-  /** One incident gives one alert per this period (ms). */
-  alertCooldownMs: z.number().int().nonnegative().default(600_000),
-});
-
-/** Treatment against control: how the monitor compares and what it does with the verdict. */
-export const experimentsConfigSchema = z.strictObject({
-  /**
-   * `off`: no comparison; `alert`: alert when the treatment is worse; `hold`: also keep plans from
-   * advancing while worse or inconclusive; `rollback`: roll back when worse.
-   */
-  comparison: z.enum(['off', 'alert', 'hold', 'rollback']).default('alert'),
-  /**
-   * The metrics whose verdict counts: a treatment worse on one of them is `worse`. The others
-   * are compared and reported only (a new path may be slower by design).
-   */
-  metrics: z
-    .array(z.enum(['error-rate', 'success-rate', 'latency', 'p50-latency', 'p95-latency']))
-    .min(1)
-    .default(['error-rate', 'success-rate']),
-  /** Chance of ever calling equal arms different, over a whole stage and every metric that counts. */
-  alpha: z.number().gt(0).lt(1).default(0.05),
-  /** Below this many calls in an arm the comparison is inconclusive. */
-  minSamples: z.number().int().nonnegative().default(100),
-  /** P-value below which the split of users between the arms is called broken. */
-  sampleRatioAlpha: z.number().gt(0).lt(1).default(0.001),
-});
-
-const featuresSchema = z.record(featureNameSchema, featureConfigSchema);
-
-/** Schema of the guide's `config/canary-rollout.json`. */
-export const canaryConfigSchema = z.strictObject({
-  canaryRollout: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      features: featuresSchema.default({}),
-      thresholds: thresholdsConfigSchema.default(thresholdsConfigSchema.parse({})),
-      monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
-      experiments: experimentsConfigSchema.default(experimentsConfigSchema.parse({})),
-      /** Named constraint lists that rules of many features use. @default none */
-      segments: segmentsSchema.default({}),
-      /** Declared kinds of context attributes, checked against the operators used on them. @default none */
-      attributes: attributesSchema.default({}),
-    })
-    .superRefine(checkPlanSteps)
-    .superRefine(checkBucketing)
-    .superRefine((root, ctx) => {
-      for (const issue of targetingIssues(root.features, root.segments, root.attributes))
-        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-    }),
-});
+/** What the checks across a feature's settings read (the schemas' types would refer to themselves). */
+interface CheckedFeature {
+  rolloutPercentage: number;
+  rolloutStrategy: string;
+  maxStep?: number | undefined;
+  variants?: { weight: number }[] | undefined;
+  plan?: { steps: { percentage: number }[] } | undefined;
+  bucketing?: BucketingConfig | undefined;
+}
 
 /** A plan's raises go through the maxStep guard: refuse a plan that could never be walked. */
 function checkPlanSteps(
   root: {
-    features: Record<string, z.infer<typeof featureConfigSchema>>;
-    thresholds: z.infer<typeof thresholdsConfigSchema>;
+    features: Record<string, CheckedFeature>;
+    thresholds: { maxStep?: number | undefined };
   },
   ctx: z.RefinementCtx,
 ): void {
@@ -217,10 +242,7 @@ function checkPlanSteps(
 }
 
 /** Percentages a feature's bucketing cannot express (fractions in unleash mode). */
-function checkBucketing(
-  root: { features: Record<string, z.infer<typeof featureConfigSchema>> },
-  ctx: z.RefinementCtx,
-): void {
+function checkBucketing(root: { features: Record<string, CheckedFeature> }, ctx: z.RefinementCtx): void {
   for (const [name, feature] of Object.entries(root.features)) {
     if (feature.bucketing === undefined) continue;
     if (feature.bucketing.algorithm === 'unleash') {
@@ -252,23 +274,23 @@ function checkBucketing(
 }
 
 /** A parsed configuration with every default filled in. */
-export type CanaryConfig = z.infer<typeof canaryConfigSchema>;
+export type CanaryConfig = z.infer<ConfigSchemas['canaryConfig']>;
 /** What may be written in the file (defaults optional). */
-export type CanaryConfigInput = z.input<typeof canaryConfigSchema>;
+export type CanaryConfigInput = z.input<ConfigSchemas['canaryConfig']>;
 /** One feature's parsed settings. */
-export type FeatureConfig = z.infer<typeof featureConfigSchema>;
+export type FeatureConfig = z.infer<ConfigSchemas['featureConfig']>;
 /** Parsed thresholds. */
-export type ThresholdsConfig = z.infer<typeof thresholdsConfigSchema>;
+export type ThresholdsConfig = z.infer<ConfigSchemas['thresholdsConfig']>;
 /** A parsed progressive rollout plan. */
-export type PlanConfig = z.infer<typeof planConfigSchema>;
+export type PlanConfig = z.infer<ConfigSchemas['planConfig']>;
 /** One step of a plan. */
-export type PlanStepConfig = z.infer<typeof planStepConfigSchema>;
+export type PlanStepConfig = z.infer<ConfigSchemas['planStepConfig']>;
 /** One weighted variant. */
-export type VariantConfig = z.infer<typeof variantConfigSchema>;
+export type VariantConfig = z.infer<ConfigSchemas['variantConfig']>;
 /** One targeting rule as configured. */
-export type RuleConfig = z.infer<typeof rulesSchema>[number];
+export type RuleConfig = z.infer<ReturnType<typeof targetingSchemas>['rules']>[number];
 /** Parsed `canaryRollout.experiments`. */
-export type ExperimentsConfig = z.infer<typeof experimentsConfigSchema>;
+export type ExperimentsConfig = z.infer<ConfigSchemas['experimentsConfig']>;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -311,7 +333,11 @@ export function parseConfig(input: unknown, source = 'configuration'): CanaryCon
   }
   // JSON.parse makes "__proto__" an own key, which zod's record drops without a word.
   const prototypeKeys = prototypeKeyIssues(input);
-  const result = canaryConfigSchema.safeParse(input, { reportInput: true });
+  if (prototypeKeys.length === 0) {
+    const checked = checkedConfig(input);
+    if (checked !== FAIL) return withoutPrototype(checked);
+  }
+  const result = configSchemas().canaryConfig.safeParse(input, { reportInput: true });
   if (result.success && prototypeKeys.length === 0) return withoutPrototype(result.data);
   const issues = [...prototypeKeys, ...(result.success ? [] : formatIssues(result.error))].map((line) =>
     line.replace(/^canaryRollout\./, ''),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isWellFormedText, MAX_USER_ID_LENGTH } from '../storage/user-ids';
+import { lazy } from './lazy';
 
 /** Names that would reach an object's prototype if used as a key. */
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -11,11 +12,6 @@ export const FEATURE_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export function isValidFeatureName(name: unknown): name is string {
   return typeof name === 'string' && FEATURE_NAME_PATTERN.test(name) && !FORBIDDEN_NAMES.has(name);
 }
-
-export const featureNameSchema = z.string().refine(isValidFeatureName, {
-  error: (issue) =>
-    `must be a feature name (a letter, then letters, digits, "_", "-" or ".", at most 64; not __proto__, constructor or prototype), got ${JSON.stringify(issue.input)}`,
-});
 
 /** Percentages run from 0 to 100 in steps of 0.01. */
 export function isValidPercentage(value: unknown): value is number {
@@ -34,20 +30,28 @@ export function normalizePercentage(value: number): number {
   return Math.round(value * 100) / 100 + 0;
 }
 
-export const percentageSchema = z
-  .number()
-  .refine(isValidPercentage, {
-    error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
-  })
-  .transform(normalizePercentage);
-
-/** Ids are non-empty, well-formed strings of at most 256 characters. */
-export const userIdSchema = z
-  .string()
-  .min(1)
-  .max(MAX_USER_ID_LENGTH)
-  .refine(isWellFormedText, { error: 'must be well-formed UTF-16 (it holds a lone surrogate)' });
-
-export const rolloutStrategySchema = z.enum(['gradual', 'beta-only', 'stable']);
+/** The rollout strategies, in the order the guide lists them. */
+export const ROLLOUT_STRATEGIES = ['gradual', 'beta-only', 'stable'] as const;
 /** How a feature chooses its users. */
-export type RolloutStrategy = z.infer<typeof rolloutStrategySchema>;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+/** The schemas of names, percentages and ids, built on first use. */
+export const nameSchemas = lazy(() => ({
+  featureName: z.string().refine(isValidFeatureName, {
+    error: (issue) =>
+      `must be a feature name (a letter, then letters, digits, "_", "-" or ".", at most 64; not __proto__, constructor or prototype), got ${JSON.stringify(issue.input)}`,
+  }),
+  percentage: z
+    .number()
+    .refine(isValidPercentage, {
+      error: (issue) => `must be 0..100 in steps of 0.01, got ${JSON.stringify(issue.input)}`,
+    })
+    .transform(normalizePercentage),
+  /** Ids are non-empty, well-formed strings of at most 256 characters. */
+  userId: z
+    .string()
+    .min(1)
+    .max(MAX_USER_ID_LENGTH)
+    .refine(isWellFormedText, { error: 'must be well-formed UTF-16 (it holds a lone surrogate)' }),
+  rolloutStrategy: z.enum(ROLLOUT_STRATEGIES),
+}));

@@ -1,23 +1,13 @@
 import { z } from 'zod';
 import { isSemver } from '../evaluation/semver';
-import { featureNameSchema, percentageSchema } from './names';
+import { lazy } from './lazy';
+import { nameSchemas } from './names';
 
 /** Names that would reach an object's prototype if used as a key. */
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Attribute and segment names: a letter or `_`, then letters, digits, `_`, `-`, `.`; at most 64. */
 export const TARGETING_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
-
-const targetingName = (what: string) =>
-  z.string().refine((name) => TARGETING_NAME_PATTERN.test(name) && !FORBIDDEN.has(name), {
-    error: (issue) =>
-      `must be ${what} (a letter or "_", then letters, digits, "_", "-" or ".", at most 64; not __proto__, constructor or prototype), got ${JSON.stringify(issue.input)}`,
-  });
-
-/** An attribute of the context; `userId` is the context's user id. */
-export const attributeNameSchema = targetingName('an attribute name');
-/** The name of a segment. */
-export const segmentNameSchema = targetingName('a segment name');
 
 /** Operators that compare the attribute with a list of values. */
 export const LIST_OPERATORS = ['in', 'not_in', 'starts_with', 'ends_with', 'contains'] as const;
@@ -41,72 +31,6 @@ export type ConstraintOperator = (typeof OPERATORS)[number];
 export const ATTRIBUTE_TYPES = ['string', 'number', 'boolean', 'semver', 'date', 'string[]'] as const;
 /** The declared kind of an attribute. */
 export type AttributeType = (typeof ATTRIBUTE_TYPES)[number];
-
-const listValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
-
-/**
- * One condition on one attribute of the context. List operators take `values`, the others one
- * `value`. A constraint on an attribute the context lacks, or holds with another type, does not
- * match, whatever its operator and `inverted`.
- */
-export const constraintSchema = z
-  .strictObject({
-    /** The attribute compared (`userId` is the context's user id). */
-    attribute: attributeNameSchema,
-    operator: z.enum(OPERATORS, {
-      error: (issue) => `must be one of ${OPERATORS.join(', ')}, got ${JSON.stringify(issue.input)}`,
-    }),
-    /** The values of a list operator (`in`, `not_in`, `starts_with`, `ends_with`, `contains`). */
-    values: z.array(listValue).min(1).max(10_000).optional(),
-    /** The value of a number, semver or date operator. */
-    value: z.union([z.string().max(1024), z.number()]).optional(),
-    /** Compare text ignoring case. @default false */
-    caseInsensitive: z.boolean().optional(),
-    /** Match when the comparison does not hold. @default false */
-    inverted: z.boolean().optional(),
-  })
-  .superRefine((c, ctx) => {
-    const list = (LIST_OPERATORS as readonly string[]).includes(c.operator);
-    if (list) {
-      if (c.values === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['values'],
-          message: `is required by "${c.operator}", got nothing`,
-        });
-      }
-      if (c.value !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['value'],
-          message: `does not apply to "${c.operator}" (it takes "values"), got ${JSON.stringify(c.value)}`,
-        });
-      }
-      if (c.operator !== 'in' && c.operator !== 'not_in') {
-        c.values?.forEach((v, i) => {
-          if (typeof v !== 'string') {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['values', i],
-              message: `must be text for "${c.operator}", got ${JSON.stringify(v)}`,
-            });
-          }
-        });
-      }
-      return;
-    }
-    if (c.values !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['values'],
-        message: `does not apply to "${c.operator}" (it takes one "value"), got ${JSON.stringify(c.values).slice(0, 60)}`,
-      });
-    }
-    const problem = valueProblem(c.operator, c.value);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
-  });
-/** One condition on the context. */
-export type Constraint = z.infer<typeof constraintSchema>;
 
 /** What is wrong with the `value` of a number, semver or date operator, if anything. */
 function valueProblem(operator: ConstraintOperator, value: unknown): string | undefined {
@@ -147,45 +71,139 @@ export function operatorFitsType(operator: ConstraintOperator, type: AttributeTy
   return kind === type;
 }
 
-/**
- * A rule: when every constraint (its segments' first, then its own) matches, the rule decides:
- * on for the users whose bucket is below its `rolloutPercentage`, off for the others.
- */
-export const ruleSchema = z
-  .strictObject({
-    /** Shown by `explain` and the status. @default `rule <index + 1>` */
-    name: z.string().min(1).max(100).optional(),
-    /** Segments whose constraints must all match. */
-    segments: z.array(segmentNameSchema).max(100).optional(),
-    /** Constraints that must all match. */
-    constraints: z.array(constraintSchema).max(100).optional(),
-    /** Share of the matching users the rule turns on. @default 100 */
-    rolloutPercentage: percentageSchema.optional(),
-  })
-  .refine((r) => (r.segments?.length ?? 0) + (r.constraints?.length ?? 0) > 0, {
-    error: 'needs at least one constraint or segment, got none',
+/** The targeting schemas (constraints, rules, segments, attributes), built on first use. */
+export const targetingSchemas = lazy(() => {
+  const { featureName, percentage } = nameSchemas();
+  const targetingName = (what: string) =>
+    z.string().refine((name) => TARGETING_NAME_PATTERN.test(name) && !FORBIDDEN.has(name), {
+      error: (issue) =>
+        `must be ${what} (a letter or "_", then letters, digits, "_", "-" or ".", at most 64; not __proto__, constructor or prototype), got ${JSON.stringify(issue.input)}`,
+    });
+
+  /** An attribute of the context; `userId` is the context's user id. */
+  const attributeNameSchema = targetingName('an attribute name');
+  /** The name of a segment. */
+  const segmentNameSchema = targetingName('a segment name');
+
+  const listValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+
+  /**
+   * One condition on one attribute of the context. List operators take `values`, the others one
+   * `value`. A constraint on an attribute the context lacks, or holds with another type, does not
+   * match, whatever its operator and `inverted`.
+   */
+  const constraintSchema = z
+    .strictObject({
+      /** The attribute compared (`userId` is the context's user id). */
+      attribute: attributeNameSchema,
+      operator: z.enum(OPERATORS, {
+        error: (issue) => `must be one of ${OPERATORS.join(', ')}, got ${JSON.stringify(issue.input)}`,
+      }),
+      /** The values of a list operator (`in`, `not_in`, `starts_with`, `ends_with`, `contains`). */
+      values: z.array(listValue).min(1).max(10_000).optional(),
+      /** The value of a number, semver or date operator. */
+      value: z.union([z.string().max(1024), z.number()]).optional(),
+      /** Compare text ignoring case. @default false */
+      caseInsensitive: z.boolean().optional(),
+      /** Match when the comparison does not hold. @default false */
+      inverted: z.boolean().optional(),
+    })
+    .superRefine((c, ctx) => {
+      const list = (LIST_OPERATORS as readonly string[]).includes(c.operator);
+      if (list) {
+        if (c.values === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['values'],
+            message: `is required by "${c.operator}", got nothing`,
+          });
+        }
+        if (c.value !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['value'],
+            message: `does not apply to "${c.operator}" (it takes "values"), got ${JSON.stringify(c.value)}`,
+          });
+        }
+        if (c.operator !== 'in' && c.operator !== 'not_in') {
+          c.values?.forEach((v, i) => {
+            if (typeof v !== 'string') {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['values', i],
+                message: `must be text for "${c.operator}", got ${JSON.stringify(v)}`,
+              });
+            }
+          });
+        }
+        return;
+      }
+      if (c.values !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['values'],
+          message: `does not apply to "${c.operator}" (it takes one "value"), got ${JSON.stringify(c.values).slice(0, 60)}`,
+        });
+      }
+      const problem = valueProblem(c.operator, c.value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: problem });
+    });
+
+  /**
+   * A rule: when every constraint (its segments' first, then its own) matches, the rule decides:
+   * on for the users whose bucket is below its `rolloutPercentage`, off for the others.
+   */
+  const ruleSchema = z
+    .strictObject({
+      /** Shown by `explain` and the status. @default `rule <index + 1>` */
+      name: z.string().min(1).max(100).optional(),
+      /** Segments whose constraints must all match. */
+      segments: z.array(segmentNameSchema).max(100).optional(),
+      /** Constraints that must all match. */
+      constraints: z.array(constraintSchema).max(100).optional(),
+      /** Share of the matching users the rule turns on. @default 100 */
+      rolloutPercentage: percentage.optional(),
+    })
+    .refine((r) => (r.segments?.length ?? 0) + (r.constraints?.length ?? 0) > 0, {
+      error: 'needs at least one constraint or segment, got none',
+    });
+
+  /** A feature's rules, first match wins. */
+  const rulesSchema = z.array(ruleSchema).max(1000);
+  /** A feature's prerequisites: features that must be on for the same context. */
+  const prerequisitesSchema = z.array(featureName).max(100);
+
+  /** A named, reusable list of constraints. */
+  const segmentSchema = z.strictObject({
+    /** For people. */
+    description: z.string().max(1000).optional(),
+    constraints: z.array(constraintSchema).min(1).max(1000),
   });
-/** One targeting rule of a feature. */
-export type Rule = z.infer<typeof ruleSchema>;
 
-/** A feature's rules, first match wins. */
-export const rulesSchema = z.array(ruleSchema).max(1000);
-/** A feature's prerequisites: features that must be on for the same context. */
-export const prerequisitesSchema = z.array(featureNameSchema).max(100);
-
-/** A named, reusable list of constraints. */
-export const segmentSchema = z.strictObject({
-  /** For people. */
-  description: z.string().max(1000).optional(),
-  constraints: z.array(constraintSchema).min(1).max(1000),
+  /** `canaryRollout.segments`. */
+  const segmentsSchema = z.record(segmentNameSchema, segmentSchema);
+  /** `canaryRollout.attributes`: declared kinds, checked against the operators that use them. */
+  const attributesSchema = z.record(attributeNameSchema, z.enum(ATTRIBUTE_TYPES));
+  return {
+    attributeName: attributeNameSchema,
+    segmentName: segmentNameSchema,
+    constraint: constraintSchema,
+    rule: ruleSchema,
+    rules: rulesSchema,
+    prerequisites: prerequisitesSchema,
+    segment: segmentSchema,
+    segments: segmentsSchema,
+    attributes: attributesSchema,
+  };
 });
-/** A named constraint list used by rules of many features. */
-export type Segment = z.infer<typeof segmentSchema>;
 
-/** `canaryRollout.segments`. */
-export const segmentsSchema = z.record(segmentNameSchema, segmentSchema);
-/** `canaryRollout.attributes`: declared kinds, checked against the operators that use them. */
-export const attributesSchema = z.record(attributeNameSchema, z.enum(ATTRIBUTE_TYPES));
+type TargetingSchemas = ReturnType<typeof targetingSchemas>;
+/** One condition on the context. */
+export type Constraint = z.infer<TargetingSchemas['constraint']>;
+/** One targeting rule of a feature. */
+export type Rule = z.infer<TargetingSchemas['rule']>;
+/** A named constraint list used by rules of many features. */
+export type Segment = z.infer<TargetingSchemas['segment']>;
 
 /** What targeting checks need to know of one feature. */
 export interface TargetedFeature {

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import { InvalidArgumentError, NotFoundError } from '../errors';
 import type { SafeEventEmitter } from '../events';
 import { assertFeatureName, assertPercentage, assertUserId, show } from '../internal/args';
-import { type BucketingConfig, bucketingSchema, percentageProblem } from '../schemas/bucketing';
+import { type BucketingConfig, bucketingSchemas, percentageProblem } from '../schemas/bucketing';
 import type { CanaryConfig } from '../schemas/config';
 import { normalizePercentage, type RolloutStrategy } from '../schemas/names';
 import type { FeatureRecord, FeatureWrite, LogEntry, LogKind, RollbackRecord } from '../schemas/records';
@@ -102,7 +102,7 @@ export class RolloutAdmin {
 
   /** See `CanaryRolloutService.setBucketing`. */
   async setBucketing(feature: string, bucketing: BucketingConfig): Promise<FeatureRecord> {
-    const parsed = parseArgument(bucketingSchema, bucketing, 'core', 'setBucketing');
+    const parsed = parseArgument(bucketingSchemas().bucketing, bucketing, 'core', 'setBucketing');
     return this.changeFeature(feature, 'setBucketing', 'set-bucketing', (current) => {
       const problem = percentageProblem(parsed, current.rolloutPercentage);
       if (problem !== undefined) {

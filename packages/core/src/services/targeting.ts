@@ -4,14 +4,11 @@ import type { Snapshot } from '../evaluation/snapshot';
 import type { CanaryConfig } from '../schemas/config';
 import type { FeatureRecord } from '../schemas/records';
 import {
-  prerequisitesSchema,
   type Rule,
-  rulesSchema,
   type Segment,
-  segmentNameSchema,
-  segmentSchema,
   type TargetedFeature,
   targetingIssues,
+  targetingSchemas,
 } from '../schemas/targeting';
 import type { RolloutState, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
@@ -73,7 +70,7 @@ export function rulesPatch(
   current: FeatureRecord,
   rules: unknown,
 ): { rules: Rule[] } | null {
-  const parsed = parseArgument(rulesSchema, rules, 'core', 'setRules');
+  const parsed = parseArgument(targetingSchemas().rules, rules, 'core', 'setRules');
   check('setRules', config, snapshot, segments, current.name, { rules: parsed });
   return JSON.stringify(current.rules ?? []) === JSON.stringify(parsed) ? null : { rules: parsed };
 }
@@ -86,7 +83,7 @@ export function prerequisitesPatch(
   current: FeatureRecord,
   prerequisites: unknown,
 ): { prerequisites: string[] } | null {
-  const parsed = parseArgument(prerequisitesSchema, prerequisites, 'core', 'setPrerequisites');
+  const parsed = parseArgument(targetingSchemas().prerequisites, prerequisites, 'core', 'setPrerequisites');
   check('setPrerequisites', config, snapshot, segments, current.name, { prerequisites: parsed });
   const same = JSON.stringify(current.prerequisites ?? []) === JSON.stringify(parsed);
   return same ? null : { prerequisites: parsed };
@@ -107,8 +104,8 @@ export function checkSegment(
   name: unknown,
   segment: unknown,
 ): void {
-  parseArgument(segmentNameSchema, name, 'core', 'putSegment name');
-  const parsed = parseArgument(segmentSchema, segment, 'core', 'putSegment segment');
+  parseArgument(targetingSchemas().segmentName, name, 'core', 'putSegment name');
+  const parsed = parseArgument(targetingSchemas().segment, segment, 'core', 'putSegment segment');
   const segments: Record<string, Segment> = Object.create(null);
   Object.assign(segments, snapshot.segments, { [name as string]: parsed });
   const issues = targetingIssues(
@@ -125,7 +122,7 @@ export function checkSegment(
 
 /** Refuses to delete a stored segment that rules name, unless the config file defines it too. */
 export function checkSegmentUnused(config: CanaryConfig, snapshot: Snapshot, name: unknown): void {
-  parseArgument(segmentNameSchema, name, 'core', 'deleteSegment name');
+  parseArgument(targetingSchemas().segmentName, name, 'core', 'deleteSegment name');
   if (Object.hasOwn(config.canaryRollout.segments, name as string)) return;
   const users = [...snapshot.features.values()]
     .filter((f) => f.record.rules?.some((r) => r.segments?.includes(name as string)))

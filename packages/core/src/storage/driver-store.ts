@@ -1,22 +1,16 @@
 import { ConflictError, InvalidArgumentError, NotFoundError, StoreDataCorruptedError } from '../errors';
 import {
   type BetaUser,
-  betaUserSchema,
   type FeatureRecord,
   type FeatureWrite,
   type Feedback,
-  featureRecordSchema,
-  feedbackSchema,
   type LogEntry,
   type LogKind,
-  logEntrySchema,
   type MetricBucket,
-  metricBatchSchema,
-  metricBucketSchema,
   type RollbackRecord,
-  rollbackRecordSchema,
+  recordSchemas,
 } from '../schemas/records';
-import { type Segment, segmentNameSchema, segmentSchema } from '../schemas/targeting';
+import { type Segment, targetingSchemas } from '../schemas/targeting';
 import type {
   DriverCommit,
   DriverEntry,
@@ -31,6 +25,7 @@ import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
 import { isMetricBucket, metricBucketsJson } from './metric-check';
 import { planRollback } from './rollback-plan';
+import { validStoredFeature, validStoredFeedback, validStoredUser } from './stored-records';
 import type {
   LogQuery,
   MetaRecord,
@@ -146,8 +141,8 @@ export class DriverStore implements RolloutStore {
   }
 
   async putSegment(name: string, segment: Segment): Promise<Segment> {
-    const key = parseArgument(segmentNameSchema, name, this.storeName, 'putSegment name');
-    const valid = parseArgument(segmentSchema, segment, this.storeName, 'putSegment segment');
+    const key = parseArgument(targetingSchemas().segmentName, name, this.storeName, 'putSegment name');
+    const valid = parseArgument(targetingSchemas().segment, segment, this.storeName, 'putSegment segment');
     return this.rounds('putSegment', async () => {
       const [entry] = await this.driver.get('segments', [key], 'putSegment');
       const done = await this.commit('putSegment', {
@@ -159,7 +154,7 @@ export class DriverStore implements RolloutStore {
   }
 
   deleteSegment(name: string): Promise<boolean> {
-    const key = parseArgument(segmentNameSchema, name, this.storeName, 'deleteSegment name');
+    const key = parseArgument(targetingSchemas().segmentName, name, this.storeName, 'deleteSegment name');
     return this.rounds('deleteSegment', async () => {
       const [entry] = await this.driver.get('segments', [key], 'deleteSegment');
       if (entry === undefined) return false;
@@ -176,7 +171,7 @@ export class DriverStore implements RolloutStore {
     let next: FeatureRecord;
     try {
       next = parseArgument(
-        featureRecordSchema,
+        recordSchemas().featureRecord,
         { ...feature, version: (expectedVersion ?? 0) + 1 },
         this.storeName,
         'putFeature',
@@ -224,7 +219,7 @@ export class DriverStore implements RolloutStore {
   }
 
   async registerUser(user: BetaUser): Promise<{ user: BetaUser; created: boolean }> {
-    const valid = parseArgument(betaUserSchema, user, this.storeName, 'registerUser');
+    const valid = parseArgument(recordSchemas().betaUser, user, this.storeName, 'registerUser');
     const key = emailKey(valid.email);
     return this.rounds('registerUser', async () => {
       const [index] = await this.driver.get('emails', [key], 'registerUser');
@@ -357,7 +352,7 @@ export class DriverStore implements RolloutStore {
   }
 
   async appendFeedback(entry: Feedback): Promise<void> {
-    const valid = parseArgument(feedbackSchema, entry, this.storeName, 'appendFeedback');
+    const valid = parseArgument(recordSchemas().feedback, entry, this.storeName, 'appendFeedback');
     await this.rounds('appendFeedback', async () => {
       // Keys sort by time, then by the store version seen: appends in sequence keep their order
       // across handles even within one millisecond.
@@ -378,7 +373,7 @@ export class DriverStore implements RolloutStore {
     const entries = [...(snap.collections.feedback ?? [])].sort((a, b) =>
       a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
     );
-    const all = entries.map((e, i) => parseStored(feedbackSchema, e.value, this.storeName, `feedback #${i}`));
+    const all = entries.map((e, i) => validStoredFeedback(e.value, this.storeName, `feedback #${i}`));
     return feature === undefined ? all : all.filter((f) => f.feature === feature);
   }
 
@@ -393,12 +388,12 @@ export class DriverStore implements RolloutStore {
       json !== undefined
         ? (deltas.slice() as MetricBucket[])
         : deltas.map((d) =>
-            isMetricBucket(d) ? d : parseArgument(metricBucketSchema, d, this.storeName, 'addMetrics'),
+            isMetricBucket(d) ? d : parseArgument(recordSchemas().metricBucket, d, this.storeName, 'addMetrics'),
           );
     const id =
       batch === undefined
         ? undefined
-        : parseArgument(metricBatchSchema, batch, this.storeName, 'addMetrics batch');
+        : parseArgument(recordSchemas().metricBatch, batch, this.storeName, 'addMetrics batch');
     await (json === undefined ? this.driver.addMetrics(valid, id) : this.driver.addMetrics(valid, id, json));
   }
 
@@ -418,7 +413,7 @@ export class DriverStore implements RolloutStore {
 
   async appendLog(kind: LogKind, entry: LogEntry): Promise<void> {
     this.logKindArgument(kind);
-    const valid = parseArgument(logEntrySchema, entry, this.storeName, 'appendLog');
+    const valid = parseArgument(recordSchemas().logEntry, entry, this.storeName, 'appendLog');
     await this.driver.commit({
       operation: 'appendLog',
       operations: [{ op: 'append', log: kind, at: valid.at, entry: valid, retain: this.maxLogEntries }],
@@ -441,7 +436,9 @@ export class DriverStore implements RolloutStore {
       ...(since === undefined ? {} : { since }),
       ...(limit === undefined ? {} : { limit }),
     });
-    return entries.map((value, i) => parseStored(logEntrySchema, value, this.storeName, `${kind} #${i}`));
+    return entries.map((value, i) =>
+      parseStored(recordSchemas().logEntry, value, this.storeName, `${kind} #${i}`),
+    );
   }
 
   rollback(feature: string, request: RollbackRequest): Promise<RollbackResult> {
@@ -485,7 +482,7 @@ export class DriverStore implements RolloutStore {
   async listRollbacks(feature?: string): Promise<RollbackRecord[]> {
     const entries = await this.driver.readLog('rollbacks', { operation: 'listRollbacks' });
     const all = entries.map((value, i) =>
-      parseStored(rollbackRecordSchema, value, this.storeName, `rollback #${i}`),
+      parseStored(recordSchemas().rollbackRecord, value, this.storeName, `rollback #${i}`),
     );
     return feature === undefined ? all : all.filter((r) => r.feature === feature);
   }
@@ -585,7 +582,7 @@ export class DriverStore implements RolloutStore {
   }
 
   private feature(entry: DriverEntry): FeatureRecord {
-    const record = parseStored(featureRecordSchema, entry.value, this.storeName, `feature "${entry.key}"`);
+    const record = validStoredFeature(entry.value, this.storeName, `feature "${entry.key}"`);
     if (record.name !== entry.key || record.version !== entry.version) {
       throw new StoreDataCorruptedError(
         `${this.label}: corrupted data in feature "${entry.key}": the record says name "${record.name}" at version ${record.version}, the store holds it under "${entry.key}" at version ${entry.version}`,
@@ -595,16 +592,16 @@ export class DriverStore implements RolloutStore {
   }
 
   private segment(entry: DriverEntry): Segment {
-    if (!segmentNameSchema.safeParse(entry.key).success) {
+    if (!targetingSchemas().segmentName.safeParse(entry.key).success) {
       throw new StoreDataCorruptedError(
         `${this.label}: corrupted data in the segments: a segment is stored under the name ${JSON.stringify(entry.key.slice(0, 64))}`,
       );
     }
-    return parseStored(segmentSchema, entry.value, this.storeName, `segment "${entry.key}"`);
+    return parseStored(targetingSchemas().segment, entry.value, this.storeName, `segment "${entry.key}"`);
   }
 
   private user(entry: DriverEntry): BetaUser {
-    return parseStored(betaUserSchema, entry.value, this.storeName, `user ${describeUserId(entry.key)}`);
+    return validStoredUser(entry.value, this.storeName, `user ${describeUserId(entry.key)}`);
   }
 
   private async userById(id: string, operation: string): Promise<BetaUser | undefined> {

@@ -1,5 +1,5 @@
 import { isValidFeatureName } from '../schemas/names';
-import { type MetricBucket, metricBucketSchema } from '../schemas/records';
+import { type MetricBucket, recordSchemas } from '../schemas/records';
 import { parseStored } from './validate';
 
 const ARM = /^[A-Za-z0-9:_.-]{1,80}$/;
@@ -129,5 +129,5 @@ export function metricBucketsJson(values: readonly unknown[]): string | undefine
  * naming the store and `location`.
  */
 export function validStoredBucket(value: unknown, store: string, location: string): MetricBucket {
-  return isMetricBucket(value) ? value : parseStored(metricBucketSchema, value, store, location);
+  return isMetricBucket(value) ? value : parseStored(recordSchemas().metricBucket, value, store, location);
 }

@@ -4,9 +4,8 @@ import {
   type MetricBatch,
   type MetricBucket,
   mergeMetricBuckets,
-  metricBucketSchema,
-  parseStored,
   StoreDataCorruptedError,
+  validStoredBucket,
 } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION } from '../format';
 import { layoutOf } from '../layout';
@@ -29,7 +28,7 @@ function readShard(path: string, files: DecodedFiles): Promise<readonly MetricBu
     return noted(path, () => {
       if (!Array.isArray(given)) throw corrupted(path, 'buckets: expected an array');
       return given.map((b, i) =>
-        freezeBucket(parseStored(metricBucketSchema, b, 'storage-file', `${path} (buckets.${i})`)),
+        freezeBucket(validStoredBucket(b, 'storage-file', `${path} (buckets.${i})`)),
       );
     });
   };
