@@ -85,9 +85,11 @@ export {
 export { isOffForEveryone, planRollback, type RollbackPlan } from './storage/rollback-plan';
 export type {
   LogQuery,
+  MetaExpectation,
   MetaRecord,
   MetricBatch,
   MetricsReadOptions,
+  PutFeatureOptions,
   RollbackRequest,
   RollbackResult,
   RolloutState,
