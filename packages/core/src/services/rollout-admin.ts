@@ -10,7 +10,7 @@ import type { MetaRecord, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
 import { healthMarkKey, withHealthMark } from '../thresholds/stability';
 import type { AuditAction, AuditTrail } from './audit';
-import { type FeatureWriteContext, writeFeature } from './feature-writes';
+import { type FeatureWriteContext, WriteCondition, writeFeature } from './feature-writes';
 import type { HealthMarkBook } from './health-marks';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise, minStableTimeFor } from './raise-guards';
@@ -66,17 +66,23 @@ export class RolloutAdmin {
     assertPercentage(percentage, 'updateRolloutPercentage');
     const target = normalizePercentage(percentage);
     const mark = await this.raiseMark(feature, 'updateRolloutPercentage', options);
-    return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
-      const problem = percentageProblem(current.bucketing, target);
-      if (problem !== undefined) {
-        throw new InvalidArgumentError(
-          `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
-        );
-      }
-      if (target > current.rolloutPercentage && options.force !== true)
-        this.checkRaise(current, target, mark);
-      return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
-    });
+    return this.changeFeature(
+      feature,
+      'updateRolloutPercentage',
+      'update-percentage',
+      (current) => {
+        const problem = percentageProblem(current.bucketing, target);
+        if (problem !== undefined) {
+          throw new InvalidArgumentError(
+            `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
+          );
+        }
+        if (target > current.rolloutPercentage && options.force !== true)
+          this.checkRaise(current, target, mark);
+        return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
+      },
+      mark,
+    );
   }
 
   /** See `CanaryRolloutService.setRolloutStrategy`. */
@@ -92,12 +98,18 @@ export class RolloutAdmin {
     }
     const mark =
       strategy === 'stable' ? await this.raiseMark(feature, 'setRolloutStrategy', options) : undefined;
-    return this.changeFeature(feature, 'setRolloutStrategy', 'set-strategy', (current) => {
-      if (current.rolloutStrategy === strategy) return null;
-      // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
-      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, mark);
-      return { rolloutStrategy: strategy };
-    });
+    return this.changeFeature(
+      feature,
+      'setRolloutStrategy',
+      'set-strategy',
+      (current) => {
+        if (current.rolloutStrategy === strategy) return null;
+        // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
+        if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, mark);
+        return { rolloutStrategy: strategy };
+      },
+      mark,
+    );
   }
 
   /** See `CanaryRolloutService.setBucketing`. */
@@ -197,6 +209,7 @@ export class RolloutAdmin {
         return next.patch;
       },
       options.expectedVersion,
+      mark,
     );
     if (written !== undefined && before !== undefined) {
       await this.options.audit.record({
@@ -295,24 +308,26 @@ export class RolloutAdmin {
     return this.options.store.appendLog(kind, entry);
   }
 
-  private checkRaise(current: FeatureRecord, percentage: number, mark: MetaRecord | undefined): void {
-    checkRaise(this.options.config, current, percentage, this.options.clock.now(), mark?.value);
+  private checkRaise(current: FeatureRecord, percentage: number, mark: WriteCondition | undefined): void {
+    checkRaise(this.options.config, current, percentage, this.options.clock.now(), mark?.consult()?.value);
   }
 
   /**
    * The feature's health mark as the store holds it now, for the minStableTime guard of a
-   * raise; undefined when it has none, or when no guard applies (forced, no minStableTime).
+   * raise, as a condition of the write: a mark written after this read makes the raise judge
+   * again. Undefined when no guard applies (forced, no minStableTime).
    */
   private async raiseMark(
     feature: string,
     where: string,
     options: { readonly force?: boolean },
-  ): Promise<MetaRecord | undefined> {
+  ): Promise<WriteCondition | undefined> {
     if (options.force === true) return undefined;
     assertFeatureName(feature, where);
     if (minStableTimeFor(this.options.config, feature) === undefined) return undefined;
     await this.options.ready();
-    return this.options.marks.read(feature);
+    const read = () => this.options.marks.read(feature);
+    return new WriteCondition(healthMarkKey(feature), await read(), read);
   }
 
   /** The feature as the snapshot has it, after the service started; throws `NotFoundError`. */
@@ -331,15 +346,23 @@ export class RolloutAdmin {
     where: string,
     action: AuditAction,
     change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
+    condition?: WriteCondition,
   ): Promise<FeatureRecord> {
     const current = await this.requireFeature(feature, where);
     // The last attempt of the compare-and-set loop is the one that was written.
     let before: FeatureRecord | undefined;
-    const written = (await writeFeature(this.writes, current, where, (record) => {
-      const patch = change(record);
-      before = patch === null ? undefined : record;
-      return patch;
-    }))!;
+    const written = (await writeFeature(
+      this.writes,
+      current,
+      where,
+      (record) => {
+        const patch = change(record);
+        before = patch === null ? undefined : record;
+        return patch;
+      },
+      undefined,
+      condition,
+    ))!;
     if (before !== undefined)
       await this.options.audit.record({
         action,
