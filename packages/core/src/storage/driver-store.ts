@@ -209,13 +209,15 @@ export class DriverStore implements RolloutStore {
       operations: [{ op: 'put', collection: 'features', key: next.name, value: next }],
     });
     if (!result.committed) {
-      const conflict = result.conflicts.find((c) => 'collection' in c && c.collection === 'features');
-      if (conflict !== undefined || result.conflicts.length === 0)
-        throw this.featureConflict(next.name, conflict?.found ?? null, expectedVersion);
-      const meta = result.conflicts[0]!;
-      throw new ConflictError(
-        `${this.label}: putFeature "${next.name}": meta record "${'key' in meta ? meta.key : ''}" is at version ${meta.found ?? 'none'}, expected ${meta.version ?? 'none'}`,
-      );
+      const entries = result.conflicts.flatMap((c) => ('collection' in c ? [c] : []));
+      const stale = entries.find((c) => c.collection === 'features');
+      const meta = entries.find((c) => c.collection === 'meta');
+      if (stale === undefined && meta !== undefined) {
+        throw new ConflictError(
+          `${this.label}: putFeature "${next.name}": meta record "${meta.key}" is at version ${meta.found ?? 'none'}, expected ${meta.version ?? 'none'}`,
+        );
+      }
+      throw this.featureConflict(next.name, stale?.found ?? null, expectedVersion);
     }
     return next;
   }
@@ -351,10 +353,9 @@ export class DriverStore implements RolloutStore {
     assertUserIdArgument(userId, this.storeName, 'addBetaMember');
     return this.rounds('addBetaMember', async () => {
       const set = betaSet(feature);
-      // The feature and its list in one consistent read (one round trip), by key: a fleet-wide
-      // rollback of every feature stays linear (reading the whole feature list each time would not).
-      // A driver that reports what its commits changed spares reading the list: a read of a
-      // list of 100,000 members per addition made filling one quadratic.
+      // The feature by key (reading every feature each time would make a fleet-wide import
+      // quadratic), and its list only where the driver does not report what its commits changed:
+      // a read of the whole list per addition makes filling a list of 100,000 quadratic too.
       const reports = this.reportsSetChanges;
       const snap = await this.driver.read({
         operation: 'addBetaMember',
