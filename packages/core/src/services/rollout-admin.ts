@@ -65,7 +65,7 @@ export class RolloutAdmin {
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
     const target = normalizePercentage(percentage);
-    const mark = await this.raiseMark(feature, 'updateRolloutPercentage', options);
+    const guard = await this.raiseGuard(feature, 'updateRolloutPercentage', options);
     return this.changeFeature(
       feature,
       'updateRolloutPercentage',
@@ -78,10 +78,10 @@ export class RolloutAdmin {
           );
         }
         if (target > current.rolloutPercentage && options.force !== true)
-          this.checkRaise(current, target, mark);
+          this.checkRaise(current, target, guard);
         return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
       },
-      mark,
+      guard,
     );
   }
 
@@ -96,8 +96,8 @@ export class RolloutAdmin {
         `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
       );
     }
-    const mark =
-      strategy === 'stable' ? await this.raiseMark(feature, 'setRolloutStrategy', options) : undefined;
+    const guard =
+      strategy === 'stable' ? await this.raiseGuard(feature, 'setRolloutStrategy', options) : undefined;
     return this.changeFeature(
       feature,
       'setRolloutStrategy',
@@ -105,10 +105,10 @@ export class RolloutAdmin {
       (current) => {
         if (current.rolloutStrategy === strategy) return null;
         // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
-        if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, mark);
+        if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, guard);
         return { rolloutStrategy: strategy };
       },
-      mark,
+      guard,
     );
   }
 
@@ -193,8 +193,8 @@ export class RolloutAdmin {
         `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
       );
     // Pausing and stepping down never raise.
-    const mark =
-      move === 'pause' || move === 'step-down' ? undefined : await this.raiseMark(feature, where, options);
+    const guard =
+      move === 'pause' || move === 'step-down' ? undefined : await this.raiseGuard(feature, where, options);
     let before: FeatureRecord | undefined;
     const written = await writeFeature(
       this.writes,
@@ -205,11 +205,11 @@ export class RolloutAdmin {
         before = next === null ? undefined : record;
         if (next === null) return null;
         if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
-          this.checkRaise(record, next.raiseTo, mark);
+          this.checkRaise(record, next.raiseTo, guard);
         return next.patch;
       },
       options.expectedVersion,
-      mark,
+      guard,
     );
     if (written !== undefined && before !== undefined) {
       await this.options.audit.record({
@@ -308,8 +308,8 @@ export class RolloutAdmin {
     return this.options.store.appendLog(kind, entry);
   }
 
-  private checkRaise(current: FeatureRecord, percentage: number, mark: WriteCondition | undefined): void {
-    checkRaise(this.options.config, current, percentage, this.options.clock.now(), mark?.consult()?.value);
+  private checkRaise(current: FeatureRecord, percentage: number, guard: WriteCondition | undefined): void {
+    checkRaise(this.options.config, current, percentage, this.options.clock.now(), guard?.consult()?.value);
   }
 
   /**
@@ -317,7 +317,7 @@ export class RolloutAdmin {
    * raise, as a condition of the write: a mark written after this read makes the raise judge
    * again. Undefined when no guard applies (forced, no minStableTime).
    */
-  private async raiseMark(
+  private async raiseGuard(
     feature: string,
     where: string,
     options: { readonly force?: boolean },
