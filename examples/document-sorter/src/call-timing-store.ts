@@ -17,6 +17,7 @@ import type {
   MetaRecord,
   MetricBatch,
   MetricsReadOptions,
+  PutFeatureOptions,
   RollbackRequest,
   RollbackResult,
 } from '@canary-rollout/core/store-kit';
@@ -64,8 +65,12 @@ export class CallTimingStore implements RolloutStore {
   readState(): Promise<RolloutState> {
     return this.timed('readState', () => this.inner.readState());
   }
-  putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
-    return this.timed('putFeature', () => this.inner.putFeature(feature, expectedVersion));
+  putFeature(
+    feature: FeatureWrite,
+    expectedVersion: number | null,
+    options?: PutFeatureOptions,
+  ): Promise<FeatureRecord> {
+    return this.timed('putFeature', () => this.inner.putFeature(feature, expectedVersion, options));
   }
   deleteFeature(name: string): Promise<boolean> {
     return this.timed('deleteFeature', () => this.inner.deleteFeature(name));

@@ -74,6 +74,8 @@ export class MapDriver implements kit.RolloutDriver {
     });
     if (conflicts.length > 0) return { committed: false, conflicts };
     const touched = new Set<string>();
+    // Per set add or remove, whether it changed the set: core then needs no read of the set.
+    const setChanges: boolean[] = [];
     for (const op of commit.operations) {
       if (op.op === 'append') {
         const log = d.logs.get(op.log) ?? [];
@@ -91,7 +93,11 @@ export class MapDriver implements kit.RolloutDriver {
         if (!touched.has(op.set)) set.version += 1;
         touched.add(op.set);
         if (op.op === 'set-clear') set.members.clear();
-        else for (const m of op.members) op.op === 'set-add' ? set.members.add(m) : set.members.delete(m);
+        else {
+          const size = set.members.size;
+          for (const m of op.members) op.op === 'set-add' ? set.members.add(m) : set.members.delete(m);
+          setChanges.push(set.members.size !== size);
+        }
       }
     }
     if (commit.operations.some((op) => op.op !== 'append')) {
@@ -99,7 +105,9 @@ export class MapDriver implements kit.RolloutDriver {
       for (const other of d.drivers)
         if (other !== this) queueMicrotask(() => kit.notifyListeners(other.listeners, change));
     }
-    return { committed: true, version: d.version };
+    return commit.reportSetChanges
+      ? { committed: true, version: d.version, setChanges }
+      : { committed: true, version: d.version };
   }
 
   async readLog(log: string, { since, limit }: kit.DriverLogQuery = {}): Promise<unknown[]> {

@@ -88,9 +88,11 @@ export { isOffForEveryone, planRollback, type RollbackPlan } from './storage/rol
 export { validStoredFeature, validStoredFeedback, validStoredUser } from './storage/stored-records';
 export type {
   LogQuery,
+  MetaExpectation,
   MetaRecord,
   MetricBatch,
   MetricsReadOptions,
+  PutFeatureOptions,
   RollbackRequest,
   RollbackResult,
   RolloutState,

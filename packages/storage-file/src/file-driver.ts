@@ -205,11 +205,12 @@ export class FileDriver implements RolloutDriver {
       log.retain = op.retain;
       appends.set(op.log, log);
     }
+    const reported = commit.reportSetChanges === true ? { setChanges: applied.setChanges } : {};
     const changed = new Set<StoreDocument>([...applied.collections].map(documentOf));
     if (changed.size === 0 && applied.sets.size === 0) {
       // Appends alone: whole lines on O_APPEND descriptors, no document rewritten.
       for (const [log, { lines, retain }] of appends) await this.logs.append(log, lines, retain);
-      return { committed: true, version: storeVersion(loaded) };
+      return { committed: true, version: storeVersion(loaded), ...reported };
     }
     // The store version is the newest counter of the two documents; each commit writes the next one
     // into the documents it changes (feedback has no counter: beta-users.json carries it).
@@ -228,7 +229,7 @@ export class FileDriver implements RolloutDriver {
       await backupCurrent(this.layout.users);
     for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
     for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
-    return { committed: true, version };
+    return { committed: true, version, ...reported };
   }
 
   private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {

@@ -284,7 +284,14 @@ export class PostgresDriver implements RolloutDriver {
     });
     const { statements } = this.session('commit');
     this.committing++;
-    let reply: { version?: number; changed?: boolean; conflicts?: [number, number | null][] } | undefined;
+    let reply:
+      | {
+          version?: number;
+          changed?: boolean;
+          conflicts?: [number, number | null][];
+          set_changes?: boolean[];
+        }
+      | undefined;
     try {
       const result = await statements.query<{ r: typeof reply }>(
         'commit',
@@ -314,7 +321,13 @@ export class PostgresDriver implements RolloutDriver {
         })),
       };
     }
-    return { committed: true, version: Number(reply?.version) };
+    const version = Number(reply?.version);
+    // Opening brought the function to a revision that reports; should a reply lack it all the
+    // same, the result says nothing and core reads the set instead.
+    const setChanges = reply?.set_changes;
+    return commit.reportSetChanges === true && Array.isArray(setChanges)
+      ? { committed: true, version, setChanges: setChanges.map((c) => c === true) }
+      : { committed: true, version };
   }
 
   async readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<readonly unknown[]> {

@@ -362,6 +362,39 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     expect(await d.readMetrics(0)).toEqual(both);
   });
 
+  it('replaces a commit function of an earlier revision in place, at the same schema version, and it then reports set changes', async () => {
+    const schema = 'commit_revision_1';
+    const s = `"${schema}"`;
+    // What version 2 of the layout looked like before commits reported set changes.
+    await db().admin.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const step of MIGRATIONS) await db().admin.query(step(s));
+    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 2)`);
+    const comment = async () =>
+      (
+        await db().admin.query(
+          `SELECT obj_description(p.oid, 'pg_proc') AS c FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = $1 AND p.proname = 'commit_changes'`,
+          [schema],
+        )
+      ).rows;
+    expect(await comment()).toEqual([{ c: null }]);
+    const [a, b] = await Promise.all([driver({ schema }), driver({ schema })]);
+    expect(await comment()).toEqual([{ c: 'canary-rollout commit_changes revision 2' }]);
+    expect((await db().admin.query(`SELECT version FROM ${s}.schema_version`)).rows).toEqual([
+      { version: 2 },
+    ]);
+    const add = {
+      reportSetChanges: true,
+      operations: [{ op: 'set-add' as const, set: 'blacklist' as const, members: ['u'] }],
+    };
+    expect(await a!.commit(add)).toMatchObject({ committed: true, setChanges: [true] });
+    expect(await b!.commit(add)).toMatchObject({ committed: true, setChanges: [false] });
+    // A commit that does not ask gets the answer it always got.
+    expect(await a!.commit({ operations: add.operations })).toEqual({ committed: true, version: 3 });
+  });
+
   it('brings a schema of version 1 to version 2 and keeps its buckets and batch numbers', async () => {
     const schema = 'from_version_1';
     const namespace = freshNamespace();

@@ -22,6 +22,39 @@ export function describeMeta(ctx: SuiteContext): void {
       ]);
     });
 
+    it('writes a feature only while the meta records it expects are as read (putFeature expectMeta)', async () => {
+      const { store } = ctx;
+      const peer = await ctx.peer();
+      await store.putFeature(makeFeature({ rolloutPercentage: 10 }), null);
+      // A mark written by another process after it was read (absent then): the raise is not written.
+      await peer.putMeta('health:search', { unhealthySince: 5 }, null);
+      await expectCode(
+        store.putFeature(makeFeature({ rolloutPercentage: 20 }), 1, {
+          expectMeta: [{ key: 'health:search', version: null }],
+        }),
+        'CONFLICT',
+      );
+      expect((await peer.readState()).features[0]).toMatchObject({ rolloutPercentage: 10, version: 1 });
+      const written = await store.putFeature(makeFeature({ rolloutPercentage: 20 }), 1, {
+        expectMeta: [{ key: 'health:search', version: 1 }],
+      });
+      expect(written.version).toBe(2);
+      await peer.deleteMeta('health:search', 1);
+      await expectCode(
+        store.putFeature(makeFeature({ rolloutPercentage: 30 }), 2, {
+          expectMeta: [{ key: 'health:search', version: 1 }],
+        }),
+        'CONFLICT',
+      );
+      await expectCode(
+        store.putFeature(makeFeature({ rolloutPercentage: 30 }), 2, {
+          expectMeta: [{ key: '', version: null }],
+        }),
+        'INVALID_ARGUMENT',
+      );
+      expect((await peer.readState()).features[0]).toMatchObject({ rolloutPercentage: 20, version: 2 });
+    });
+
     it('refuses a stale or a second creating write with CONFLICT and keeps what is stored', async () => {
       const { store } = ctx;
       await store.putMeta('health:search', 1, null);

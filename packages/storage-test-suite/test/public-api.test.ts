@@ -48,6 +48,7 @@ describe('public API types', () => {
     expectTypeOf<DriverConformanceOptions>().toEqualTypeOf<{
       readonly changeTimeoutMs?: number;
       readonly raceRounds?: number;
+      readonly reportsSetChanges?: boolean;
     }>();
   });
 });

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors';
 import type { FeatureRecord, FeatureWrite } from '../schemas/records';
-import type { RolloutStore } from '../storage/types';
+import type { MetaRecord, RolloutStore } from '../storage/types';
 
 /** What the compare-and-set loop needs from the service that owns the snapshot. */
 export interface FeatureWriteContext {
@@ -13,6 +13,46 @@ export interface FeatureWriteContext {
 }
 
 const MAX_CAS_ATTEMPTS = 8;
+
+/**
+ * A meta record a feature write may depend on: the health mark a raise guard judged by. When
+ * `change` consulted it (`consult`), the write expects the record at the version read, in the
+ * same conditional commit, so a mark written after the read makes the write conflict; it is
+ * read again before the next attempt, and `change` judges afresh.
+ */
+export class WriteCondition {
+  private record: MetaRecord | undefined;
+  private consulted = false;
+
+  constructor(
+    private readonly key: string,
+    read: MetaRecord | undefined,
+    private readonly reread: () => Promise<MetaRecord | undefined>,
+  ) {
+    this.record = read;
+  }
+
+  /** The record as last read (undefined: none), noting that this attempt depends on it. */
+  consult(): MetaRecord | undefined {
+    this.consulted = true;
+    return this.record;
+  }
+
+  /** Starts an attempt: nothing consulted yet. */
+  begin(): void {
+    this.consulted = false;
+  }
+
+  /** The expectation of an attempt that consulted the record, else none. */
+  expectation(): { key: string; version: number | null } | undefined {
+    return this.consulted ? { key: this.key, version: this.record?.version ?? null } : undefined;
+  }
+
+  /** Reads the record again, for the next attempt. */
+  async refresh(): Promise<void> {
+    this.record = await this.reread();
+  }
+}
 
 /**
  * Compare-and-set loop on one feature: `change` gets the current record and returns a patch (or
@@ -29,10 +69,12 @@ export async function writeFeature(
   where: string,
   change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
   expectedVersion?: number,
+  condition?: WriteCondition,
 ): Promise<FeatureRecord | undefined> {
   let current = initial;
   if (expectedVersion !== undefined && current.version !== expectedVersion) return undefined;
   for (let attempt = 1; ; attempt++) {
+    condition?.begin();
     const patch = change(current);
     if (patch === null) return current;
     const now = ctx.now();
@@ -47,8 +89,11 @@ export async function writeFeature(
       // The store writes this record as version + 1: the new stage is numbered after it.
       ...(stageChanged ? { stageStartedAt: now, stageVersion: version + 1 } : {}),
     };
+    const expectMeta = condition?.expectation();
     try {
-      const stored = await ctx.store.putFeature(next, version);
+      const stored = await (expectMeta === undefined
+        ? ctx.store.putFeature(next, version)
+        : ctx.store.putFeature(next, version, { expectMeta: [expectMeta] }));
       await ctx.refresh();
       return stored;
     } catch (error) {
@@ -59,6 +104,7 @@ export async function writeFeature(
       }
       if (attempt >= MAX_CAS_ATTEMPTS) throw error;
       await ctx.refresh();
+      await condition?.refresh();
       const reread = ctx.read(current.name);
       if (reread === undefined)
         throw new NotFoundError(`@canary-rollout/core: ${where}: feature "${current.name}" was deleted`);

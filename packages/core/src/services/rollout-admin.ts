@@ -10,7 +10,7 @@ import type { MetaRecord, RolloutStore } from '../storage/types';
 import { parseArgument } from '../storage/validate';
 import { healthMarkKey, withHealthMark } from '../thresholds/stability';
 import type { AuditAction, AuditTrail } from './audit';
-import { type FeatureWriteContext, writeFeature } from './feature-writes';
+import { type FeatureWriteContext, WriteCondition, writeFeature } from './feature-writes';
 import type { HealthMarkBook } from './health-marks';
 import { type PlanMove, type PlanStatus, planMove, planStatus } from './plans';
 import { checkRaise, minStableTimeFor } from './raise-guards';
@@ -65,18 +65,24 @@ export class RolloutAdmin {
   ): Promise<FeatureRecord> {
     assertPercentage(percentage, 'updateRolloutPercentage');
     const target = normalizePercentage(percentage);
-    const mark = await this.raiseMark(feature, 'updateRolloutPercentage', options);
-    return this.changeFeature(feature, 'updateRolloutPercentage', 'update-percentage', (current) => {
-      const problem = percentageProblem(current.bucketing, target);
-      if (problem !== undefined) {
-        throw new InvalidArgumentError(
-          `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
-        );
-      }
-      if (target > current.rolloutPercentage && options.force !== true)
-        this.checkRaise(current, target, mark);
-      return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
-    });
+    const guard = await this.raiseGuard(feature, 'updateRolloutPercentage', options);
+    return this.changeFeature(
+      feature,
+      'updateRolloutPercentage',
+      'update-percentage',
+      (current) => {
+        const problem = percentageProblem(current.bucketing, target);
+        if (problem !== undefined) {
+          throw new InvalidArgumentError(
+            `@canary-rollout/core: updateRolloutPercentage: percentage of ${feature} ${problem}`,
+          );
+        }
+        if (target > current.rolloutPercentage && options.force !== true)
+          this.checkRaise(current, target, guard);
+        return current.rolloutPercentage === target ? null : { rolloutPercentage: target };
+      },
+      guard,
+    );
   }
 
   /** See `CanaryRolloutService.setRolloutStrategy`. */
@@ -90,14 +96,20 @@ export class RolloutAdmin {
         `@canary-rollout/core: setRolloutStrategy: strategy must be gradual, beta-only or stable, got ${show(strategy)}`,
       );
     }
-    const mark =
-      strategy === 'stable' ? await this.raiseMark(feature, 'setRolloutStrategy', options) : undefined;
-    return this.changeFeature(feature, 'setRolloutStrategy', 'set-strategy', (current) => {
-      if (current.rolloutStrategy === strategy) return null;
-      // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
-      if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, mark);
-      return { rolloutStrategy: strategy };
-    });
+    const guard =
+      strategy === 'stable' ? await this.raiseGuard(feature, 'setRolloutStrategy', options) : undefined;
+    return this.changeFeature(
+      feature,
+      'setRolloutStrategy',
+      'set-strategy',
+      (current) => {
+        if (current.rolloutStrategy === strategy) return null;
+        // Going stable gives the feature to everyone: the raise guards apply as for a raise to 100 %.
+        if (strategy === 'stable' && options.force !== true) this.checkRaise(current, 100, guard);
+        return { rolloutStrategy: strategy };
+      },
+      guard,
+    );
   }
 
   /** See `CanaryRolloutService.setBucketing`. */
@@ -181,8 +193,8 @@ export class RolloutAdmin {
         `@canary-rollout/core: ${where}: "${feature}" has no plan in the configuration`,
       );
     // Pausing and stepping down never raise.
-    const mark =
-      move === 'pause' || move === 'step-down' ? undefined : await this.raiseMark(feature, where, options);
+    const guard =
+      move === 'pause' || move === 'step-down' ? undefined : await this.raiseGuard(feature, where, options);
     let before: FeatureRecord | undefined;
     const written = await writeFeature(
       this.writes,
@@ -193,10 +205,11 @@ export class RolloutAdmin {
         before = next === null ? undefined : record;
         if (next === null) return null;
         if (next.raiseTo !== undefined && next.raiseTo > record.rolloutPercentage && options.force !== true)
-          this.checkRaise(record, next.raiseTo, mark);
+          this.checkRaise(record, next.raiseTo, guard);
         return next.patch;
       },
       options.expectedVersion,
+      guard,
     );
     if (written !== undefined && before !== undefined) {
       await this.options.audit.record({
@@ -295,24 +308,26 @@ export class RolloutAdmin {
     return this.options.store.appendLog(kind, entry);
   }
 
-  private checkRaise(current: FeatureRecord, percentage: number, mark: MetaRecord | undefined): void {
-    checkRaise(this.options.config, current, percentage, this.options.clock.now(), mark?.value);
+  private checkRaise(current: FeatureRecord, percentage: number, guard: WriteCondition | undefined): void {
+    checkRaise(this.options.config, current, percentage, this.options.clock.now(), guard?.consult()?.value);
   }
 
   /**
    * The feature's health mark as the store holds it now, for the minStableTime guard of a
-   * raise; undefined when it has none, or when no guard applies (forced, no minStableTime).
+   * raise, as a condition of the write: a mark written after this read makes the raise judge
+   * again. Undefined when no guard applies (forced, no minStableTime).
    */
-  private async raiseMark(
+  private async raiseGuard(
     feature: string,
     where: string,
     options: { readonly force?: boolean },
-  ): Promise<MetaRecord | undefined> {
+  ): Promise<WriteCondition | undefined> {
     if (options.force === true) return undefined;
     assertFeatureName(feature, where);
     if (minStableTimeFor(this.options.config, feature) === undefined) return undefined;
     await this.options.ready();
-    return this.options.marks.read(feature);
+    const read = () => this.options.marks.read(feature);
+    return new WriteCondition(healthMarkKey(feature), await read(), read);
   }
 
   /** The feature as the snapshot has it, after the service started; throws `NotFoundError`. */
@@ -331,15 +346,23 @@ export class RolloutAdmin {
     where: string,
     action: AuditAction,
     change: (current: FeatureRecord) => Partial<FeatureWrite> | null,
+    condition?: WriteCondition,
   ): Promise<FeatureRecord> {
     const current = await this.requireFeature(feature, where);
     // The last attempt of the compare-and-set loop is the one that was written.
     let before: FeatureRecord | undefined;
-    const written = (await writeFeature(this.writes, current, where, (record) => {
-      const patch = change(record);
-      before = patch === null ? undefined : record;
-      return patch;
-    }))!;
+    const written = (await writeFeature(
+      this.writes,
+      current,
+      where,
+      (record) => {
+        const patch = change(record);
+        before = patch === null ? undefined : record;
+        return patch;
+      },
+      undefined,
+      condition,
+    ))!;
     if (before !== undefined)
       await this.options.audit.record({
         action,

@@ -27,6 +27,8 @@ export interface AppliedOperations {
   /** Sets with an operation, each bumped once. */
   readonly sets: ReadonlySet<string>;
   readonly appends: readonly Extract<DriverOperation, { op: 'append' }>[];
+  /** Per `set-add` and `set-remove`, in order: whether it changed the set (`setChanges` of a commit). */
+  readonly setChanges: readonly boolean[];
 }
 
 /** Values are kept as JSON keeps them, and the caller's object is not kept. */
@@ -60,6 +62,7 @@ export function applyOperations(operations: readonly DriverOperation[], data: He
   const erased = new Set<string>();
   const sets = new Set<string>();
   const appends: Extract<DriverOperation, { op: 'append' }>[] = [];
+  const setChanges: boolean[] = [];
   for (const op of operations) {
     if (op.op === 'append') appends.push(op);
     else if (op.op === 'put' || op.op === 'delete') {
@@ -72,12 +75,16 @@ export function applyOperations(operations: readonly DriverOperation[], data: He
       }
     } else {
       const set = data.set(op.set);
-      if (op.op === 'set-add') for (const m of op.members) set.members.add(m);
-      else if (op.op === 'set-remove') for (const m of op.members) set.members.delete(m);
-      else set.members.clear();
+      if (op.op === 'set-clear') set.members.clear();
+      else {
+        const before = set.members.size;
+        if (op.op === 'set-add') for (const m of op.members) set.members.add(m);
+        else for (const m of op.members) set.members.delete(m);
+        setChanges.push(set.members.size !== before);
+      }
       if (!sets.has(op.set)) set.version += 1;
       sets.add(op.set);
     }
   }
-  return { collections, erased, sets, appends };
+  return { collections, erased, sets, appends, setChanges };
 }

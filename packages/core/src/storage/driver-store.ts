@@ -31,6 +31,7 @@ import type {
   MetaRecord,
   MetricBatch,
   MetricsReadOptions,
+  PutFeatureOptions,
   RollbackRequest,
   RollbackResult,
   RolloutState,
@@ -91,6 +92,11 @@ export class DriverStore implements RolloutStore {
   private readonly storeName: string;
   private readonly maxLogEntries: number;
   private readonly maxRollbackRecords: number;
+  /**
+   * Whether the driver reports what a commit changed in a set (`setChanges`), as its last
+   * membership commit showed; until one did, sets are read before a membership change.
+   */
+  private reportsSetChanges = false;
 
   constructor(driver: RolloutDriver, options: RolloutStoreOptions) {
     this.driver = driver;
@@ -166,8 +172,13 @@ export class DriverStore implements RolloutStore {
     });
   }
 
-  async putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord> {
+  async putFeature(
+    feature: FeatureWrite,
+    expectedVersion: number | null,
+    options: PutFeatureOptions = {},
+  ): Promise<FeatureRecord> {
     this.expectedVersionArgument(expectedVersion, 'putFeature', true);
+    const metas = this.metaExpectations(options.expectMeta);
     let next: FeatureRecord;
     try {
       next = parseArgument(
@@ -189,12 +200,35 @@ export class DriverStore implements RolloutStore {
     }
     const result = await this.driver.commit({
       operation: 'putFeature',
-      expect: [{ collection: 'features', key: next.name, version: expectedVersion }],
+      expect: [{ collection: 'features', key: next.name, version: expectedVersion }, ...metas],
       operations: [{ op: 'put', collection: 'features', key: next.name, value: next }],
     });
-    if (!result.committed)
-      throw this.featureConflict(next.name, result.conflicts[0]?.found ?? null, expectedVersion);
+    if (!result.committed) {
+      const entries = result.conflicts.flatMap((c) => ('collection' in c ? [c] : []));
+      const stale = entries.find((c) => c.collection === 'features');
+      const meta = entries.find((c) => c.collection === 'meta');
+      if (stale === undefined && meta !== undefined) {
+        throw new ConflictError(
+          `${this.label}: putFeature "${next.name}": meta record "${meta.key}" is at version ${meta.found ?? 'none'}, expected ${meta.version ?? 'none'}`,
+        );
+      }
+      throw this.featureConflict(next.name, stale?.found ?? null, expectedVersion);
+    }
     return next;
+  }
+
+  /** `putFeature`'s `expectMeta`, checked, as commit expectations. */
+  private metaExpectations(expectMeta: unknown): DriverExpectation[] {
+    if (expectMeta === undefined) return [];
+    if (!Array.isArray(expectMeta)) {
+      throw new InvalidArgumentError(`${this.label}: putFeature: expectMeta must be an array`);
+    }
+    return expectMeta.map((x: unknown) => {
+      const { key, version } = (x ?? {}) as { key?: unknown; version?: unknown };
+      this.metaKeyArgument(key, 'putFeature expectMeta');
+      this.expectedVersionArgument(version, 'putFeature expectMeta', true);
+      return { collection: 'meta', key, version: version as number | null };
+    });
   }
 
   private featureConflict(name: string, found: number | null, expected: number | null): ConflictError {
@@ -314,41 +348,46 @@ export class DriverStore implements RolloutStore {
     assertUserIdArgument(userId, this.storeName, 'addBetaMember');
     return this.rounds('addBetaMember', async () => {
       const set = betaSet(feature);
-      // The feature and its list in one consistent read (one round trip), by key: a fleet-wide
-      // rollback of every feature stays linear (reading the whole feature list each time would not).
+      // The feature by key (reading every feature each time would make a fleet-wide import
+      // quadratic), and its list only where the driver does not report what its commits changed:
+      // a read of the whole list per addition makes filling a list of 100,000 quadratic too.
+      const reports = this.reportsSetChanges;
       const snap = await this.driver.read({
         operation: 'addBetaMember',
         entries: { features: [feature] },
-        sets: [set],
+        ...(reports ? {} : { sets: [set] }),
       });
       const entry = snap.collections.features?.find((e) => e.key === feature);
       if (entry === undefined) throw new NotFoundError(`${this.label}: unknown feature "${feature}"`);
-      const current = snapshotSet(snap, set);
-      if (current.members.includes(userId)) return false;
-      const done = await this.commit('addBetaMember', {
+      if (!reports && snapshotSet(snap, set).members.includes(userId)) return false;
+      return this.memberCommit('addBetaMember', {
         // Only the feature: a list must not outlive a feature deleted meanwhile. Adding is
         // idempotent, so other additions to the list need not make this one read again (a
         // thousand writers filling one list would otherwise lose round after round).
         expect: [{ collection: 'features', key: feature, version: entry.version }],
         operations: [{ op: 'set-add', set, members: [userId] }],
       });
-      return done ? true : AGAIN;
     });
   }
 
   async removeBetaMember(feature: string, userId: string): Promise<boolean> {
     assertUserIdArgument(userId, this.storeName, 'removeBetaMember');
-    return this.setChange('removeBetaMember', betaSet(feature), userId, false);
+    // Without its feature a list is empty (deleteFeature clears it) or left from lost data: it is
+    // read rather than written to, so a misspelt feature leaves no set behind.
+    const known =
+      this.reportsSetChanges &&
+      (await this.driver.get('features', [feature], 'removeBetaMember'))[0] !== undefined;
+    return this.setChange('removeBetaMember', betaSet(feature), userId, false, !known);
   }
 
   async addToBlacklist(userId: string): Promise<boolean> {
     assertUserIdArgument(userId, this.storeName, 'addToBlacklist');
-    return this.setChange('addToBlacklist', BLACKLIST, userId, true);
+    return this.setChange('addToBlacklist', BLACKLIST, userId, true, !this.reportsSetChanges);
   }
 
   async removeFromBlacklist(userId: string): Promise<boolean> {
     assertUserIdArgument(userId, this.storeName, 'removeFromBlacklist');
-    return this.setChange('removeFromBlacklist', BLACKLIST, userId, false);
+    return this.setChange('removeFromBlacklist', BLACKLIST, userId, false, !this.reportsSetChanges);
   }
 
   async appendFeedback(entry: Feedback): Promise<void> {
@@ -549,21 +588,45 @@ export class DriverStore implements RolloutStore {
     return this.driver.subscribe((change) => callListener(listener, change));
   }
 
-  /** Adds or removes one member of a set; whether it changed anything. */
+  /**
+   * Adds or removes one member of a set; whether it changed anything. `readFirst`: the set is
+   * read to tell, and nothing is written when the member is already as asked.
+   */
   private async setChange(
     operation: string,
     set: DriverSetName,
     member: string,
     add: boolean,
+    readFirst: boolean,
   ): Promise<boolean> {
-    const current = snapshotSet(await this.driver.read({ operation, sets: [set] }), set);
-    if (current.members.includes(member) === add) return false;
+    if (readFirst) {
+      const current = snapshotSet(await this.driver.read({ operation, sets: [set] }), set);
+      if (current.members.includes(member) === add) return false;
+    }
     // Adding or removing one member is idempotent: no expectation, so writers of other members
-    // never make this one read again. Two callers racing on the same member may both hear true.
-    await this.commit(operation, {
-      operations: [{ op: add ? 'set-add' : 'set-remove', set, members: [member] }],
-    });
-    return true;
+    // never make this one read again.
+    return this.rounds(operation, () =>
+      this.memberCommit(operation, {
+        operations: [{ op: add ? 'set-add' : 'set-remove', set, members: [member] }],
+      }),
+    );
+  }
+
+  /**
+   * Commits one `set-add` or `set-remove` (with its expectations); whether it changed the set,
+   * as the driver reports. A driver that does not report leaves the answer to the read before
+   * (true here: the member was not as asked then; two callers racing may both hear true), and
+   * is not asked to spare that read again.
+   */
+  private async memberCommit(
+    operation: string,
+    commit: Omit<DriverCommit, 'operation'>,
+  ): Promise<Round<boolean>> {
+    const result = await this.driver.commit({ ...commit, operation, reportSetChanges: true });
+    if (!result.committed) return AGAIN;
+    const changed = result.setChanges?.[0];
+    this.reportsSetChanges = changed !== undefined;
+    return changed ?? true;
   }
 
   /** Runs read-and-commit rounds until one is not `AGAIN`. */

@@ -146,6 +146,11 @@ export interface DriverCommit {
   readonly quiet?: boolean;
   readonly expect?: readonly DriverExpectation[];
   readonly operations: readonly DriverOperation[];
+  /**
+   * Asks for `setChanges` in the result, so core need not read a whole set to learn whether a
+   * member was in it. A driver that does not report ignores it (core then reads the set first).
+   */
+  readonly reportSetChanges?: boolean;
 }
 
 /** What a commit did. */
@@ -154,6 +159,16 @@ export type DriverCommitResult =
       readonly committed: true;
       /** The store version after the commit. */
       readonly version: number;
+      /**
+       * Given when the commit asked (`reportSetChanges`): one entry per `set-add` and
+       * `set-remove` operation, in their order, true when it changed the set: an add that put in
+       * a member the set did not hold (Redis `SADD`'s count, an insert that did not conflict), a
+       * remove that took one out. Each is judged against the set as the operations before it in
+       * the commit left it, at the moment the commit applied: two adds of one member in one
+       * commit report true then false, and of two handles adding one member at once, one hears
+       * true.
+       */
+      readonly setChanges?: readonly boolean[];
     }
   | {
       readonly committed: false;

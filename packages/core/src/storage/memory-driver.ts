@@ -138,8 +138,13 @@ export class MemoryDriver implements RolloutDriver {
         : (this.data.collections.get(x.collection)?.get(x.key)?.version ?? null),
     );
     if (conflicts.length > 0) return { committed: false, conflicts };
-    if (commit.operations.length === 0) return { committed: true, version: this.data.version };
-    const { appends } = applyOperations(commit.operations, {
+    if (commit.operations.length === 0)
+      return {
+        committed: true,
+        version: this.data.version,
+        ...(commit.reportSetChanges ? { setChanges: [] } : {}),
+      };
+    const { appends, setChanges } = applyOperations(commit.operations, {
       collection: (name) => held(this.data.collections, name, () => new Map()),
       set: (name) => held(this.data.sets, name, () => ({ members: new Set(), version: 0 })),
     });
@@ -148,14 +153,15 @@ export class MemoryDriver implements RolloutDriver {
       lines.push({ at: op.at, entry: jsonCopy(op.entry) });
       if (lines.length > op.retain) lines.splice(0, lines.length - op.retain);
     }
+    const reported = commit.reportSetChanges === true ? { setChanges } : {};
     if (commit.quiet === true || appends.length === commit.operations.length)
-      return { committed: true, version: this.data.version };
+      return { committed: true, version: this.data.version, ...reported };
     this.data.version += 1;
     const change: StoreChange = { version: this.data.version };
     for (const handle of this.data.handles) {
       if (handle !== this) queueMicrotask(() => notifyListeners(handle.listeners, change));
     }
-    return { committed: true, version: this.data.version };
+    return { committed: true, version: this.data.version, ...reported };
   }
 
   async readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {

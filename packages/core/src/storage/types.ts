@@ -10,6 +10,22 @@ import type {
 } from '../schemas/records';
 import type { Segment } from '../schemas/targeting';
 
+/** A meta record a write depends on, at the version it was read (`null`: there was none). */
+export interface MetaExpectation {
+  readonly key: string;
+  readonly version: number | null;
+}
+
+/** Options of `RolloutStore.putFeature`. */
+export interface PutFeatureOptions {
+  /**
+   * Meta records that must still be as read when the feature is written, checked in the same
+   * conditional write: a raise the health mark allowed fails with `ConflictError` when a monitor
+   * rewrote the mark meanwhile, instead of going through on a verdict that no longer holds.
+   */
+  readonly expectMeta?: readonly MetaExpectation[];
+}
+
 /** Everything evaluation needs, read in one go. */
 export interface RolloutState {
   /** Increases whenever features, beta lists or the blacklist change; compare to skip re-reads. */
@@ -115,10 +131,15 @@ export interface RolloutStore {
   /** Features, beta lists and blacklist, with the state version. */
   readState(): Promise<RolloutState>;
   /**
-   * Writes one feature if its stored version is `expectedVersion` (`null`: it must not exist yet).
+   * Writes one feature if its stored version is `expectedVersion` (`null`: it must not exist yet)
+   * and every meta record of `options.expectMeta` is at its version, in one conditional write.
    * Returns the stored record with its new version; throws `ConflictError` otherwise.
    */
-  putFeature(feature: FeatureWrite, expectedVersion: number | null): Promise<FeatureRecord>;
+  putFeature(
+    feature: FeatureWrite,
+    expectedVersion: number | null,
+    options?: PutFeatureOptions,
+  ): Promise<FeatureRecord>;
   /** Deletes a feature and its beta list; false if it did not exist. */
   deleteFeature(name: string): Promise<boolean>;
 

@@ -206,6 +206,110 @@ CREATE TABLE ${s}.metric_deltas (
 `,
 ];
 
+/**
+ * The revision of `commit_changes`, kept in the function's comment. The function changes apart
+ * from the tables: a later revision answers all an earlier one did and more (revision 2: what each
+ * set add or remove changed), so opening replaces an earlier one in place under the migration lock,
+ * without a new schema version, and older versions of this package keep working on the schema.
+ */
+const COMMIT_REVISION = 2;
+
+/** `commit_changes` at `COMMIT_REVISION`, with the comment that names it. */
+function commitFunction(s: string): string {
+  return `
+-- One conditional, all-or-nothing commit in one statement: expectations are checked while the
+-- namespace row is locked, which every commit of the namespace takes first. Returns the store
+-- version and, per set add or remove, whether it changed the set (rows inserted or deleted).
+CREATE OR REPLACE FUNCTION ${s}.commit_changes(p_ns text, p_channel text, p_expect jsonb, p_ops jsonb, p_values text[])
+RETURNS jsonb LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_conflicts jsonb := '[]'::jsonb;
+  v_changed text[] := '{}';
+  v_state boolean := false;
+  v_found bigint;
+  v_rows integer;
+  v_set_changes jsonb := '[]'::jsonb;
+  v_i integer := 0;
+  e jsonb;
+  o jsonb;
+BEGIN
+  INSERT INTO ${s}.namespaces (namespace) VALUES (p_ns) ON CONFLICT (namespace) DO NOTHING;
+  SELECT version INTO v_version FROM ${s}.namespaces WHERE namespace = p_ns FOR UPDATE;
+  FOR e IN SELECT value FROM jsonb_array_elements(p_expect) LOOP
+    IF e ? 's' THEN
+      SELECT version INTO v_found FROM ${s}.sets WHERE namespace = p_ns AND name = e->>'s';
+      v_found := coalesce(v_found, 0);
+    ELSE
+      v_found := NULL;
+      SELECT version INTO v_found FROM ${s}.entries
+        WHERE namespace = p_ns AND collection = e->>'c' AND key = e->>'k';
+    END IF;
+    IF v_found IS DISTINCT FROM (e->>'v')::bigint THEN
+      v_conflicts := v_conflicts || jsonb_build_array(jsonb_build_array(v_i, v_found));
+    END IF;
+    v_i := v_i + 1;
+  END LOOP;
+  IF jsonb_array_length(v_conflicts) > 0 THEN
+    RETURN jsonb_build_object('conflicts', v_conflicts);
+  END IF;
+  FOR o IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
+    CASE o->>'op'
+    WHEN 'put' THEN
+      INSERT INTO ${s}.entries AS t (namespace, collection, key, value, version)
+        VALUES (p_ns, o->>'c', o->>'k', p_values[(o->>'v')::int], 1)
+        ON CONFLICT (namespace, collection, key)
+        DO UPDATE SET value = EXCLUDED.value, version = t.version + 1;
+      v_state := true;
+    WHEN 'delete' THEN
+      DELETE FROM ${s}.entries WHERE namespace = p_ns AND collection = o->>'c' AND key = o->>'k';
+      v_state := true;
+    WHEN 'set-add' THEN
+      INSERT INTO ${s}.set_members (namespace, name, member)
+        SELECT DISTINCT p_ns, o->>'s', m FROM jsonb_array_elements_text(o->'m') AS m
+        ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS v_rows = ROW_COUNT;
+      v_set_changes := v_set_changes || to_jsonb(v_rows > 0);
+      v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
+    WHEN 'set-remove' THEN
+      DELETE FROM ${s}.set_members WHERE namespace = p_ns AND name = o->>'s'
+        AND member IN (SELECT jsonb_array_elements_text(o->'m'));
+      GET DIAGNOSTICS v_rows = ROW_COUNT;
+      v_set_changes := v_set_changes || to_jsonb(v_rows > 0);
+      v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
+    WHEN 'set-clear' THEN
+      DELETE FROM ${s}.set_members WHERE namespace = p_ns AND name = o->>'s';
+      v_changed := array_append(v_changed, o->>'s');
+      v_state := true;
+    WHEN 'append' THEN
+      INSERT INTO ${s}.logs (namespace, log, at, entry)
+        VALUES (p_ns, o->>'l', (o->>'at')::double precision, p_values[(o->>'v')::int]);
+      DELETE FROM ${s}.logs WHERE namespace = p_ns AND log = o->>'l' AND seq <= (
+        SELECT seq FROM ${s}.logs WHERE namespace = p_ns AND log = o->>'l'
+        ORDER BY seq DESC OFFSET (o->>'r')::int LIMIT 1);
+    END CASE;
+  END LOOP;
+  INSERT INTO ${s}.sets AS t (namespace, name, version)
+    SELECT DISTINCT p_ns, n, 1 FROM unnest(v_changed) AS n
+    ON CONFLICT (namespace, name) DO UPDATE SET version = t.version + 1;
+  -- Appends alone leave the state version: logs are not part of the state services follow. A
+  -- quiet commit (no channel) changes nothing a snapshot is built from either.
+  IF NOT v_state OR p_channel IS NULL THEN
+    RETURN jsonb_build_object('version', v_version, 'set_changes', v_set_changes);
+  END IF;
+  v_version := v_version + 1;
+  UPDATE ${s}.namespaces SET version = v_version WHERE namespace = p_ns;
+  -- The payload is the version only: nothing a listener could learn about users.
+  PERFORM pg_notify(p_channel, v_version::text);
+  RETURN jsonb_build_object('version', v_version, 'changed', true, 'set_changes', v_set_changes);
+END
+$fn$;
+COMMENT ON FUNCTION ${s}.commit_changes(text, text, jsonb, jsonb, text[]) IS 'canary-rollout commit_changes revision ${COMMIT_REVISION}';
+`;
+}
+
 /** Tables of every version, each an identifier: a schema holding others is not ours to use. */
 const OWN_TABLES: ReadonlySet<string> = new Set([
   'schema_version',
@@ -292,6 +396,13 @@ export async function migrate(
         [PRODUCT, SCHEMA_VERSION],
       );
     }
+    const described = await query<{ comment: string | null }>(
+      `SELECT obj_description(p.oid, 'pg_proc') AS comment FROM pg_proc p
+       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = 'commit_changes'`,
+      [schema],
+    );
+    const revision = Number(/revision (\d+)$/.exec(described.rows[0]?.comment ?? '')?.[1] ?? 1);
+    if (revision < COMMIT_REVISION) await query(commitFunction(s));
     await query(`INSERT INTO ${s}.namespaces (namespace) VALUES ($1) ON CONFLICT DO NOTHING`, [namespace]);
     await query('COMMIT');
   } catch (error) {

@@ -166,7 +166,12 @@ export class RedisDriver implements RolloutDriver {
       }
     }
     const reply = (await this.run('commit', (gate) => gate.eval('commit', COMMIT, keys, args))) as unknown[];
-    if (reply[0] === 1) return { committed: true, version: decodeVersion(reply[1], k.version) };
+    if (reply[0] === 1) {
+      const version = decodeVersion(reply[1], k.version);
+      if (commit.reportSetChanges !== true) return { committed: true, version };
+      const counts = Array.isArray(reply[2]) ? reply[2] : [];
+      return { committed: true, version, setChanges: counts.map((n) => Number(n) > 0) };
+    }
     const conflicts: (DriverExpectation & { found: number | null })[] = [];
     for (let i = 1; i + 1 < reply.length; i += 2) {
       const expected = expectations[Number(reply[i]) - 1];

@@ -93,8 +93,9 @@ return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
  * field, version or '' for absent) or ('s', 0, encoded set name, version), then operations:
  * ('p', key, field, JSON) put, ('d', key, field) delete, ('a' | 'r', key, set name, n, n members)
  * set add or remove, ('c', key, set name) set clear, ('l', key, '<at> <JSON>', retain) append.
- * Every expectation is checked before anything is written. Returns {1, store version} or
- * {0, (expectation number, version found or '') ...}.
+ * Every expectation is checked before anything is written. Returns {1, store version, {members
+ * SADD added or SREM removed, per set add or remove}} or {0, (expectation number, version found
+ * or '') ...}.
  */
 export const COMMIT = script(
   'commit',
@@ -119,7 +120,7 @@ end
 if #conflicts > 1 then return conflicts end
 if a > #ARGV then return {1, redis.call('GET', KEYS[2]) or '0'} end
 redis.call('SET', KEYS[1], FORMAT, 'NX')
-local touched, changed = {}, false
+local touched, changed, counts = {}, false, {}
 while a <= #ARGV do
   local op, key = ARGV[a], KEYS[tonumber(ARGV[a + 1])]
   if op == 'p' then
@@ -141,20 +142,21 @@ while a <= #ARGV do
       redis.call('DEL', key)
       a = a + 3
     else
-      local last = a + 3 + tonumber(ARGV[a + 3])
+      local last, count = a + 3 + tonumber(ARGV[a + 3]), 0
       for i = a + 4, last, 1000 do
-        redis.call(op == 'a' and 'SADD' or 'SREM', key, unpack(ARGV, i, math.min(i + 999, last)))
+        count = count + redis.call(op == 'a' and 'SADD' or 'SREM', key, unpack(ARGV, i, math.min(i + 999, last)))
       end
+      counts[#counts + 1] = count
       a = last + 1
     end
     changed = true
   end
 end
 -- A quiet commit (no channel) leaves the store version and tells nobody.
-if not changed or ARGV[1] == '' then return {1, redis.call('GET', KEYS[2]) or '0'} end
+if not changed or ARGV[1] == '' then return {1, redis.call('GET', KEYS[2]) or '0', counts} end
 local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[1], version .. ' ' .. ARGV[2])
-return {1, version}
+return {1, version, counts}
 `,
 );
 

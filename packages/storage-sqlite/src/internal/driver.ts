@@ -166,6 +166,7 @@ export class SqliteDriver implements RolloutDriver {
     }
     if (conflicts.length > 0) return { committed: false, conflicts };
     const bumped = new Set<string>();
+    const setChanges: boolean[] = [];
     let changed = false;
     for (const op of commit.operations) {
       switch (op.op) {
@@ -182,9 +183,14 @@ export class SqliteDriver implements RolloutDriver {
           st.trimLog.run(op.log, op.log, op.retain);
           break;
         default: {
-          if (op.op === 'set-add') for (const m of op.members) st.addMember.run(op.set, m);
-          else if (op.op === 'set-remove') for (const m of op.members) st.removeMember.run(op.set, m);
-          else st.clearSet.run(op.set);
+          if (op.op === 'set-clear') st.clearSet.run(op.set);
+          else {
+            // changes() counts the rows inserted (a member already there conflicts) or deleted.
+            const statement = op.op === 'set-add' ? st.addMember : st.removeMember;
+            let rows = 0;
+            for (const m of op.members) rows += statement.run(op.set, m).changes;
+            setChanges.push(rows > 0);
+          }
           if (!bumped.has(op.set)) st.bumpSet.run(op.set);
           bumped.add(op.set);
           changed = true;
@@ -192,7 +198,10 @@ export class SqliteDriver implements RolloutDriver {
       }
     }
     if (changed && commit.quiet !== true) t.bump();
-    return { committed: true, version: st.stateVersion.get() ?? 0 };
+    const version = st.stateVersion.get() ?? 0;
+    return commit.reportSetChanges === true
+      ? { committed: true, version, setChanges }
+      : { committed: true, version };
   }
 
   readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {

@@ -6,6 +6,7 @@ import type { DriverConformanceOptions, DriverHarness, DriverHarnessFactory } fr
 export interface DriverContext {
   readonly changeTimeoutMs: number;
   readonly raceRounds: number;
+  readonly reportsSetChanges: boolean;
   /** The opened driver of the running test. */
   readonly driver: RolloutDriver;
   /** The opened peer handle on the same data, made on first use. */
@@ -23,6 +24,7 @@ export function createDriverContext(
   return {
     changeTimeoutMs: options.changeTimeoutMs ?? 5000,
     raceRounds: options.raceRounds ?? 10,
+    reportsSetChanges: options.reportsSetChanges ?? true,
     get driver() {
       return handles.harness().driver;
     },

@@ -44,6 +44,75 @@ export function describeDriverSets(ctx: DriverContext): void {
       });
     });
 
+    it.skipIf(!ctx.reportsSetChanges)(
+      'reports, when asked, whether each set add and remove changed the set, in the order applied',
+      async () => {
+        const { driver } = ctx;
+        await driver.commit({ operations: [{ op: 'set-add', set: 'blacklist', members: ['a'] }] });
+        const result = await driver.commit({
+          reportSetChanges: true,
+          operations: [
+            { op: 'set-add', set: 'blacklist', members: ['a'] },
+            { op: 'set-add', set: 'blacklist', members: ['b'] },
+            { op: 'set-add', set: 'blacklist', members: ['b'] },
+            { op: 'put', collection: 'features', key: 'f', value: 1 },
+            { op: 'set-add', set: 'beta:f', members: ['a', 'c'] },
+            { op: 'set-remove', set: 'beta:f', members: ['nobody'] },
+            { op: 'set-remove', set: 'beta:f', members: ['c', 'nobody'] },
+            { op: 'set-remove', set: 'beta:f', members: ['c'] },
+            { op: 'set-clear', set: 'beta:f' },
+            { op: 'set-add', set: 'beta:f', members: ['a'] },
+            { op: 'append', log: 'audit', at: 1, entry: { at: 1 }, retain: 10 },
+          ],
+        });
+        expect(result).toEqual({
+          committed: true,
+          version: expect.any(Number),
+          setChanges: [false, true, false, true, false, true, false, true],
+        });
+        const quiet = await driver.commit({
+          reportSetChanges: true,
+          quiet: true,
+          operations: [
+            { op: 'set-add', set: 'blacklist', members: ['a', 'a'] },
+            { op: 'set-add', set: 'blacklist', members: ['z', 'z'] },
+          ],
+        });
+        expect(quiet).toMatchObject({ committed: true, setChanges: [false, true] });
+        const snap = await driver.read({ sets: ['blacklist', 'beta:f'] });
+        expect(sorted(snap.sets['blacklist']?.members)).toEqual(['a', 'b', 'z']);
+        expect(snap.sets['beta:f']?.members).toEqual(['a']);
+      },
+    );
+
+    it.skipIf(!ctx.reportsSetChanges)(
+      'tells exactly one of two handles adding (or removing) one member at once that it changed the set',
+      async () => {
+        const { driver } = ctx;
+        const peer = await ctx.peer();
+        const both = (op: 'set-add' | 'set-remove', member: string) =>
+          Promise.all(
+            [driver, peer].map((handle) =>
+              handle.commit({
+                reportSetChanges: true,
+                operations: [{ op, set: 'blacklist', members: [member] }],
+              }),
+            ),
+          );
+        for (let round = 0; round < ctx.raceRounds; round++) {
+          for (const op of ['set-add', 'set-remove'] as const) {
+            const results = await both(op, `u${round}`);
+            const changes = results.map((r) => (r.committed ? r.setChanges : undefined));
+            expect(sorted(changes.map((c) => String(c?.[0]))), `round ${round} ${op}`).toEqual([
+              'false',
+              'true',
+            ]);
+          }
+        }
+        expect((await driver.read({ sets: ['blacklist'] })).sets['blacklist']?.members).toEqual([]);
+      },
+    );
+
     it('keeps each member once and members of any text', async () => {
       const odd = ['user-1', 'user-1', 'Zoë', '__proto__', 'a b', 'a|b', '名前'];
       await ctx.driver.commit({ operations: [{ op: 'set-add', set: 'beta:x', members: odd }] });

@@ -28,4 +28,10 @@ export interface DriverConformanceOptions {
   readonly changeTimeoutMs?: number;
   /** Rounds of each race between the two handles. @default 10 */
   readonly raceRounds?: number;
+  /**
+   * Whether commits asked to (`reportSetChanges`) report what each set add or remove changed.
+   * A driver that does not still works under `DriverStore` (it reads sets instead); `false`
+   * skips the checks of the report. @default true
+   */
+  readonly reportsSetChanges?: boolean;
 }
