@@ -55,6 +55,18 @@ export function describeMeta(ctx: SuiteContext): void {
       expect((await peer.readState()).features[0]).toMatchObject({ rolloutPercentage: 20, version: 2 });
     });
 
+    it("deletes a feature's health mark with the feature, and nothing else", async () => {
+      const { store } = ctx;
+      await store.putFeature(makeFeature(), null);
+      await store.putFeature(makeFeature({ name: 'other' }), null);
+      await store.putMeta('health:search', { healthySince: 5 }, null);
+      await store.putMeta('health:other', { healthySince: 6 }, null);
+      await store.putMeta('incident:search', { since: 7 }, null);
+      expect(await store.deleteFeature('search')).toBe(true);
+      const peer = await ctx.peer();
+      expect((await peer.readMeta()).map((r) => r.key).sort()).toEqual(['health:other', 'incident:search']);
+    });
+
     it('refuses a stale or a second creating write with CONFLICT and keeps what is stored', async () => {
       const { store } = ctx;
       await store.putMeta('health:search', 1, null);

@@ -24,6 +24,7 @@ import { emailKey, normalizeEmail } from './emails';
 import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
 import { isMetricBucket, metricBucketsJson } from './metric-check';
+import { healthMarkKey } from '../thresholds/stability';
 import { planRollback } from './rollback-plan';
 import { validStoredFeature, validStoredFeedback, validStoredUser } from './stored-records';
 import type {
@@ -246,6 +247,9 @@ export class DriverStore implements RolloutStore {
         operations: [
           { op: 'delete', collection: 'features', key: name },
           { op: 'set-clear', set: betaSet(name) },
+          // A mark names its stage, so a feature made again under the name would not count it;
+          // deleting it keeps meta from growing with every feature ever removed.
+          { op: 'delete', collection: 'meta', key: healthMarkKey(name) },
         ],
       });
       return done ? true : AGAIN;
