@@ -1,7 +1,8 @@
 /**
  * What a store author needs: the driver contract, the store built on it, and the helpers drivers
- * share (metric merging, validation and corruption reports, option checks, ids, email keys,
- * listeners, the app name a store's default location is named after).
+ * share (a change feed over the store's own transport, metric merging, validation and corruption
+ * reports, option checks, ids, email keys, listeners, the app name a store's default location is
+ * named after).
  */
 
 export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
@@ -34,6 +35,13 @@ export {
   type RollbackRecord,
   rollbackRecordSchema,
 } from './schemas/records';
+export {
+  ChangeFeed,
+  type ChangeFeedHooks,
+  type ChangeFeedOptions,
+  type ChangeFeedTransport,
+  settlesWithin,
+} from './storage/change-feed';
 export {
   type AppliedOperations,
   applyOperations,
