@@ -1,9 +1,9 @@
 import { CanaryRolloutService } from '@canary-rollout/core';
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
 import { bucket, codeOf, feature, sleep, user } from '../../storage-redis/test/helpers/data';
 import { PostgresStore } from '../src/index';
 import { describeWithPostgres, freshNamespace, SERVER, urlOf } from './helpers/pg-env';
-import { PgProxy } from './helpers/pg-proxy';
 
 const OUTAGE_MS = 5000;
 const USERS = Array.from({ length: 50 }, (_, i) => `user-${i}`);
@@ -22,7 +22,7 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
   it.each(['cut', 'stall'] as const)(
     'network %s: the service answers the same, reports the fault, and stores every counted call once',
     async (mode) => {
-      const proxy = await new PgProxy(SERVER.host, SERVER.port).start();
+      const proxy = await new TcpProxy(SERVER.host, SERVER.port).start();
       cleanups.push(() => proxy.close());
       const namespace = freshNamespace('outage');
       const through = urlOf(db().name, proxy.port);

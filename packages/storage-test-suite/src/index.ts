@@ -23,6 +23,8 @@ import { describeUsers } from './users';
 
 export { describeDriverConformance } from './driver/index';
 export type { DriverConformanceOptions, DriverHarness, DriverHarnessFactory } from './driver/types';
+export { TcpProxy } from './helpers/tcp-proxy';
+export { type WorkerEvent, WorkerProcess } from './helpers/worker-process';
 export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
 
 /**
