@@ -5,7 +5,7 @@
  * named after).
  */
 
-export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
+export { APP_NAME_ENV, appConfigDir, resolveAppName, resolveNamespace } from './app-name';
 export {
   ConflictError,
   InvalidArgumentError,
@@ -40,6 +40,7 @@ export {
   type ChangeFeedHooks,
   type ChangeFeedOptions,
   type ChangeFeedTransport,
+  orTimeout,
   settlesWithin,
 } from './storage/change-feed';
 export {

@@ -3,6 +3,8 @@ import {
   type ChangeFeedHooks,
   type ChangeFeedOptions,
   type ChangeFeedTransport,
+  orTimeout,
+  settlesWithin,
 } from '@canary-rollout/core/store-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -429,5 +431,34 @@ describe('ChangeFeed (core state machine over a fake transport)', () => {
       expect(checks).toBe(4);
       await feed.stop();
     });
+  });
+});
+
+describe('settlesWithin and orTimeout', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('settlesWithin: true in time, false late, and the promise error when it rejects in time', async () => {
+    await expect(settlesWithin(Promise.resolve(1), 10)).resolves.toBe(true);
+    const late = settlesWithin(new Promise(() => {}), 10);
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(late).resolves.toBe(false);
+    await expect(settlesWithin(Promise.reject(new Error('refused')), 10)).rejects.toThrow('refused');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('orTimeout: the value in time, the given error when late, and a late rejection ignored', async () => {
+    await expect(orTimeout(Promise.resolve(7), 10, () => new Error('late'))).resolves.toBe(7);
+    const slow = deferred<number>();
+    const bounded = orTimeout(slow.promise, 10, () => new Error('no answer within 10 ms'));
+    const outcome = bounded.catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await outcome).toEqual(new Error('no answer within 10 ms'));
+    slow.reject(new Error('closed'));
+    await vi.advanceTimersByTimeAsync(0);
   });
 });

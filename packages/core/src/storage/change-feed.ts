@@ -227,3 +227,12 @@ export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<bo
     );
   });
 }
+
+/**
+ * Settles like `promise` when it settles within `ms`; otherwise rejects with `onTimeout()` (a
+ * late rejection of `promise` is then ignored). The timer does not keep the process alive.
+ */
+export async function orTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  if (await settlesWithin(promise, ms)) return promise;
+  throw onTimeout();
+}
