@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TcpProxy, WorkerProcess } from '@canary-rollout/storage-test-suite';
+import {
+  codeOf,
+  probeDuring,
+  ServiceTraffic,
+  TcpProxy,
+  WorkerProcess,
+} from '@canary-rollout/storage-test-suite';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** A server that answers every chunk with `echo:<chunk>` and counts what it received. */
@@ -173,5 +179,61 @@ for await (const line of createInterface({ input: process.stdin })) {
     );
     worker.kill();
     expect(await worker.exited).toBe(null);
+  });
+});
+
+describe('outage helpers', () => {
+  it('codeOf gives resolved, an error code, or the message of an error without one', async () => {
+    expect(await codeOf(Promise.resolve(1))).toBe('resolved');
+    expect(await codeOf(Promise.reject(Object.assign(new Error('x'), { code: 'STORE_UNAVAILABLE' })))).toBe(
+      'STORE_UNAVAILABLE',
+    );
+    expect(await codeOf(Promise.reject(new Error('plain')))).toBe('plain');
+  });
+
+  it('probeDuring makes every call in turn until the time is up, passing the count made so far', async () => {
+    const seen: number[] = [];
+    const result = await probeDuring(
+      60,
+      [
+        async (made) => {
+          seen.push(made);
+        },
+        (made) => {
+          seen.push(made);
+          return Promise.reject(Object.assign(new Error('down'), { code: 'STORE_UNAVAILABLE' }));
+        },
+      ],
+      10,
+    );
+    expect(result.calls).toBe(seen.length);
+    expect(result.calls % 2).toBe(0);
+    expect(result.calls).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual(seen.map((_, i) => i));
+    expect(result.codes).toEqual(new Set(['resolved', 'STORE_UNAVAILABLE']));
+    expect(result.slowestMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('ServiceTraffic tracks every user each round and counts exceptions and changed answers', async () => {
+    let round = 0;
+    const tracked: string[] = [];
+    const service = {
+      isFeatureEnabledForUser: (user: string) => (round >= 2 ? user === 'b' : user === 'a'),
+      trackFeatureUsage: (user: string) => {
+        if (round === 3) throw new Error('store gone');
+        tracked.push(user);
+      },
+    };
+    const traffic = new ServiceTraffic(service, 'search', ['a', 'b'], 5);
+    await vi.waitFor(() => expect(traffic.tracked).toBeGreaterThanOrEqual(2));
+    round = 2;
+    await vi.waitFor(() => expect(traffic.changedAnswers).toBeGreaterThanOrEqual(2));
+    round = 3;
+    await vi.waitFor(() => expect(traffic.exceptions).toBeGreaterThanOrEqual(1));
+    await traffic.stop();
+    expect(traffic.tracked).toBe(tracked.length);
+    const after = traffic.tracked;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(traffic.tracked).toBe(after);
   });
 });
