@@ -38,9 +38,10 @@ export interface ChangeFeedOptions {
   /** A version read after a reconnect or on a poll: changes in between may have been missed. */
   readonly onChecked: (version: number) => void;
   /**
-   * Receives what failed in the background: a version read (the store may restart a stalled
-   * command connection) or a throwing `onNotified`/`onChecked`. Listen attempts that fail during an
-   * outage are not reported; the feed retries them.
+   * Receives what failed in the background: a periodic version read (the store may restart a
+   * stalled command connection) or a throwing `onNotified`/`onChecked`. What fails while the feed
+   * recovers from a loss (subscribing, the version read after it) is not reported: it is the
+   * outage still going on, and the feed retries it.
    */
   readonly onError?: (error: unknown) => void;
   /** How often the version is read and the listening connection pinged; 0 turns both off. */
@@ -154,9 +155,8 @@ export class ChangeFeed {
       this.unchecked = false;
       this.attempt = 0;
       this.deliver(() => this.options.onChecked(version));
-    } catch (error) {
-      // A failed subscription is an outage still going on; a failed read is worth reporting.
-      if (this.subscribed && !this.stopped) this.report(error);
+    } catch {
+      // The outage is still going on: the next attempt (or a poll) tells.
     } finally {
       this.busy = false;
       if (!this.subscribed || this.unchecked) this.schedule();
