@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
+import { checkNumberOption, type NumberOptionRule } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 import { PREFIX } from './internal/constants';
 
@@ -86,17 +87,23 @@ export function resolveOptions(options: SqliteStoreOptions) {
         ? { path: options.path }
         : // The driver's own type, for the store's internals; users' types need not know it.
           { database: options.database as unknown as Database.Database },
-    busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5000, 0),
-    pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs, 1000, 1),
-    maxLogEntries: integer('maxLogEntries', options.maxLogEntries, 10_000, 1, Number.MAX_SAFE_INTEGER),
+    busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5000, 'non-negative'),
+    pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs, 1000, 'positive'),
+    maxLogEntries: integer(
+      'maxLogEntries',
+      options.maxLogEntries,
+      10_000,
+      'positive',
+      Number.MAX_SAFE_INTEGER,
+    ),
     metricRetentionMs:
       options.metricRetentionMs === Number.POSITIVE_INFINITY
         ? Number.POSITIVE_INFINITY
         : integer(
             'metricRetentionMs',
             options.metricRetentionMs,
-            7 * 24 * 60 * 60 * 1000,
-            1,
+            7 * 24 * 3_600_000,
+            'positive',
             Number.MAX_SAFE_INTEGER,
           ),
     synchronous,
@@ -114,14 +121,8 @@ function integer(
   name: string,
   value: number | undefined,
   fallback: number,
-  min: number,
+  min: NumberOptionRule['min'],
   max = MAX_MS,
 ): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(
-      `${PREFIX}: option "${name}" must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
+  return checkNumberOption(`${PREFIX}: option`, `"${name}"`, value, { fallback, min, max, integer: true });
 }
