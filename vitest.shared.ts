@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
-const root = fileURLToPath(new URL('.', import.meta.url));
-const pkg = (name: string, entry = 'index.ts') => `${root}packages/${name}/src/${entry}`;
+/** The checkout's root (with a trailing slash): the working folder of test children. */
+export const REPO_ROOT = fileURLToPath(new URL('.', import.meta.url));
+const pkg = (name: string, entry = 'index.ts') => `${REPO_ROOT}packages/${name}/src/${entry}`;
 
 /** Tests import sibling packages from source, so no build is needed to run them. */
 export const alias = {
@@ -77,7 +78,7 @@ async function buildChild(entry: string, external: readonly string[]): Promise<s
     target: 'node20',
     write: false,
     outfile: 'child.mjs',
-    tsconfig: `${root}tsconfig.json`,
+    tsconfig: `${REPO_ROOT}tsconfig.json`,
     external: [...external],
     plugins: [zodMembersOnly],
     logLevel: 'error',

@@ -36,6 +36,40 @@ export function resolveAppName(
 }
 
 /**
+ * The namespace a store keeps its state under: `namespace` when given, else the app name
+ * (`appName`, else `$CANARY_ROLLOUT_APP`), else `fallback`. Without any of them it throws
+ * `InvalidArgumentError` saying what to pass, so that two apps on one server never share a state
+ * by accident. A namespace is a non-empty string of at most 200 characters; messages start with
+ * `pkg`.
+ */
+export function resolveNamespace(
+  pkg: string,
+  namespace: unknown,
+  appName: string | undefined,
+  fallback?: string,
+): string {
+  let name = namespace;
+  if (name === undefined) {
+    try {
+      name = resolveAppName(appName) ?? fallback;
+    } catch (error) {
+      throw new InvalidArgumentError(`${pkg}: ${(error as Error).message}`);
+    }
+    if (name === undefined) {
+      throw new InvalidArgumentError(
+        `${pkg}: the store needs to know whose state it keeps: pass { appName: 'my-app' } or { namespace }, or set ${APP_NAME_ENV}`,
+      );
+    }
+  }
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+    throw new InvalidArgumentError(
+      `${pkg}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/**
  * The app's configuration folder: `$XDG_CONFIG_HOME/<appName>` when `XDG_CONFIG_HOME` is an
  * absolute path (the XDG spec says to ignore a relative one), else `~/.config/<appName>`, with the
  * home folder from `HOME` when set.

@@ -1,10 +1,11 @@
 /**
  * What a store author needs: the driver contract, the store built on it, and the helpers drivers
- * share (metric merging, validation and corruption reports, option checks, ids, email keys,
- * listeners, the app name a store's default location is named after).
+ * share (a change feed over the store's own transport, metric merging, validation and corruption
+ * reports, option checks, ids, email keys, listeners, the app name a store's default location is
+ * named after).
  */
 
-export { APP_NAME_ENV, appConfigDir, resolveAppName } from './app-name';
+export { APP_NAME_ENV, appConfigDir, resolveAppName, resolveNamespace } from './app-name';
 export {
   ConflictError,
   InvalidArgumentError,
@@ -36,6 +37,14 @@ export type {
   PlanState,
   RollbackRecord,
 } from './schemas/records';
+export {
+  ChangeFeed,
+  type ChangeFeedHooks,
+  type ChangeFeedOptions,
+  type ChangeFeedTransport,
+  orTimeout,
+  settlesWithin,
+} from './storage/change-feed';
 export {
   type AppliedOperations,
   applyOperations,

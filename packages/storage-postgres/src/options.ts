@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
-import { checkNumberOption, resolveAppName } from '@canary-rollout/core/store-kit';
+import { checkNumberOption, resolveNamespace } from '@canary-rollout/core/store-kit';
 
 /** Name of the package in messages. */
 export const PKG = '@canary-rollout/storage-postgres';
@@ -98,19 +98,7 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedOptions {
       `${PKG}: "schema" must be a lower-case identifier (letters, digits, _; at most 63; not pg_*), got ${JSON.stringify(schema)}`,
     );
   }
-  let namespace = options.namespace;
-  if (namespace === undefined) {
-    try {
-      namespace = resolveAppName(options.appName) ?? 'default';
-    } catch (error) {
-      throw new InvalidArgumentError(`${PKG}: ${(error as Error).message}`);
-    }
-  }
-  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 200) {
-    throw new InvalidArgumentError(
-      `${PKG}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(namespace)}`,
-    );
-  }
+  const namespace = resolveNamespace(PKG, options.namespace, options.appName, 'default');
   return {
     schema,
     namespace,

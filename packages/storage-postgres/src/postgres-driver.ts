@@ -20,17 +20,10 @@ import type {
   MetricsReadOptions,
   RolloutDriver,
 } from '@canary-rollout/core/store-kit';
-import { notifyListeners, parseJsonText } from '@canary-rollout/core/store-kit';
+import { ChangeFeed, notifyListeners, parseJsonText, settlesWithin } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
-import { ChangeFeed } from './internal/change-feed';
-import {
-  listenerConfig,
-  ownPoolConfig,
-  type PgPool,
-  Statements,
-  toStoreError,
-  within,
-} from './internal/connection';
+import { ListenTransport } from './internal/change-feed';
+import { listenerConfig, ownPoolConfig, type PgPool, Statements, toStoreError } from './internal/connection';
 import { MetricsTable } from './internal/metrics';
 import { ident, migrate } from './internal/schema';
 import {
@@ -131,7 +124,7 @@ export class PostgresDriver implements RolloutDriver {
     connected.metrics.stop();
     await connected.feed.stop();
     if (connected.owned) {
-      await within(connected.pool.end(), this.settings.statementTimeoutMs).catch(() => {});
+      await settlesWithin(connected.pool.end(), this.settings.statementTimeoutMs).catch(() => {});
     }
   }
 
@@ -419,17 +412,19 @@ export class PostgresDriver implements RolloutDriver {
       Math.max(this.settings.statementTimeoutMs, this.settings.connectTimeoutMs),
     );
     const feed = new ChangeFeed({
-      config:
+      transport: new ListenTransport(
         connectionString === undefined
           ? listenerConfig(pool, this.settings)
           : { connectionString, keepAlive: true, connectionTimeoutMillis: this.settings.connectTimeoutMs },
-      channel: this.channel,
+        this.channel,
+        this.settings.connectTimeoutMs,
+        this.settings.statementTimeoutMs,
+      ),
       readVersion: () => this.readVersion(),
       onNotified: (version) => this.notified(version),
       onChecked: (version) => this.checkedVersion(version),
       pollIntervalMs: this.settings.pollIntervalMs,
       timeoutMs: this.settings.statementTimeoutMs,
-      connectTimeoutMs: this.settings.connectTimeoutMs,
     });
     const limit = this.settings.connectTimeoutMs;
     try {
@@ -440,12 +435,12 @@ export class PostgresDriver implements RolloutDriver {
         await feed.start();
       })();
       opened.catch(() => {});
-      if (!(await within(opened, limit))) {
+      if (!(await settlesWithin(opened, limit))) {
         throw new StoreUnavailableError(`no answer from PostgreSQL within ${limit} ms (connectTimeoutMs)`);
       }
     } catch (error) {
       await feed.stop();
-      if (owned) await within(pool.end(), 1000).catch(() => {});
+      if (owned) await settlesWithin(pool.end(), 1000).catch(() => {});
       // The schema's own refusals (newer, foreign) are already complete messages.
       if (error instanceof StoreUnavailableError && !error.message.startsWith(`${PKG}: open failed: `)) {
         if (error.message.startsWith(PKG)) throw error;

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { FeatureRecord } from '@canary-rollout/core';
 import { mergeMetricBuckets } from '@canary-rollout/core/store-kit';
+import { WorkerProcess } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it } from 'vitest';
+import { bundleChild, REPO_ROOT } from '../../../vitest.shared';
 import { fleetDelta } from '../../storage-redis/test/fixtures/fleet-data';
 import {
   ALERT_COOLDOWN_MS,
@@ -9,7 +11,6 @@ import {
   wallNow,
 } from '../../storage-redis/test/fixtures/fleet-monitor';
 import { feature } from '../../storage-redis/test/helpers/data';
-import { WorkerProcess } from '../../storage-redis/test/helpers/worker-process';
 import { PostgresStore } from '../src/index';
 import { describeWithPostgres, freshNamespace } from './helpers/pg-env';
 
@@ -17,19 +18,14 @@ const WORKERS = 4;
 const FLUSHES = 30;
 const BETA_PER_WORKER = 250;
 const WORKER_FILE = fileURLToPath(new URL('./fixtures/fleet-worker.ts', import.meta.url));
+/** The drivers load from node_modules. */
+const CHILD_EXTERNALS = ['ioredis', 'pg'];
 /** Rounds of the monitor race; each re-arms the feature and injects the incident again. */
 const ROUNDS = 3;
 /** Users each process serves per round: about a quarter get the feature at 25 %. */
 const USERS = 800;
 /** Every tenth call of the feature fails: 10 %, twice the default maxErrorRate. */
 const FAIL_EVERY = 10;
-
-/** Takes every queued event named `name`. */
-function take(worker: WorkerProcess, name: string): Record<string, unknown>[] {
-  const taken = worker.events.filter((e) => e['event'] === name);
-  worker.events.splice(0, worker.events.length, ...worker.events.filter((e) => e['event'] !== name));
-  return taken;
-}
 
 describeWithPostgres('a fleet of four processes on one PostgreSQL', (db) => {
   const workers: WorkerProcess[] = [];
@@ -41,7 +37,13 @@ describeWithPostgres('a fleet of four processes on one PostgreSQL', (db) => {
 
   async function startFleet(namespace: string, bucketStart: number): Promise<WorkerProcess[]> {
     for (let i = 0; i < WORKERS; i++) {
-      workers.push(new WorkerProcess(WORKER_FILE, [db().url, namespace, String(i), String(bucketStart)]));
+      workers.push(
+        new WorkerProcess(
+          bundleChild(WORKER_FILE, CHILD_EXTERNALS),
+          [db().url, namespace, String(i), String(bucketStart)],
+          { cwd: REPO_ROOT },
+        ),
+      );
     }
     await Promise.all(workers.map((w) => w.next('ready', 60_000)));
     return workers;
@@ -132,7 +134,7 @@ describeWithPostgres('a fleet of four processes on one PostgreSQL', (db) => {
     const critical = `${INCIDENT_FEATURE}|critical`;
     const alerted = () =>
       fleet
-        .flatMap((w) => take(w, 'alerted'))
+        .flatMap((w) => w.take('alerted'))
         .filter((e) => e['key'] === critical)
         .map((e) => ({
           round: e['round'],
@@ -193,7 +195,7 @@ describeWithPostgres('a fleet of four processes on one PostgreSQL', (db) => {
       const records = await store.listRollbacks(INCIDENT_FEATURE);
       expect(records).toHaveLength(round + 1);
       expect([records.at(-1)!.at, records.at(-1)!.source]).toEqual([tickAt, 'automatic']);
-      const performed = fleet.flatMap((w) => take(w, 'performed'));
+      const performed = fleet.flatMap((w) => w.take('performed'));
       expect(performed.map((e) => [e['round'], e['id']])).toEqual([[round, records.at(-1)!.id]]);
       // One alert across the fleet, from the monitor that performed the rollback.
       const [opened, ...duplicates] = alerted();

@@ -1,9 +1,9 @@
 import { CanaryRolloutService } from '@canary-rollout/core';
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
 import { feature, sleep } from '../../storage-redis/test/helpers/data';
 import { PostgresStore } from '../src/index';
 import { describeWithPostgres, freshNamespace, SERVER, urlOf } from './helpers/pg-env';
-import { PgProxy } from './helpers/pg-proxy';
 
 const INSTANCES = 3;
 const CUTS = 100;
@@ -20,11 +20,11 @@ describeWithPostgres('LISTEN connections cut while changes are made', (db) => {
     cleanups.push(() => writer.close());
     await writer.open();
     let current = await writer.putFeature(feature({ rolloutPercentage: 0 }), null);
-    const proxies: PgProxy[] = [];
+    const proxies: TcpProxy[] = [];
     const warnings: string[] = [];
     const services: CanaryRolloutService[] = [];
     for (let i = 0; i < INSTANCES; i++) {
-      const proxy = await new PgProxy(SERVER.host, SERVER.port).start();
+      const proxy = await new TcpProxy(SERVER.host, SERVER.port).start();
       proxies.push(proxy);
       cleanups.push(() => proxy.close());
       // No polling and no periodic refresh: only notifications and the check after a reconnect.

@@ -1,15 +1,15 @@
 import { StoreUnavailableError } from '@canary-rollout/core';
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { PostgresDriver } from '../src/index';
 import { describeWithPostgres, freshNamespace, SERVER, urlOf } from './helpers/pg-env';
-import { PgProxy } from './helpers/pg-proxy';
 
 describeWithPostgres('PostgresDriver behind a failing network', (db) => {
-  let proxy: PgProxy;
+  let proxy: TcpProxy;
   const drivers: PostgresDriver[] = [];
   const warnings: string[] = [];
   beforeEach(async () => {
-    proxy = await new PgProxy(SERVER.host, SERVER.port).start();
+    proxy = await new TcpProxy(SERVER.host, SERVER.port).start();
   });
   afterEach(async () => {
     proxy.restore();

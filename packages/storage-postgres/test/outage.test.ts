@@ -1,9 +1,9 @@
 import { CanaryRolloutService } from '@canary-rollout/core';
+import { probeDuring, ServiceTraffic, TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
 import { bucket, codeOf, feature, sleep, user } from '../../storage-redis/test/helpers/data';
 import { PostgresStore } from '../src/index';
 import { describeWithPostgres, freshNamespace, SERVER, urlOf } from './helpers/pg-env';
-import { PgProxy } from './helpers/pg-proxy';
 
 const OUTAGE_MS = 5000;
 const USERS = Array.from({ length: 50 }, (_, i) => `user-${i}`);
@@ -22,7 +22,7 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
   it.each(['cut', 'stall'] as const)(
     'network %s: the service answers the same, reports the fault, and stores every counted call once',
     async (mode) => {
-      const proxy = await new PgProxy(SERVER.host, SERVER.port).start();
+      const proxy = await new TcpProxy(SERVER.host, SERVER.port).start();
       cleanups.push(() => proxy.close());
       const namespace = freshNamespace('outage');
       const through = urlOf(db().name, proxy.port);
@@ -75,58 +75,24 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
         serviceErrors.add(error.code);
         messages.add(error.message);
       });
-      const answers = USERS.map((u) => service.isFeatureEnabledForUser(u, 'aiExtraction'));
-      let tracked = 0;
-      let exceptions = 0;
-      let changedAnswers = 0;
-      let running = true;
-      const traffic = (async () => {
-        while (running) {
-          try {
-            for (const [i, userId] of USERS.entries()) {
-              if (service.isFeatureEnabledForUser(userId, 'aiExtraction') !== answers[i]) changedAnswers += 1;
-              service.trackFeatureUsage(userId, 'aiExtraction', {
-                calls: 1,
-                successfulCalls: 1,
-                latency: 20,
-              });
-              tracked += 1;
-            }
-          } catch {
-            exceptions += 1;
-          }
-          await sleep(10);
-        }
-      })();
+      const traffic = new ServiceTraffic(service, 'aiExtraction', USERS);
       await sleep(300);
 
       if (mode === 'cut') proxy.cut();
       else proxy.stall();
-      const outageStarted = Date.now();
-      const codes = new Set<string>();
-      let calls = 0;
-      let slowest = 0;
-      const trackedBefore = tracked;
-      while (Date.now() - outageStarted < OUTAGE_MS) {
-        for (const call of [
-          () => store.readState(),
-          () =>
-            store.addMetrics([bucket({ feature: 'direct', calls: 1 })], { writer: 'direct', seq: 1 + calls }),
-          () => store.putFeature(feature({ rolloutPercentage: 90 }), created.version),
-        ]) {
-          const started = performance.now();
-          codes.add(await codeOf(call()));
-          slowest = Math.max(slowest, performance.now() - started);
-          calls += 1;
-        }
-        await sleep(100);
-      }
+      const trackedBefore = traffic.tracked;
+      const { codes, slowestMs: slowest } = await probeDuring(OUTAGE_MS, [
+        () => store.readState(),
+        (calls) =>
+          store.addMetrics([bucket({ feature: 'direct', calls: 1 })], { writer: 'direct', seq: 1 + calls }),
+        () => store.putFeature(feature({ rolloutPercentage: 90 }), created.version),
+      ]);
       // A change made meanwhile by a process that still reaches the database.
       const moved = await direct.putFeature(feature({ rolloutPercentage: 40 }), created.version);
       expect(codes).toEqual(new Set(['STORE_UNAVAILABLE']));
       // Every call settles within statementTimeoutMs (500), with room for a loaded machine.
       expect(slowest).toBeLessThan(2000);
-      expect(tracked - trackedBefore).toBeGreaterThan(USERS.length * 50);
+      expect(traffic.tracked - trackedBefore).toBeGreaterThan(USERS.length * 50);
 
       proxy.restore();
       const search = async () => (await store.readState()).features.find((f) => f.name === 'search');
@@ -139,10 +105,9 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
       });
 
       await sleep(500);
-      running = false;
-      await traffic;
-      expect(exceptions).toBe(0);
-      expect(changedAnswers).toBe(0);
+      await traffic.stop();
+      expect(traffic.exceptions).toBe(0);
+      expect(traffic.changedAnswers).toBe(0);
       expect(serviceErrors).toEqual(new Set(['STORE_UNAVAILABLE']));
       for (const message of messages) expect(message).not.toContain(registered.email);
       for (const warning of warnings) {
@@ -154,7 +119,7 @@ describeWithPostgres('PostgreSQL out of reach for 5 seconds under load', (db) =>
         async () => {
           await service.flush();
           const stored = (await direct.readMetrics(0, ['aiExtraction'])).reduce((n, b) => n + b.calls, 0);
-          expect(stored).toBe(tracked);
+          expect(stored).toBe(traffic.tracked);
         },
         { timeout: 20_000, interval: 200 },
       );

@@ -1,10 +1,5 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
-import {
-  APP_NAME_ENV,
-  checkNumberOption,
-  type NumberOptionRule,
-  resolveAppName,
-} from '@canary-rollout/core/store-kit';
+import { checkNumberOption, type NumberOptionRule, resolveNamespace } from '@canary-rollout/core/store-kit';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { PKG } from './internal/commands';
 
@@ -53,30 +48,12 @@ export interface RedisStoreOptions {
   onWarning?: (message: string) => void;
 }
 
-function appNamespace(appName: string | undefined): string {
-  let name: string | undefined;
-  try {
-    name = resolveAppName(appName);
-  } catch (error) {
-    throw new InvalidArgumentError(`${PKG}: ${(error as Error).message}`);
-  }
-  if (name !== undefined) return name;
-  throw new InvalidArgumentError(
-    `${PKG}: the store needs to know whose state it keeps: pass { appName: 'my-app' } or { namespace }, or set ${APP_NAME_ENV}`,
-  );
-}
-
 /** Applies defaults and rejects values that cannot work, naming the option. */
 export function resolveOptions(options: RedisStoreOptions) {
   if (options.client !== undefined && (options.url !== undefined || options.redis !== undefined)) {
     throw new InvalidArgumentError(`${PKG}: give either "client" or "url"/"redis", not both`);
   }
-  const namespace = options.namespace ?? appNamespace(options.appName);
-  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 200) {
-    throw new InvalidArgumentError(
-      `${PKG}: "namespace" must be a non-empty string of at most 200 characters, got ${JSON.stringify(namespace)}`,
-    );
-  }
+  const namespace = resolveNamespace(PKG, options.namespace, options.appName);
   const count = (
     name: keyof RedisStoreOptions,
     fallback: number,

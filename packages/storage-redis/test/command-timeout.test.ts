@@ -1,9 +1,9 @@
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index';
 import { bucket, codeOf, feature, user } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
-import { TcpProxy } from './helpers/tcp-proxy';
 
 const BOUND = 300;
 /** Scheduling slack on a loaded 2-core machine. */
@@ -90,7 +90,7 @@ describeWithRedis(
       const proxy = await new TcpProxy(server.host, server.port).start();
       cleanups.push(() => proxy.close());
       const namespace = freshNamespace('lost-reply');
-      const store = new RedisStore({ url: proxy.url, namespace, commandTimeoutMs: 2000 });
+      const store = new RedisStore({ url: proxy.url('redis'), namespace, commandTimeoutMs: 2000 });
       const observer = new RedisStore({ url: server.url, namespace });
       cleanups.push(
         () => store.close(),
@@ -104,10 +104,10 @@ describeWithRedis(
       proxy.dropReplies();
       const flushing = store.addMetrics([bucket({ calls: 1 })]);
       await vi.waitFor(async () => expect(await total()).toBe(11), { timeout: 2000, interval: 10 });
-      proxy.down(); // the connection closes with the reply still owed
+      proxy.cut(); // the connection closes with the reply still owed
       expect(await codeOf(flushing)).toBe('resolved');
 
-      proxy.up();
+      proxy.restore();
       await vi.waitFor(async () => expect(await codeOf(store.readState())).toBe('resolved'), {
         timeout: 5000,
       });
@@ -120,7 +120,7 @@ describeWithRedis(
       const proxy = await new TcpProxy(server.host, server.port).start();
       cleanups.push(() => proxy.close());
       const store = new RedisStore({
-        url: proxy.url,
+        url: proxy.url('redis'),
         namespace: freshNamespace('stalled'),
         commandTimeoutMs: BOUND,
         pollIntervalMs: 100,
@@ -136,7 +136,7 @@ describeWithRedis(
 
       // Unanswered flushes are held, not failed, and land once when the path comes back.
       expect(await codeOf(store.addMetrics([bucket({ calls: 5 })]))).toBe('resolved');
-      proxy.up();
+      proxy.restore();
       await vi.waitFor(async () => expect((await store.readState()).features).toHaveLength(1), {
         timeout: 5000,
         interval: 50,

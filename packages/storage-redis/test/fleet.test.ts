@@ -1,30 +1,26 @@
 import { fileURLToPath } from 'node:url';
 import type { FeatureRecord } from '@canary-rollout/core';
 import { mergeMetricBuckets } from '@canary-rollout/core/store-kit';
+import { WorkerProcess } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it } from 'vitest';
+import { bundleChild, REPO_ROOT } from '../../../vitest.shared';
 import { RedisStore } from '../src/index';
 import { fleetDelta } from './fixtures/fleet-data';
 import { ALERT_COOLDOWN_MS, INCIDENT_FEATURE, wallNow } from './fixtures/fleet-monitor';
 import { feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
-import { WorkerProcess } from './helpers/worker-process';
 
 const WORKERS = 4;
 const FLUSHES = 30;
 const WORKER_FILE = fileURLToPath(new URL('./fixtures/fleet-worker.ts', import.meta.url));
+/** The drivers load from node_modules. */
+const CHILD_EXTERNALS = ['ioredis', 'pg'];
 /** Rounds of the monitor race; each re-arms the feature and injects the incident again. */
 const ROUNDS = 5;
 /** Users each process serves per round: about a quarter get the feature at 25 %. */
 const USERS = 800;
 /** Every tenth call of the feature fails: 10 %, twice the default maxErrorRate. */
 const FAIL_EVERY = 10;
-
-/** Takes every queued event named `name` (those a worker sent before its last awaited event). */
-function take(worker: WorkerProcess, name: string): Record<string, unknown>[] {
-  const taken = worker.events.filter((e) => e['event'] === name);
-  worker.events.splice(0, worker.events.length, ...worker.events.filter((e) => e['event'] !== name));
-  return taken;
-}
 
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -39,7 +35,13 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
 
   async function startFleet(namespace: string, bucketStart: number): Promise<WorkerProcess[]> {
     for (let i = 0; i < WORKERS; i++) {
-      workers.push(new WorkerProcess(WORKER_FILE, [target().url, namespace, String(i), String(bucketStart)]));
+      workers.push(
+        new WorkerProcess(
+          bundleChild(WORKER_FILE, CHILD_EXTERNALS),
+          [target().url, namespace, String(i), String(bucketStart)],
+          { cwd: REPO_ROOT },
+        ),
+      );
     }
     await Promise.all(workers.map((w) => w.next('ready', 30_000)));
     return workers;
@@ -127,7 +129,7 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
     /** The alerts the fleet's monitors emitted since last asked, of the incident's key. */
     const alerted = () =>
       fleet
-        .flatMap((w) => take(w, 'alerted'))
+        .flatMap((w) => w.take('alerted'))
         .filter((e) => e['key'] === critical)
         .map((e) => ({
           round: e['round'],
@@ -208,7 +210,7 @@ describeWithRedis('a fleet of four processes on one Redis', (target) => {
         'automatic',
         { rolloutPercentage: 25, rolloutStrategy: 'gradual', betaUsers: 0 },
       ]);
-      const performed = fleet.flatMap((w) => take(w, 'performed'));
+      const performed = fleet.flatMap((w) => w.take('performed'));
       expect(performed.map((e) => [e['round'], e['id']])).toEqual([[round, record.id]]);
       expect(ticks.filter((t) => t['performed'] === 1)).toHaveLength(1);
       expect(ticks.flatMap((t) => t['rolledBack'] as string[])).toEqual([INCIDENT_FEATURE]);

@@ -1,8 +1,8 @@
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index';
 import { codeOf, feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
-import { TcpProxy } from './helpers/tcp-proxy';
 
 describeWithRedis('changes made while a subscriber is cut off', (target) => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -17,7 +17,7 @@ describeWithRedis('changes made while a subscriber is cut off', (target) => {
     const namespace = freshNamespace('missed');
     const writer = new RedisStore({ url: target().url, namespace });
     // No polling: only the reconnect path can find what pub/sub dropped.
-    const reader = new RedisStore({ url: proxy.url, namespace, pollIntervalMs: 0 });
+    const reader = new RedisStore({ url: proxy.url('redis'), namespace, pollIntervalMs: 0 });
     cleanups.push(
       () => writer.close(),
       () => reader.close(),
@@ -31,7 +31,7 @@ describeWithRedis('changes made while a subscriber is cut off', (target) => {
     const first = (await writer.readState()).version;
     await vi.waitFor(() => expect(heard).toContain(first), { timeout: 5000, interval: 5 });
 
-    proxy.down();
+    proxy.cut();
     expect(await codeOf(reader.readState())).toBe('STORE_UNAVAILABLE');
     for (let i = 0; i < 100; i++) await writer.addToBlacklist(`user-${i}`);
     const latest = (await writer.readState()).version;
@@ -39,7 +39,7 @@ describeWithRedis('changes made while a subscriber is cut off', (target) => {
     expect(Math.max(...heard)).toBe(first);
     const heardBefore = heard.length;
 
-    proxy.up();
+    proxy.restore();
     await vi.waitFor(() => expect(heard.at(-1)).toBe(latest), { timeout: 8000, interval: 10 });
     // One report for the whole gap, not a replay of a hundred messages.
     expect(heard.length - heardBefore).toBeLessThanOrEqual(2);

@@ -1,3 +1,4 @@
+import { TcpProxy } from '@canary-rollout/storage-test-suite';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../src/index';
@@ -5,7 +6,6 @@ import { resolveOptions } from '../src/options';
 import { codeOf, feature } from './helpers/data';
 import { describeWithRedis, freshNamespace } from './helpers/redis-env';
 import { freePort, hasRedisServer, startRedisServer } from './helpers/redis-server';
-import { TcpProxy } from './helpers/tcp-proxy';
 
 describe('options', () => {
   it('rejects values that cannot work with InvalidArgumentError naming the option', () => {
@@ -94,7 +94,7 @@ describe('open() with Redis unreachable', () => {
       const proxy = await new TcpProxy(server.host, server.port).start();
       try {
         proxy.stall();
-        const store = new RedisStore({ url: proxy.url, appName: 'test', connectTimeoutMs: 400 });
+        const store = new RedisStore({ url: proxy.url('redis'), appName: 'test', connectTimeoutMs: 400 });
         const started = performance.now();
         expect(await codeOf(store.open())).toBe('STORE_UNAVAILABLE');
         expect(performance.now() - started).toBeLessThan(1200);

@@ -1,4 +1,5 @@
 import { CanaryRolloutService } from '@canary-rollout/core';
+import { probeDuring, ServiceTraffic } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
 import { RedisStore } from '../src/index';
 import { bucket, codeOf, feature, sleep, user } from './helpers/data';
@@ -53,55 +54,25 @@ describeWithRedis(
       cleanups.push(() => service.close());
       const serviceErrors = new Set<string>();
       service.events.on('error', (error) => serviceErrors.add(error.code));
-      const answers = USERS.map((u) => service.isFeatureEnabledForUser(u, 'aiExtraction'));
-      let tracked = 0;
-      let exceptions = 0;
-      let changedAnswers = 0;
-      let running = true;
-      const traffic = (async () => {
-        while (running) {
-          try {
-            for (const [i, userId] of USERS.entries()) {
-              if (service.isFeatureEnabledForUser(userId, 'aiExtraction') !== answers[i]) changedAnswers += 1;
-              service.trackFeatureUsage(userId, 'aiExtraction', {
-                calls: 1,
-                successfulCalls: 1,
-                latency: 20,
-              });
-              tracked += 1;
-            }
-          } catch {
-            exceptions += 1;
-          }
-          await sleep(10);
-        }
-      })();
+      const traffic = new ServiceTraffic(service, 'aiExtraction', USERS);
       await sleep(300);
 
       await server.stop();
-      const outageStarted = Date.now();
-      const codes = new Set<string>();
-      let calls = 0;
-      let slowest = 0;
-      const trackedBefore = tracked;
-      while (Date.now() - outageStarted < OUTAGE_MS) {
-        for (const call of [
-          () => store.readState(),
-          () => store.addMetrics([bucket({ feature: 'direct', calls: 1 })]),
-          () => peer.putFeature(feature({ rolloutPercentage: 90 }), created.version),
-        ]) {
-          const started = performance.now();
-          codes.add(await codeOf(call()));
-          slowest = Math.max(slowest, performance.now() - started);
-          calls += 1;
-        }
-        await sleep(100);
-      }
+      const trackedBefore = traffic.tracked;
+      const {
+        codes,
+        calls,
+        slowestMs: slowest,
+      } = await probeDuring(OUTAGE_MS, [
+        () => store.readState(),
+        () => store.addMetrics([bucket({ feature: 'direct', calls: 1 })]),
+        () => peer.putFeature(feature({ rolloutPercentage: 90 }), created.version),
+      ]);
       expect(codes).toEqual(new Set(['STORE_UNAVAILABLE']));
       expect(calls).toBeGreaterThan(60);
       // Fail fast: nothing waits for the timeout while the server is known to be gone.
       expect(slowest).toBeLessThan(200);
-      expect(tracked - trackedBefore).toBeGreaterThan(USERS.length * 100);
+      expect(traffic.tracked - trackedBefore).toBeGreaterThan(USERS.length * 100);
 
       await server.restart();
       // The service seeded its config feature too: `search` must be exactly as written.
@@ -123,17 +94,16 @@ describeWithRedis(
       await vi.waitFor(() => expect(heard).toContain(version), { timeout: 5000, interval: 10 });
 
       await sleep(500);
-      running = false;
-      await traffic;
-      expect(exceptions).toBe(0);
-      expect(changedAnswers).toBe(0);
+      await traffic.stop();
+      expect(traffic.exceptions).toBe(0);
+      expect(traffic.changedAnswers).toBe(0);
       expect(serviceErrors).toEqual(new Set(['STORE_UNAVAILABLE']));
       // Every counted call reaches Redis exactly once when the buffered flushes go through.
       await vi.waitFor(
         async () => {
           await service.flush();
           const stored = (await store.readMetrics(0, ['aiExtraction'])).reduce((n, b) => n + b.calls, 0);
-          expect(stored).toBe(tracked);
+          expect(stored).toBe(traffic.tracked);
         },
         { timeout: 10_000, interval: 200 },
       );

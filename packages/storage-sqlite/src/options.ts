@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@canary-rollout/core';
+import { checkNumberOption, type NumberOptionRule } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 import { PREFIX } from './internal/constants';
 
@@ -74,6 +75,13 @@ export function resolveOptions(options: SqliteStoreOptions) {
   if (path !== undefined && typeof path !== 'string') {
     throw new InvalidArgumentError(`${PREFIX}: option "path" must be a string, got ${typeof path}`);
   }
+  const integer = (
+    name: 'busyTimeoutMs' | 'pollIntervalMs' | 'maxLogEntries' | 'metricRetentionMs',
+    fallback: number,
+    min: NumberOptionRule['min'],
+    max = MAX_MS,
+  ) =>
+    checkNumberOption(`${PREFIX}: option`, `"${name}"`, options[name], { fallback, min, max, integer: true });
   const synchronous = options.synchronous ?? 'normal';
   if (synchronous !== 'normal' && synchronous !== 'full') {
     throw new InvalidArgumentError(
@@ -86,19 +94,13 @@ export function resolveOptions(options: SqliteStoreOptions) {
         ? { path: options.path }
         : // The driver's own type, for the store's internals; users' types need not know it.
           { database: options.database as unknown as Database.Database },
-    busyTimeoutMs: integer('busyTimeoutMs', options.busyTimeoutMs, 5000, 0),
-    pollIntervalMs: integer('pollIntervalMs', options.pollIntervalMs, 1000, 1),
-    maxLogEntries: integer('maxLogEntries', options.maxLogEntries, 10_000, 1, Number.MAX_SAFE_INTEGER),
+    busyTimeoutMs: integer('busyTimeoutMs', 5000, 'non-negative'),
+    pollIntervalMs: integer('pollIntervalMs', 1000, 'positive'),
+    maxLogEntries: integer('maxLogEntries', 10_000, 'positive', Number.MAX_SAFE_INTEGER),
     metricRetentionMs:
       options.metricRetentionMs === Number.POSITIVE_INFINITY
         ? Number.POSITIVE_INFINITY
-        : integer(
-            'metricRetentionMs',
-            options.metricRetentionMs,
-            7 * 24 * 60 * 60 * 1000,
-            1,
-            Number.MAX_SAFE_INTEGER,
-          ),
+        : integer('metricRetentionMs', 7 * 24 * 3_600_000, 'positive', Number.MAX_SAFE_INTEGER),
     synchronous,
     now: options.now ?? Date.now,
   } as const;
@@ -109,19 +111,3 @@ export type ResolvedOptions = ReturnType<typeof resolveOptions>;
 
 /** Timers and SQLite's busy timeout take at most a signed 32-bit count of ms. */
 const MAX_MS = 0x7fffffff;
-
-function integer(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max = MAX_MS,
-): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(
-      `${PREFIX}: option "${name}" must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}

@@ -23,6 +23,15 @@ import { describeUsers } from './users';
 
 export { describeDriverConformance } from './driver/index';
 export type { DriverConformanceOptions, DriverHarness, DriverHarnessFactory } from './driver/types';
+export {
+  codeOf,
+  type ProbeResult,
+  probeDuring,
+  ServiceTraffic,
+  type TrafficService,
+} from './helpers/outage';
+export { TcpProxy } from './helpers/tcp-proxy';
+export { type WorkerEvent, WorkerProcess } from './helpers/worker-process';
 export type { ConformanceOptions, CorruptionTarget, StoreHarness, StoreHarnessFactory } from './types';
 
 /**

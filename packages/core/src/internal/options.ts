@@ -9,6 +9,8 @@ export interface NumberOptionRule {
   readonly min: 'positive' | 'non-negative';
   /** An exclusive upper bound. */
   readonly below?: number;
+  /** An inclusive upper bound (with `integer`: `an integer from 0 (or 1) to max`). */
+  readonly max?: number;
   /** A whole number (a safe integer). */
   readonly integer?: boolean;
   /** Shown after the expectation, e.g. `of ms`. */
@@ -32,6 +34,7 @@ export function checkNumberOption(
     Number.isFinite(v) &&
     (rule.min === 'positive' ? v > 0 : v >= 0) &&
     (rule.below === undefined || v < rule.below) &&
+    (rule.max === undefined || v <= rule.max) &&
     (rule.integer !== true || Number.isSafeInteger(v))
   ) {
     return v;
@@ -42,10 +45,14 @@ export function checkNumberOption(
 function expectation(rule: NumberOptionRule): string {
   const kind = rule.integer === true ? 'integer' : 'number';
   const base =
-    rule.below !== undefined
-      ? `a ${kind} ${rule.min === 'positive' ? '>' : '>='} 0 and < ${rule.below}`
-      : rule.min === 'positive'
-        ? `a positive ${kind}`
-        : `a ${kind} >= 0`;
+    rule.max !== undefined
+      ? rule.integer === true
+        ? `an integer from ${rule.min === 'positive' ? 1 : 0} to ${rule.max}`
+        : `a number ${rule.min === 'positive' ? '>' : '>='} 0 and <= ${rule.max}`
+      : rule.below !== undefined
+        ? `a ${kind} ${rule.min === 'positive' ? '>' : '>='} 0 and < ${rule.below}`
+        : rule.min === 'positive'
+          ? `a positive ${kind}`
+          : `a ${kind} >= 0`;
   return rule.unit === undefined ? base : `${base} ${rule.unit}`;
 }

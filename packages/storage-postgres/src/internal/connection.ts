@@ -157,21 +157,3 @@ function acquire(pool: PgPool, ms: number, op: string): Promise<pg.PoolClient> {
     );
   });
 }
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; rejects with its error. */
-export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    timer.unref?.();
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}

@@ -1,6 +1,7 @@
 import type { MetricBucket } from '@canary-rollout/core';
 import {
   emptyMetricBucket,
+  MAX_METRIC_COUNT,
   type MetricBatch,
   mergeMetricBucket,
   metricKey,
@@ -10,8 +11,6 @@ import type pg from 'pg';
 import { PKG } from '../options';
 import { type Statements, toStoreError } from './connection';
 
-/** The largest counter, as in core: sums stop here. */
-const MAX_COUNT = 9_007_199_254_740_991;
 /** Deltas folded per transaction: bounds the rows one fold holds in memory and locked. */
 const FOLD_ROWS = 5000;
 /** Transactions per fold: the next fold goes on from there, so one call stays bounded. */
@@ -365,10 +364,10 @@ function foldSql(s: string): string {
 SELECT $1, d.* FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], $7::bigint[],
   $8::bigint[], $9::bigint[], $10::double precision[], $11::jsonb[], $12::jsonb[], $13::timestamptz[]) AS d
 ON CONFLICT (namespace, bucket_start, feature, arm, stage) DO UPDATE SET
-  calls = LEAST(m.calls + EXCLUDED.calls, ${MAX_COUNT}),
-  successes = LEAST(m.successes + EXCLUDED.successes, ${MAX_COUNT}),
-  failures = LEAST(m.failures + EXCLUDED.failures, ${MAX_COUNT}),
-  latency_count = LEAST(m.latency_count + EXCLUDED.latency_count, ${MAX_COUNT}),
+  calls = LEAST(m.calls + EXCLUDED.calls, ${MAX_METRIC_COUNT}),
+  successes = LEAST(m.successes + EXCLUDED.successes, ${MAX_METRIC_COUNT}),
+  failures = LEAST(m.failures + EXCLUDED.failures, ${MAX_METRIC_COUNT}),
+  latency_count = LEAST(m.latency_count + EXCLUDED.latency_count, ${MAX_METRIC_COUNT}),
   latency_sum_ms = ${s}.add_latency(m.latency_sum_ms, EXCLUDED.latency_sum_ms),
   histogram = ${s}.sum_counts(m.histogram, EXCLUDED.histogram),
   users = ${s}.max_registers(m.users, EXCLUDED.users),

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from '@canary-rollout/core';
+import { MAX_METRIC_COUNT } from '@canary-rollout/core/store-kit';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { PKG } from '../options';
 
@@ -8,8 +9,8 @@ export const PRODUCT = 'canary-rollout';
 /** The layout this code reads and writes. Each later layout adds a step to `MIGRATIONS`. */
 export const SCHEMA_VERSION = 2;
 
-/** Largest counter value: sums stop here (as `MAX_METRIC_COUNT` in core). */
-const MAX_COUNT = '9007199254740991';
+/** Largest counter value: sums stop here. */
+const MAX_COUNT = String(MAX_METRIC_COUNT);
 /** Largest finite double: latency sums stop here. */
 const MAX_DOUBLE = '1.7976931348623157e308';
 

@@ -1,4 +1,5 @@
 import { CanaryRolloutError, StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
+import { orTimeout } from '@canary-rollout/core/store-kit';
 import type { Cluster, Redis } from 'ioredis';
 import type { LuaScript } from './scripts';
 
@@ -97,27 +98,13 @@ export class CommandGate {
   }
 }
 
-/**
- * Settles `promise` within `ms`: a connection that silently drops packets must not leave a
- * caller waiting. The timer does not keep the process alive.
- */
+/** `promise` within `ms`, else `StoreUnavailableError`: a silently dropping connection must not leave a caller waiting. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new StoreUnavailableError(`${PKG}: ${op} failed: no answer from Redis within ${ms} ms`));
-    }, ms);
-    timer.unref?.();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+  return orTimeout(
+    promise,
+    ms,
+    () => new StoreUnavailableError(`${PKG}: ${op} failed: no answer from Redis within ${ms} ms`),
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ChangeFeed,
   type DriverCollection,
   type DriverCommit,
   type DriverCommitResult,
@@ -22,7 +23,7 @@ import {
   StoreUnavailableError,
 } from '@canary-rollout/core/store-kit';
 import type { RedisStoreOptions, ResolvedOptions } from '../options';
-import { ChangeFeed, waitReady } from './change-feed';
+import { PubSubTransport, waitReady } from './change-feed';
 import { decodeTagged, decodeVersion, encodeValue } from './codec';
 import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from './commands';
 import { createOwnClient, createSubscriber, describeTarget } from './connect';
@@ -52,6 +53,8 @@ export class RedisDriver implements RolloutDriver {
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private readonly metrics: MetricsOps;
   private connections: Connections | undefined;
+  /** The last version this handle heard of (by message or by reading it). */
+  private known = -1;
   private opening: Promise<void> | undefined;
 
   constructor(
@@ -220,6 +223,10 @@ export class RedisDriver implements RolloutDriver {
     };
   }
 
+  private emit(version: number): void {
+    notifyListeners(this.listeners, { version });
+  }
+
   private set(version: unknown, members: unknown): DriverSet {
     return {
       version: decodeVersion(version, this.keys.setVersions),
@@ -239,30 +246,39 @@ export class RedisDriver implements RolloutDriver {
     client.on('error', onError);
     const subscriber = createSubscriber(client, this.settings);
     const gate = new CommandGate(client, this.settings.maxPendingCommands);
+    this.known = -1;
     const feed = new ChangeFeed({
-      subscriber,
-      channel: this.keys.changes,
-      origin: this.origin,
-      readVersion: async () => (await this.read({})).version,
-      emit: (change) => notifyListeners(this.listeners, change),
-      pollIntervalMs: this.settings.pollIntervalMs,
-      timeoutMs: this.settings.commandTimeoutMs,
-      onPollFailure: (error) => {
+      transport: new PubSubTransport(subscriber, this.keys.changes, this.settings.commandTimeoutMs),
+      readVersion: () =>
+        withDeadline(this.read({}), this.settings.commandTimeoutMs, 'readVersion').then((s) => s.version),
+      onNotified: (version, origin) => {
+        const moved = version !== this.known;
+        this.known = version;
+        if (origin !== this.origin && moved) this.emit(version);
+      },
+      onChecked: (version) => {
+        if (version === this.known) return;
+        this.known = version;
+        this.emit(version);
+      },
+      onError: (error) => {
         // A connection that stopped answering without closing (a half-open TCP connection) would
         // time out every call until the OS gives up on it; a new connection recovers sooner.
         if (owned && client.status === 'ready' && isTimeout(error)) client.disconnect(true);
       },
+      pollIntervalMs: this.settings.pollIntervalMs,
+      timeoutMs: this.settings.commandTimeoutMs,
     });
     const limit = this.settings.connectTimeoutMs;
     const started = Date.now();
     try {
       if (client.status === 'wait') client.connect().catch(() => {});
       await withDeadline(waitReady(client), limit, 'open');
-      await feed.start(Math.max(1, limit - (Date.now() - started)));
+      await withDeadline(feed.start(), Math.max(1, limit - (Date.now() - started)), 'subscribe');
       this.connections = { client, owned, gate, feed };
       // Read after subscribing: a change made from here on arrives as a message. The read
       // refuses a namespace of another layout format (a later format migrates older ones here).
-      feed.startFrom((await this.read({})).version);
+      this.known = Math.max(this.known, (await this.read({})).version);
     } catch (error) {
       this.connections = undefined;
       await feed.stop();

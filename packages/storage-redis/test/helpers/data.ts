@@ -49,12 +49,4 @@ export function bucket(overrides: Partial<MetricBucket> = {}): MetricBucket {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Awaits a promise and returns the error's code, or 'resolved'. */
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    return String((error as { code?: unknown }).code ?? (error as Error).message);
-  }
-}
+export { codeOf } from '@canary-rollout/storage-test-suite';

@@ -7,20 +7,23 @@ interface Link {
 }
 
 /**
- * A loopback TCP proxy in front of PostgreSQL that the test controls, for outages without
- * stopping the shared server:
+ * A TCP proxy on 127.0.0.1 in front of a real server, for outages of one client while others keep
+ * working (the server itself is not stopped):
  * - `cut()` closes every connection and refuses new ones until `restore()`;
- * - `cutConnections()` closes the current connections only (new ones are let through);
+ * - `cutConnections()` closes the connections open now (new ones are let through);
  * - `stall()` keeps connections open but forwards nothing (a network dropping packets); what was
  *   sent is delivered on `restore()`, as TCP would;
+ * - `dropReplies()` forwards requests but throws the server's replies away (a reply lost on the
+ *   way back);
  * - `slow(ms)` forwards everything after `ms` each way.
  */
-export class PgProxy {
+export class TcpProxy {
   private server: Server | undefined;
   private readonly links = new Set<Link>();
-  private state: 'open' | 'cut' | 'stall' = 'open';
+  private state: 'open' | 'cut' | 'stall' | 'drop-replies' = 'open';
   private delayMs = 0;
   private readonly held: (() => void)[] = [];
+  /** The port it listens on (after `start()`). */
   port = 0;
   /** Connections accepted since the start. */
   accepted = 0;
@@ -39,6 +42,11 @@ export class PgProxy {
     return this;
   }
 
+  /** `<scheme>://127.0.0.1:<port>`, e.g. `url('redis')`. */
+  url(scheme: string): string {
+    return `${scheme}://127.0.0.1:${this.port}`;
+  }
+
   /** Connections open through the proxy now. */
   get open(): number {
     return this.links.size;
@@ -49,7 +57,6 @@ export class PgProxy {
     this.cutConnections();
   }
 
-  /** Closes the connections open now; the proxy keeps accepting new ones. */
   cutConnections(): void {
     for (const link of this.links) {
       link.client.destroy();
@@ -62,10 +69,15 @@ export class PgProxy {
     this.state = 'stall';
   }
 
+  dropReplies(): void {
+    this.state = 'drop-replies';
+  }
+
   slow(ms: number): void {
     this.delayMs = ms;
   }
 
+  /** Back to forwarding everything at once; what a stall held is delivered. */
   restore(): void {
     this.state = 'open';
     this.delayMs = 0;
@@ -92,20 +104,21 @@ export class PgProxy {
       this.links.delete(link);
     };
     upstream.connect(this.targetPort, this.targetHost);
-    this.pipe(client, upstream);
-    this.pipe(upstream, client);
+    this.pipe(client, upstream, false);
+    this.pipe(upstream, client, true);
     for (const socket of [client, upstream]) {
       socket.on('close', drop);
       socket.on('error', drop);
     }
   }
 
-  private pipe(from: Socket, to: Socket): void {
+  private pipe(from: Socket, to: Socket, replies: boolean): void {
     from.on('data', (chunk: Buffer) => {
       const deliver = () => {
         if (!to.destroyed) to.write(chunk);
       };
       if (this.state === 'stall') this.held.push(deliver);
+      else if (this.state === 'drop-replies' && replies) return;
       else if (this.delayMs > 0) setTimeout(deliver, this.delayMs);
       else deliver();
     });

@@ -1,18 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { bundleChild } from '../../../../vitest.shared';
 
-/** The repository root, the children's working folder. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** An event a worker sent: one JSON line with an `event` name. */
+export type WorkerEvent = Record<string, unknown>;
 
 /**
- * A child Node process running a .ts file, talking JSON lines over stdin/stdout. The file is
- * bundled once (see `bundleChild`) and started as plain JavaScript: through tsx each of four
- * workers compiled the workspace sources again, about a second of CPU each, and on a loaded
- * machine they missed the 30 s they have to say "ready".
+ * A child Node process running a script, talking JSON lines over stdin/stdout: the test `send`s
+ * commands and waits for events by name (`next`). `script` may be a promise (a script still being
+ * bundled); an event named `error` fails every wait.
  */
 export class WorkerProcess {
-  readonly events: Record<string, unknown>[] = [];
+  readonly events: WorkerEvent[] = [];
   private child: ChildProcess | undefined;
   private spawnError: unknown;
   private killed = false;
@@ -22,12 +19,11 @@ export class WorkerProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<number | null>;
 
-  constructor(file: string, args: readonly string[]) {
-    // The drivers load from node_modules (the PostgreSQL fleet test starts its workers here too).
-    this.exited = bundleChild(file, ['ioredis', 'pg']).then(
-      (script) => {
-        const child = spawn(process.execPath, [script, ...args], {
-          cwd: REPO_ROOT,
+  constructor(script: string | Promise<string>, args: readonly string[], options: { cwd?: string } = {}) {
+    this.exited = Promise.resolve(script).then(
+      (file) => {
+        const child = spawn(process.execPath, [file, ...args], {
+          ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         this.child = child;
@@ -37,7 +33,7 @@ export class WorkerProcess {
           while (newline >= 0) {
             const line = this.buffer.slice(0, newline);
             this.buffer = this.buffer.slice(newline + 1);
-            if (line.trim() !== '') this.events.push(JSON.parse(line) as Record<string, unknown>);
+            if (line.trim() !== '') this.events.push(JSON.parse(line) as WorkerEvent);
             newline = this.buffer.indexOf('\n');
           }
           this.wakeAll();
@@ -68,11 +64,11 @@ export class WorkerProcess {
   }
 
   /** Takes the oldest event named `name`, waiting for it at most `timeoutMs`. */
-  async next(name: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  async next(name: string, timeoutMs = 20_000): Promise<WorkerEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.events.findIndex((e) => e['event'] === name);
-      if (index >= 0) return this.events.splice(index, 1)[0]!;
+      if (index >= 0) return this.events.splice(index, 1)[0] as WorkerEvent;
       const failed = this.events.find((e) => e['event'] === 'error');
       if (failed !== undefined) throw new Error(`worker failed: ${String(failed['message'])}`);
       if (this.spawnError !== undefined) throw new Error(`worker not started: ${String(this.spawnError)}`);
@@ -90,6 +86,13 @@ export class WorkerProcess {
         this.waiters.add(wake);
       });
     }
+  }
+
+  /** Takes every event named `name` received so far (those sent before the last awaited one). */
+  take(name: string): WorkerEvent[] {
+    const taken = this.events.filter((e) => e['event'] === name);
+    this.events.splice(0, this.events.length, ...this.events.filter((e) => e['event'] !== name));
+    return taken;
   }
 
   kill(): void {
