@@ -163,9 +163,12 @@ describeWithRedis(
 
       server.pause();
       const waiting = [store.readState(), store.listUsers(), store.listFeedback()];
-      const started = performance.now();
+      let settledBefore = 0;
+      for (const call of waiting) void call.catch(() => settledBefore++);
+      // Refused at once for the full queue: before any queued call reached its timeout (order,
+      // not a wall-clock bound, which a loaded machine can stretch past any small figure).
       expect(await codeOf(store.readState())).toBe('STORE_UNAVAILABLE');
-      expect(performance.now() - started).toBeLessThan(50);
+      expect(settledBefore).toBe(0);
       const { codes, elapsed } = await settleAll(waiting);
       expect(codes).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
       expect(elapsed).toBeLessThan(BOUND + SLACK);
