@@ -24,7 +24,16 @@ export const alias = {
   '@canary-rollout/cli': pkg('cli'),
 };
 
-export function project(name: string, extra: { testTimeout?: number; fileParallelism?: boolean } = {}) {
+/**
+ * A project's settings. `isolate: false` for projects whose tests run in-process on the packages'
+ * sources only (no servers, no children): their files share a worker and the modules it has
+ * loaded, instead of a new worker importing core's sources again for each file (core's 35 files:
+ * 28 s of CPU isolated, 16 s shared). Their files pass in any order (`--sequence.shuffle.files`).
+ */
+export function project(
+  name: string,
+  extra: { testTimeout?: number; fileParallelism?: boolean; isolate?: boolean } = {},
+) {
   return defineProject({
     resolve: { alias },
     test: {
@@ -34,6 +43,7 @@ export function project(name: string, extra: { testTimeout?: number; fileParalle
       testTimeout: extra.testTimeout ?? 60_000,
       hookTimeout: 60_000,
       ...(extra.fileParallelism === undefined ? {} : { fileParallelism: extra.fileParallelism }),
+      ...(extra.isolate === undefined ? {} : { isolate: extra.isolate }),
     },
   });
 }
