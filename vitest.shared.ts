@@ -25,10 +25,11 @@ export const alias = {
 };
 
 /**
- * A project's settings. `isolate: false` for projects whose tests run in-process on the packages'
- * sources only (no servers, no children): their files share a worker and the modules it has
- * loaded, instead of a new worker importing core's sources again for each file (core's 35 files:
- * 28 s of CPU isolated, 16 s shared). Their files pass in any order (`--sequence.shuffle.files`).
+ * A project's settings. `isolate: false` for projects whose tests run in the worker on the
+ * packages' sources (no servers; a child process at most, which shares nothing): their files share
+ * a worker and the modules it has loaded, instead of a new worker importing core's sources again
+ * for each file (core's 35 files: 28 s of CPU isolated, 16 s shared). They pass in any order
+ * (`--sequence.shuffle.files`).
  */
 export function project(
   name: string,
