@@ -3,13 +3,16 @@ import { basename } from 'node:path';
 import type { Plugin } from 'esbuild';
 import type { Options } from 'tsup';
 
+/** Declarations compiled by tsup itself. */
+const ownDeclarations = { compilerOptions: { paths: {} } };
+
 /** Shared build settings: every package ships ESM + CJS with declarations for both. */
 export const base: Options = {
   format: ['esm', 'cjs'],
   // Declarations see the other packages as users do, through their built `dist/` (the root
   // tsconfig's paths point at their sources, which would pull their internals into this build).
   // A package's config replaces this through `entryPoints`.
-  dts: { compilerOptions: { paths: {} } },
+  dts: ownDeclarations,
   // The dist files are unminified ES2022, one per entry and readable as they are; maps would need
   // the sources shipped beside them to be of use and would double every tarball.
   sourcemap: false,
@@ -48,7 +51,7 @@ export const zodMembersOnly: Plugin = {
  */
 export function entryPoints(entry: Record<string, string>): Pick<Options, 'entry' | 'dts'> {
   const prebuilt = process.env['CANARY_ROLLOUT_DECLARATIONS'];
-  if (prebuilt === undefined) return { entry, dts: base.dts };
+  if (prebuilt === undefined) return { entry, dts: ownDeclarations };
   // tsup runs in the package's folder; the declarations folder mirrors the repository's layout.
   const pkg = `packages/${basename(process.cwd())}`;
   const dts = {

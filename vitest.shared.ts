@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
@@ -25,6 +26,15 @@ export const alias = {
 };
 
 /**
+ * The projects whose files mostly run child processes (Node children by the hundred, the CLI)
+ * keep every core busy themselves: with a worker more than the cores (the others' setting, see
+ * vitest.workspace.ts) they only contend. Their files run after the others', one per core
+ * (storage-file, cli and document-sorter under a load of 8-15 on two cores: 102-106 s with 2
+ * workers, 123-135 s with 3).
+ */
+const childProcessHeavy = { maxWorkers: availableParallelism(), sequence: { groupOrder: 1 } };
+
+/**
  * A project's settings. `isolate: false` for projects whose tests run in the worker on the
  * packages' sources (no servers; a child process at most, which shares nothing): their files share
  * a worker and the modules it has loaded, instead of a new worker importing core's sources again
@@ -33,7 +43,13 @@ export const alias = {
  */
 export function project(
   name: string,
-  extra: { testTimeout?: number; fileParallelism?: boolean; isolate?: boolean } = {},
+  extra: {
+    testTimeout?: number;
+    fileParallelism?: boolean;
+    isolate?: boolean;
+    /** For the projects busy with child processes: see `childProcessHeavy`. */
+    children?: boolean;
+  } = {},
 ) {
   return defineProject({
     resolve: { alias },
@@ -45,6 +61,7 @@ export function project(
       hookTimeout: 60_000,
       ...(extra.fileParallelism === undefined ? {} : { fileParallelism: extra.fileParallelism }),
       ...(extra.isolate === undefined ? {} : { isolate: extra.isolate }),
+      ...(extra.children === true ? childProcessHeavy : {}),
     },
   });
 }
