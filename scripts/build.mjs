@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm run build`: every workspace's build script, two at a time (the machines have two cores),
- * each started once the workspaces it depends on are built: a package's declarations are built
- * against its dependencies' `dist/`. `npm run build --workspaces` ran them one by one, leaving a
- * core idle. Each workspace's output is printed whole when it ends, with its time.
+ * `npm run build`: every package's declarations emitted by one TypeScript program (type-checking
+ * the workspace once), then every workspace's build script two at a time (the machines have two
+ * cores), each bundling its own code and its own declarations from that program's output. Built
+ * one by one, each package compiled its declarations against its dependencies' `dist/`, so each
+ * waited for those and loaded the libraries' types again. Each workspace's output is printed whole
+ * when it ends, with its time.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,25 +29,16 @@ function workspaces() {
 const packages = workspaces()
   .filter((dir) => existsSync(join(root, dir, 'package.json')))
   .map((dir) => ({ dir, manifest: readJson(join(root, dir, 'package.json')) }));
-const byName = new Map(packages.map((p) => [p.manifest.name, p]));
-const builds = packages
-  .filter((p) => p.manifest.scripts?.build !== undefined)
-  .map((p) => ({
-    ...p,
-    needs: Object.keys({
-      ...p.manifest.dependencies,
-      ...p.manifest.peerDependencies,
-      ...p.manifest.devDependencies,
-    }).filter((name) => name !== p.manifest.name && byName.get(name)?.manifest.scripts?.build !== undefined),
-  }));
+const builds = packages.filter((p) => p.manifest.scripts?.build !== undefined);
 
-function build(dir) {
+/** Where the declarations program writes; each package's tsup reads its own from there (tsup.base.ts). */
+const declarations = join(root, '.tmp', 'declarations');
+
+/** Runs a command, its output printed whole when it ends with its time; resolves to whether it succeeded. */
+function run(label, command, args, env = process.env) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn('npm', ['run', 'build', '--workspace', dir], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;
@@ -55,40 +48,57 @@ function build(dir) {
     });
     child.on('close', (code) => {
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      process.stdout.write(`${output}\n${code === 0 ? 'built' : 'FAILED'} ${dir} in ${seconds} s\n\n`);
+      process.stdout.write(`${output}\n${code === 0 ? 'built' : 'FAILED'} ${label} in ${seconds} s\n\n`);
       resolve(code === 0);
     });
   });
 }
 
-const done = new Set();
-const running = new Set();
-const waiting = [...builds];
+/**
+ * Bundled from `.d.ts` files, a shared chunk is named after one (`records.d-<hash>.d.ts`): named as
+ * tsup names the chunks of sources (`records-<hash>.d.ts`), with the imports of them renamed too.
+ */
+function renameDeclarationChunks(dir) {
+  const dist = join(root, dir, 'dist');
+  if (!existsSync(dist)) return;
+  const files = readdirSync(dist);
+  const chunk = /^(.+)\.d-([\w-]+)\.d\.(c?ts)$/;
+  const renames = files.flatMap((name) => {
+    const match = chunk.exec(name);
+    return match === null ? [] : [[name, `${match[1]}-${match[2]}.d.${match[3]}`]];
+  });
+  if (renames.length === 0) return;
+  const references = renames.map(([from, to]) => [
+    `'./${from.replace(/\.d\.(c?)ts$/, '.$1js')}'`,
+    `'./${to.replace(/\.d\.(c?)ts$/, '.$1js')}'`,
+  ]);
+  for (const name of files.filter((n) => /\.d\.c?ts$/.test(n))) {
+    const path = join(dist, name);
+    const text = readFileSync(path, 'utf8');
+    const renamed = references.reduce((t, [from, to]) => t.replaceAll(from, to), text);
+    if (renamed !== text) writeFileSync(path, renamed);
+  }
+  for (const [from, to] of renames) renameSync(join(dist, from), join(dist, to));
+}
+
 const started = performance.now();
-let failed = false;
-await new Promise((finish) => {
-  const next = () => {
-    if (failed && running.size === 0) return finish();
-    if (waiting.length === 0 && running.size === 0) return finish();
-    while (!failed && running.size < 2) {
-      const index = waiting.findIndex((b) => b.needs.every((name) => done.has(name)));
-      if (index < 0) break;
-      const [item] = waiting.splice(index, 1);
-      running.add(item);
-      build(item.dir).then((ok) => {
-        running.delete(item);
-        done.add(item.manifest.name);
-        if (!ok) failed = true;
-        next();
-      });
+rmSync(declarations, { recursive: true, force: true });
+const typed = await run('declarations (tsc, every package)', process.execPath, [
+  join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-p',
+  join(root, 'tsconfig.declarations.json'),
+]);
+const waiting = [...builds];
+let failed = !typed;
+const env = { ...process.env, CANARY_ROLLOUT_DECLARATIONS: declarations };
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let item = waiting.shift(); item !== undefined && !failed; item = waiting.shift()) {
+      const ok = await run(item.dir, 'npm', ['run', 'build', '--workspace', item.dir], env);
+      if (ok) renameDeclarationChunks(item.dir);
+      else failed = true;
     }
-    if (!failed && running.size === 0 && waiting.length > 0) {
-      console.error(`build: circular dependencies among ${waiting.map((b) => b.dir).join(', ')}`);
-      failed = true;
-      finish();
-    }
-  };
-  next();
-});
+  }),
+);
 console.log(`build: ${failed ? 'failed' : 'done'} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (failed) process.exit(1);

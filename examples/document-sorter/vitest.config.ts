@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('document-sorter');
+export default project('document-sorter', { children: true });

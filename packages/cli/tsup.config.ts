@@ -1,6 +1,6 @@
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
-import { base, zodMembersOnly } from '../../tsup.base';
+import { base, entryPoints, zodMembersOnly } from '../../tsup.base';
 
 /**
  * Built-in modules through `require` rather than `import`: Node builds an ES module facade of a
@@ -52,7 +52,7 @@ const requiredBuiltins: Plugin = {
 
 export default defineConfig([
   // dist/ is emptied by the build script: two configs cleaning it would race.
-  { ...base, entry: { index: 'src/index.ts' }, clean: false },
+  { ...base, ...entryPoints({ index: 'src/index.ts' }), clean: false },
   {
     // The `rollout-manager` command in one file with core, the monitor's reader, the file store and
     // zod: compiling one file costs a fraction of resolving and compiling the ~100 modules it would

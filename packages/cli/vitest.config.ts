@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('cli');
+export default project('cli', { children: true });

@@ -1,13 +1,12 @@
 import { defineConfig } from 'tsup';
-import { base } from '../../tsup.base';
+import { base, entryPoints } from '../../tsup.base';
 
-export default defineConfig({
-  ...base,
-  entry: {
-    index: 'src/index.ts',
-    testing: 'src/testing.ts',
-    'store-kit': 'src/store-kit.ts',
-    experiments: 'src/experiments/index.ts',
-    'monitor-kit': 'src/monitor-kit.ts',
-  },
-});
+const entry = {
+  index: 'src/index.ts',
+  testing: 'src/testing.ts',
+  'store-kit': 'src/store-kit.ts',
+  experiments: 'src/experiments/index.ts',
+  'monitor-kit': 'src/monitor-kit.ts',
+};
+
+export default defineConfig({ ...base, ...entryPoints(entry) });

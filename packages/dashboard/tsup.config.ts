@@ -2,13 +2,13 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defineConfig } from 'tsup';
-import { base } from '../../tsup.base';
+import { base, entryPoints } from '../../tsup.base';
 
 const require = createRequire(import.meta.url);
 
 export default defineConfig({
   ...base,
-  entry: { index: 'src/index.ts' },
+  ...entryPoints({ index: 'src/index.ts' }),
   // The handler finds its assets beside its own file, in both module formats.
   shims: true,
   async onSuccess() {

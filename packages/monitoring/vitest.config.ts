@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('monitoring');
+export default project('monitoring', { isolate: false });

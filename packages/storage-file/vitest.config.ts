@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('storage-file');
+export default project('storage-file', { children: true });

@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { base } from '../../tsup.base';
+import { base, entryPoints } from '../../tsup.base';
 
 // ESM only: the suite runs inside vitest, which cannot be loaded with require().
-export default defineConfig({ ...base, format: ['esm'], entry: { index: 'src/index.ts' } });
+export default defineConfig({ ...base, format: ['esm'], ...entryPoints({ index: 'src/index.ts' }) });

@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('storage-test-suite');
+export default project('storage-test-suite', { isolate: false });

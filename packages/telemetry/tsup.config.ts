@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
-import { base } from '../../tsup.base';
+import { base, entryPoints } from '../../tsup.base';
 
-export default defineConfig({ ...base, entry: { index: 'src/index.ts', sdk: 'src/sdk.ts' } });
+export default defineConfig({ ...base, ...entryPoints({ index: 'src/index.ts', sdk: 'src/sdk.ts' }) });

@@ -1,3 +1,3 @@
 import { project } from '../../vitest.shared.ts';
 
-export default project('telemetry');
+export default project('telemetry', { isolate: false });

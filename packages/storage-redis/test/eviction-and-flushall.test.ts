@@ -65,10 +65,14 @@ describe.skipIf(!hasRedisServer() && process.env['CI'] === undefined)('Redis tha
     const evicting = await server(['--maxmemory-policy', 'allkeys-random']);
     const seen: Error[] = [];
     const listen = (warning: Error) => seen.push(warning);
+    // Node's own listener prints every warning on stderr; this one is expected, so it is only seen.
+    const printers = process.listeners('warning');
+    for (const printer of printers) process.off('warning', printer);
     process.on('warning', listen);
     const store = new RedisStore({ url: evicting.url, namespace: 'default-warning' });
     cleanups.push(async () => {
       process.off('warning', listen);
+      for (const printer of printers) process.on('warning', printer);
       await store.close();
     });
     await store.open();
