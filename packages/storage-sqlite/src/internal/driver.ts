@@ -1,10 +1,9 @@
-import type { MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import {
+  commitConflicts,
   type DriverCollection,
   type DriverCommit,
   type DriverCommitResult,
   type DriverEntry,
-  type DriverExpectation,
   type DriverLog,
   type DriverLogQuery,
   type DriverReadRequest,
@@ -12,6 +11,7 @@ import {
   type DriverSnapshot,
   type MetricBatch,
   type MetricBucket,
+  type MetricsReadOptions,
   notifyListeners,
   parseJsonText,
   type RolloutDriver,
@@ -158,12 +158,9 @@ export class SqliteDriver implements RolloutDriver {
 
   private commitIn(h: OpenDatabase, commit: DriverCommit): DriverCommitResult {
     const { st, t } = h;
-    const conflicts: (DriverExpectation & { found: number | null })[] = [];
-    for (const x of commit.expect ?? []) {
-      const found =
-        'set' in x ? (st.setVersion.get(x.set) ?? 0) : (st.entryVersion.get(x.collection, x.key) ?? null);
-      if (found !== x.version) conflicts.push({ ...x, found });
-    }
+    const conflicts = commitConflicts(commit, (x) =>
+      'set' in x ? (st.setVersion.get(x.set) ?? 0) : (st.entryVersion.get(x.collection, x.key) ?? null),
+    );
     if (conflicts.length > 0) return { committed: false, conflicts };
     const bumped = new Set<string>();
     const setChanges: boolean[] = [];
@@ -207,11 +204,8 @@ export class SqliteDriver implements RolloutDriver {
   readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {
     return this.reading(query.operation ?? 'readLog', (h) => {
       const lines = h.st.logLines.all(log, query.since ?? Number.NEGATIVE_INFINITY, query.limit ?? -1);
-      const out: unknown[] = new Array(lines.length);
-      for (let i = 0; i < lines.length; i++) {
-        out[i] = parseJsonText(lines[lines.length - 1 - i]!, STORE_NAME, `${log} #${i}`);
-      }
-      return out;
+      // Read newest first (see the statement); returned oldest first.
+      return lines.reverse().map((line, i) => parseJsonText(line, STORE_NAME, `${log} #${i}`));
     });
   }
 
