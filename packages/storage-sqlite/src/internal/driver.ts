@@ -9,10 +9,10 @@ import {
   type DriverReadRequest,
   type DriverSet,
   type DriverSnapshot,
+  ListenerSet,
   type MetricBatch,
   type MetricBucket,
   type MetricsReadOptions,
-  notifyListeners,
   parseJsonText,
   type RolloutDriver,
   type StoreChange,
@@ -47,7 +47,7 @@ export class SqliteDriver implements RolloutDriver {
   private handle: OpenDatabase | undefined;
   private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new ListenerSet();
   /** The last write waiting for the lock, if any; later writes queue behind it. */
   private writeQueue: Promise<void> | undefined;
   private waiting = 0;
@@ -222,10 +222,7 @@ export class SqliteDriver implements RolloutDriver {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   private entry(collection: string, row: { key: string; version: number; value: string }): DriverEntry {
@@ -332,7 +329,7 @@ export class SqliteDriver implements RolloutDriver {
       // Busy or I/O trouble: the next tick looks again, and a change is still seen then.
       return;
     }
-    if (version !== undefined) notifyListeners(this.listeners, { version });
+    if (version !== undefined) this.listeners.notify({ version });
   }
 }
 
