@@ -1,7 +1,7 @@
-import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core/store-kit';
+import type { MetricBatch, MetricBucket } from '@canary-rollout/core/store-kit';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
-import { type CommandGate, certainlyNotApplied, notSent, PKG, withDeadline } from './commands';
+import { type CommandGate, certainlyNotApplied, refused, withDeadline } from './commands';
 import { encodeKeyPart, type KeyLayout } from './keys';
 import { ADD_METRICS, READ_METRICS } from './scripts';
 
@@ -75,15 +75,12 @@ export class MetricsOps {
   ): Promise<void> {
     const started = performance.now();
     await withDeadline(previous, budgetMs, 'addMetrics').catch(() => {
-      throw notSent(
-        new StoreUnavailableError(`${PKG}: addMetrics failed: an earlier flush still waits for Redis`),
-      );
+      throw refused('addMetrics', 'an earlier flush still waits for Redis');
     });
     if (deltas.length > 0 && this.held.length >= MAX_HELD) {
-      throw notSent(
-        new StoreUnavailableError(
-          `${PKG}: addMetrics failed: ${this.held.length} earlier flushes with no answer from Redis wait to be delivered`,
-        ),
+      throw refused(
+        'addMetrics',
+        `${this.held.length} earlier flushes with no answer from Redis wait to be delivered`,
       );
     }
     const segments = [...this.held];
