@@ -256,10 +256,7 @@ export class SqliteDriver implements RolloutDriver {
       // block for a busy slice, adding up to a long stall.
       .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(() => retryWhileBusyAsync(() => fn(this.current(operation, handle)), deadline - Date.now()));
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
+    const tail = result.then(() => {}).catch(() => {});
     this.writeQueue = tail;
     void tail.then(() => {
       this.waiting -= 1;
