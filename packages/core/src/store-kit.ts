@@ -73,7 +73,7 @@ export { DRIVER_COLLECTIONS, DRIVER_LOGS } from './storage/driver';
 export { createRolloutStore, DriverStore, type RolloutStoreOptions } from './storage/driver-store';
 export { emailKey, normalizeEmail } from './storage/emails';
 export { newId } from './storage/ids';
-export { callListener, notifyListeners } from './storage/listeners';
+export { callListener, ListenerSet, notifyListeners } from './storage/listeners';
 export {
   createMemoryStoreData,
   MemoryDriver,

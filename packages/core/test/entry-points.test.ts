@@ -140,6 +140,7 @@ const entries: Record<string, Entry> = {
       'DRIVER_LOGS',
       'DriverStore',
       'InvalidArgumentError',
+      'ListenerSet',
       'MAX_META_KEY_LENGTH',
       'MAX_METRIC_COUNT',
       'MAX_USER_ID_LENGTH',

@@ -20,7 +20,7 @@ import type {
   MetricsReadOptions,
   RolloutDriver,
 } from '@canary-rollout/core/store-kit';
-import { ChangeFeed, notifyListeners, parseJsonText, settlesWithin } from '@canary-rollout/core/store-kit';
+import { ChangeFeed, ListenerSet, parseJsonText, settlesWithin } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
 import { ListenTransport } from './internal/change-feed';
 import { listenerConfig, ownPoolConfig, type PgPool, Statements, toStoreError } from './internal/connection';
@@ -68,7 +68,7 @@ export class PostgresDriver implements RolloutDriver {
   readonly channel: string;
   /** A flush is one JSON parameter: core writes it while checking the deltas. */
   readonly metricsEncoding = 'json';
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new ListenerSet();
   private connected: Connected | undefined;
   private opening: Promise<void> | undefined;
   /** Versions this handle committed: their notifications are not news to it. */
@@ -368,10 +368,7 @@ export class PostgresDriver implements RolloutDriver {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   /** The store version, read through the pool. */
@@ -507,7 +504,7 @@ export class PostgresDriver implements RolloutDriver {
     }
     if (this.own.has(version) || version <= this.checked) return;
     this.heard = Math.max(this.heard, version);
-    this.emit({ version });
+    this.listeners.notify({ version });
   }
 
   private checkedVersion(version: number): void {
@@ -517,11 +514,7 @@ export class PostgresDriver implements RolloutDriver {
     let foreign = version - from > 10_000;
     for (let v = from + 1; !foreign && v <= version; v++) if (!this.own.has(v)) foreign = true;
     this.heard = version;
-    if (foreign) this.emit({ version });
-  }
-
-  private emit(change: StoreChange): void {
-    notifyListeners(this.listeners, change);
+    if (foreign) this.listeners.notify({ version });
   }
 }
 

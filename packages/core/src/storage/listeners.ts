@@ -20,3 +20,29 @@ export function notifyListeners(
 ): void {
   for (const listener of [...listeners]) callListener(listener, change);
 }
+
+/** The change listeners of one driver handle: `add` serves as the driver's `subscribe`. */
+export class ListenerSet {
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  /** Adds `listener`; the function returned removes it. */
+  add(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Calls every listener with a change (see `callListener`). */
+  notify(change: StoreChange): void {
+    notifyListeners(this.listeners, change);
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

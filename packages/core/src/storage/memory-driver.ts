@@ -12,7 +12,7 @@ import type {
   DriverSnapshot,
   RolloutDriver,
 } from './driver';
-import { notifyListeners } from './listeners';
+import { ListenerSet } from './listeners';
 import { emptyMetricBucket, mergeMetricBucket, metricKey } from './metric-merge';
 import type { MetricBatch, MetricsReadOptions, StoreChange } from './types';
 
@@ -85,7 +85,7 @@ function held<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 export class MemoryDriver implements RolloutDriver {
   /** The data behind this handle; pass it to another `MemoryDriver` to share it. */
   readonly data: MemoryStoreData;
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new ListenerSet();
 
   constructor(data: MemoryStoreData = createMemoryStoreData()) {
     this.data = data;
@@ -159,7 +159,7 @@ export class MemoryDriver implements RolloutDriver {
     this.data.version += 1;
     const change: StoreChange = { version: this.data.version };
     for (const handle of this.data.handles) {
-      if (handle !== this) queueMicrotask(() => notifyListeners(handle.listeners, change));
+      if (handle !== this) queueMicrotask(() => handle.listeners.notify(change));
     }
     return { committed: true, version: this.data.version, ...reported };
   }
@@ -223,8 +223,7 @@ export class MemoryDriver implements RolloutDriver {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   private setOf(name: string): DriverSet {

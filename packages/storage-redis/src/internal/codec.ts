@@ -1,10 +1,10 @@
 import {
+  emptyMetricBucket,
   InvalidArgumentError,
   type MetricBucket,
-  metricBucketSchema,
   parseJsonText,
-  parseStored,
   StoreDataCorruptedError,
+  validStoredBucket,
 } from '@canary-rollout/core/store-kit';
 import { PKG } from './commands';
 
@@ -70,17 +70,15 @@ export function decodeMetricBucket(
   fields: readonly string[],
   location: string,
 ): MetricBucket {
-  const bucket: Record<string, unknown> = {
-    ...identity,
-    calls: 0,
-    successes: 0,
-    failures: 0,
-    latencyCount: 0,
-    latencySumMs: 0,
-  };
   // Null prototypes: a field named `h:__proto__` must reach validation, not the prototype.
   const histogram: Record<string, unknown> = Object.create(null);
   const users: Record<string, unknown> = Object.create(null);
+  const { feature, arm, bucketStart, stage } = identity;
+  const bucket: Record<string, unknown> = {
+    ...emptyMetricBucket(feature, arm, bucketStart, stage),
+    histogram,
+    users,
+  };
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const field = fields[i] as string;
     const value = Number(fields[i + 1]);
@@ -89,7 +87,5 @@ export function decodeMetricBucket(
     else if (SCALARS.has(field)) bucket[field] = value;
     // Other fields may come from a newer version of this package; they are left alone.
   }
-  bucket.histogram = histogram;
-  bucket.users = users;
-  return parseStored(metricBucketSchema, bucket, STORE, location);
+  return validStoredBucket(bucket, STORE, location);
 }

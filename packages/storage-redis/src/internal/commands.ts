@@ -18,6 +18,11 @@ export function notSent(error: Error): Error {
   return error;
 }
 
+/** `StoreUnavailableError` for a call refused before anything was sent. */
+export function refused(op: string, why: string): Error {
+  return notSent(new StoreUnavailableError(`${PKG}: ${op} failed: ${why}`));
+}
+
 /**
  * True when a failed command certainly had no effect: it was refused before being sent, or Redis
  * answered with an error. Anything else (a timeout, a connection closed while waiting for the
@@ -52,16 +57,13 @@ export class CommandGate {
   /** Runs `send` against the client if it can take another command now. */
   send<T>(op: string, send: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') {
-      return Promise.reject(
-        notSent(new StoreUnavailableError(`${PKG}: ${op} failed: Redis connection is ${this.client.status}`)),
-      );
+      return Promise.reject(refused(op, `Redis connection is ${this.client.status}`));
     }
     if (this.inFlight >= this.maxPending) {
       return Promise.reject(
-        notSent(
-          new StoreUnavailableError(
-            `${PKG}: ${op} failed: ${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
-          ),
+        refused(
+          op,
+          `${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
         ),
       );
     }

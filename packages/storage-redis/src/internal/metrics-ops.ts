@@ -1,7 +1,7 @@
-import { type MetricBatch, type MetricBucket, StoreUnavailableError } from '@canary-rollout/core/store-kit';
+import type { MetricBatch, MetricBucket } from '@canary-rollout/core/store-kit';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
-import { type CommandGate, certainlyNotApplied, notSent, PKG, withDeadline } from './commands';
+import { type CommandGate, certainlyNotApplied, refused, withDeadline } from './commands';
 import { encodeKeyPart, type KeyLayout } from './keys';
 import { ADD_METRICS, READ_METRICS } from './scripts';
 
@@ -59,51 +59,45 @@ export class MetricsOps {
     budgetMs: number,
     batch?: MetricBatch,
   ): Promise<void> {
-    const started = performance.now();
     const previous = this.tail;
-    let release = () => {};
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const flush = this.flush(gate, previous, deltas, budgetMs, batch);
     // The next flush waits for this one and for everything before it.
-    this.tail = previous.then(() => mine);
-    return (async () => {
-      try {
-        await withDeadline(previous, budgetMs, 'addMetrics').catch(() => {
-          throw notSent(
-            new StoreUnavailableError(`${PKG}: addMetrics failed: an earlier flush still waits for Redis`),
-          );
-        });
-        if (deltas.length > 0 && this.held.length >= MAX_HELD) {
-          throw notSent(
-            new StoreUnavailableError(
-              `${PKG}: addMetrics failed: ${this.held.length} earlier flushes with no answer from Redis wait to be delivered`,
-            ),
-          );
-        }
-        const segments = [...this.held];
-        if (deltas.length > 0) {
-          const writer =
-            batch === undefined ? this.flushedKey : this.keys.metricsFlushed(`writer:${batch.writer}`);
-          segments.push({ counter: writer, seq: batch?.seq ?? ++this.seq, deltas });
-        }
-        if (segments.length === 0) return;
-        try {
-          await withDeadline(
-            this.send(gate, segments),
-            budgetMs - (performance.now() - started),
-            'addMetrics',
-          );
-          this.held = [];
-        } catch (error) {
-          if (certainlyNotApplied(error)) throw error;
-          // Held until a later call confirms them (a late reply to this one is not waited for).
-          this.held = segments;
-        }
-      } finally {
-        release();
-      }
-    })();
+    this.tail = previous.then(() => flush).catch(() => {});
+    return flush;
+  }
+
+  private async flush(
+    gate: CommandGate,
+    previous: Promise<void>,
+    deltas: readonly MetricBucket[],
+    budgetMs: number,
+    batch?: MetricBatch,
+  ): Promise<void> {
+    const started = performance.now();
+    await withDeadline(previous, budgetMs, 'addMetrics').catch(() => {
+      throw refused('addMetrics', 'an earlier flush still waits for Redis');
+    });
+    if (deltas.length > 0 && this.held.length >= MAX_HELD) {
+      throw refused(
+        'addMetrics',
+        `${this.held.length} earlier flushes with no answer from Redis wait to be delivered`,
+      );
+    }
+    const segments = [...this.held];
+    if (deltas.length > 0) {
+      const writer =
+        batch === undefined ? this.flushedKey : this.keys.metricsFlushed(`writer:${batch.writer}`);
+      segments.push({ counter: writer, seq: batch?.seq ?? ++this.seq, deltas });
+    }
+    if (segments.length === 0) return;
+    try {
+      await withDeadline(this.send(gate, segments), budgetMs - (performance.now() - started), 'addMetrics');
+      this.held = [];
+    } catch (error) {
+      if (certainlyNotApplied(error)) throw error;
+      // Held until a later call confirms them (a late reply to this one is not waited for).
+      this.held = segments;
+    }
   }
 
   private async send(gate: CommandGate, segments: readonly Segment[]): Promise<void> {

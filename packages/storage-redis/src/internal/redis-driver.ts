@@ -13,10 +13,10 @@ import {
   type DriverSnapshot,
   InvalidArgumentError,
   isWellFormedText,
+  ListenerSet,
   type MetricBatch,
   type MetricBucket,
   type MetricsReadOptions,
-  notifyListeners,
   type RolloutDriver,
   type StoreChange,
   StoreDataCorruptedError,
@@ -50,7 +50,7 @@ export class RedisDriver implements RolloutDriver {
   private readonly keys: KeyLayout;
   /** Marks this handle's own change messages. */
   private readonly origin = randomUUID();
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new ListenerSet();
   private readonly metrics: MetricsOps;
   private connections: Connections | undefined;
   /** The last version this handle heard of (by message or by reading it). */
@@ -217,14 +217,7 @@ export class RedisDriver implements RolloutDriver {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  private emit(version: number): void {
-    notifyListeners(this.listeners, { version });
+    return this.listeners.add(listener);
   }
 
   private set(version: unknown, members: unknown): DriverSet {
@@ -254,12 +247,12 @@ export class RedisDriver implements RolloutDriver {
       onNotified: (version, origin) => {
         const moved = version !== this.known;
         this.known = version;
-        if (origin !== this.origin && moved) this.emit(version);
+        if (origin !== this.origin && moved) this.listeners.notify({ version });
       },
       onChecked: (version) => {
         if (version === this.known) return;
         this.known = version;
-        this.emit(version);
+        this.listeners.notify({ version });
       },
       onError: (error) => {
         // A connection that stopped answering without closing (a half-open TCP connection) would

@@ -3,15 +3,15 @@ import { FORMAT } from './keys';
 
 /** A Lua script run with EVALSHA, falling back to EVAL when the server does not have it cached. */
 export interface LuaScript {
-  readonly name: string;
   readonly source: string;
   readonly sha: string;
 }
 
-function script(name: string, body: string): LuaScript {
+/** A script whose `body` runs once the layout format under `formatKey` (a Lua expression) is checked. */
+function script(formatKey: string, body: string): LuaScript {
   // Every script shares the helpers; Redis caches each whole source once per server.
-  const source = `${HELPERS}\n${body}`;
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+  const source = `${HELPERS}\nlocal bad = badFormat(${formatKey})\nif bad then return bad end\n${body}`;
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 /*
@@ -46,10 +46,8 @@ end
  * of prefixed sets}.
  */
 export const READ = script(
-  'read',
+  'KEYS[1]',
   `
-local bad = badFormat(KEYS[1])
-if bad then return bad end
 local nc, nn, nf = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local collections, named, prefixed = {}, {}, {}
 for i = 1, nc do collections[i] = redis.call('HGETALL', KEYS[3 + i]) end
@@ -98,10 +96,8 @@ return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
  * or '') ...}.
  */
 export const COMMIT = script(
-  'commit',
+  'KEYS[1]',
   `
-local bad = badFormat(KEYS[1])
-if bad then return bad end
 local conflicts = {0}
 local a = 4
 for i = 1, tonumber(ARGV[3]) do
@@ -166,10 +162,8 @@ return {1, version, counts}
  * back from the newest in pages and the walk stops at the first line older than since.
  */
 export const READ_LOG = script(
-  'readLog',
+  'KEYS[1]',
   `
-local bad = badFormat(KEYS[1])
-if bad then return bad end
 local since, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if since == nil then return redis.call('LRANGE', KEYS[2], limit and -limit or 0, -1) end
 local newest, offset, page = {}, 0, 32
@@ -202,10 +196,8 @@ return out
  * of leaving half of it applied. Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
-  'addMetrics',
+  'KEYS[#KEYS]',
   `
-local bad = badFormat(KEYS[#KEYS])
-if bad then return bad end
 local MAX_COUNT, MAX_SUM = 9007199254740991, 1.7976931348623157e308
 for i = 2, #KEYS - 1 do
   local key = KEYS[i]
@@ -269,10 +261,8 @@ return applied
  * the register fields `u:*` when not asked for) for live buckets with start >= since.
  */
 export const READ_METRICS = script(
-  'readMetrics',
+  'KEYS[2]',
   `
-local bad = badFormat(KEYS[2])
-if bad then return bad end
 local wanted = nil
 if ARGV[4] == '1' then
   wanted = {}

@@ -1,18 +1,18 @@
-import type { MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import {
+  commitConflicts,
   type DriverCollection,
   type DriverCommit,
   type DriverCommitResult,
   type DriverEntry,
-  type DriverExpectation,
   type DriverLog,
   type DriverLogQuery,
   type DriverReadRequest,
   type DriverSet,
   type DriverSnapshot,
+  ListenerSet,
   type MetricBatch,
   type MetricBucket,
-  notifyListeners,
+  type MetricsReadOptions,
   parseJsonText,
   type RolloutDriver,
   type StoreChange,
@@ -47,7 +47,7 @@ export class SqliteDriver implements RolloutDriver {
   private handle: OpenDatabase | undefined;
   private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(change: StoreChange) => void>();
+  private readonly listeners = new ListenerSet();
   /** The last write waiting for the lock, if any; later writes queue behind it. */
   private writeQueue: Promise<void> | undefined;
   private waiting = 0;
@@ -158,12 +158,9 @@ export class SqliteDriver implements RolloutDriver {
 
   private commitIn(h: OpenDatabase, commit: DriverCommit): DriverCommitResult {
     const { st, t } = h;
-    const conflicts: (DriverExpectation & { found: number | null })[] = [];
-    for (const x of commit.expect ?? []) {
-      const found =
-        'set' in x ? (st.setVersion.get(x.set) ?? 0) : (st.entryVersion.get(x.collection, x.key) ?? null);
-      if (found !== x.version) conflicts.push({ ...x, found });
-    }
+    const conflicts = commitConflicts(commit, (x) =>
+      'set' in x ? (st.setVersion.get(x.set) ?? 0) : (st.entryVersion.get(x.collection, x.key) ?? null),
+    );
     if (conflicts.length > 0) return { committed: false, conflicts };
     const bumped = new Set<string>();
     const setChanges: boolean[] = [];
@@ -207,11 +204,8 @@ export class SqliteDriver implements RolloutDriver {
   readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {
     return this.reading(query.operation ?? 'readLog', (h) => {
       const lines = h.st.logLines.all(log, query.since ?? Number.NEGATIVE_INFINITY, query.limit ?? -1);
-      const out: unknown[] = new Array(lines.length);
-      for (let i = 0; i < lines.length; i++) {
-        out[i] = parseJsonText(lines[lines.length - 1 - i]!, STORE_NAME, `${log} #${i}`);
-      }
-      return out;
+      // Read newest first (see the statement); returned oldest first.
+      return lines.reverse().map((line, i) => parseJsonText(line, STORE_NAME, `${log} #${i}`));
     });
   }
 
@@ -228,10 +222,7 @@ export class SqliteDriver implements RolloutDriver {
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   private entry(collection: string, row: { key: string; version: number; value: string }): DriverEntry {
@@ -265,10 +256,7 @@ export class SqliteDriver implements RolloutDriver {
       // block for a busy slice, adding up to a long stall.
       .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(() => retryWhileBusyAsync(() => fn(this.current(operation, handle)), deadline - Date.now()));
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
+    const tail = result.then(() => {}).catch(() => {});
     this.writeQueue = tail;
     void tail.then(() => {
       this.waiting -= 1;
@@ -338,7 +326,7 @@ export class SqliteDriver implements RolloutDriver {
       // Busy or I/O trouble: the next tick looks again, and a change is still seen then.
       return;
     }
-    if (version !== undefined) notifyListeners(this.listeners, { version });
+    if (version !== undefined) this.listeners.notify({ version });
   }
 }
 

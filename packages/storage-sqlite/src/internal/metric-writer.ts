@@ -44,28 +44,10 @@ export class MetricWriter {
       if (d.bucketStart > newest) newest = d.bucketStart;
       const stage = d.stage ?? 0;
       const row = st.metricMerged.get(d.feature, d.arm, stage, d.bucketStart);
-      let histogram: string;
-      let users: Uint8Array;
-      if (row === undefined) {
-        histogram = JSON.stringify(d.histogram);
-        users = mergeRegisters(undefined, d.users);
-      } else {
-        histogram = JSON.stringify(mergeHistogram(this.storedHistogram(row[0], d), d.histogram));
-        users = mergeRegisters(row[1], d.users);
-      }
-      st.upsertMetric.run(
-        d.feature,
-        d.arm,
-        stage,
-        d.bucketStart,
-        d.calls,
-        d.successes,
-        d.failures,
-        d.latencyCount,
-        d.latencySumMs,
-        histogram,
-        users,
-      );
+      const histogram =
+        row === undefined ? d.histogram : mergeHistogram(this.storedHistogram(row[0], d), d.histogram);
+      const users = mergeRegisters(row?.[1], d.users);
+      st.upsertMetric.run({ ...d, stage, histogram: JSON.stringify(histogram), users });
     }
     this.prune(newest);
   }

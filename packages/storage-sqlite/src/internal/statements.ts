@@ -1,3 +1,4 @@
+import type { MetricBucket } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 
 /** A metric bucket row as read back. */
@@ -24,7 +25,12 @@ export interface EntryRow {
   readonly value: string;
 }
 
-type Upsert = [string, string, number, number, number, number, number, number, number, string, Uint8Array];
+/** A bucket to add, with its stage (0 for none) and its merged histogram (JSON) and registers. */
+type MetricUpsert = Omit<MetricBucket, 'stage' | 'histogram' | 'users'> & {
+  readonly stage: number;
+  readonly histogram: string;
+  readonly users: Uint8Array;
+};
 
 const COUNT_COLUMNS =
   'feature, arm, stage, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram';
@@ -63,102 +69,66 @@ const metricsFrom = (columns: string, filter = '') =>
  * running most of these.
  */
 export function prepareStatements(db: Database.Database) {
+  // Statements returning rows as objects (or nothing), a single column (`pluck`), or arrays (`raw`).
+  const rows = <P extends unknown[], R = never>(sql: string) => named(db.prepare<P, R>(sql));
+  const column = <P extends unknown[], R>(sql: string) => named(db.prepare<P, R>(sql).pluck());
+  const tuples = <P extends unknown[], R>(sql: string) => named(db.prepare<P, R>(sql).raw());
   return {
-    dataVersion: named(db.prepare<[], number>('PRAGMA data_version').pluck()),
-    stateVersion: named(db.prepare<[], number>('SELECT version FROM state WHERE id = 1').pluck()),
-    bumpState: named(
-      db.prepare<[], number>('UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version').pluck(),
-    ),
+    dataVersion: column<[], number>('PRAGMA data_version'),
+    stateVersion: column<[], number>('SELECT version FROM state WHERE id = 1'),
+    bumpState: column<[], number>('UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version'),
 
-    entries: named(
-      db.prepare<[string], EntryRow>(
-        'SELECT key, version, value FROM entries WHERE collection = ? ORDER BY key',
-      ),
+    entries: rows<[string], EntryRow>(
+      'SELECT key, version, value FROM entries WHERE collection = ? ORDER BY key',
     ),
-    entry: named(
-      db.prepare<[string, string], EntryRow>(
-        'SELECT key, version, value FROM entries WHERE collection = ? AND key = ?',
-      ),
+    entry: rows<[string, string], EntryRow>(
+      'SELECT key, version, value FROM entries WHERE collection = ? AND key = ?',
     ),
-    entryVersion: named(
-      db
-        .prepare<[string, string], number>('SELECT version FROM entries WHERE collection = ? AND key = ?')
-        .pluck(),
+    entryVersion: column<[string, string], number>(
+      'SELECT version FROM entries WHERE collection = ? AND key = ?',
     ),
-    putEntry: named(
-      db.prepare<[string, string, string]>(
-        `INSERT INTO entries (collection, key, version, value) VALUES (?, ?, 1, ?)
+    putEntry: rows<[string, string, string]>(
+      `INSERT INTO entries (collection, key, version, value) VALUES (?, ?, 1, ?)
        ON CONFLICT (collection, key) DO UPDATE SET version = version + 1, value = excluded.value`,
-      ),
     ),
-    deleteEntry: named(db.prepare<[string, string]>('DELETE FROM entries WHERE collection = ? AND key = ?')),
+    deleteEntry: rows<[string, string]>('DELETE FROM entries WHERE collection = ? AND key = ?'),
 
-    setVersion: named(
-      db.prepare<[string], number>('SELECT version FROM set_versions WHERE name = ?').pluck(),
-    ),
-    bumpSet: named(
-      db.prepare<[string]>(
-        `INSERT INTO set_versions (name, version) VALUES (?, 1)
+    setVersion: column<[string], number>('SELECT version FROM set_versions WHERE name = ?'),
+    bumpSet: rows<[string]>(
+      `INSERT INTO set_versions (name, version) VALUES (?, 1)
        ON CONFLICT (name) DO UPDATE SET version = version + 1`,
-      ),
     ),
-    setMembers: named(
-      db.prepare<[string], string>('SELECT member FROM set_members WHERE name = ? ORDER BY id').pluck(),
+    setMembers: column<[string], string>('SELECT member FROM set_members WHERE name = ? ORDER BY id'),
+    setsWithPrefix: tuples<[number, string], [string, number]>(
+      'SELECT name, version FROM set_versions WHERE substr(name, 1, ?) = ? ORDER BY name',
     ),
-    setsWithPrefix: named(
-      db
-        .prepare<[number, string], [string, number]>(
-          'SELECT name, version FROM set_versions WHERE substr(name, 1, ?) = ? ORDER BY name',
-        )
-        .raw(),
+    membersWithPrefix: tuples<[number, string], [string, string]>(
+      'SELECT name, member FROM set_members WHERE substr(name, 1, ?) = ? ORDER BY id',
     ),
-    membersWithPrefix: named(
-      db
-        .prepare<[number, string], [string, string]>(
-          'SELECT name, member FROM set_members WHERE substr(name, 1, ?) = ? ORDER BY id',
-        )
-        .raw(),
+    addMember: rows<[string, string]>(
+      'INSERT INTO set_members (name, member) VALUES (?, ?) ON CONFLICT DO NOTHING',
     ),
-    addMember: named(
-      db.prepare<[string, string]>(
-        'INSERT INTO set_members (name, member) VALUES (?, ?) ON CONFLICT DO NOTHING',
-      ),
-    ),
-    removeMember: named(
-      db.prepare<[string, string]>('DELETE FROM set_members WHERE name = ? AND member = ?'),
-    ),
-    clearSet: named(db.prepare<[string]>('DELETE FROM set_members WHERE name = ?')),
+    removeMember: rows<[string, string]>('DELETE FROM set_members WHERE name = ? AND member = ?'),
+    clearSet: rows<[string]>('DELETE FROM set_members WHERE name = ?'),
 
-    appendLine: named(
-      db.prepare<[string, number, string]>('INSERT INTO log_lines (log, at, entry) VALUES (?, ?, ?)'),
-    ),
+    appendLine: rows<[string, number, string]>('INSERT INTO log_lines (log, at, entry) VALUES (?, ?, ?)'),
     // Everything older than the `retain`-th newest line of the log.
-    trimLog: named(
-      db.prepare<[string, string, number]>(
-        `DELETE FROM log_lines WHERE log = ? AND seq <= (
+    trimLog: rows<[string, string, number]>(
+      `DELETE FROM log_lines WHERE log = ? AND seq <= (
          SELECT seq FROM log_lines WHERE log = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-      ),
     ),
     // The newest first, so LIMIT reads only the lines asked for.
-    logLines: named(
-      db
-        .prepare<[string, number, number], string>(
-          'SELECT entry FROM log_lines WHERE log = ? AND at >= ? ORDER BY seq DESC LIMIT ?',
-        )
-        .pluck(),
+    logLines: column<[string, number, number], string>(
+      'SELECT entry FROM log_lines WHERE log = ? AND at >= ? ORDER BY seq DESC LIMIT ?',
     ),
 
-    metricMerged: named(
-      db
-        .prepare<[string, string, number, number], [string, Uint8Array]>(
-          'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND stage = ? AND bucket_start = ?',
-        )
-        .raw(),
+    metricMerged: tuples<[string, string, number, number], [string, Uint8Array]>(
+      'SELECT histogram, users FROM metric_buckets WHERE feature = ? AND arm = ? AND stage = ? AND bucket_start = ?',
     ),
     // Counters add up in SQL; histogram and registers arrive merged from the same transaction.
-    upsertMetric: named(
-      db.prepare<Upsert>(
-        `INSERT INTO metric_buckets (${METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    upsertMetric: rows<[MetricUpsert]>(
+      `INSERT INTO metric_buckets (${METRIC_COLUMNS}) VALUES (@feature, @arm, @stage, @bucketStart, @calls,
+         @successes, @failures, @latencyCount, @latencySumMs, @histogram, @users)
        ON CONFLICT (feature, arm, stage, bucket_start) DO UPDATE SET
          calls = MIN(calls + excluded.calls, ${MAX_COUNT}),
          successes = MIN(successes + excluded.successes, ${MAX_COUNT}),
@@ -167,22 +137,19 @@ export function prepareStatements(db: Database.Database) {
          latency_sum_ms = MIN(latency_sum_ms + excluded.latency_sum_ms, ${MAX_SUM}),
          histogram = excluded.histogram,
          users = excluded.users`,
-      ),
     ),
-    metricsSince: named(db.prepare<[number], MetricRow>(metricsFrom(METRIC_COLUMNS))),
-    metricsSinceOf: named(db.prepare<[number, string], MetricRow>(metricsFrom(METRIC_COLUMNS, OF_FEATURES))),
+    metricsSince: rows<[number], MetricRow>(metricsFrom(METRIC_COLUMNS)),
+    metricsSinceOf: rows<[number, string], MetricRow>(metricsFrom(METRIC_COLUMNS, OF_FEATURES)),
     // Without the registers: most of a row's size, and not needed for threshold windows.
-    countsSince: named(db.prepare<[number], MetricRow>(metricsFrom(COUNT_COLUMNS))),
-    countsSinceOf: named(db.prepare<[number, string], MetricRow>(metricsFrom(COUNT_COLUMNS, OF_FEATURES))),
-    lastBatch: named(db.prepare<[string], number>('SELECT seq FROM metric_batches WHERE writer = ?').pluck()),
-    putBatch: named(
-      db.prepare<[string, number, number]>(
-        `INSERT INTO metric_batches (writer, seq, at) VALUES (?, ?, ?)
+    countsSince: rows<[number], MetricRow>(metricsFrom(COUNT_COLUMNS)),
+    countsSinceOf: rows<[number, string], MetricRow>(metricsFrom(COUNT_COLUMNS, OF_FEATURES)),
+    lastBatch: column<[string], number>('SELECT seq FROM metric_batches WHERE writer = ?'),
+    putBatch: rows<[string, number, number]>(
+      `INSERT INTO metric_batches (writer, seq, at) VALUES (?, ?, ?)
        ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, at = excluded.at`,
-      ),
     ),
-    pruneBatches: named(db.prepare<[number]>('DELETE FROM metric_batches WHERE at < ?')),
-    pruneMetrics: named(db.prepare<[number]>('DELETE FROM metric_buckets WHERE bucket_start < ?')),
+    pruneBatches: rows<[number]>('DELETE FROM metric_batches WHERE at < ?'),
+    pruneMetrics: rows<[number]>('DELETE FROM metric_buckets WHERE bucket_start < ?'),
   };
 }
 
