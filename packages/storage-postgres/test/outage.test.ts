@@ -1,7 +1,7 @@
 import { CanaryRolloutService } from '@canary-rollout/core';
 import { probeDuring, ServiceTraffic, TcpProxy } from '@canary-rollout/storage-test-suite';
 import { afterEach, expect, it, vi } from 'vitest';
-import { bucket, codeOf, feature, sleep, user } from '../../storage-redis/test/helpers/data';
+import { bucket, feature, sleep, user } from '../../storage-redis/test/helpers/data';
 import { PostgresStore } from '../src/index';
 import { describeWithPostgres, freshNamespace, SERVER, urlOf } from './helpers/pg-env';
 

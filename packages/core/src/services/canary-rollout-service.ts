@@ -32,7 +32,6 @@ import {
   prerequisitesPatch,
   ruleArmFor,
   rulesPatch,
-  segmentsFor,
   storeWithSegments,
 } from './targeting';
 import type {

@@ -11,6 +11,7 @@ import {
   recordSchemas,
 } from '../schemas/records';
 import { type Segment, targetingSchemas } from '../schemas/targeting';
+import { healthMarkKey } from '../thresholds/stability';
 import type {
   DriverCommit,
   DriverEntry,
@@ -24,7 +25,6 @@ import { emailKey, normalizeEmail } from './emails';
 import { callListener } from './listeners';
 import { jsonValueProblem, metaKeyProblem } from './meta-values';
 import { isMetricBucket, metricBucketsJson } from './metric-check';
-import { healthMarkKey } from '../thresholds/stability';
 import { planRollback } from './rollback-plan';
 import { validStoredFeature, validStoredFeedback, validStoredUser } from './stored-records';
 import type {
@@ -431,7 +431,9 @@ export class DriverStore implements RolloutStore {
       json !== undefined
         ? (deltas.slice() as MetricBucket[])
         : deltas.map((d) =>
-            isMetricBucket(d) ? d : parseArgument(recordSchemas().metricBucket, d, this.storeName, 'addMetrics'),
+            isMetricBucket(d)
+              ? d
+              : parseArgument(recordSchemas().metricBucket, d, this.storeName, 'addMetrics'),
           );
     const id =
       batch === undefined
