@@ -4,7 +4,7 @@ import type { DriverCollection } from '@canary-rollout/core/store-kit';
 import pg from 'pg';
 import { afterEach, expect, it, onTestFinished, vi } from 'vitest';
 import { PostgresDriver } from '../src/index';
-import { MIGRATIONS } from '../src/internal/schema';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/internal/schema';
 import type { PostgresStoreOptions } from '../src/options';
 import { describeWithPostgres, freshNamespace } from './helpers/pg-env';
 
@@ -45,7 +45,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'race_open';
     await Promise.all([1, 2, 3, 4].map(() => driver({ schema })));
     const rows = await db().admin.query(`SELECT product, version FROM ${schema}.schema_version`);
-    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: 2 }]);
+    expect(rows.rows).toEqual([{ product: 'canary-rollout', version: SCHEMA_VERSION }]);
   });
 
   it('refuses a schema at a newer version and leaves it as it was', async () => {
@@ -56,7 +56,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
       `INSERT INTO ${schema}.entries (namespace, collection, key, value, version) VALUES ('x', 'features', 'a', '{}', 1)`,
     );
     const newer = new PostgresDriver({ connectionString: db().url, schema, pollIntervalMs: 0 });
-    await expect(newer.open()).rejects.toThrow(/version 99, newer than .* \(2\).*left untouched/);
+    await expect(newer.open()).rejects.toThrow(new RegExp(`version 99, newer than .* \\(${SCHEMA_VERSION}\\).*left untouched`));
     const after = await db().admin.query(`SELECT version FROM ${schema}.schema_version`);
     expect(after.rows).toEqual([{ version: 99 }]);
     expect((await db().admin.query(`SELECT count(*)::int AS n FROM ${schema}.entries`)).rows[0]).toEqual({
@@ -365,12 +365,14 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
   it('replaces a commit function of an earlier revision in place, at the same schema version, and it then reports set changes', async () => {
     const schema = 'commit_revision_1';
     const s = `"${schema}"`;
-    // What version 2 of the layout looked like before commits reported set changes.
+    // What the current layout looked like before commits reported set changes.
     await db().admin.query(
       `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
     );
     for (const step of MIGRATIONS) await db().admin.query(step(s));
-    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 2)`);
+    await db().admin.query(
+      `INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', ${SCHEMA_VERSION})`,
+    );
     const comment = async () =>
       (
         await db().admin.query(
@@ -383,7 +385,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const [a, b] = await Promise.all([driver({ schema }), driver({ schema })]);
     expect(await comment()).toEqual([{ c: 'canary-rollout commit_changes revision 2' }]);
     expect((await db().admin.query(`SELECT version FROM ${s}.schema_version`)).rows).toEqual([
-      { version: 2 },
+      { version: SCHEMA_VERSION },
     ]);
     const add = {
       reportSetChanges: true,
@@ -395,7 +397,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     expect(await a!.commit({ operations: add.operations })).toEqual({ committed: true, version: 3 });
   });
 
-  it('brings a schema of version 1 to version 2 and keeps its buckets and batch numbers', async () => {
+  it('brings a schema of version 1 to the current version and keeps its buckets and batch numbers', async () => {
     const schema = 'from_version_1';
     const namespace = freshNamespace();
     const s = `"${schema}"`;
@@ -416,7 +418,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     ]);
     const d = await driver({ schema, namespace });
     expect((await db().admin.query(`SELECT product, version FROM ${s}.schema_version`)).rows).toEqual([
-      { product: 'canary-rollout', version: 2 },
+      { product: 'canary-rollout', version: SCHEMA_VERSION },
     ]);
     const kept = bucket({
       calls: 4,
@@ -443,6 +445,58 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
         users: { '7': 2, '9': 4 },
       }),
     ]);
+  });
+
+  it('brings a schema of version 2 to version 3 and keeps the deltas not yet folded', async () => {
+    const schema = 'from_version_2';
+    const namespace = freshNamespace();
+    const s = `"${schema}"`;
+    await db().admin.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const step of MIGRATIONS.slice(0, 2)) await db().admin.query(step(s));
+    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 2)`);
+    // A delta as version 2 stored it (maps as jsonb), written before the upgrade and not folded.
+    await db().admin.query(
+      `INSERT INTO ${s}.metric_deltas (namespace, feature, arm, stage, bucket_start, calls, successes, failures,
+         latency_count, latency_sum_ms, histogram, users)
+       VALUES ($1, 'search', 'treatment', 0, 60000, 4, 3, 1, 4, 20, '{"3": 4}', '{"7": 2, "9": 1}')`,
+      [namespace],
+    );
+    const d = await driver({ schema, namespace });
+    const types = await db().admin.query(
+      `SELECT column_name, data_type FROM information_schema.columns
+       WHERE table_schema = $1 AND table_name = 'metric_deltas' AND column_name IN ('histogram', 'users')
+       ORDER BY column_name`,
+      [schema],
+    );
+    expect(types.rows).toEqual([
+      { column_name: 'histogram', data_type: 'json' },
+      { column_name: 'users', data_type: 'json' },
+    ]);
+    const kept = bucket({
+      calls: 4,
+      successes: 3,
+      failures: 1,
+      latencyCount: 4,
+      latencySumMs: 20,
+      histogram: { '3': 4 },
+      users: { '7': 2, '9': 1 },
+    });
+    expect(await d.readMetrics(0)).toEqual([kept]);
+    await d.addMetrics([bucket({ histogram: { '3': 1, '12': 2 }, users: { '9': 4 } })]);
+    const merged = bucket({
+      calls: 5,
+      successes: 4,
+      failures: 1,
+      latencyCount: 5,
+      latencySumMs: 25,
+      histogram: { '3': 5, '12': 2 },
+      users: { '7': 2, '9': 4 },
+    });
+    expect(await d.readMetrics(0)).toEqual([merged]);
+    await d.foldMetrics();
+    expect(await d.readMetrics(0)).toEqual([merged]);
   });
 
   it('sends one statement per flush of 100 features', async () => {

@@ -172,17 +172,19 @@ DELETE FROM ${s}.metric_batches WHERE namespace = $1 AND ${old}`;
       values.push([...features]);
       where += ` AND feature = ANY($${values.length}::text[])`;
     }
-    const select = `SELECT feature, arm, stage, bucket_start, calls, successes, failures, latency_count,
-  latency_sum_ms, histogram, ${users ? 'users' : `'{}'::jsonb AS users`}, updated_at`;
+    // Deltas hold their maps as json, folded rows as jsonb: both sides of the union read as jsonb.
+    const select = (maps: string) => `SELECT feature, arm, stage, bucket_start, calls, successes, failures,
+  latency_count, latency_sum_ms, histogram${maps} AS histogram, ${users ? `users${maps}` : `'{}'::jsonb`} AS users,
+  updated_at`;
     // One statement: the folded rows and the deltas come from one snapshot, so a fold running
     // meanwhile is seen entirely or not at all. A bucket is kept while any of its rows is.
     const result = await this.statements.query<BucketRow>(
       'readMetrics',
       `SELECT ${COLUMNS} FROM (
   SELECT *, max(updated_at) OVER (PARTITION BY bucket_start, feature, arm, stage) AS last_write FROM (
-    ${select} FROM ${this.s}.metrics WHERE ${where}
+    ${select('')} FROM ${this.s}.metrics WHERE ${where}
     UNION ALL
-    ${select} FROM ${this.s}.metric_deltas WHERE ${where}
+    ${select('::jsonb')} FROM ${this.s}.metric_deltas WHERE ${where}
   ) AS rows
 ) AS keyed WHERE last_write >= now() - $2 * interval '1 millisecond'`,
       values,
@@ -332,7 +334,7 @@ function mergeRows(rows: readonly BucketRow[], s: string, users: boolean): Metri
 }
 
 /**
- * The flush: its rows come as one JSON array of buckets (`jsonb_to_recordset`), so the statement
+ * The flush: its rows come as one JSON array of buckets (`json_to_recordset`), so the statement
  * is the same for any number of rows and PostgreSQL plans it once; keys a bucket has beyond these
  * are not read. With `claim`, the batch's number is recorded for its writer in the same
  * statement, and the rows are added only if that number is above the last one recorded: a batch
@@ -352,9 +354,9 @@ function appendSql(s: string, claim: boolean): string {
   }INSERT INTO ${s}.metric_deltas (namespace, ${COLUMNS})
 SELECT $1, d.feature, d.arm, coalesce(d.stage, 0), d."bucketStart", d.calls, d.successes, d.failures,
   d."latencyCount", d."latencySumMs", d.histogram, d.users
-FROM jsonb_to_recordset($2::jsonb) AS d(feature text, arm text, stage integer, "bucketStart" bigint,
+FROM json_to_recordset($2::json) AS d(feature text, arm text, stage integer, "bucketStart" bigint,
   calls bigint, successes bigint, failures bigint, "latencyCount" bigint, "latencySumMs" double precision,
-  histogram jsonb, users jsonb)
+  histogram json, users json)
 ${claim ? 'WHERE EXISTS (SELECT 1 FROM claim)' : ''}`;
 }
 
