@@ -1,4 +1,6 @@
 import { ConflictError, InvalidArgumentError, NotFoundError, StoreDataCorruptedError } from '../errors';
+import { FAIL } from '../schemas/plain-checks';
+import { storedFeature } from '../schemas/record-checks';
 import {
   type BetaUser,
   type FeatureRecord,
@@ -182,12 +184,13 @@ export class DriverStore implements RolloutStore {
     const metas = this.metaExpectations(options.expectMeta);
     let next: FeatureRecord;
     try {
-      next = parseArgument(
-        recordSchemas().featureRecord,
-        { ...feature, version: (expectedVersion ?? 0) + 1 },
-        this.storeName,
-        'putFeature',
-      );
+      const record = { ...feature, version: (expectedVersion ?? 0) + 1 };
+      // The hand-written check first, as on reads: zod speaks only for what it does not accept.
+      const checked = storedFeature(record);
+      next =
+        checked === FAIL
+          ? parseArgument(recordSchemas().featureRecord, record, this.storeName, 'putFeature')
+          : checked;
     } catch (error) {
       // A caller working from a stale version learns that first: its record's faults may be
       // nothing but the stale view.
