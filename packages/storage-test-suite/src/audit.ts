@@ -146,9 +146,11 @@ export function describeAudit(ctx: SuiteContext): void {
           // Each step's entries, as a chain from the value before it: appends of two writers
           // may land in either order, but every change is there once and starts where another ended.
           let value = 10;
-          const step = async (changes: Promise<unknown>[], expected: number) => {
+          // The changes start once the entries before them are counted: started first, one could
+          // land before the count and be taken for an earlier step's (seen on a loaded machine).
+          const step = async (changes: () => Promise<unknown>[], expected: number) => {
             const before = (await audit(ctx.store)).length;
-            await Promise.all(changes);
+            await Promise.all(changes());
             const added = (await audit(ctx.store)).slice(before);
             expect(added, JSON.stringify(added)).toHaveLength(expected);
             const pending = [...added];
@@ -162,19 +164,25 @@ export function describeAudit(ctx: SuiteContext): void {
             const target = 20 + round * 10;
             // Different targets: both changes happen, one after the other (compare-and-set retries).
             await step(
-              [a.updateRolloutPercentage('search', target), b.updateRolloutPercentage('search', target + 5)],
+              () => [
+                a.updateRolloutPercentage('search', target),
+                b.updateRolloutPercentage('search', target + 5),
+              ],
               2,
             );
             // The same target: one writer changes it, the other finds nothing left to do.
             await step(
-              [
+              () => [
                 a.updateRolloutPercentage('search', target + 7),
                 b.updateRolloutPercentage('search', target + 7),
               ],
               1,
             );
             // Racing rollbacks: one is performed, one entry.
-            await step([a.rollback('search', `round ${round}`), b.rollback('search', `round ${round}`)], 1);
+            await step(
+              () => [a.rollback('search', `round ${round}`), b.rollback('search', `round ${round}`)],
+              1,
+            );
             expect(value).toBe(0);
           }
           const entries = await audit(ctx.store);
