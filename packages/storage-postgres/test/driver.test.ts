@@ -40,6 +40,17 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
   afterEach(async () => {
     await Promise.all(open.splice(0).map((d) => d.close()));
   });
+  /** A schema as the migrations up to `layout` leave it, with its version row, opened by no driver yet. */
+  async function schemaAtLayout(s: string, layout: number): Promise<void> {
+    await db().admin.query(
+      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const step of MIGRATIONS.slice(0, layout)) await db().admin.query(step(s));
+    await db().admin.query(
+      `INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', $1)`,
+      [layout],
+    );
+  }
 
   it('creates the schema with a version row, once, when four handles open at the same time', async () => {
     const schema = 'race_open';
@@ -56,7 +67,9 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
       `INSERT INTO ${schema}.entries (namespace, collection, key, value, version) VALUES ('x', 'features', 'a', '{}', 1)`,
     );
     const newer = new PostgresDriver({ connectionString: db().url, schema, pollIntervalMs: 0 });
-    await expect(newer.open()).rejects.toThrow(new RegExp(`version 99, newer than .* \\(${SCHEMA_VERSION}\\).*left untouched`));
+    await expect(newer.open()).rejects.toThrow(
+      new RegExp(`version 99, newer than .* \\(${SCHEMA_VERSION}\\).*left untouched`),
+    );
     const after = await db().admin.query(`SELECT version FROM ${schema}.schema_version`);
     expect(after.rows).toEqual([{ version: 99 }]);
     expect((await db().admin.query(`SELECT count(*)::int AS n FROM ${schema}.entries`)).rows[0]).toEqual({
@@ -366,13 +379,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'commit_revision_1';
     const s = `"${schema}"`;
     // What the current layout looked like before commits reported set changes.
-    await db().admin.query(
-      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const step of MIGRATIONS) await db().admin.query(step(s));
-    await db().admin.query(
-      `INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', ${SCHEMA_VERSION})`,
-    );
+    await schemaAtLayout(s, SCHEMA_VERSION);
     const comment = async () =>
       (
         await db().admin.query(
@@ -401,11 +408,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'from_version_1';
     const namespace = freshNamespace();
     const s = `"${schema}"`;
-    await db().admin.query(
-      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    await db().admin.query(MIGRATIONS[0]!(s));
-    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 1)`);
+    await schemaAtLayout(s, 1);
     // What version 1 left: a bucket merged in place and the last batch number of its writer.
     await db().admin.query(
       `INSERT INTO ${s}.metrics (namespace, feature, arm, stage, bucket_start, calls, successes, failures,
@@ -451,11 +454,7 @@ describeWithPostgres('PostgresDriver primitives', (db) => {
     const schema = 'from_version_2';
     const namespace = freshNamespace();
     const s = `"${schema}"`;
-    await db().admin.query(
-      `CREATE SCHEMA ${s}; CREATE TABLE ${s}.schema_version (product text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const step of MIGRATIONS.slice(0, 2)) await db().admin.query(step(s));
-    await db().admin.query(`INSERT INTO ${s}.schema_version (product, version) VALUES ('canary-rollout', 2)`);
+    await schemaAtLayout(s, 2);
     // A delta as version 2 stored it (maps as jsonb), written before the upgrade and not folded.
     await db().admin.query(
       `INSERT INTO ${s}.metric_deltas (namespace, feature, arm, stage, bucket_start, calls, successes, failures,
