@@ -73,15 +73,33 @@ export function isSemver(text: string): boolean {
  * semantic version.
  */
 export function compareSemver(a: string, b: string): number {
-  if (!scan(a, A) || !scan(b, B)) return Number.NaN;
+  return scan(b, B) ? compareToScanned(a, { text: b, parts: B }) : Number.NaN;
+}
+
+/** A semantic version scanned once, to compare many versions against (a constraint's value). */
+export interface ScannedSemver {
+  readonly text: string;
+  readonly parts: Float64Array;
+}
+
+/** `text` scanned for `compareToScanned`; null when it is no semantic version. */
+export function scanSemver(text: string): ScannedSemver | null {
+  const parts = new Float64Array(6);
+  return typeof text === 'string' && scan(text, parts) ? { text, parts } : null;
+}
+
+/** `compareSemver(a, b.text)` without scanning `b` again. */
+export function compareToScanned(a: string, b: ScannedSemver): number {
+  if (!scan(a, A)) return Number.NaN;
+  const P = b.parts;
   for (let i = 0; i < 3; i++) {
-    if (A[i]! !== B[i]!) return A[i]! < B[i]! ? -1 : 1;
+    if (A[i]! !== P[i]!) return A[i]! < P[i]! ? -1 : 1;
   }
   const aPre = A[4]!;
-  const bPre = B[4]!;
+  const bPre = P[4]!;
   // A version without prerelease follows its prereleases.
   if (aPre < 0 || bPre < 0) return aPre < 0 && bPre < 0 ? 0 : aPre < 0 ? 1 : -1;
-  return comparePrerelease(a, aPre, A[5]!, b, bPre, B[5]!);
+  return comparePrerelease(a, aPre, A[5]!, b.text, bPre, P[5]!);
 }
 
 function comparePrerelease(a: string, ai: number, aEnd: number, b: string, bi: number, bEnd: number): number {

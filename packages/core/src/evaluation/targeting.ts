@@ -1,6 +1,6 @@
 import { percentageToThreshold } from '../bucketing';
 import type { Constraint, ConstraintOperator, Rule, Segment } from '../schemas/targeting';
-import { compareSemver } from './semver';
+import { compareToScanned, type ScannedSemver, scanSemver } from './semver';
 
 /**
  * A value of the context's attributes. Dates compare as dates (so do ISO 8601 text and epoch
@@ -70,7 +70,8 @@ export interface CompiledConstraint {
   readonly others: readonly (number | boolean)[];
   /** The number, or the date in epoch ms. */
   readonly number: number;
-  readonly semver: string;
+  /** The semver constraint's value, scanned once; null when it is none. */
+  readonly semver: ScannedSemver | null;
 }
 
 /** A rule prepared for matching. */
@@ -110,7 +111,7 @@ export function compileConstraint(c: Constraint, segment: string | null): Compil
     textSet: texts.length >= SET_MIN && !ci && (op === IN || op === NOT_IN) ? new Set(texts) : null,
     others,
     number,
-    semver: typeof c.value === 'string' ? c.value : '',
+    semver: op >= SEMVER_EQ && op <= SEMVER_GT && typeof c.value === 'string' ? scanSemver(c.value) : null,
   };
 }
 
@@ -219,8 +220,8 @@ function compare(c: CompiledConstraint, value: unknown): number {
     return holds ? 1 : 0;
   }
   if (op <= SEMVER_GT) {
-    if (typeof value !== 'string') return -1;
-    const order = compareSemver(value, c.semver);
+    if (typeof value !== 'string' || c.semver === null) return -1;
+    const order = compareToScanned(value, c.semver);
     if (Number.isNaN(order)) return -1;
     return (op === SEMVER_EQ ? order === 0 : op === SEMVER_LT ? order < 0 : order > 0) ? 1 : 0;
   }
