@@ -1,23 +1,17 @@
 import { createHash } from 'node:crypto';
 import { FORMAT } from './keys';
 
-/** A Lua script run with EVALSHA, falling back to EVAL when the server does not have it cached. */
-export interface LuaScript {
-  readonly source: string;
-  readonly sha: string;
-}
+/** A Lua script, run by SHA; its `body` runs once the layout format under `formatKey` is checked. */
+export type LuaScript = ReturnType<typeof script>;
 
-/** A script whose `body` runs once the layout format under `formatKey` (a Lua expression) is checked. */
-function script(formatKey: string, body: string): LuaScript {
-  // Every script shares the helpers; Redis caches each whole source once per server.
+function script(formatKey: string, body: string) {
   const source = `${HELPERS}\nlocal bad = badFormat(${formatKey})\nif bad then return bad end\n${body}`;
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 /*
- * Every script first checks the namespace's layout format: a namespace another format wrote is
- * refused (`CORRUPT`, reported as StoreDataCorruptedError), never read or written as this one.
- * Scripts that reach sets by prefix build their keys from a prefix passed in ARGV; they share the
+ * A namespace another layout format wrote is refused (`CORRUPT`: StoreDataCorruptedError), never
+ * read or written as this one. Keys built in a script from a prefix passed in ARGV share the
  * namespace hash tag with the declared KEYS, so they are in the same Cluster slot.
  */
 const HELPERS = `
@@ -38,12 +32,11 @@ end
 `;
 
 /**
- * One consistent read. KEYS: format, version, set versions, then the collection hashes (read
- * whole, then by field), then the sets asked for by name. ARGV: whole collection count, named set
- * count, set key prefix, collection-by-field count, per such collection n and n fields, the named
- * sets' encoded names, then encoded prefixes. Returns {version, {(field, value)... per collection,
- * whole then by field}, {{version, members} per named set}, flat (encoded name, version, members)
- * of prefixed sets}.
+ * One consistent read. KEYS: format, version, set versions, the collection hashes (read whole,
+ * then by field), the sets asked for by name. ARGV: whole collection count, named set count, set
+ * key prefix, by-field collection count, per such collection n and n fields, the named sets'
+ * encoded names, then encoded prefixes. Returns {version, {(field, value)... per collection},
+ * {{version, members} per named set}, flat (encoded name, version, members) of prefixed sets}.
  */
 export const READ = script(
   'KEYS[1]',
@@ -86,20 +79,18 @@ return {redis.call('GET', KEYS[2]) or '0', collections, named, prefixed}
 );
 
 /**
- * A conditional, all-or-nothing commit. KEYS: format, version, set versions, then the keys the
- * commit touches. ARGV: channel ('' for a quiet commit), handle id, expectation count, per expectation ('e', key index,
- * field, version or '' for absent) or ('s', 0, encoded set name, version), then operations:
- * ('p', key, field, JSON) put, ('d', key, field) delete, ('a' | 'r', key, set name, n, n members)
- * set add or remove, ('c', key, set name) set clear, ('l', key, '<at> <JSON>', retain) append.
- * Every expectation is checked before anything is written. Returns {1, store version, {members
- * SADD added or SREM removed, per set add or remove}} or {0, (expectation number, version found
- * or '') ...}.
+ * A conditional, all-or-nothing commit. KEYS: format, version, set versions, then the keys it
+ * touches. ARGV: channel ('' for a quiet commit), handle id, expectation count, per expectation
+ * ('e', key index, field, version or '' for absent) or ('s', 0, encoded set name, version), then
+ * operations: ('p', key, field, JSON) put, ('d', key, field) delete, ('a' | 'r', key, set name, n,
+ * n members) set add or remove, ('c', key, set name) set clear, ('l', key, '<at> <JSON>', retain)
+ * append. Returns {1, store version, {SADD / SREM count per set add or remove}} or {0,
+ * (expectation number, version found or '') ...}.
  */
 export const COMMIT = script(
   'KEYS[1]',
   `
-local conflicts = {0}
-local a = 4
+local conflicts, a = {0}, 4
 for i = 1, tonumber(ARGV[3]) do
   local found
   if ARGV[a] == 'e' then
@@ -184,16 +175,14 @@ return out
 );
 
 /**
- * Adds metric deltas in one atomic step. Deltas come in numbered segments (one per metric
- * batch), each with its writer's counter of the last batch applied; a segment whose number is
- * not above it was applied before and is skipped, so a batch sent again counts once.
- * KEYS: index, then per segment: its writer's counter, then one bucket hash per delta; last, format.
- * ARGV: bucket ttl seconds, bucket prefix, segment count, then per segment: number, bucket count,
- * then per bucket: index member, bucket start, n, n x (field, integer increment), latency sum
- * increment, m, m x (register field, rank). Counters saturate at 2^53 - 1 (the largest integer
- * JavaScript reads exactly), latency sums at the largest double; registers take the maximum.
- * Every key is checked before anything is written, so a foreign key fails the whole call instead
- * of leaving half of it applied. Returns how many segments were applied.
+ * Adds metric deltas atomically, in numbered segments (one per batch); a segment whose number is
+ * not above its writer's counter was applied before and is skipped. KEYS: index, then per
+ * segment: its writer's counter, then one bucket hash per delta; last, format. ARGV: bucket ttl
+ * seconds, bucket prefix, segment count, then per segment: number, bucket count, then per bucket:
+ * index member, bucket start, n, n x (field, integer increment), latency sum increment, m, m x
+ * (register field, rank). Counters saturate at 2^53 - 1 (JavaScript's largest exact integer),
+ * latency sums at the largest double. Every key is checked first, so a foreign key fails the
+ * whole call instead of leaving half of it applied. Returns how many segments were applied.
  */
 export const ADD_METRICS = script(
   'KEYS[#KEYS]',
@@ -212,8 +201,7 @@ for i = 2, #KEYS - 1 do
   end
 end
 redis.call('SET', KEYS[#KEYS], FORMAT, 'NX')
-local ttl, last, applied = ARGV[1], {}, 0
-local a, k = 4, 2
+local ttl, last, applied, a, k = ARGV[1], {}, 0, 4, 2
 for _ = 1, tonumber(ARGV[3]) do
   local counter, seq, buckets = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   last[counter] = last[counter] or tonumber(redis.call('GET', counter) or '0')
@@ -263,11 +251,8 @@ return applied
 export const READ_METRICS = script(
   'KEYS[2]',
   `
-local wanted = nil
-if ARGV[4] == '1' then
-  wanted = {}
-  for i = 5, #ARGV do wanted[ARGV[i]] = true end
-end
+local wanted = ARGV[4] == '1' and {} or nil
+for i = 5, #ARGV do wanted[ARGV[i]] = true end
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
   if wanted == nil or wanted[string.match(member, '^([^:]*):') or ''] then
