@@ -18,9 +18,13 @@ export function notSent(error: Error): Error {
   return error;
 }
 
+function unavailable(op: string, why: string, options?: ErrorOptions): Error {
+  return new StoreUnavailableError(`${PKG}: ${op} failed: ${why}`, options);
+}
+
 /** `StoreUnavailableError` for a call refused before anything was sent. */
 export function refused(op: string, why: string): Error {
-  return notSent(new StoreUnavailableError(`${PKG}: ${op} failed: ${why}`));
+  return notSent(unavailable(op, why));
 }
 
 /**
@@ -60,26 +64,21 @@ export class CommandGate {
       return Promise.reject(refused(op, `Redis connection is ${this.client.status}`));
     }
     if (this.inFlight >= this.maxPending) {
-      return Promise.reject(
-        refused(
-          op,
-          `${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`,
-        ),
-      );
+      const why = `${this.inFlight} commands already wait for Redis (maxPendingCommands ${this.maxPending})`;
+      return Promise.reject(refused(op, why));
     }
     this.inFlight += 1;
-    let promise: Promise<T>;
-    try {
-      promise = send(this.client);
-    } catch (error) {
-      this.inFlight -= 1;
-      return Promise.reject(error instanceof Error ? notSent(error) : error);
-    }
     const done = () => {
       this.inFlight -= 1;
     };
-    promise.then(done, done);
-    return promise;
+    try {
+      const promise = send(this.client);
+      promise.then(done, done);
+      return promise;
+    } catch (error) {
+      done();
+      return Promise.reject(error instanceof Error ? notSent(error) : error);
+    }
   }
 
   /** Runs a Lua script by its SHA, loading it with EVAL when the server does not know it. */
@@ -102,11 +101,7 @@ export class CommandGate {
 
 /** `promise` within `ms`, else `StoreUnavailableError`: a silently dropping connection must not leave a caller waiting. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Promise<T> {
-  return orTimeout(
-    promise,
-    ms,
-    () => new StoreUnavailableError(`${PKG}: ${op} failed: no answer from Redis within ${ms} ms`),
-  );
+  return orTimeout(promise, ms, () => unavailable(op, `no answer from Redis within ${ms} ms`));
 }
 
 /**
@@ -116,17 +111,11 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Pr
 export function toStoreError(error: unknown, op: string): Error {
   if (error instanceof CanaryRolloutError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const first = message.split('\n', 1)[0] ?? '';
+  const line = first.length > 200 ? `${first.slice(0, 200)}...` : first;
   // CORRUPT comes from the scripts: a namespace of another layout format, an entry without version.
-  if (/\b(WRONGTYPE|CORRUPT)\b/.test(message)) {
-    return new StoreDataCorruptedError(
-      `${PKG}: ${op} failed: corrupted data in the namespace (${firstLine(message)})`,
-      { cause: error },
-    );
-  }
-  return new StoreUnavailableError(`${PKG}: ${op} failed: ${firstLine(message)}`, { cause: error });
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+  if (!/\b(WRONGTYPE|CORRUPT)\b/.test(message)) return unavailable(op, line, { cause: error });
+  return new StoreDataCorruptedError(`${PKG}: ${op} failed: corrupted data in the namespace (${line})`, {
+    cause: error,
+  });
 }
