@@ -1,4 +1,4 @@
-import type { MetricBatch, MetricBucket } from '@canary-rollout/core/store-kit';
+import type { MetricBatch, MetricBucket, MetricsReadOptions } from '@canary-rollout/core/store-kit';
 import type { ResolvedOptions } from '../options';
 import { decodeMetricBucket, encodeMetricDelta } from './codec';
 import { type CommandGate, certainlyNotApplied, refused, withDeadline } from './commands';
@@ -41,7 +41,7 @@ export class MetricsOps {
 
   constructor(
     private readonly keys: KeyLayout,
-    settings: ResolvedOptions,
+    private readonly settings: ResolvedOptions,
     handle: string,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(settings.metricsRetentionMs / 1000));
@@ -50,17 +50,12 @@ export class MetricsOps {
 
   /**
    * One script call (one round trip, atomic) for the held flushes and `deltas`. Settles within
-   * `budgetMs`: resolves once the deltas are applied or held for delivery; rejects only when
+   * `commandTimeoutMs`: resolves once the deltas are applied or held for delivery; rejects only when
    * they certainly were not applied, so the caller may keep and resend them.
    */
-  add(
-    gate: CommandGate,
-    deltas: readonly MetricBucket[],
-    budgetMs: number,
-    batch?: MetricBatch,
-  ): Promise<void> {
+  add(gate: CommandGate, deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const previous = this.tail;
-    const flush = this.flush(gate, previous, deltas, budgetMs, batch);
+    const flush = this.flush(gate, previous, deltas, batch);
     // The next flush waits for this one and for everything before it.
     this.tail = previous.then(() => flush).catch(() => {});
     return flush;
@@ -70,9 +65,9 @@ export class MetricsOps {
     gate: CommandGate,
     previous: Promise<void>,
     deltas: readonly MetricBucket[],
-    budgetMs: number,
     batch?: MetricBatch,
   ): Promise<void> {
+    const budgetMs = this.settings.commandTimeoutMs;
     const started = performance.now();
     await withDeadline(previous, budgetMs, 'addMetrics').catch(() => {
       throw refused('addMetrics', 'an earlier flush still waits for Redis');
@@ -121,16 +116,11 @@ export class MetricsOps {
     gate: CommandGate,
     since: number,
     features: readonly string[] | undefined,
-    users: boolean,
+    options: MetricsReadOptions,
   ): Promise<MetricBucket[]> {
     const k = this.keys;
-    const args: string[] = [
-      scoreBound(since),
-      k.metricPrefix,
-      users ? '1' : '0',
-      features === undefined ? '0' : '1',
-    ];
-    if (features !== undefined) for (const feature of features) args.push(encodeKeyPart(feature));
+    const args = [scoreBound(since), k.metricPrefix, options.users === false ? '0' : '1'];
+    args.push(...(features === undefined ? ['0'] : ['1', ...features.map(encodeKeyPart)]));
     const reply = await gate.eval('readMetrics', READ_METRICS, [k.metricsIndex, k.format], args);
     const out: MetricBucket[] = [];
     const flat = Array.isArray(reply) ? (reply as unknown[]) : [];

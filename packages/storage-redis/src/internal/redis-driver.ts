@@ -25,11 +25,11 @@ import {
 import type { RedisStoreOptions, ResolvedOptions } from '../options';
 import { PubSubTransport, waitReady } from './change-feed';
 import { decodeTagged, decodeVersion, encodeValue } from './codec';
-import { CommandGate, PKG, type RedisClient, toStoreError, withDeadline } from './commands';
+import { CommandGate, PKG, type RedisClient, refused, toStoreError, withDeadline } from './commands';
 import { createOwnClient, createSubscriber, describeTarget } from './connect';
 import { encodeKeyPart, KeyLayout } from './keys';
 import { MetricsOps } from './metrics-ops';
-import { COMMIT, READ, READ_LOG } from './scripts';
+import { COMMIT, type LuaScript, READ, READ_LOG } from './scripts';
 
 /** The connections of an open driver: commands (behind their gate) and the change feed's subscriber. */
 interface Connections {
@@ -84,15 +84,14 @@ export class RedisDriver implements RolloutDriver {
     this.connections = undefined;
     this.listeners.clear();
     if (connections === undefined) return;
+    const { client, gate, feed } = connections;
     // Flushes whose outcome was unknown get one more chance (they are skipped if applied).
-    await this.metrics.add(connections.gate, [], this.settings.commandTimeoutMs).catch(() => {});
-    await connections.feed.stop();
-    if (connections.owned) {
-      const client = connections.client;
-      await withDeadline(client.quit(), this.settings.commandTimeoutMs, 'close').catch(() =>
-        client.disconnect(),
-      );
-    }
+    await this.metrics.add(gate, []).catch(() => {});
+    await feed.stop();
+    if (!connections.owned) return;
+    await withDeadline(client.quit(), this.settings.commandTimeoutMs, 'close').catch(() =>
+      client.disconnect(),
+    );
   }
 
   async read(request: DriverReadRequest): Promise<DriverSnapshot> {
@@ -110,16 +109,11 @@ export class RedisDriver implements RolloutDriver {
     for (const [, fields] of byKey) args.push(fields.length, ...fields);
     args.push(...named.map(encodeKeyPart), ...(request.setPrefixes ?? []).map(encodeKeyPart));
     const operation = request.operation ?? 'read';
-    const reply = await this.run(operation, (gate) => gate.eval(operation, READ, keys, args));
+    const reply = await this.eval(operation, READ, keys, args);
     const [version, hashes, namedSets, prefixed] = reply as [unknown, unknown[][], unknown[][], unknown[]];
     const entries: Partial<Record<DriverCollection, DriverEntry[]>> = {};
-    for (const [i, name] of collections.entries()) {
-      const location = k.collection(name);
-      const flat = hashes[i] ?? [];
-      const list: DriverEntry[] = [];
-      for (let j = 0; j + 1 < flat.length; j += 2) list.push(entry(String(flat[j]), flat[j + 1], location));
-      entries[name] = list;
-    }
+    for (const [i, name] of collections.entries())
+      entries[name] = decodeEntries(hashes[i], k.collection(name));
     const sets: Record<string, DriverSet> = Object.create(null);
     for (const [i, name] of named.entries()) sets[name] = this.set(namedSets[i]?.[0], namedSets[i]?.[1]);
     for (let i = 0; i + 2 < prefixed.length; i += 3) {
@@ -144,11 +138,7 @@ export class RedisDriver implements RolloutDriver {
     // A key's number in KEYS; a key used twice is declared twice, which Redis allows.
     const at = (key: string): number => keys.push(key);
     const expectations = commit.expect ?? [];
-    const args: (string | number)[] = [
-      commit.quiet === true ? '' : k.changes,
-      this.origin,
-      expectations.length,
-    ];
+    const args: (string | number)[] = [commit.quiet ? '' : k.changes, this.origin, expectations.length];
     for (const x of expectations) {
       if ('set' in x) args.push('s', 0, encodeKeyPart(x.set), x.version);
       else args.push('e', at(k.collection(x.collection)), field(x.key), x.version ?? '');
@@ -168,7 +158,7 @@ export class RedisDriver implements RolloutDriver {
         args.push(members.length, ...members);
       }
     }
-    const reply = (await this.run('commit', (gate) => gate.eval('commit', COMMIT, keys, args))) as unknown[];
+    const reply = (await this.eval('commit', COMMIT, keys, args)) as unknown[];
     if (reply[0] === 1) {
       const version = decodeVersion(reply[1], k.version);
       if (commit.reportSetChanges !== true) return { committed: true, version };
@@ -189,9 +179,7 @@ export class RedisDriver implements RolloutDriver {
     if (limit === 0 || since === Number.POSITIVE_INFINITY) return [];
     const key = this.keys.log(log);
     const args = [since === undefined || since === Number.NEGATIVE_INFINITY ? '' : since, limit ?? ''];
-    const lines = await this.run('readLog', (gate) =>
-      gate.eval('readLog', READ_LOG, [this.keys.format, key], args),
-    );
+    const lines = await this.eval('readLog', READ_LOG, [this.keys.format, key], args);
     return (lines as unknown[]).map((line) => decodeTagged(line, `a line of ${key}`).value);
   }
 
@@ -199,11 +187,7 @@ export class RedisDriver implements RolloutDriver {
     if (deltas.length === 0) return;
     // Bounded by MetricsOps itself: a deadline here could reject a flush that MetricsOps holds
     // for delivery, and the caller would send it a second time.
-    await this.run(
-      'addMetrics',
-      (gate) => this.metrics.add(gate, deltas, this.settings.commandTimeoutMs, batch),
-      false,
-    );
+    await this.run('addMetrics', (gate) => this.metrics.add(gate, deltas, batch), false);
   }
 
   async readMetrics(
@@ -211,9 +195,7 @@ export class RedisDriver implements RolloutDriver {
     features?: readonly string[],
     options: MetricsReadOptions = {},
   ): Promise<MetricBucket[]> {
-    return this.run('readMetrics', (gate) =>
-      this.metrics.read(gate, since, features, options.users !== false),
-    );
+    return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features, options));
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
@@ -240,20 +222,17 @@ export class RedisDriver implements RolloutDriver {
     const subscriber = createSubscriber(client, this.settings);
     const gate = new CommandGate(client, this.settings.maxPendingCommands);
     this.known = -1;
+    const heard = (version: number, tell: boolean) => {
+      const moved = version !== this.known;
+      this.known = version;
+      if (moved && tell) this.listeners.notify({ version });
+    };
     const feed = new ChangeFeed({
       transport: new PubSubTransport(subscriber, this.keys.changes, this.settings.commandTimeoutMs),
       readVersion: () =>
         withDeadline(this.read({}), this.settings.commandTimeoutMs, 'readVersion').then((s) => s.version),
-      onNotified: (version, origin) => {
-        const moved = version !== this.known;
-        this.known = version;
-        if (origin !== this.origin && moved) this.listeners.notify({ version });
-      },
-      onChecked: (version) => {
-        if (version === this.known) return;
-        this.known = version;
-        this.listeners.notify({ version });
-      },
+      onNotified: (version, origin) => heard(version, origin !== this.origin),
+      onChecked: (version) => heard(version, true),
       onError: (error) => {
         // A connection that stopped answering without closing (a half-open TCP connection) would
         // time out every call until the OS gives up on it; a new connection recovers sooner.
@@ -294,18 +273,11 @@ export class RedisDriver implements RolloutDriver {
    * retention. A server that refuses INFO (some managed services) is not warned about.
    */
   private async checkEviction(gate: CommandGate): Promise<void> {
-    let info: string;
-    try {
-      info = String(
-        await withDeadline(
-          gate.send('checkEviction', (c) => c.info('memory')),
-          this.settings.commandTimeoutMs,
-          'open',
-        ),
-      );
-    } catch {
-      return;
-    }
+    const info = await withDeadline(
+      gate.send('checkEviction', (c) => c.info('memory')),
+      this.settings.commandTimeoutMs,
+      'open',
+    ).then(String, () => '');
     const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
     const maxmemory = /^maxmemory:(\d+)/m.exec(info)?.[1] ?? 'unknown';
     if (policy === undefined || policy === 'noeviction') return;
@@ -320,29 +292,33 @@ export class RedisDriver implements RolloutDriver {
   }
 
   /** Runs one primitive: fails fast when not open, settles within the command timeout. */
-  private run<T>(op: string, body: (gate: CommandGate) => Promise<T>, deadline = true): Promise<T> {
-    const connections = this.connections;
-    if (connections === undefined) {
-      return Promise.reject(
-        new StoreUnavailableError(`${PKG}: ${op} failed: the store is not open (call open() first)`),
-      );
+  private async run<T>(op: string, body: (gate: CommandGate) => Promise<T>, deadline = true): Promise<T> {
+    try {
+      const gate = this.connections?.gate;
+      if (gate === undefined) throw refused(op, 'the store is not open (call open() first)');
+      const call = body(gate);
+      return await (deadline ? withDeadline(call, this.settings.commandTimeoutMs, op) : call);
+    } catch (error) {
+      throw toStoreError(error, op);
     }
-    const call = (async () => body(connections.gate))();
-    return (deadline ? withDeadline(call, this.settings.commandTimeoutMs, op) : call).catch(
-      (error: unknown) => {
-        throw toStoreError(error, op);
-      },
-    );
+  }
+
+  private eval(op: string, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]) {
+    return this.run(op, (gate) => gate.eval(op, script, keys, args));
   }
 }
 
-/** An entry read back: `<version> <JSON>` under its key. */
-function entry(key: string, text: unknown, location: string): DriverEntry {
-  const { tag, value } = decodeTagged(text, `an entry of ${location}`);
-  if (!Number.isSafeInteger(tag) || tag < 1) {
-    throw new StoreDataCorruptedError(`${PKG}: corrupted data in an entry of ${location}: bad version`);
+/** The entries of an HGETALL reply: `<version> <JSON>` under each key. */
+function decodeEntries(flat: readonly unknown[] = [], location: string): DriverEntry[] {
+  const out: DriverEntry[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const { tag, value } = decodeTagged(flat[i + 1], `an entry of ${location}`);
+    if (!Number.isSafeInteger(tag) || tag < 1) {
+      throw new StoreDataCorruptedError(`${PKG}: corrupted data in an entry of ${location}: bad version`);
+    }
+    out.push({ key: String(flat[i]), value, version: tag });
   }
-  return { key, value, version: tag };
+  return out;
 }
 
 /** A hash field or set member: text Redis keeps as given (a lone surrogate would not be). */
