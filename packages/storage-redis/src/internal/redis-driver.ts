@@ -31,7 +31,6 @@ import { encodeKeyPart, KeyLayout } from './keys';
 import { MetricsOps } from './metrics-ops';
 import { COMMIT, type LuaScript, READ, READ_LOG } from './scripts';
 
-/** The connections of an open driver: commands (behind their gate) and the change feed's subscriber. */
 interface Connections {
   readonly client: RedisClient;
   /** The driver made the client, so it closes it too. */
@@ -40,12 +39,7 @@ interface Connections {
   readonly feed: ChangeFeed;
 }
 
-/**
- * The Redis primitives under `RedisStore`: every read and commit is one Lua script (atomic, one
- * round trip) checking the namespace's layout format first; changes reach other handles through
- * pub/sub with a version check after reconnects; every call settles within `commandTimeoutMs` and
- * fails fast with `StoreUnavailableError` while Redis is away.
- */
+/** The Redis primitives under `RedisStore` (its TSDoc says what they guarantee). */
 export class RedisDriver implements RolloutDriver {
   private readonly keys: KeyLayout;
   /** Marks this handle's own change messages. */
@@ -115,18 +109,18 @@ export class RedisDriver implements RolloutDriver {
     for (const [i, name] of collections.entries())
       entries[name] = decodeEntries(hashes[i], k.collection(name));
     const sets: Record<string, DriverSet> = Object.create(null);
-    for (const [i, name] of named.entries()) sets[name] = this.set(namedSets[i]?.[0], namedSets[i]?.[1]);
+    const set = (version: unknown, members: unknown): DriverSet => ({
+      version: decodeVersion(version, k.setVersions),
+      members: Array.isArray(members) ? members.map(String) : [],
+    });
+    for (const [i, name] of named.entries()) sets[name] = set(namedSets[i]?.[0], namedSets[i]?.[1]);
     for (let i = 0; i + 2 < prefixed.length; i += 3) {
-      sets[decodeSetName(prefixed[i], k.setVersions)] = this.set(prefixed[i + 1], prefixed[i + 2]);
+      sets[decodeSetName(prefixed[i], k.setVersions)] = set(prefixed[i + 1], prefixed[i + 2]);
     }
     return { version: decodeVersion(version, k.version), collections: entries, sets };
   }
 
-  async get(
-    collection: DriverCollection,
-    keys: readonly string[],
-    operation = 'get',
-  ): Promise<(DriverEntry | undefined)[]> {
+  async get(collection: DriverCollection, keys: readonly string[], operation = 'get') {
     const snap = await this.read({ operation, entries: { [collection]: keys } });
     const found = new Map(snap.collections[collection]?.map((e) => [e.key, e]));
     return keys.map((key) => found.get(key));
@@ -190,23 +184,12 @@ export class RedisDriver implements RolloutDriver {
     await this.run('addMetrics', (gate) => this.metrics.add(gate, deltas, batch), false);
   }
 
-  async readMetrics(
-    since: number,
-    features?: readonly string[],
-    options: MetricsReadOptions = {},
-  ): Promise<MetricBucket[]> {
+  async readMetrics(since: number, features?: readonly string[], options: MetricsReadOptions = {}) {
     return this.run('readMetrics', (gate) => this.metrics.read(gate, since, features, options));
   }
 
   subscribe(listener: (change: StoreChange) => void): () => void {
     return this.listeners.add(listener);
-  }
-
-  private set(version: unknown, members: unknown): DriverSet {
-    return {
-      version: decodeVersion(version, this.keys.setVersions),
-      members: Array.isArray(members) ? members.map(String) : [],
-    };
   }
 
   private async connect(): Promise<void> {
