@@ -74,17 +74,13 @@ export function decodeMetricBucket(
   const histogram: Record<string, unknown> = Object.create(null);
   const users: Record<string, unknown> = Object.create(null);
   const { feature, arm, bucketStart, stage } = identity;
-  const bucket: Record<string, unknown> = {
-    ...emptyMetricBucket(feature, arm, bucketStart, stage),
-    histogram,
-    users,
-  };
+  const bucket = { ...emptyMetricBucket(feature, arm, bucketStart, stage), histogram, users };
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const field = fields[i] as string;
     const value = Number(fields[i + 1]);
     if (field.startsWith('h:')) histogram[field.slice(2)] = value;
     else if (field.startsWith('u:')) users[field.slice(2)] = value;
-    else if (SCALARS.has(field)) bucket[field] = value;
+    else if (SCALARS.has(field)) (bucket as Record<string, unknown>)[field] = value;
     // Other fields may come from a newer version of this package; they are left alone.
   }
   return validStoredBucket(bucket, STORE, location);

@@ -3,14 +3,10 @@ import type { ResolvedOptions } from '../options';
 import type { RedisClient } from './commands';
 
 /** True for an ioredis `Cluster` (checked by flag, so a second copy of ioredis also works). */
-export function isCluster(client: RedisClient): client is Cluster {
-  return client.isCluster === true;
-}
+const isCluster = (client: RedisClient): client is Cluster => client.isCluster === true;
 
 /** Reconnects quickly but not in a tight loop: at most one attempt per second. */
-function retryStrategy(times: number): number {
-  return Math.min(times * 100, 1000);
-}
+const retryStrategy = (times: number) => Math.min(times * 100, 1000);
 
 /**
  * Options forced on connections the store creates. ioredis would otherwise queue commands

@@ -137,9 +137,5 @@ export class MetricsOps {
 
 /** ZRANGEBYSCORE bound for `since` (core refuses NaN). */
 function scoreBound(since: number): string {
-  return since === Number.NEGATIVE_INFINITY
-    ? '-inf'
-    : since === Number.POSITIVE_INFINITY
-      ? '+inf'
-      : String(since);
+  return Number.isFinite(since) ? String(since) : since > 0 ? '+inf' : '-inf';
 }
