@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { pauseBriefly } from './busy';
-import { WAL_SIZE_LIMIT } from './connection';
 import type { Statements } from './statements';
 
+/** Bytes the WAL file is truncated to after a checkpoint resets it (SQLite keeps it otherwise). */
+export const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 /** Write transactions between two looks at the WAL file's size. */
 const WAL_CHECK_EVERY = 16;
 /** How long, at most, one write waits for a checkpoint it started (ms). */
