@@ -14,8 +14,8 @@ import { Transactor, WAL_SIZE_LIMIT } from './transactor';
 
 /**
  * Opens (or adopts) a connection, refusing foreign or newer databases before writing anything, and
- * prepares what runs on it. `owned`: the store opened the connection and so closes it; `where`
- * names the database in messages.
+ * prepares what runs on it (the connection itself is `t.db`). `owned`: the store opened it and so
+ * closes it; `where` names the database in messages.
  */
 export async function openConnection(options: ResolvedOptions) {
   const { source, busyTimeoutMs } = options;
@@ -29,7 +29,7 @@ export async function openConnection(options: ResolvedOptions) {
     // Every step is idempotent and each write is one transaction: safe to run again when busy.
     await retryWhileBusyAsync(() => setUp(db, where, options.synchronous), busyTimeoutMs);
     const st = prepareStatements(db);
-    return { db, owned, where, st, t: new Transactor(db, st), metrics: new MetricWriter(st, options) };
+    return { owned, where, st, t: new Transactor(db, st), metrics: new MetricWriter(st, options) };
   } catch (error) {
     if (owned) db.close();
     throw toStoreError(error, 'opening', where);

@@ -63,7 +63,7 @@ export class SqliteDriver implements RolloutDriver {
     this.listeners.clear();
     const handle = this.handle;
     this.handle = undefined;
-    if (handle?.owned && handle.db.open) handle.db.close();
+    if (handle?.owned && handle.t.db.open) handle.t.db.close();
   }
 
   read(request: DriverReadRequest): Promise<DriverSnapshot> {
@@ -250,7 +250,7 @@ export class SqliteDriver implements RolloutDriver {
     await retryWhileBusyAsync(attempt, this.options.busyTimeoutMs, (e) => e === heldOff).catch(() => {});
   }
 
-  private tryErase({ db }: Connection): boolean {
+  private tryErase({ t: { db } }: Connection): boolean {
     try {
       if (db.memory || (db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]?.busy === 0) {
         this.erasurePending = false;

@@ -33,7 +33,7 @@ export class Transactor {
   private writesSinceWalCheck = 0;
 
   constructor(
-    private readonly db: Database.Database,
+    readonly db: Database.Database,
     private readonly st: Statements,
   ) {
     this.tx = db.transaction((fn: () => unknown) => fn());
