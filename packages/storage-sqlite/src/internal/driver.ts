@@ -8,7 +8,6 @@ import {
   type DriverLogQuery,
   type DriverReadRequest,
   type DriverSet,
-  type DriverSnapshot,
   ListenerSet,
   type MetricBatch,
   type MetricBucket,
@@ -66,7 +65,7 @@ export class SqliteDriver implements RolloutDriver {
     if (handle?.owned && handle.t.db.open) handle.t.db.close();
   }
 
-  read(request: DriverReadRequest): Promise<DriverSnapshot> {
+  read(request: DriverReadRequest) {
     return this.reading(request.operation ?? 'read', (h) =>
       h.t.read(() => {
         const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
@@ -98,22 +97,15 @@ export class SqliteDriver implements RolloutDriver {
     );
   }
 
-  get(
-    collection: DriverCollection,
-    keys: readonly string[],
-    operation = 'get',
-  ): Promise<(DriverEntry | undefined)[]> {
+  get(collection: DriverCollection, keys: readonly string[], operation = 'get') {
     return this.reading(operation, (h) => h.t.read(() => this.entriesOf(h, collection, keys)));
   }
 
-  private entriesOf(h: Connection, collection: string, keys: readonly string[]): (DriverEntry | undefined)[] {
-    return keys.map((key) => {
-      const row = h.st.entry.get(collection, key);
-      return row === undefined ? undefined : entry(collection, row);
-    });
+  private entriesOf(h: Connection, collection: string, keys: readonly string[]) {
+    return keys.map((key) => h.st.entry.get(collection, key)).map((row) => row && entry(collection, row));
   }
 
-  async commit(commit: DriverCommit): Promise<DriverCommitResult> {
+  async commit(commit: DriverCommit) {
     const result = await this.writing(commit.operation ?? 'commit', (h) =>
       h.t.write(() => this.commitIn(h, commit)),
     );
@@ -157,7 +149,7 @@ export class SqliteDriver implements RolloutDriver {
     return { committed: true, version, ...(commit.reportSetChanges === true ? { setChanges } : {}) };
   }
 
-  readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {
+  readLog(log: DriverLog, query: DriverLogQuery = {}) {
     return this.reading(query.operation ?? 'readLog', (h) => {
       const lines = h.st.logLines.all(log, query.since ?? Number.NEGATIVE_INFINITY, query.limit ?? -1);
       // Read newest first (see the statement); returned oldest first.
@@ -165,19 +157,15 @@ export class SqliteDriver implements RolloutDriver {
     });
   }
 
-  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch) {
     return this.writing('addMetrics', (h) => h.t.write(() => h.metrics.apply(deltas, batch)));
   }
 
-  readMetrics(
-    since: number,
-    features?: readonly string[],
-    options: MetricsReadOptions = {},
-  ): Promise<MetricBucket[]> {
+  readMetrics(since: number, features?: readonly string[], options: MetricsReadOptions = {}) {
     return this.reading('readMetrics', (h) => h.metrics.read(since, features, options.users !== false));
   }
 
-  subscribe(listener: (change: StoreChange) => void): () => void {
+  subscribe(listener: (change: StoreChange) => void) {
     return this.listeners.add(listener);
   }
 

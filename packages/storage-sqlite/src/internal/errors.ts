@@ -7,12 +7,7 @@ import {
 } from '@canary-rollout/core';
 import { PREFIX } from './constants';
 
-interface SqliteErrorLike {
-  code: string;
-  message: string;
-}
-
-function isSqliteError(error: unknown): error is SqliteErrorLike {
+function isSqliteError(error: unknown): error is Error & { code: string } {
   return (
     error instanceof Error &&
     error.name === 'SqliteError' &&

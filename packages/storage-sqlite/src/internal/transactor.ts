@@ -11,12 +11,6 @@ const WAL_CHECK_EVERY = 16;
 /** How long, at most, one write waits for a checkpoint it started (ms). */
 const CHECKPOINT_BUDGET_MS = 200;
 
-interface CheckpointRow {
-  busy: number;
-  log: number;
-  checkpointed: number;
-}
-
 /**
  * Runs a connection's transactions and keeps the books around them: which state version this
  * handle knows (so only other handles' changes are reported), and the size of the WAL.
@@ -98,7 +92,7 @@ export class Transactor {
       if (statSync(this.walPath).size <= WAL_SIZE_LIMIT) return;
       // Each attempt waits one busy slice for the locks; busy processes get a few more.
       const deadline = Date.now() + CHECKPOINT_BUDGET_MS;
-      while ((this.db.pragma('wal_checkpoint(RESTART)') as CheckpointRow[])[0]?.busy === 1) {
+      while ((this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy === 1) {
         if (Date.now() >= deadline) return;
         pauseBriefly();
       }
