@@ -36,7 +36,6 @@ export async function openConnection(options: ResolvedOptions) {
   }
 }
 
-/** An open connection and what runs on it. */
 export type Connection = Awaited<ReturnType<typeof openConnection>>;
 
 function adopt(db: Database.Database) {

@@ -6,7 +6,6 @@ export type MetricRow = Readonly<{ feature: string; arm: string; stage: number; 
   Readonly<{ calls: number; successes: number; failures: number; latency_count: number }> &
   Readonly<{ latency_sum_ms: number; histogram: string; users?: Uint8Array }>;
 
-/** A row of the `entries` table. */
 export type EntryRow = Readonly<{ key: string; version: number; value: string }>;
 
 /** A bucket to add, with its stage (0 for none) and its merged histogram (JSON) and registers. */
@@ -121,5 +120,4 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
-/** The prepared statements of one connection. */
 export type Statements = ReturnType<typeof prepareStatements>;
