@@ -4,7 +4,7 @@ import { mergeMetricBuckets, metricKey } from '@canary-rollout/core/store-kit';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../src/index';
-import { WAL_SIZE_LIMIT } from '../src/internal/connection';
+import { WAL_SIZE_LIMIT } from '../src/internal/transactor';
 import { startChild } from './helpers/child';
 import { useTempDir } from './helpers/temp';
 

@@ -16,30 +16,25 @@ export function pauseBriefly(): void {
   Atomics.wait(pause, 0, 0, 1 + Math.random() * 3);
 }
 
-/** First pause between two attempts that found the database locked (ms); it doubles from here. */
-const FIRST_BACKOFF_MS = 2;
-/** Longest pause between two attempts (ms). */
-const MAX_BACKOFF_MS = 20;
-
 /**
- * Runs `fn` (one transaction, or none) and, whenever it fails with SQLITE_BUSY, again after a
- * pause that doubles from 2 ms to 20 ms (jittered), until `timeoutMs` have passed; then the last
- * error is thrown. It waits between attempts without blocking the thread: each attempt blocks for at most one busy slice inside SQLite, so another process
- * holding the lock for seconds does not freeze the event loop.
+ * Runs `fn` (one transaction, or none) and, whenever it fails with SQLITE_BUSY (or what `retry`
+ * accepts), again after a pause that doubles from 2 ms to 20 ms (jittered), until `timeoutMs` have
+ * passed; then the last error is thrown. The pauses do not block the thread: each attempt blocks for
+ * at most one busy slice inside SQLite, so another process holding the lock for seconds does not
+ * freeze the event loop.
  */
-export async function retryWhileBusyAsync<T>(fn: () => T, timeoutMs: number): Promise<T> {
+export async function retryWhileBusyAsync<T>(fn: () => T, timeoutMs: number, retry = isBusy): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let backoff = FIRST_BACKOFF_MS;
+  let backoff = 2;
   for (;;) {
     try {
       return fn();
     } catch (error) {
-      if (!isBusy(error)) throw error;
+      if (!retry(error)) throw error;
       const left = deadline - Date.now();
       if (left <= 0) throw error;
-      const pauseMs = Math.min(left, backoff * (0.5 + Math.random()));
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, backoff * (0.5 + Math.random()))));
+      backoff = Math.min(20, backoff * 2);
     }
   }
 }

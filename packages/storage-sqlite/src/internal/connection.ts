@@ -2,62 +2,60 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, StoreUnavailableError } from '@canary-rollout/core';
 import Database from 'better-sqlite3';
+import type { ResolvedOptions } from '../options';
 import { BUSY_SLICE_MS, retryWhileBusyAsync } from './busy';
 import { PREFIX } from './constants';
 import { toStoreError } from './errors';
 import { checkInfo, inspectFile, readInfo } from './inspect';
+import { MetricWriter } from './metric-writer';
 import { migrate, SCHEMA_VERSION } from './migrations';
+import { prepareStatements } from './statements';
+import { Transactor, WAL_SIZE_LIMIT } from './transactor';
 
-/** Bytes the WAL file is truncated to after a checkpoint resets it (SQLite keeps it otherwise). */
-export const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
-
-/** Connection settings the store applies. */
-export interface ConnectionSettings {
-  readonly busyTimeoutMs: number;
-  readonly synchronous: 'normal' | 'full';
-}
-
-/** An open, configured, migrated connection. */
-export interface Connection {
-  readonly db: Database.Database;
-  /** True when the store opened it and so closes it. */
-  readonly owned: boolean;
-  /** How messages name the database: its path. */
-  readonly where: string;
-}
-
-/** Opens (or adopts) a connection, refusing foreign or newer databases before writing anything. */
-export async function openConnection(
-  source: { readonly path: string } | { readonly database: Database.Database },
-  settings: ConnectionSettings,
-): Promise<Connection> {
-  if ('database' in source) {
-    const db = source.database;
-    const where = `database "${db.name}"`;
-    if (!db.open) throw new InvalidArgumentError(`${PREFIX}: the ${where} passed as "database" is closed`);
-    if (db.readonly) {
-      throw new InvalidArgumentError(`${PREFIX}: the ${where} passed as "database" is read-only`);
-    }
-    await configure(db, where, settings);
-    return { db, owned: false, where };
-  }
-  const inMemory = source.path === ':memory:' || source.path === '';
-  const path = inMemory ? source.path : resolve(source.path);
-  const where = inMemory ? 'in-memory database' : `database "${path}"`;
-  if (!inMemory) prepareFile(path, where, settings.busyTimeoutMs);
-  let db: Database.Database;
+/**
+ * Opens (or adopts) a connection, refusing foreign or newer databases before writing anything, and
+ * prepares what runs on it (the connection itself is `t.db`). `owned`: the store opened it and so
+ * closes it; `where` names the database in messages.
+ */
+export async function openConnection(options: ResolvedOptions) {
+  const { source, busyTimeoutMs } = options;
+  // SQLite's busy timeout per attempt; `retryWhileBusyAsync` makes up the rest of `busyTimeoutMs`.
+  const slice = Math.min(busyTimeoutMs, BUSY_SLICE_MS);
+  const owned = 'path' in source;
+  const { db, where } =
+    'path' in source ? openFile(source.path, slice, busyTimeoutMs) : adopt(source.database);
   try {
-    db = new Database(path, { timeout: busySlice(settings), fileMustExist: !inMemory });
+    db.pragma(`busy_timeout = ${slice}`);
+    // Every step is idempotent and each write is one transaction: safe to run again when busy.
+    await retryWhileBusyAsync(() => setUp(db, where, options.synchronous), busyTimeoutMs);
+    const st = prepareStatements(db);
+    return { owned, where, st, t: new Transactor(db, st), metrics: new MetricWriter(st, options) };
+  } catch (error) {
+    if (owned) db.close();
+    throw toStoreError(error, 'opening', where);
+  }
+}
+
+export type Connection = Awaited<ReturnType<typeof openConnection>>;
+
+function adopt(db: Database.Database) {
+  const where = `database "${db.name}"`;
+  if (!db.open) throw new InvalidArgumentError(`${PREFIX}: the ${where} passed as "database" is closed`);
+  if (db.readonly)
+    throw new InvalidArgumentError(`${PREFIX}: the ${where} passed as "database" is read-only`);
+  return { db, where };
+}
+
+function openFile(given: string, slice: number, busyTimeoutMs: number) {
+  const inMemory = given === ':memory:' || given === '';
+  const path = inMemory ? given : resolve(given);
+  const where = inMemory ? 'in-memory database' : `database "${path}"`;
+  if (!inMemory) prepareFile(path, where, busyTimeoutMs);
+  try {
+    return { db: new Database(path, { timeout: slice, fileMustExist: !inMemory }), where };
   } catch (error) {
     throw toStoreError(error, 'opening', where);
   }
-  try {
-    await configure(db, where, settings);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return { db, owned: true, where };
 }
 
 function prepareFile(path: string, where: string, timeout: number): void {
@@ -73,22 +71,7 @@ function prepareFile(path: string, where: string, timeout: number): void {
   }
 }
 
-/** SQLite's busy timeout per attempt; `retryWhileBusyAsync` makes up the rest of `busyTimeoutMs`. */
-function busySlice(settings: ConnectionSettings): number {
-  return Math.min(settings.busyTimeoutMs, BUSY_SLICE_MS);
-}
-
-async function configure(db: Database.Database, where: string, settings: ConnectionSettings): Promise<void> {
-  try {
-    db.pragma(`busy_timeout = ${busySlice(settings)}`);
-    // Every step is idempotent and each write is one transaction: safe to run again when busy.
-    await retryWhileBusyAsync(() => setUp(db, where, settings), settings.busyTimeoutMs);
-  } catch (error) {
-    throw toStoreError(error, 'opening', where);
-  }
-}
-
-function setUp(db: Database.Database, where: string, settings: ConnectionSettings): void {
+function setUp(db: Database.Database, where: string, synchronous: 'normal' | 'full'): void {
   db.pragma('foreign_keys = ON');
   // Deleted rows are overwritten with zeros, not left in free pages: removeUser must erase.
   db.pragma('secure_delete = ON');
@@ -102,7 +85,7 @@ function setUp(db: Database.Database, where: string, settings: ConnectionSetting
       );
     }
   }
-  db.pragma(`synchronous = ${settings.synchronous.toUpperCase()}`);
+  db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
   // The store checkpoints itself after its writes (see Transactor): SQLite's automatic PASSIVE
   // checkpoints, run by every process after its commits, hold the checkpoint lock so often

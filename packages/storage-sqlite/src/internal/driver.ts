@@ -8,7 +8,6 @@ import {
   type DriverLogQuery,
   type DriverReadRequest,
   type DriverSet,
-  type DriverSnapshot,
   ListenerSet,
   type MetricBatch,
   type MetricBucket,
@@ -18,25 +17,12 @@ import {
   type StoreChange,
   StoreUnavailableError,
 } from '@canary-rollout/core/store-kit';
-import type Database from 'better-sqlite3';
 import type { ResolvedOptions } from '../options';
 import { retryWhileBusyAsync } from './busy';
-import { openConnection } from './connection';
+import { type Connection, openConnection } from './connection';
 import { PREFIX, STORE_NAME } from './constants';
 import { isBusy, toStoreError } from './errors';
-import { MetricWriter } from './metric-writer';
-import { prepareStatements, type Statements } from './statements';
-import { Transactor } from './transactor';
-
-/** One open connection with what runs on it. */
-interface OpenDatabase {
-  readonly db: Database.Database;
-  readonly where: string;
-  readonly owned: boolean;
-  readonly st: Statements;
-  readonly t: Transactor;
-  readonly metrics: MetricWriter;
-}
+import type { EntryRow } from './statements';
 
 /**
  * The driver of `SqliteStore`: collections, sets and logs in three tables of one SQLite file,
@@ -44,13 +30,12 @@ interface OpenDatabase {
  * `PRAGMA data_version`.
  */
 export class SqliteDriver implements RolloutDriver {
-  private handle: OpenDatabase | undefined;
+  private handle: Connection | undefined;
   private opening: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new ListenerSet();
   /** The last write waiting for the lock, if any; later writes queue behind it. */
   private writeQueue: Promise<void> | undefined;
-  private waiting = 0;
   /** An erasure whose WAL could not be truncated yet. */
   private erasurePending = false;
 
@@ -65,23 +50,9 @@ export class SqliteDriver implements RolloutDriver {
 
   private async connect(): Promise<void> {
     if (this.handle !== undefined) return;
-    const { source, busyTimeoutMs, synchronous } = this.options;
-    const connection = await openConnection(source, { busyTimeoutMs, synchronous });
-    try {
-      const st = prepareStatements(connection.db);
-      this.handle = {
-        ...connection,
-        st,
-        t: new Transactor(connection.db, st),
-        metrics: new MetricWriter(st, this.options),
-      };
-    } catch (error) {
-      if (connection.owned) connection.db.close();
-      throw toStoreError(error, 'opening', connection.where);
-    }
-    this.timer = setInterval(() => this.poll(), this.options.pollIntervalMs);
+    this.handle = await openConnection(this.options);
     // Polling must not keep a process alive that has nothing else to do.
-    this.timer.unref();
+    this.timer = setInterval(() => this.poll(), this.options.pollIntervalMs).unref();
   }
 
   async close(): Promise<void> {
@@ -91,10 +62,10 @@ export class SqliteDriver implements RolloutDriver {
     this.listeners.clear();
     const handle = this.handle;
     this.handle = undefined;
-    if (handle?.owned && handle.db.open) handle.db.close();
+    if (handle?.owned && handle.t.db.open) handle.t.db.close();
   }
 
-  read(request: DriverReadRequest): Promise<DriverSnapshot> {
+  read(request: DriverReadRequest) {
     return this.reading(request.operation ?? 'read', (h) =>
       h.t.read(() => {
         const collections: Partial<Record<DriverCollection, DriverEntry[]>> = {};
@@ -104,21 +75,21 @@ export class SqliteDriver implements RolloutDriver {
           );
         }
         for (const name of request.collections ?? []) {
-          collections[name] = h.st.entries.all(name).map((row) => this.entry(name, row));
+          collections[name] = h.st.entries.all(name).map((row) => entry(name, row));
         }
         const sets: Record<string, DriverSet> = Object.create(null);
         for (const name of request.sets ?? []) {
           sets[name] = { members: h.st.setMembers.all(name), version: h.st.setVersion.get(name) ?? 0 };
         }
         for (const prefix of request.setPrefixes ?? []) {
-          const members = new Map<string, string[]>();
-          for (const [name, member] of h.st.membersWithPrefix.all(prefix.length, prefix)) {
-            const list = members.get(name);
-            if (list === undefined) members.set(name, [member]);
-            else list.push(member);
-          }
+          const found = new Map<string, string[]>();
           for (const [name, version] of h.st.setsWithPrefix.all(prefix.length, prefix)) {
-            sets[name] = { members: members.get(name) ?? [], version };
+            const members: string[] = [];
+            found.set(name, members);
+            sets[name] = { members, version };
+          }
+          for (const [name, member] of h.st.membersWithPrefix.all(prefix.length, prefix)) {
+            found.get(name)?.push(member);
           }
         }
         return { version: h.st.stateVersion.get() ?? 0, collections, sets };
@@ -126,26 +97,15 @@ export class SqliteDriver implements RolloutDriver {
     );
   }
 
-  get(
-    collection: DriverCollection,
-    keys: readonly string[],
-    operation = 'get',
-  ): Promise<(DriverEntry | undefined)[]> {
+  get(collection: DriverCollection, keys: readonly string[], operation = 'get') {
     return this.reading(operation, (h) => h.t.read(() => this.entriesOf(h, collection, keys)));
   }
 
-  private entriesOf(
-    h: OpenDatabase,
-    collection: string,
-    keys: readonly string[],
-  ): (DriverEntry | undefined)[] {
-    return keys.map((key) => {
-      const row = h.st.entry.get(collection, key);
-      return row === undefined ? undefined : this.entry(collection, row);
-    });
+  private entriesOf(h: Connection, collection: string, keys: readonly string[]) {
+    return keys.map((key) => h.st.entry.get(collection, key)).map((row) => row && entry(collection, row));
   }
 
-  async commit(commit: DriverCommit): Promise<DriverCommitResult> {
+  async commit(commit: DriverCommit) {
     const result = await this.writing(commit.operation ?? 'commit', (h) =>
       h.t.write(() => this.commitIn(h, commit)),
     );
@@ -156,8 +116,7 @@ export class SqliteDriver implements RolloutDriver {
     return result;
   }
 
-  private commitIn(h: OpenDatabase, commit: DriverCommit): DriverCommitResult {
-    const { st, t } = h;
+  private commitIn({ st, t }: Connection, commit: DriverCommit): DriverCommitResult {
     const conflicts = commitConflicts(commit, (x) =>
       'set' in x ? (st.setVersion.get(x.set) ?? 0) : (st.entryVersion.get(x.collection, x.key) ?? null),
     );
@@ -166,42 +125,31 @@ export class SqliteDriver implements RolloutDriver {
     const setChanges: boolean[] = [];
     let changed = false;
     for (const op of commit.operations) {
-      switch (op.op) {
-        case 'put':
-          st.putEntry.run(op.collection, op.key, JSON.stringify(op.value));
-          changed = true;
-          break;
-        case 'delete':
-          st.deleteEntry.run(op.collection, op.key);
-          changed = true;
-          break;
-        case 'append':
-          st.appendLine.run(op.log, op.at, JSON.stringify(op.entry));
-          st.trimLog.run(op.log, op.log, op.retain);
-          break;
-        default: {
-          if (op.op === 'set-clear') st.clearSet.run(op.set);
-          else {
-            // changes() counts the rows inserted (a member already there conflicts) or deleted.
-            const statement = op.op === 'set-add' ? st.addMember : st.removeMember;
-            let rows = 0;
-            for (const m of op.members) rows += statement.run(op.set, m).changes;
-            setChanges.push(rows > 0);
-          }
-          if (!bumped.has(op.set)) st.bumpSet.run(op.set);
-          bumped.add(op.set);
-          changed = true;
+      changed ||= op.op !== 'append';
+      if (op.op === 'put') st.putEntry.run(op.collection, op.key, JSON.stringify(op.value));
+      else if (op.op === 'delete') st.deleteEntry.run(op.collection, op.key);
+      else if (op.op === 'append') {
+        st.appendLine.run(op.log, op.at, JSON.stringify(op.entry));
+        st.trimLog.run(op.log, op.log, op.retain);
+      } else {
+        if (op.op === 'set-clear') st.clearSet.run(op.set);
+        else {
+          // changes() counts the rows inserted (a member already there conflicts) or deleted.
+          const statement = op.op === 'set-add' ? st.addMember : st.removeMember;
+          let rows = 0;
+          for (const m of op.members) rows += statement.run(op.set, m).changes;
+          setChanges.push(rows > 0);
         }
+        if (!bumped.has(op.set)) st.bumpSet.run(op.set);
+        bumped.add(op.set);
       }
     }
     if (changed && commit.quiet !== true) t.bump();
     const version = st.stateVersion.get() ?? 0;
-    return commit.reportSetChanges === true
-      ? { committed: true, version, setChanges }
-      : { committed: true, version };
+    return { committed: true, version, ...(commit.reportSetChanges === true ? { setChanges } : {}) };
   }
 
-  readLog(log: DriverLog, query: DriverLogQuery = {}): Promise<unknown[]> {
+  readLog(log: DriverLog, query: DriverLogQuery = {}) {
     return this.reading(query.operation ?? 'readLog', (h) => {
       const lines = h.st.logLines.all(log, query.since ?? Number.NEGATIVE_INFINITY, query.limit ?? -1);
       // Read newest first (see the statement); returned oldest first.
@@ -209,28 +157,16 @@ export class SqliteDriver implements RolloutDriver {
     });
   }
 
-  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
+  addMetrics(deltas: readonly MetricBucket[], batch?: MetricBatch) {
     return this.writing('addMetrics', (h) => h.t.write(() => h.metrics.apply(deltas, batch)));
   }
 
-  readMetrics(
-    since: number,
-    features?: readonly string[],
-    options: MetricsReadOptions = {},
-  ): Promise<MetricBucket[]> {
+  readMetrics(since: number, features?: readonly string[], options: MetricsReadOptions = {}) {
     return this.reading('readMetrics', (h) => h.metrics.read(since, features, options.users !== false));
   }
 
-  subscribe(listener: (change: StoreChange) => void): () => void {
+  subscribe(listener: (change: StoreChange) => void) {
     return this.listeners.add(listener);
-  }
-
-  private entry(collection: string, row: { key: string; version: number; value: string }): DriverEntry {
-    return {
-      key: row.key,
-      version: row.version,
-      value: parseJsonText(row.value, STORE_NAME, `${collection} entry`),
-    };
   }
 
   /**
@@ -239,48 +175,52 @@ export class SqliteDriver implements RolloutDriver {
    * (see `retryWhileBusyAsync`) until `busyTimeoutMs` after the call; writes called meanwhile
    * wait behind it, so this handle's writes keep their order.
    */
-  private writing<T>(operation: string, fn: (handle: OpenDatabase) => T): Promise<T> {
-    const handle = this.handle;
-    if (handle === undefined) return Promise.reject(notOpen(operation));
-    const deadline = Date.now() + this.options.busyTimeoutMs;
-    if (this.waiting === 0) {
-      try {
-        return Promise.resolve(fn(handle));
-      } catch (error) {
-        if (!isBusy(error)) return Promise.reject(toStoreError(error, operation, handle.where));
+  private writing<T>(operation: string, fn: (handle: Connection) => T): Promise<T> {
+    return this.run(operation, (handle) => {
+      const deadline = Date.now() + this.options.busyTimeoutMs;
+      if (this.writeQueue === undefined) {
+        try {
+          return fn(handle);
+        } catch (error) {
+          if (!isBusy(error)) throw error;
+        }
       }
-    }
-    this.waiting += 1;
-    const result = (this.writeQueue ?? Promise.resolve())
-      // One attempt per turn of the event loop: queued writes retried back to back would each
-      // block for a busy slice, adding up to a long stall.
-      .then(() => new Promise((resolve) => setImmediate(resolve)))
-      .then(() => retryWhileBusyAsync(() => fn(this.current(operation, handle)), deadline - Date.now()));
-    const tail = result.then(() => {}).catch(() => {});
-    this.writeQueue = tail;
-    void tail.then(() => {
-      this.waiting -= 1;
-      if (this.writeQueue === tail) this.writeQueue = undefined;
-    });
-    return result.catch((error: unknown) => {
-      throw toStoreError(error, operation, handle.where);
+      const result = (this.writeQueue ?? Promise.resolve())
+        // One attempt per turn of the event loop: queued writes retried back to back would each
+        // block for a busy slice, adding up to a long stall.
+        .then(() => new Promise((resolve) => setImmediate(resolve)))
+        .then(() => retryWhileBusyAsync(() => fn(this.current(operation, handle)), deadline - Date.now()));
+      const tail = result.then(() => {}).catch(() => {});
+      this.writeQueue = tail;
+      void tail.then(() => {
+        if (this.writeQueue === tail) this.writeQueue = undefined;
+      });
+      return result;
     });
   }
 
   /** Runs a read: in WAL mode readers are rarely busy; when they are, they retry like writes, without waiting in line. */
-  private reading<T>(operation: string, fn: (handle: OpenDatabase) => T): Promise<T> {
-    const handle = this.handle;
-    if (handle === undefined) return Promise.reject(notOpen(operation));
-    return retryWhileBusyAsync(() => fn(this.current(operation, handle)), this.options.busyTimeoutMs).catch(
-      (error: unknown) => {
-        throw toStoreError(error, operation, handle.where);
-      },
+  private reading<T>(operation: string, fn: (handle: Connection) => T): Promise<T> {
+    return this.run(operation, (handle) =>
+      retryWhileBusyAsync(() => fn(this.current(operation, handle)), this.options.busyTimeoutMs),
     );
   }
 
+  /** Runs `fn` on the open connection, turning SQLite's errors into core errors. */
+  private async run<T>(operation: string, fn: (handle: Connection) => T | Promise<T>): Promise<T> {
+    const handle = this.current(operation, this.handle);
+    try {
+      return await fn(handle);
+    } catch (error) {
+      throw toStoreError(error, operation, handle.where);
+    }
+  }
+
   /** The connection an operation started on, unless the driver was closed while it waited. */
-  private current(operation: string, handle: OpenDatabase): OpenDatabase {
-    if (this.handle !== handle) throw notOpen(operation);
+  private current(operation: string, handle: Connection | undefined): Connection {
+    if (handle === undefined || this.handle !== handle) {
+      throw new StoreUnavailableError(`${PREFIX}: ${operation} called while the store is not open`);
+    }
     return handle;
   }
 
@@ -291,23 +231,17 @@ export class SqliteDriver implements RolloutDriver {
    */
   private async eraseFreedData(): Promise<void> {
     this.erasurePending = true;
-    const deadline = Date.now() + this.options.busyTimeoutMs;
-    let pauseMs = 2;
-    for (;;) {
-      const handle = this.handle;
-      if (handle === undefined || this.tryErase(handle)) return;
-      if (Date.now() >= deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      pauseMs = Math.min(50, pauseMs * 2);
-    }
+    const heldOff = new Error('checkpoint held off');
+    const attempt = () => {
+      if (this.handle !== undefined && !this.tryErase(this.handle)) throw heldOff;
+    };
+    await retryWhileBusyAsync(attempt, this.options.busyTimeoutMs, (e) => e === heldOff).catch(() => {});
   }
 
-  private tryErase(handle: OpenDatabase): boolean {
+  private tryErase({ t: { db } }: Connection): boolean {
     try {
-      if (handle.db.memory) this.erasurePending = false;
-      else {
-        const [row] = handle.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-        if (row?.busy === 0) this.erasurePending = false;
+      if (db.memory || (db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]?.busy === 0) {
+        this.erasurePending = false;
       }
     } catch {
       // Busy or I/O trouble: tried again shortly, then at every poll.
@@ -319,17 +253,15 @@ export class SqliteDriver implements RolloutDriver {
     const handle = this.handle;
     if (handle === undefined) return;
     if (this.erasurePending) this.tryErase(handle);
-    let version: number | undefined;
     try {
-      version = handle.t.poll();
+      const version = handle.t.poll();
+      if (version !== undefined) this.listeners.notify({ version });
     } catch {
       // Busy or I/O trouble: the next tick looks again, and a change is still seen then.
-      return;
     }
-    if (version !== undefined) this.listeners.notify({ version });
   }
 }
 
-function notOpen(operation: string): StoreUnavailableError {
-  return new StoreUnavailableError(`${PREFIX}: ${operation} called while the store is not open`);
+function entry(collection: string, { key, version, value }: EntryRow): DriverEntry {
+  return { key, version, value: parseJsonText(value, STORE_NAME, `${collection} entry`) };
 }

@@ -7,12 +7,7 @@ import {
 } from '@canary-rollout/core';
 import { PREFIX } from './constants';
 
-interface SqliteErrorLike {
-  code: string;
-  message: string;
-}
-
-function isSqliteError(error: unknown): error is SqliteErrorLike {
+function isSqliteError(error: unknown): error is Error & { code: string } {
   return (
     error instanceof Error &&
     error.name === 'SqliteError' &&
@@ -32,25 +27,20 @@ export function isBusy(error: unknown): boolean {
  */
 export function toStoreError(error: unknown, operation: string, where: string): unknown {
   if (error instanceof CanaryRolloutError) return error;
-  if (!isSqliteError(error)) {
-    if (error instanceof TypeError && /database connection is not open/.test(error.message)) {
-      return new StoreUnavailableError(`${PREFIX}: ${operation} on ${where}: the connection is closed`, {
-        cause: error,
-      });
-    }
-    return error;
+  if (error instanceof TypeError && /database connection is not open/.test(error.message)) {
+    const message = `${PREFIX}: ${operation} on ${where}: the connection is closed`;
+    return new StoreUnavailableError(message, { cause: error });
   }
-  const message = `${PREFIX}: ${operation} on ${where} failed: ${error.code}: ${error.message}`;
+  if (!isSqliteError(error)) return error;
   const code = error.code;
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_FORMAT') {
-    return new StoreDataCorruptedError(message, { cause: error });
-  }
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    return new ConflictError(message, { cause: error });
-  }
-  if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE') {
-    return new InvalidArgumentError(message, { cause: error });
-  }
-  // Busy, locked, I/O, full disk, read-only, cannot open and the rest: the store cannot serve now.
-  return new StoreUnavailableError(message, { cause: error });
+  const Kind =
+    code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || code === 'SQLITE_FORMAT'
+      ? StoreDataCorruptedError
+      : code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+        ? ConflictError
+        : code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE'
+          ? InvalidArgumentError
+          : // Busy, locked, I/O, full disk, read-only, cannot open and the rest: the store cannot serve now.
+            StoreUnavailableError;
+  return new Kind(`${PREFIX}: ${operation} on ${where} failed: ${code}: ${error.message}`, { cause: error });
 }

@@ -4,20 +4,12 @@ import Database from 'better-sqlite3';
 import { APPLICATION_ID, PREFIX, SQLITE_HEADER } from './constants';
 import { toStoreError } from './errors';
 
-/** What the header and catalogue of a database say about it. */
-export interface DatabaseInfo {
-  readonly applicationId: number;
-  readonly userVersion: number;
-  /** Tables, indexes, views and triggers in the schema. */
-  readonly objects: number;
-}
-
 /**
- * Reads the marker, version and object count without writing anything, from one snapshot: read
- * one by one, another process's migration could commit in between and make our own database
- * look foreign.
+ * Reads the marker, version and object count (tables, indexes, views and triggers) without writing
+ * anything, from one snapshot: read one by one, another process's migration could commit in
+ * between and make our own database look foreign.
  */
-export function readInfo(db: Database.Database): DatabaseInfo {
+export function readInfo(db: Database.Database) {
   return db.transaction(() => ({
     applicationId: Number(db.pragma('application_id', { simple: true })),
     userVersion: Number(db.pragma('user_version', { simple: true })),
@@ -29,7 +21,7 @@ export function readInfo(db: Database.Database): DatabaseInfo {
  * Throws unless the database is ours at a version this package knows, or empty (ours to create).
  * Called before anything is written, so a refused database is left as it was.
  */
-export function checkInfo(info: DatabaseInfo, where: string, latest: number): void {
+export function checkInfo(info: ReturnType<typeof readInfo>, where: string, latest: number): void {
   if (info.applicationId === APPLICATION_ID) {
     if (info.userVersion > latest) {
       throw new StoreUnavailableError(
@@ -40,19 +32,16 @@ export function checkInfo(info: DatabaseInfo, where: string, latest: number): vo
   }
   if (info.applicationId === 0 && info.userVersion === 0 && info.objects === 0) return;
   throw new StoreDataCorruptedError(
-    `${PREFIX}: ${where} is not a canary-rollout database (application_id 0x${hex(info.applicationId)}, user_version ${info.userVersion}, ${info.objects} schema objects). It was left untouched; point the store at another file`,
+    `${PREFIX}: ${where} is not a canary-rollout database (application_id 0x${(info.applicationId >>> 0).toString(16).padStart(8, '0')}, user_version ${info.userVersion}, ${info.objects} schema objects). It was left untouched; point the store at another file`,
   );
 }
-
-/** What `inspectFile` found at a path. */
-export type FileState = 'missing' | 'empty' | 'database';
 
 /**
  * Looks at a database file before it is opened for writing: its header by plain reads, then its
  * marker and version through a read-only connection. Throws for anything that is not an empty
  * file or a canary-rollout database this version can use; such a file is not modified.
  */
-export function inspectFile(path: string, where: string, latest: number, timeout: number): FileState {
+export function inspectFile(path: string, where: string, latest: number, timeout: number) {
   let size: number;
   try {
     const stat = statSync(path);
@@ -69,18 +58,16 @@ export function inspectFile(path: string, where: string, latest: number, timeout
       `${PREFIX}: ${where} is not a SQLite database (its first bytes are not the SQLite header). It was left untouched`,
     );
   }
-  let info: DatabaseInfo;
   try {
     const readonly = new Database(path, { readonly: true, fileMustExist: true, timeout });
     try {
-      info = readInfo(readonly);
+      checkInfo(readInfo(readonly), where, latest);
     } finally {
       readonly.close();
     }
   } catch (error) {
     throw toStoreError(error, 'inspecting', where);
   }
-  checkInfo(info, where, latest);
   return 'database';
 }
 
@@ -98,8 +85,4 @@ function readHeader(path: string, where: string): string {
   } finally {
     closeSync(fd);
   }
-}
-
-function hex(value: number): string {
-  return (value >>> 0).toString(16).padStart(8, '0');
 }

@@ -1,5 +1,3 @@
-import { addCounts } from '@canary-rollout/core/store-kit';
-
 /** Dense registers are allocated for this many, the size core's HyperLogLog uses. */
 const DEFAULT_REGISTERS = 2048;
 
@@ -34,13 +32,4 @@ export function sparseRegisters(registers: Uint8Array): Record<string, number> {
     if (rank !== 0) out[i] = rank;
   }
   return out;
-}
-
-/** Adds a delta's histogram bins into a parsed stored histogram (mutating it). */
-export function mergeHistogram(
-  into: Record<string, number>,
-  delta: Readonly<Record<string, number>>,
-): Record<string, number> {
-  for (const bin in delta) into[bin] = addCounts(into[bin] ?? 0, delta[bin] ?? 0);
-  return into;
 }

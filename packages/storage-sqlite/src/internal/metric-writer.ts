@@ -1,4 +1,5 @@
 import {
+  addCounts,
   isHistogram,
   type MetricBatch,
   type MetricBucket,
@@ -7,7 +8,7 @@ import {
   validStoredBucket,
 } from '@canary-rollout/core/store-kit';
 import { PREFIX, STORE_NAME } from './constants';
-import { mergeHistogram, mergeRegisters, sparseRegisters } from './metric-codec';
+import { mergeRegisters, sparseRegisters } from './metric-codec';
 import type { MetricRow, Statements } from './statements';
 
 /** How often, at most, buckets past retention are deleted (ms of the store's clock). */
@@ -15,10 +16,9 @@ const PRUNE_EVERY_MS = 60_000;
 
 /**
  * Metric buckets in SQLite: one row per (feature, arm, stage, bucketStart), stage 0 for buckets
- * without one. Counters are summed (saturating) by the
- * upsert itself; the histogram (JSON object, bin to count) and the HyperLogLog registers (a
- * blob, byte i = rank of register i) are merged in JS inside the same IMMEDIATE transaction,
- * which no other writer can interleave with, so merging is exact.
+ * without one. Counters are summed (saturating) by the upsert itself; the histogram (JSON object,
+ * bin to count) and the HyperLogLog registers (a blob, byte i = rank of register i) are merged in
+ * JS inside the same IMMEDIATE transaction, which no other writer can interleave with: exact.
  */
 export class MetricWriter {
   private nextPruneAt = Number.NEGATIVE_INFINITY;
@@ -43,11 +43,9 @@ export class MetricWriter {
     for (const d of deltas) {
       if (d.bucketStart > newest) newest = d.bucketStart;
       const stage = d.stage ?? 0;
-      const row = st.metricMerged.get(d.feature, d.arm, stage, d.bucketStart);
-      const histogram =
-        row === undefined ? d.histogram : mergeHistogram(this.storedHistogram(row[0], d), d.histogram);
-      const users = mergeRegisters(row?.[1], d.users);
-      st.upsertMetric.run({ ...d, stage, histogram: JSON.stringify(histogram), users });
+      const [stored, registers] = st.metricMerged.get(d.feature, d.arm, stage, d.bucketStart) ?? [];
+      const histogram = JSON.stringify(stored === undefined ? d.histogram : this.merged(stored, d));
+      st.upsertMetric.run({ ...d, stage, histogram, users: mergeRegisters(registers, d.users) });
     }
     this.prune(newest);
   }
@@ -65,27 +63,25 @@ export class MetricWriter {
 
   private bucketFrom(row: MetricRow): MetricBucket {
     const location = `metric bucket ${row.feature}/${row.arm}/${row.stage}/${row.bucket_start}`;
-    return validStoredBucket(
-      {
-        feature: row.feature,
-        arm: row.arm,
-        bucketStart: row.bucket_start,
-        ...(row.stage === 0 ? {} : { stage: row.stage }),
-        calls: row.calls,
-        successes: row.successes,
-        failures: row.failures,
-        latencyCount: row.latency_count,
-        latencySumMs: row.latency_sum_ms,
-        histogram: parseJsonText(row.histogram, STORE_NAME, location),
-        users: row.users === undefined ? {} : sparseRegisters(row.users),
-      },
-      STORE_NAME,
-      location,
-    );
+    const bucket = {
+      feature: row.feature,
+      arm: row.arm,
+      bucketStart: row.bucket_start,
+      ...(row.stage === 0 ? {} : { stage: row.stage }),
+      calls: row.calls,
+      successes: row.successes,
+      failures: row.failures,
+      latencyCount: row.latency_count,
+      latencySumMs: row.latency_sum_ms,
+      histogram: parseJsonText(row.histogram, STORE_NAME, location),
+      users: row.users === undefined ? {} : sparseRegisters(row.users),
+    };
+    return validStoredBucket(bucket, STORE_NAME, location);
   }
 
-  private storedHistogram(text: string, at: MetricBucket): Record<string, number> {
-    const location = `metric bucket ${at.feature}/${at.arm}/${at.bucketStart}`;
+  /** A stored histogram (JSON) with the bins of `delta` added. */
+  private merged(text: string, delta: MetricBucket): Record<string, number> {
+    const location = `metric bucket ${delta.feature}/${delta.arm}/${delta.bucketStart}`;
     const value = parseJsonText(text, STORE_NAME, location);
     // Adding to a histogram that is not one would hide the damage; report it instead.
     if (!isHistogram(value)) {
@@ -93,6 +89,7 @@ export class MetricWriter {
         `${PREFIX}: corrupted data in ${location}: histogram is not bin to count`,
       );
     }
+    for (const bin in delta.histogram) value[bin] = addCounts(value[bin] ?? 0, delta.histogram[bin] ?? 0);
     return value;
   }
 

@@ -96,6 +96,8 @@ CREATE TABLE rollbacks (
   record TEXT NOT NULL
 ) STRICT;
 CREATE INDEX rollbacks_feature ON rollbacks (feature);
+
+PRAGMA application_id = ${APPLICATION_ID};
 `;
 
 // Version 2: metric buckets keyed by stage too (0 = written without a stage), and the last
@@ -130,6 +132,10 @@ CREATE TABLE metric_batches (
   at INTEGER NOT NULL
 ) STRICT;
 `;
+
+// Version 3: the audit trail of changes, a log like the others.
+const SCHEMA_V3 =
+  'CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, record TEXT NOT NULL) STRICT;';
 
 // Version 4: the store's collections, sets and logs in three generic tables, as the driver
 // contract keeps them (a collection or log added later needs no schema change). The typed tables
@@ -221,35 +227,16 @@ CREATE VIEW rollbacks AS
 
 /** Every schema version in order. Append new steps; never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    up(db) {
-      db.exec(SCHEMA_V1);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
-    },
-  },
-  {
-    version: 2,
-    up(db) {
-      db.exec(SCHEMA_V2);
-    },
-  },
-  {
-    // The audit trail of changes, a log like the others.
-    version: 3,
-    up(db) {
-      db.exec(
-        'CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, record TEXT NOT NULL) STRICT;',
-      );
-    },
-  },
+  { version: 1, up: (db) => db.exec(SCHEMA_V1) },
+  { version: 2, up: (db) => db.exec(SCHEMA_V2) },
+  { version: 3, up: (db) => db.exec(SCHEMA_V3) },
   {
     version: 4,
-    up(db) {
-      // The email index holds a digest of each address, never the address (see core's emailKey).
-      db.function('canary_email_key', { deterministic: true }, (email: unknown) => emailKey(String(email)));
-      db.exec(SCHEMA_V4);
-    },
+    // The email index holds a digest of each address, never the address (see core's emailKey).
+    up: (db) =>
+      db
+        .function('canary_email_key', { deterministic: true }, (email: unknown) => emailKey(String(email)))
+        .exec(SCHEMA_V4),
   },
 ];
 
@@ -260,16 +247,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * Brings the schema to the newest version, one transaction per step. Each step re-reads the
  * version under the write lock, so processes opening the same file at once migrate it once.
  */
-export function migrate(
-  db: Database.Database,
-  where: string,
-  migrations: readonly Migration[] = MIGRATIONS,
-): void {
-  const latest = migrations.length;
+export function migrate(db: Database.Database, where: string, migrations = MIGRATIONS): void {
   for (const migration of migrations) {
     db.transaction(() => {
       const info = readInfo(db);
-      checkInfo(info, where, latest);
+      checkInfo(info, where, migrations.length);
       if (info.userVersion >= migration.version) return;
       migration.up(db);
       db.pragma(`user_version = ${migration.version}`);

@@ -1,36 +1,16 @@
 import type { MetricBucket } from '@canary-rollout/core/store-kit';
 import type Database from 'better-sqlite3';
 
-/** A metric bucket row as read back. */
-export interface MetricRow {
-  readonly feature: string;
-  readonly arm: string;
-  /** 0: written without a stage. */
-  readonly stage: number;
-  readonly bucket_start: number;
-  readonly calls: number;
-  readonly successes: number;
-  readonly failures: number;
-  readonly latency_count: number;
-  readonly latency_sum_ms: number;
-  readonly histogram: string;
-  /** Absent when read without the registers. */
-  readonly users?: Uint8Array;
-}
+/** A metric bucket row as read back: stage 0 when written without one, `users` only when read. */
+export type MetricRow = Readonly<{ feature: string; arm: string; stage: number; bucket_start: number }> &
+  Readonly<{ calls: number; successes: number; failures: number; latency_count: number }> &
+  Readonly<{ latency_sum_ms: number; histogram: string; users?: Uint8Array }>;
 
-/** A row of the `entries` table. */
-export interface EntryRow {
-  readonly key: string;
-  readonly version: number;
-  readonly value: string;
-}
+export type EntryRow = Readonly<{ key: string; version: number; value: string }>;
 
 /** A bucket to add, with its stage (0 for none) and its merged histogram (JSON) and registers. */
-type MetricUpsert = Omit<MetricBucket, 'stage' | 'histogram' | 'users'> & {
-  readonly stage: number;
-  readonly histogram: string;
-  readonly users: Uint8Array;
-};
+type MetricUpsert = Omit<MetricBucket, 'stage' | 'histogram' | 'users'> &
+  Readonly<{ stage: number; histogram: string; users: Uint8Array }>;
 
 const COUNT_COLUMNS =
   'feature, arm, stage, bucket_start, calls, successes, failures, latency_count, latency_sum_ms, histogram';
@@ -40,25 +20,16 @@ const MAX_COUNT = '9007199254740991';
 const MAX_SUM = '1.7976931348623157e308';
 
 /**
- * What the store uses of a better-sqlite3 result, named here: declarations are emitted for every
- * module, and better-sqlite3's own statement type cannot be named in them.
+ * What the store uses of a better-sqlite3 statement, named here: declarations are emitted for
+ * every module, and better-sqlite3's own statement type cannot be named in them.
  */
-export interface RunResult {
-  readonly changes: number;
-  readonly lastInsertRowid: number | bigint;
-}
-
-/** What the store uses of a better-sqlite3 statement (see `RunResult`). */
 export interface Statement<P extends unknown[], R> {
-  run(...params: P): RunResult;
+  run(...params: P): { readonly changes: number };
   get(...params: P): R | undefined;
   all(...params: P): R[];
 }
 
-function named<P extends unknown[], R>(statement: Database.Statement<P, R>): Statement<P, R> {
-  return statement;
-}
-
+const ENTRIES = 'SELECT key, version, value FROM entries WHERE collection = ?';
 /** Buckets from a start, oldest first: all, or those of a JSON array of features (`filter`). */
 const OF_FEATURES = 'AND feature IN (SELECT value FROM json_each(?))';
 const metricsFrom = (columns: string, filter = '') =>
@@ -70,20 +41,16 @@ const metricsFrom = (columns: string, filter = '') =>
  */
 export function prepareStatements(db: Database.Database) {
   // Statements returning rows as objects (or nothing), a single column (`pluck`), or arrays (`raw`).
-  const rows = <P extends unknown[], R = never>(sql: string) => named(db.prepare<P, R>(sql));
-  const column = <P extends unknown[], R>(sql: string) => named(db.prepare<P, R>(sql).pluck());
-  const tuples = <P extends unknown[], R>(sql: string) => named(db.prepare<P, R>(sql).raw());
+  const rows = <P extends unknown[], R = never>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
+  const column = <P extends unknown[], R>(sql: string): Statement<P, R> => db.prepare<P, R>(sql).pluck();
+  const tuples = <P extends unknown[], R>(sql: string): Statement<P, R> => db.prepare<P, R>(sql).raw();
   return {
     dataVersion: column<[], number>('PRAGMA data_version'),
     stateVersion: column<[], number>('SELECT version FROM state WHERE id = 1'),
     bumpState: column<[], number>('UPDATE state SET version = version + 1 WHERE id = 1 RETURNING version'),
 
-    entries: rows<[string], EntryRow>(
-      'SELECT key, version, value FROM entries WHERE collection = ? ORDER BY key',
-    ),
-    entry: rows<[string, string], EntryRow>(
-      'SELECT key, version, value FROM entries WHERE collection = ? AND key = ?',
-    ),
+    entries: rows<[string], EntryRow>(`${ENTRIES} ORDER BY key`),
+    entry: rows<[string, string], EntryRow>(`${ENTRIES} AND key = ?`),
     entryVersion: column<[string, string], number>(
       'SELECT version FROM entries WHERE collection = ? AND key = ?',
     ),
@@ -153,5 +120,4 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
-/** The prepared statements of one connection. */
 export type Statements = ReturnType<typeof prepareStatements>;

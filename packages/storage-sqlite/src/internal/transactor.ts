@@ -2,19 +2,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { pauseBriefly } from './busy';
-import { WAL_SIZE_LIMIT } from './connection';
 import type { Statements } from './statements';
 
+/** Bytes the WAL file is truncated to after a checkpoint resets it (SQLite keeps it otherwise). */
+export const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 /** Write transactions between two looks at the WAL file's size. */
 const WAL_CHECK_EVERY = 16;
 /** How long, at most, one write waits for a checkpoint it started (ms). */
 const CHECKPOINT_BUDGET_MS = 200;
-
-interface CheckpointRow {
-  busy: number;
-  log: number;
-  checkpointed: number;
-}
 
 /**
  * Runs a connection's transactions and keeps the books around them: which state version this
@@ -32,7 +27,7 @@ export class Transactor {
   private writesSinceWalCheck = 0;
 
   constructor(
-    private readonly db: Database.Database,
+    readonly db: Database.Database,
     private readonly st: Statements,
   ) {
     this.tx = db.transaction((fn: () => unknown) => fn());
@@ -97,7 +92,7 @@ export class Transactor {
       if (statSync(this.walPath).size <= WAL_SIZE_LIMIT) return;
       // Each attempt waits one busy slice for the locks; busy processes get a few more.
       const deadline = Date.now() + CHECKPOINT_BUDGET_MS;
-      while ((this.db.pragma('wal_checkpoint(RESTART)') as CheckpointRow[])[0]?.busy === 1) {
+      while ((this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy === 1) {
         if (Date.now() >= deadline) return;
         pauseBriefly();
       }
