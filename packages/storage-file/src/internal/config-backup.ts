@@ -3,7 +3,7 @@ import { isCanaryRolloutError } from '@canary-rollout/core';
 import { FORMAT_VERSION } from '../format';
 import { DecodedFiles } from './decoded-files';
 import { type JsonDocument, type RecordCheck, readDocument } from './documents';
-import { errnoOf } from './fs-utils';
+import { unlessMissing } from './fs-utils';
 
 /** What a backup of `rollout-config.json` holds, to show before putting it back. */
 export interface ConfigBackup {
@@ -44,22 +44,13 @@ export async function readLastGood(
   checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<LastGood | undefined> {
   const path = `${config}.bak`;
-  let savedAt: number;
-  try {
-    const info = await lstat(path);
-    if (!info.isFile()) return undefined;
-    savedAt = info.mtimeMs;
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  let doc: JsonDocument;
-  try {
-    doc = await readDocument(path, 'map', new DecodedFiles(), checks);
-  } catch (error) {
+  const info = await unlessMissing(lstat(path), undefined);
+  if (!info?.isFile()) return undefined;
+  const doc = await readDocument(path, 'map', new DecodedFiles(), checks).catch((error: unknown) => {
     if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return undefined;
     throw error;
-  }
+  });
+  if (doc === undefined) return undefined;
   // The records passed the feature check above: a summary of them is safe to show.
   const features = [...(doc.collections.get('features')?.values() ?? [])].map(({ value }) => {
     const f = value as { name: string; enabled: boolean; rolloutPercentage: number; rolloutStrategy: string };
@@ -77,7 +68,7 @@ export async function readLastGood(
       path,
       target: config,
       version: doc.counter,
-      savedAt: Math.floor(savedAt),
+      savedAt: Math.floor(info.mtimeMs),
       features,
       blacklisted: doc.sets.get('blacklist')?.members.size ?? 0,
       currentProblem,
@@ -121,11 +112,8 @@ export async function restoredVersion(config: string, backupVersion: number): Pr
  */
 export async function keepDamaged(config: string, now: number): Promise<string | undefined> {
   const kept = `${config}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
-  try {
-    await link(config, kept);
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  return kept;
+  return unlessMissing(
+    link(config, kept).then(() => kept),
+    undefined,
+  );
 }

@@ -14,7 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor } from './fs-utils';
+import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor, unlessMissing } from './fs-utils';
 
 /** Settings of a `FileLock`. */
 export interface FileLockOptions {
@@ -177,13 +177,8 @@ export class FileLock {
   }
 
   private async inspect(path: string): Promise<Seen | undefined> {
-    try {
-      const [info, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);
-      return { ino: info.ino, mtimeMs: info.mtimeMs, owner: parseOwner(text) };
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return undefined;
-      throw error;
-    }
+    const found = await unlessMissing(Promise.all([stat(path), readFile(path, 'utf8')]), undefined);
+    return found && { ino: found[0].ino, mtimeMs: found[0].mtimeMs, owner: parseOwner(found[1]) };
   }
 
   private staleReason(seen: Seen): string | undefined {
@@ -218,9 +213,7 @@ export class FileLock {
       if (now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs || now.owner?.token !== seen.owner?.token) {
         return false;
       }
-      await unlink(this.path).catch((error: unknown) => {
-        if (errnoOf(error) !== 'ENOENT') throw error;
-      });
+      await unlessMissing(unlink(this.path), undefined);
       this.options.onWarning(`${PKG}: took over the stale lock ${this.path}: ${why}`);
       return true;
     } finally {

@@ -5,8 +5,8 @@ import { InvalidArgumentError, StoreDataCorruptedError } from '@canary-rollout/c
 import { layoutOf } from '../layout';
 import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
-import { errnoOf, OPEN_READ, openNoFollow, PKG, storeError } from './fs-utils';
-import { appendLine, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
+import { PKG, readingFile } from './fs-utils';
+import { appendLine, isJson, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
 
 /** One entry of an append. */
 export interface LogLine {
@@ -115,7 +115,7 @@ export class LogFiles {
   /** Every line, each checked to be an entry with a time: foreign content is never rewritten. */
   private async checked(path: string): Promise<JsonlContent> {
     const content = await readJsonlLines(path);
-    for (const { text, line } of content.lines) timeOf(parseLine(path, text, line), path, line);
+    for (const { text, line } of content.lines) await entryIn(path, text, async () => line);
     return content;
   }
 
@@ -126,44 +126,28 @@ export class LogFiles {
     limit = Number.POSITIVE_INFINITY,
   ): Promise<unknown[]> {
     const path = this.path(log);
-    let handle: FileHandle;
-    try {
-      handle = await openNoFollow(path, OPEN_READ);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
-      throw storeError('read', path, error);
-    }
-    try {
+    const read = async (handle: FileHandle) => {
       const size = (await handle.stat()).size;
       const out: unknown[] = [];
-      let tail = true;
+      let last = true;
       for await (const { text, start } of linesBack(handle, size)) {
-        const last = tail;
-        tail = false;
         if (out.length >= limit) break;
+        const tail = last;
+        last = false;
         if (text.trim() === '') continue;
         this.linesRead += 1;
-        let entry: unknown;
-        try {
-          entry = JSON.parse(text);
-        } catch {
-          // Only the last line can lack its newline: that is a torn append, not damage.
-          if (last) {
-            this.warnTorn(path, { tornBytes: size - start, size });
-            continue;
-          }
-          entry = parseLine(path, text, await lineNumber(handle, start));
+        // Only the last line can lack its newline: that is a torn append, not damage.
+        if (tail && !isJson(text)) {
+          this.warnTorn(path, { tornBytes: size - start, size });
+          continue;
         }
-        const time = (entry as { at?: unknown } | null)?.at;
-        if (typeof time !== 'number' || Number.isNaN(time))
-          timeOf(entry, path, await lineNumber(handle, start));
-        if ((time as number) < since) break;
+        const entry = await entryIn(path, text, () => lineNumber(handle, start));
+        if (entry.at < since) break;
         out.push(entry);
       }
       return out.reverse();
-    } finally {
-      await handle.close();
-    }
+    };
+    return readingFile(path, read, []);
   }
 }
 
@@ -178,22 +162,19 @@ async function lineNumber(handle: FileHandle, start: number): Promise<number> {
   return lines;
 }
 
-function parseLine(path: string, text: string, line: number): unknown {
+/** A log line's entry, which must carry its time; `line` is only counted for a damaged line. */
+async function entryIn(path: string, text: string, line: () => Promise<number>): Promise<{ at: number }> {
+  const untouched = 'The file was left untouched';
+  let entry: { at?: unknown } | null;
   try {
-    return JSON.parse(text);
+    entry = JSON.parse(text) as typeof entry;
   } catch {
+    throw new StoreDataCorruptedError(`${PKG}: ${path} line ${await line()} is not valid JSON. ${untouched}`);
+  }
+  if (typeof entry?.at !== 'number' || Number.isNaN(entry.at)) {
     throw new StoreDataCorruptedError(
-      `${PKG}: ${path} line ${line} is not valid JSON. The file was left untouched`,
+      `${PKG}: corrupted data in ${path} line ${await line()}: at: expected the entry's time (a number). ${untouched}`,
     );
   }
-}
-
-function timeOf(entry: unknown, path: string, line: number): number {
-  const time = (entry as { at?: unknown } | null)?.at;
-  if (typeof time !== 'number' || Number.isNaN(time)) {
-    throw new StoreDataCorruptedError(
-      `${PKG}: corrupted data in ${path} line ${line}: at: expected the entry's time (a number). The file was left untouched`,
-    );
-  }
-  return time;
+  return entry as { at: number };
 }

@@ -13,7 +13,7 @@ import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import type { DecodedFiles } from './decoded-files';
 import { noted, parseJsonFile } from './documents';
-import { errnoOf, PKG, storeError } from './fs-utils';
+import { PKG, storeError, unlessMissing } from './fs-utils';
 
 /** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
 type Writers = Record<string, { seq: number; at: number }>;
@@ -127,9 +127,7 @@ export class MetricShards {
     for (const shard of existing) {
       if (shard + shardMs > cutoff) continue;
       for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
-        await unlink(file).catch((error: unknown) => {
-          if (errnoOf(error) !== 'ENOENT') throw error;
-        });
+        await unlessMissing(unlink(file), undefined);
       }
     }
   }
@@ -158,13 +156,9 @@ export class MetricShards {
   }
 
   private async list(): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
+    const names = await unlessMissing(readdir(this.dir), []).catch((error: unknown) => {
       throw storeError('list', this.dir, error);
-    }
+    });
     const shards: number[] = [];
     for (const name of names) {
       const start = SHARD_NAME.exec(name)?.[1];
