@@ -12,7 +12,7 @@ import { layoutOf } from '../layout';
 import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import type { DecodedFiles } from './decoded-files';
-import { noted, parseJsonFile } from './documents';
+import { readJsonFile } from './documents';
 import { PKG, storeError, unlessMissing } from './fs-utils';
 
 /** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
@@ -23,33 +23,26 @@ const compact = (doc: object): string => `${JSON.stringify({ formatVersion: FORM
 
 /** `metrics/buckets-<start>.json`: the merged buckets of one time shard, validated and frozen (they are shared). */
 function readShard(path: string, files: DecodedFiles): Promise<readonly MetricBucket[]> {
-  const decode = async (content: Buffer) => {
-    const given = (await parseJsonFile(path, content))['buckets'];
-    return noted(path, () => {
-      if (!Array.isArray(given)) throw corrupted(path, 'buckets: expected an array');
-      return given.map((b, i) =>
-        freezeBucket(validStoredBucket(b, 'storage-file', `${path} (buckets.${i})`)),
-      );
-    });
-  };
-  return files.read(path, decode, []);
+  return readJsonFile(files, path, [], ({ buckets }) => {
+    if (!Array.isArray(buckets)) throw corrupted(path, 'buckets: expected an array');
+    return buckets.map((b, i) =>
+      freezeBucket(validStoredBucket(b, 'storage-file', `${path} (buckets.${i})`)),
+    );
+  });
 }
 
 function readWriters(path: string, files: DecodedFiles): Promise<Writers> {
-  const decode = async (content: Buffer) => {
-    const given = (await parseJsonFile(path, content))['writers'] ?? {};
+  return readJsonFile(files, path, Object.create(null) as Writers, (root) => {
+    const given = root['writers'] ?? {};
+    if (typeof given !== 'object' || given === null) throw corrupted(path, 'writers: expected an object');
     const writers: Writers = Object.create(null);
-    return noted(path, () => {
-      if (typeof given !== 'object' || given === null) throw corrupted(path, 'writers: expected an object');
-      for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
-        if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at))
-          throw corrupted(path, `writers.${writer}: expected seq and at`);
-        writers[writer] = { seq: e.seq as number, at: e.at as number };
-      }
-      return writers;
-    });
-  };
-  return files.read(path, decode, Object.create(null) as Writers);
+    for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
+      if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at))
+        throw corrupted(path, `writers.${writer}: expected seq and at`);
+      writers[writer] = { seq: e.seq as number, at: e.at as number };
+    }
+    return writers;
+  });
 }
 
 function freezeBucket(bucket: MetricBucket): MetricBucket {
