@@ -58,7 +58,10 @@ import type { ResolvedFileStoreOptions } from './options';
 /** The documents one commit or read works on, loaded on demand. */
 type Loaded = Partial<Record<StoreDocument, JsonDocument>>;
 
-const STYLE: Record<'config' | 'users', DocumentStyle> = { config: 'map', users: 'list' };
+/** The documents with a counter (the store version is the newest of them), and their layout style. */
+const COUNTED = ['config', 'users'] as const;
+type Counted = (typeof COUNTED)[number];
+const STYLE: Record<Counted, DocumentStyle> = { config: 'map', users: 'list' };
 
 /**
  * The file driver: the `RolloutDriver` primitives over the guide's files. One cross-process lock
@@ -80,10 +83,7 @@ export class FileDriver implements RolloutDriver {
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
   /** The documents' counters last seen or written here: a change is a counter that moved. */
-  private readonly seen: Record<'config' | 'users', number | undefined> = {
-    config: undefined,
-    users: undefined,
-  };
+  private readonly seen: Record<Counted, number | undefined> = { config: undefined, users: undefined };
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -108,11 +108,10 @@ export class FileDriver implements RolloutDriver {
 
   async open(): Promise<void> {
     if (this.state === 'open') return;
-    const { root, betaDir, logsDir, metricsDir } = this.layout;
-    await ensureFolders([root, betaDir, logsDir, metricsDir], this.options.onWarning);
+    await ensureFolders(foldersOf(this.layout), this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.run('open', () => this.clearLeftovers());
-    for (const where of ['config', 'users'] as const) this.seen[where] = await this.counterOf(where);
+    for (const where of COUNTED) this.seen[where] = await this.counterOf(where);
     this.state = 'open';
     if (this.listeners.size > 0) this.watcher.start();
   }
@@ -217,8 +216,7 @@ export class FileDriver implements RolloutDriver {
     const version = storeVersion(loaded) + 1;
     if (applied.sets.size > 0) changed.add('config');
     if (changed.has('feedback')) changed.add('users');
-    for (const where of ['config', 'users'] as const)
-      if (changed.has(where)) loaded[where]!.counter = version;
+    for (const where of COUNTED) if (changed.has(where)) loaded[where]!.counter = version;
     const writes: FileWrite[] = [];
     for (const where of changed) writes.push(this.documentWrite(where, loaded[where]!));
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
@@ -228,7 +226,7 @@ export class FileDriver implements RolloutDriver {
     if ([...applied.erased].some((name) => documentOf(name) === 'users'))
       await backupCurrent(this.layout.users);
     for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
-    for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
+    for (const where of COUNTED) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version, ...reported };
   }
 
@@ -400,9 +398,8 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** Removes what crashed writers left. Only under the lock: live writers hold it while writing. */
-  private async clearLeftovers(): Promise<void> {
-    const { root, betaDir, logsDir, metricsDir } = this.layout;
-    await removeLeftoverTemps([root, betaDir, logsDir, metricsDir]);
+  private clearLeftovers(): Promise<void> {
+    return removeLeftoverTemps(foldersOf(this.layout));
   }
 
   /**
@@ -411,7 +408,7 @@ export class FileDriver implements RolloutDriver {
    * as changed, and the reader who reacts gets the real error.
    */
   private async checkChanges(): Promise<void> {
-    for (const where of ['config', 'users'] as const) {
+    for (const where of COUNTED) {
       const counter = await this.counterOf(where);
       if (counter === this.seen[where] || !this.watcher.active) continue;
       this.seen[where] = counter;
@@ -422,7 +419,7 @@ export class FileDriver implements RolloutDriver {
     }
   }
 
-  private counterOf(where: 'config' | 'users'): Promise<number | undefined> {
+  private counterOf(where: Counted): Promise<number | undefined> {
     return this.load(new Set([where])).then(
       (loaded) => loaded[where]?.counter,
       () => undefined,
@@ -430,7 +427,7 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** Records a counter this handle wrote, so its own write is not reported back to it. */
-  private wrote(where: 'config' | 'users', counter: number): void {
+  private wrote(where: Counted, counter: number): void {
     const seen = this.seen[where];
     if (seen === undefined || counter > seen) this.seen[where] = counter;
   }
@@ -463,20 +460,25 @@ function collectionOf(loaded: Loaded, name: string): Map<string, HeldEntry> | un
   return loaded[documentOf(name)]?.collections.get(name);
 }
 
+function foldersOf({ root, betaDir, logsDir, metricsDir }: FileStoreLayout): string[] {
+  return [root, betaDir, logsDir, metricsDir];
+}
+
+/** A held entry as the driver gives it out: a copy, so the caller cannot change the shared document. */
+function given(key: string, e: HeldEntry): DriverEntry {
+  return { key, value: structuredClone(e.value), version: e.version };
+}
+
 function pick(loaded: Loaded, name: string, keys: readonly string[]): (DriverEntry | undefined)[] {
   const entries = collectionOf(loaded, name);
   return keys.map((key) => {
     const e = entries?.get(key);
-    return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
+    return e && given(key, e);
   });
 }
 
 function entriesOf(loaded: Loaded, name: string): DriverEntry[] {
-  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => ({
-    key,
-    value: structuredClone(e.value),
-    version: e.version,
-  }));
+  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => given(key, e));
 }
 
 function copyDocument(doc: JsonDocument): JsonDocument {

@@ -29,31 +29,12 @@ export interface FileLockOptions {
 const heldHere = new Set<string>();
 
 /** What the lock file says about its holder. */
-interface Owner {
-  readonly pid: number;
-  readonly host: string;
-  readonly token: string;
-  readonly at: number;
-}
-
+type Owner = { readonly pid: number; readonly host: string; readonly token: string; readonly at: number };
 /** A lock file as found: its identity (inode and mtime change on heartbeat) and owner. */
-interface Seen {
-  readonly ino: number;
-  readonly mtimeMs: number;
-  readonly owner: Owner | undefined;
-}
-
+type Seen = { readonly ino: number; readonly mtimeMs: number; readonly owner: Owner | undefined };
 /** A lock file ready to be linked into place. */
-interface Candidate {
-  readonly token: string;
-  readonly tmp: string;
-}
-
-/** The lock as held by this handle. */
-interface Held {
-  readonly token: string;
-  readonly heartbeat: NodeJS.Timeout;
-}
+type Candidate = { readonly token: string; readonly tmp: string };
+type Held = { readonly token: string; readonly heartbeat: NodeJS.Timeout };
 
 /**
  * A cross-process lock: a file that appears atomically (hard-linked into place, so creation
@@ -165,14 +146,12 @@ export class FileLock {
         throw copyError;
       }
     }
-    const { token } = candidate;
-    const beat = () => {
-      const now = new Date();
-      utimes(this.path, now, now).catch(() => undefined);
+    const beat = () => void utimes(this.path, new Date(), new Date()).catch(() => undefined);
+    this.held = {
+      token: candidate.token,
+      heartbeat: setInterval(beat, Math.max(1, this.options.staleMs / 4)),
     };
-    const heartbeat = setInterval(beat, Math.max(1, this.options.staleMs / 4));
-    heartbeat.unref();
-    this.held = { token, heartbeat };
+    this.held.heartbeat.unref();
     return true;
   }
 
@@ -231,19 +210,15 @@ export class FileLock {
   }
 }
 
+const OWNER_FIELDS = { pid: 'number', host: 'string', token: 'string', at: 'number' } as const;
+
 function parseOwner(text: string): Owner | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Owner> | null;
-    if (
-      typeof value?.pid === 'number' &&
-      typeof value.host === 'string' &&
-      typeof value.token === 'string' &&
-      typeof value.at === 'number'
-    ) {
-      return value as Owner;
-    }
+    const value = JSON.parse(text) as Record<string, unknown> | null;
+    return Object.entries(OWNER_FIELDS).every(([k, type]) => typeof value?.[k] === type)
+      ? (value as Owner)
+      : undefined;
   } catch {
-    // Being written right now, or garbage: judged by its age alone.
+    return undefined; // Being written right now, or garbage: judged by its age alone.
   }
-  return undefined;
 }
