@@ -27,13 +27,7 @@ import {
   recoverJournal,
   removeLeftoverTemps,
 } from './internal/atomic-write';
-import {
-  keepDamaged,
-  type LastGood,
-  readLastGood,
-  restoredVersion,
-  writtenByNewer,
-} from './internal/config-backup';
+import { keepDamaged, type LastGood, peekDamaged, readLastGood } from './internal/config-backup';
 import { DecodedFiles } from './internal/decoded-files';
 import {
   assertPlaceable,
@@ -147,9 +141,7 @@ export class FileDriver implements RolloutDriver {
     const sets: Record<string, DriverSet> = Object.create(null);
     const setOf = (name: string): DriverSet => {
       const set = config.sets.get(name);
-      return set === undefined
-        ? { members: [], version: 0 }
-        : { members: [...set.members], version: set.version };
+      return { members: [...(set?.members ?? [])], version: set?.version ?? 0 };
     };
     for (const name of request.sets ?? []) sets[name] = setOf(name);
     for (const prefix of request.setPrefixes ?? []) {
@@ -198,11 +190,10 @@ export class FileDriver implements RolloutDriver {
       },
     });
     const appends = new Map<string, { lines: LogLine[]; retain: number }>();
-    for (const op of applied.appends) {
-      const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
-      log.lines.push({ at: op.at, entry: op.entry });
-      log.retain = op.retain;
-      appends.set(op.log, log);
+    for (const { log, at, entry, retain } of applied.appends) {
+      const lines = appends.get(log)?.lines ?? [];
+      lines.push({ at, entry });
+      appends.set(log, { lines, retain });
     }
     const reported = commit.reportSetChanges === true ? { setChanges: applied.setChanges } : {};
     const changed = new Set<StoreDocument>([...applied.collections].map(documentOf));
@@ -232,10 +223,8 @@ export class FileDriver implements RolloutDriver {
 
   private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {
     if (where === 'feedback') {
-      const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, e]) =>
-        JSON.stringify(
-          e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
-        ),
+      const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, { value, version }]) =>
+        JSON.stringify(version === 1 ? { key, value } : { key, value, version }),
       );
       return { path: this.layout.feedback, data: joinLines(lines) };
     }
@@ -304,16 +293,20 @@ export class FileDriver implements RolloutDriver {
       if (forRollback && problem === undefined) return undefined;
       const good = await readLastGood(config, problem, this.checks);
       if (good === undefined) return undefined;
-      if (await writtenByNewer(config)) {
+      const damaged = await peekDamaged(config);
+      if (damaged.newer) {
         if (forRollback) return undefined;
         throw new StoreDataCorruptedError(
           `${PKG}: ${config} was written by a newer ${PKG}; upgrade instead of restoring an older backup over it`,
         );
       }
-      // A rollback that follows bumps the version once more.
+      // Past the backup's version and the damaged file's, so every handle sees a change. A backup is
+      // the version before the store's last write: `+ 2` is past it when the damaged file names none.
+      const backup = good.doc.counter;
+      const restored = Math.max(backup, damaged.version ?? backup + 1) + 1;
       const users = (await this.load(new Set(['users']))).users?.counter ?? 0;
-      good.doc.counter =
-        Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
+      // A rollback that follows bumps the version once more.
+      good.doc.counter = Math.max(restored, users + 1) - (forRollback ? 1 : 0);
       const keptAs = await keepDamaged(config, Date.now());
       await commitFiles(this.layout.root, [
         { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
@@ -325,21 +318,14 @@ export class FileDriver implements RolloutDriver {
     });
   }
 
-  /**
-   * Loads the documents asked for, in that order. A decoded document is shared while its file
-   * stays the same file; `fresh` copies it for a commit to change.
-   */
+  /** In the order asked. A decoded document is shared while its file stays; `fresh` copies it for a commit. */
   private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {
       const path = this.layout[where];
       const doc =
         where === 'feedback'
-          ? await this.files.read(
-              path,
-              (content) => this.decodeFeedback(splitLines(content)),
-              emptyDocument(),
-            )
+          ? await this.files.read(path, (content) => this.decodeFeedback(content), emptyDocument())
           : await readDocument(path, STYLE[where], this.files, this.checks);
       loaded[where] = fresh ? copyDocument(doc) : doc;
     }
@@ -347,8 +333,9 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** `beta/feedback.jsonl`: one entry a line, `{ "key", "value", "version"? }`. */
-  private async decodeFeedback(content: JsonlContent): Promise<JsonDocument> {
+  private async decodeFeedback(buffer: Buffer): Promise<JsonDocument> {
     const path = this.layout.feedback;
+    const content = splitLines(buffer);
     this.warnTorn(path, content);
     const entries = new Map<string, HeldEntry>();
     await noted(path, () => {
@@ -403,9 +390,8 @@ export class FileDriver implements RolloutDriver {
   }
 
   /**
-   * Tells listeners of a document another process changed: its counter moved from the one last
-   * seen. Unchanged files cost a `stat` (decoded documents are kept); an unreadable one counts
-   * as changed, and the reader who reacts gets the real error.
+   * Tells listeners of a document whose counter moved (another process wrote it). Unchanged files cost a
+   * `stat`; an unreadable one counts as changed, and the reader who reacts gets the real error.
    */
   private async checkChanges(): Promise<void> {
     for (const where of COUNTED) {

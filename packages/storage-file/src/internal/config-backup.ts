@@ -53,14 +53,9 @@ export async function readLastGood(
   if (doc === undefined) return undefined;
   // The records passed the feature check above: a summary of them is safe to show.
   const features = [...(doc.collections.get('features')?.values() ?? [])].map(({ value }) => {
-    const f = value as { name: string; enabled: boolean; rolloutPercentage: number; rolloutStrategy: string };
-    return {
-      name: f.name,
-      enabled: f.enabled,
-      rolloutPercentage: f.rolloutPercentage,
-      rolloutStrategy: f.rolloutStrategy,
-      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.size ?? 0,
-    };
+    const { name, enabled, rolloutPercentage, rolloutStrategy } = value as ConfigBackup['features'][number];
+    const betaUsers = doc.sets.get(`beta:${name}`)?.members.size ?? 0;
+    return { name, enabled, rolloutPercentage, rolloutStrategy, betaUsers };
   });
   return {
     doc,
@@ -77,33 +72,22 @@ export async function readLastGood(
 }
 
 /**
- * True when the current file was written by a newer version of the store: its data is not
- * damaged, only unknown to this version, and must not be replaced by an older backup.
+ * What the current (damaged) file still says, parsed as far as JSON goes: `newer` when a newer
+ * version of the store wrote it (its data is not damaged, only unknown here, and must not be
+ * replaced by an older backup), and the state version it names, if any.
  */
-export async function writtenByNewer(config: string): Promise<boolean> {
-  const format = (await peek(config))?.formatVersion;
-  return typeof format === 'number' && format > FORMAT_VERSION;
-}
-
-/** The damaged file parsed as far as JSON goes, if it goes that far. */
-async function peek(config: string): Promise<{ version?: unknown; formatVersion?: unknown } | undefined> {
-  try {
-    const value = JSON.parse(await readFile(config, 'utf8')) as unknown;
-    return typeof value === 'object' && value !== null ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The state version a restored document gets: past the backup's and past the damaged file's
- * when it still names one, so every handle sees a change. A backup is the version before the
- * store's last write, so `+ 2` is past anything the store wrote when the damaged file says nothing.
- */
-export async function restoredVersion(config: string, backupVersion: number): Promise<number> {
-  const found = (await peek(config))?.version;
-  const damaged = typeof found === 'number' && Number.isSafeInteger(found) ? found : backupVersion + 1;
-  return Math.max(backupVersion, damaged) + 1;
+export async function peekDamaged(config: string): Promise<{ newer: boolean; version: number | undefined }> {
+  const value: unknown = await readFile(config, 'utf8')
+    .then((text) => JSON.parse(text))
+    .catch(() => undefined);
+  const { formatVersion: format, version } = (typeof value === 'object' && value !== null ? value : {}) as {
+    formatVersion?: unknown;
+    version?: unknown;
+  };
+  return {
+    newer: typeof format === 'number' && format > FORMAT_VERSION,
+    version: typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined,
+  };
 }
 
 /**
