@@ -318,7 +318,7 @@ export class FileDriver implements RolloutDriver {
     });
   }
 
-  /** In the order asked. A decoded document is shared while its file stays; `fresh` copies it for a commit. */
+  /** In the order asked. A decoded document is shared while its file stays; `fresh` copies it to change. */
   private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {

@@ -44,10 +44,9 @@ export async function writeTemp(target: string, data: string): Promise<string> {
 }
 
 /**
- * Replaces every file in `writes` atomically, together. Each new content goes to a flushed
- * temporary file first; with more than one file a journal naming the renames is committed before
- * any rename, so a crash midway is rolled forward by `recoverJournal` under the next lock.
- * The caller holds the store lock.
+ * Replaces every file in `writes` atomically, together (the caller holds the store lock). Each new
+ * content goes to a flushed temporary file first; with more than one file a journal naming the renames
+ * is committed before any rename, so a crash midway is rolled forward by `recoverJournal`.
  */
 export async function commitFiles(root: string, writes: readonly FileWrite[]): Promise<void> {
   const staged: { tmp: string; write: FileWrite }[] = [];

@@ -90,10 +90,7 @@ export async function peekDamaged(config: string): Promise<{ newer: boolean; ver
   };
 }
 
-/**
- * Keeps the damaged file byte for byte as `<config>.corrupt-<time>` before it is replaced;
- * returns that path (`undefined` when there was no file).
- */
+/** Keeps the damaged file byte for byte as `<config>.corrupt-<time>`; that path, if there was a file. */
 export async function keepDamaged(config: string, now: number): Promise<string | undefined> {
   const kept = `${config}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
   return unlessMissing(

@@ -18,10 +18,7 @@ function signatureOf(s: BigIntStats): string {
 export class DecodedFiles {
   private readonly known = new Map<string, { signature: string; value: unknown }>();
 
-  /**
-   * The decoded content of `path` (its identity and content read from one descriptor), or
-   * `missing` when there is no such file.
-   */
+  /** The decoded content of `path` (identity and content read from one descriptor), or `missing`. */
   async read<T>(path: string, decode: (content: Buffer) => T | Promise<T>, missing: T): Promise<T> {
     const found = await readingFile(
       path,

@@ -37,10 +37,7 @@ export function emptyDocument(): JsonDocument {
   return { collections: new Map(), sets: new Map(), counter: 0 };
 }
 
-/**
- * Where a set lives in a `map` document: the guide's `blacklist` at the top, `beta:<feature>` as
- * `beta.<feature>`, any other set under `sets`.
- */
+/** A set's place in a `map` document: `blacklist` at the top, `beta:<f>` as `beta.<f>`, others in `sets`. */
 function setPlace(name: string): [string, string | undefined] {
   if (name === 'blacklist') return [name, undefined];
   if (name.startsWith('beta:')) return ['beta', name.slice('beta:'.length)];

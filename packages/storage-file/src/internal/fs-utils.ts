@@ -44,10 +44,7 @@ export async function unlessMissing<T, M>(promise: Promise<T>, missing: M): Prom
   }
 }
 
-/**
- * Runs `fn` on `path` opened to read (no link followed), or gives `missing` when there is no such
- * file; a file system error is `StoreUnavailableError`.
- */
+/** `fn` on `path` opened to read (no link followed), or `missing`; fs errors are `StoreUnavailableError`. */
 export async function readingFile<T>(
   path: string,
   fn: (h: FileHandle) => Promise<T>,

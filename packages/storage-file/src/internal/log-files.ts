@@ -9,10 +9,7 @@ import { PKG, readingFile } from './fs-utils';
 import { appendLine, isJson, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
 
 /** One entry of an append. */
-export interface LogLine {
-  readonly at: number;
-  readonly entry: unknown;
-}
+export type LogLine = { readonly at: number; readonly entry: unknown };
 
 /** A log's name is its file's name: letters, digits and `-` only. */
 const LOG_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -30,16 +27,12 @@ export class LogFiles {
   /** Per log, what this handle knows of the file after its last append: its size and lines. */
   private readonly known = new Map<string, { size: number; count: number }>();
 
-  private readonly root: string;
   private readonly dir: string;
-  private readonly maxBytes: number;
-  private readonly onWarning: (message: string) => void;
 
   constructor(
-    options: ResolvedFileStoreOptions,
+    private readonly options: ResolvedFileStoreOptions,
     private readonly warnTorn: (path: string, content: { tornBytes: number; size: number }) => void,
   ) {
-    ({ dir: this.root, maxLogBytes: this.maxBytes, onWarning: this.onWarning } = options);
     this.dir = layoutOf(options.dir).logsDir;
   }
 
@@ -64,7 +57,7 @@ export class LogFiles {
     const path = this.path(log);
     const texts = lines.map((l) => LogFiles.lineOf(log, l));
     const data = texts.join('\n');
-    const size = await appendLine(path, data, this.onWarning);
+    const size = await appendLine(path, data, this.options.onWarning);
     const before = this.known.get(log);
     let count: number;
     if (before !== undefined && before.size + Buffer.byteLength(data) + 1 === size)
@@ -72,7 +65,7 @@ export class LogFiles {
     // Another handle appended meanwhile (or a torn line was cut): count again.
     else count = (await readJsonlLines(path)).lines.length;
     this.known.set(log, { size, count });
-    if (count <= retain && size <= this.maxBytes) return;
+    if (count <= retain && size <= this.options.maxLogBytes) return;
     try {
       const content = await this.checked(path);
       const kept = this.newest(
@@ -80,11 +73,13 @@ export class LogFiles {
         retain,
       );
       this.known.delete(log);
-      if (kept.length < content.lines.length || content.size > this.maxBytes)
-        await commitFiles(this.root, [{ path, data: joinLines(kept) }]);
+      if (kept.length < content.lines.length || content.size > this.options.maxLogBytes)
+        await commitFiles(this.options.dir, [{ path, data: joinLines(kept) }]);
     } catch (error) {
       // The entry is written; a log that cannot be compacted (a damaged line) is reported, not rewritten.
-      this.onWarning(`${PKG}: did not compact ${path}: ${error instanceof Error ? error.message : error}`);
+      this.options.onWarning(
+        `${PKG}: did not compact ${path}: ${error instanceof Error ? error.message : error}`,
+      );
     }
   }
 
@@ -99,7 +94,7 @@ export class LogFiles {
 
   /** The newest lines within `retain` and 80 % of `maxBytes` (at least one). */
   private newest(texts: readonly string[], retain: number): string[] {
-    const budget = Math.floor(this.maxBytes * 0.8);
+    const budget = Math.floor(this.options.maxLogBytes * 0.8);
     const kept: string[] = [];
     let bytes = 0;
     for (let i = texts.length - 1; i >= 0 && kept.length < retain; i -= 1) {

@@ -79,7 +79,6 @@ export class MetricShards {
    */
   async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const { metricsShardMs: shardMs, metricsRetentionMs: retentionMs, now, dir: root } = this.options;
-    if (deltas.length === 0) return;
     const batchesPath = join(this.dir, 'batches.json');
     const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.files);
     const last = batch === undefined ? undefined : batches?.[batch.writer];
@@ -125,10 +124,7 @@ export class MetricShards {
     }
   }
 
-  /**
-   * Buckets with `bucketStart >= since`, of some features or all, sorted by bucket start; with
-   * `users: false`, without their registers.
-   */
+  /** Buckets from `since` on, of `features` (or all), by start; `users: false` leaves out their registers. */
   async read(since: number, features?: readonly string[], users = true): Promise<MetricBucket[]> {
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
