@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { type HeldEntry, type HeldSet, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION, migrate } from '../format';
 import type { DecodedFiles } from './decoded-files';
-import { PKG } from './fs-utils';
+import { corruptedData, PKG } from './fs-utils';
 
 /**
  * Checks a stored value where it is decoded, so an error names the file and the place in it and
@@ -162,7 +162,7 @@ function decode(
   checks: Readonly<Record<string, RecordCheck>>,
 ): JsonDocument {
   const fail = (at: string, problem: string): never => {
-    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: ${problem}`);
+    throw corruptedData(path, `${at}: ${problem}`);
   };
   const object = (value: unknown, at: string): Record<string, unknown> =>
     typeof value === 'object' && value !== null && !Array.isArray(value)

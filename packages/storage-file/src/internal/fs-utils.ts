@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isCanaryRolloutError, StoreUnavailableError } from '@canary-rollout/core';
+import { isCanaryRolloutError, StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
 
 /** Prefix of every message this package produces. */
 export const PKG = '@canary-rollout/storage-file';
@@ -24,6 +24,11 @@ export function storeError(action: string, path: string, error: unknown): Error 
   if (isCanaryRolloutError(error)) return error;
   const code = errnoOf(error) ?? (error instanceof Error ? error.message : String(error));
   return new StoreUnavailableError(`${PKG}: cannot ${action} ${path} (${code})`, { cause: error });
+}
+
+/** `problem` starts with where in the file: `formatVersion: expected 1`. */
+export function corruptedData(path: string, problem: string): StoreDataCorruptedError {
+  return new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
 }
 
 /** Temporary files live beside their target so the final rename never crosses file systems. */

@@ -4,7 +4,6 @@ import {
   type MetricBatch,
   type MetricBucket,
   mergeMetricBuckets,
-  StoreDataCorruptedError,
   validStoredBucket,
 } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION } from '../format';
@@ -13,7 +12,7 @@ import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import type { DecodedFiles } from './decoded-files';
 import { readJsonFile } from './documents';
-import { PKG, storeError, unlessMissing } from './fs-utils';
+import { corruptedData as corrupted, storeError, unlessMissing } from './fs-utils';
 
 /** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
 type Writers = Record<string, { seq: number; at: number }>;
@@ -49,10 +48,6 @@ function freezeBucket(bucket: MetricBucket): MetricBucket {
   Object.freeze(bucket.histogram);
   Object.freeze(bucket.users);
   return Object.freeze(bucket);
-}
-
-function corrupted(path: string, problem: string): StoreDataCorruptedError {
-  return new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
 }
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
