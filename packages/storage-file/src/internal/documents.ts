@@ -103,9 +103,9 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     }
     if (set.version !== (set.members.size > 0 ? 1 : 0)) setVersions[name] = set.version;
   }
-  if (Object.keys(keys).length > 0) out['keys'] = keys;
-  if (Object.keys(versions).length > 0) out['versions'] = versions;
-  if (Object.keys(setVersions).length > 0) out['setVersions'] = setVersions;
+  for (const [name, part] of Object.entries({ keys, versions, setVersions })) {
+    if (Object.keys(part).length > 0) out[name] = part;
+  }
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 

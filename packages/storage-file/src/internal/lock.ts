@@ -45,15 +45,12 @@ type Held = { readonly token: string; readonly heartbeat: NodeJS.Timeout };
  * processes that both saw it stale cannot both break it, nor remove a fresh lock.
  */
 export class FileLock {
-  private readonly guard: string;
   private held: Held | undefined;
 
   constructor(
     readonly path: string,
     private readonly options: FileLockOptions,
-  ) {
-    this.guard = `${path}.break`;
-  }
+  ) {}
 
   /** Takes the lock; true when a stale lock (dead or silent holder) had to be broken first. */
   async acquire(): Promise<boolean> {
@@ -72,7 +69,7 @@ export class FileLock {
           continue;
         }
         if (taken) return tookOver;
-        const seen = await this.inspect(this.path);
+        const seen = await this.inspect();
         if (seen === undefined) continue;
         const why = this.staleReason(seen);
         if (why !== undefined && (await this.breakStale(seen, why))) {
@@ -147,16 +144,14 @@ export class FileLock {
       }
     }
     const beat = () => void utimes(this.path, new Date(), new Date()).catch(() => undefined);
-    this.held = {
-      token: candidate.token,
-      heartbeat: setInterval(beat, Math.max(1, this.options.staleMs / 4)),
-    };
-    this.held.heartbeat.unref();
+    const heartbeat = setInterval(beat, Math.max(1, this.options.staleMs / 4));
+    heartbeat.unref();
+    this.held = { token: candidate.token, heartbeat };
     return true;
   }
 
-  private async inspect(path: string): Promise<Seen | undefined> {
-    const found = await unlessMissing(Promise.all([stat(path), readFile(path, 'utf8')]), undefined);
+  private async inspect(): Promise<Seen | undefined> {
+    const found = await unlessMissing(Promise.all([stat(this.path), readFile(this.path, 'utf8')]), undefined);
     return found && { ino: found[0].ino, mtimeMs: found[0].mtimeMs, owner: parseOwner(found[1]) };
   }
 
@@ -174,20 +169,21 @@ export class FileLock {
 
   /** Removes the lock if it is still the one judged stale. True when it was removed. */
   private async breakStale(seen: Seen, why: string): Promise<boolean> {
+    const guardPath = `${this.path}.break`;
     let guard: FileHandle;
     try {
-      guard = await open(this.guard, 'wx', FILE_MODE);
+      guard = await open(guardPath, 'wx', FILE_MODE);
     } catch (error) {
       if (errnoOf(error) !== 'EEXIST') throw error;
       // A breaker that died inside the guard leaves it behind; it is only ever held briefly.
-      const info = await stat(this.guard).catch(() => undefined);
+      const info = await stat(guardPath).catch(() => undefined);
       if (info !== undefined && Date.now() - info.mtimeMs > this.options.staleMs) {
-        await unlink(this.guard).catch(() => undefined);
+        await unlink(guardPath).catch(() => undefined);
       }
       return false;
     }
     try {
-      const now = await this.inspect(this.path);
+      const now = await this.inspect();
       if (now === undefined) return true;
       if (now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs || now.owner?.token !== seen.owner?.token) {
         return false;
@@ -197,7 +193,7 @@ export class FileLock {
       return true;
     } finally {
       await guard.close().catch(() => undefined);
-      await unlink(this.guard).catch(() => undefined);
+      await unlink(guardPath).catch(() => undefined);
     }
   }
 
