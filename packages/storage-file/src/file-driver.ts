@@ -363,12 +363,9 @@ export class FileDriver implements RolloutDriver {
   /** Runs `fn` under the lock, after this handle's earlier writes, finishing a crashed writer's commit first. */
   private run<T>(action: string, fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      let tookOver: boolean;
-      try {
-        tookOver = await this.lock.acquire();
-      } catch (error) {
+      const tookOver = await this.lock.acquire().catch((error: unknown) => {
         throw storeError('lock', this.layout.lock, error);
-      }
+      });
       try {
         await recoverJournal(this.layout.root);
         if (tookOver) await this.clearLeftovers();

@@ -75,9 +75,8 @@ export class MetricShards {
   async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const { metricsShardMs: shardMs, metricsRetentionMs: retentionMs, now, dir: root } = this.options;
     const batchesPath = join(this.dir, 'batches.json');
-    const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.files);
-    const last = batch === undefined ? undefined : batches?.[batch.writer];
-    if (last !== undefined && batch !== undefined && batch.seq <= last.seq) return;
+    const batches = batch && (await readWriters(batchesPath, this.files));
+    if (batch && batch.seq <= (batches?.[batch.writer]?.seq ?? Number.NEGATIVE_INFINITY)) return;
     const groups = new Map<number, MetricBucket[]>();
     for (const delta of deltas) {
       const shard = delta.bucketStart - (delta.bucketStart % shardMs);
@@ -143,11 +142,7 @@ export class MetricShards {
     const names = await unlessMissing(readdir(this.dir), []).catch((error: unknown) => {
       throw storeError('list', this.dir, error);
     });
-    const shards: number[] = [];
-    for (const name of names) {
-      const start = SHARD_NAME.exec(name)?.[1];
-      if (start !== undefined) shards.push(Number(start));
-    }
-    return shards.sort((a, b) => a - b);
+    const starts = names.map((name) => SHARD_NAME.exec(name)?.[1]).filter((start) => start !== undefined);
+    return starts.map(Number).sort((a, b) => a - b);
   }
 }
