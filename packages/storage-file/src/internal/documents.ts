@@ -81,11 +81,8 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
         versions[name][key] = e.version;
       }
     }
-    if (style === 'map') out[name] = map;
-    else {
-      out[name] = [...entries.values()].map((e) => e.value);
-      keys[name] = [...entries.keys()];
-    }
+    out[name] = style === 'map' ? map : [...entries.values()].map((e) => e.value);
+    if (style === 'list') keys[name] = [...entries.keys()];
   }
   // The guide's `beta` and `blacklist` have their place from the start.
   if (style === 'map') {
