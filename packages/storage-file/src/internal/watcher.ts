@@ -37,7 +37,6 @@ export class ChangeWatcher {
     this.active = false;
     clearInterval(this.timer);
     clearTimeout(this.debounce);
-    this.timer = undefined;
     this.debounce = undefined;
     for (const w of this.watchers) w.close();
     this.watchers = [];
