@@ -308,9 +308,8 @@ export class FileDriver implements RolloutDriver {
       // A rollback that follows bumps the version once more.
       good.doc.counter = Math.max(restored, users + 1) - (forRollback ? 1 : 0);
       const keptAs = await keepDamaged(config, Date.now());
-      await commitFiles(this.layout.root, [
-        { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
-      ]);
+      // No `.bak` of the damaged file: the backup being restored stays the last good copy.
+      await commitFiles(this.layout.root, [{ path: config, data: encodeDocument(good.doc, 'map') }]);
       await this.files.wrote(config, good.doc);
       this.wrote('config', good.doc.counter);
       this.keepBackupOnce = forRollback;
