@@ -59,11 +59,11 @@ export class LogFiles {
     const data = texts.join('\n');
     const size = await appendLine(path, data, this.options.onWarning);
     const before = this.known.get(log);
-    let count: number;
-    if (before !== undefined && before.size + Buffer.byteLength(data) + 1 === size)
-      count = before.count + texts.length;
-    // Another handle appended meanwhile (or a torn line was cut): count again.
-    else count = (await readJsonlLines(path)).lines.length;
+    // Counted again when another handle appended meanwhile (or a torn line was cut).
+    const count =
+      before !== undefined && before.size + Buffer.byteLength(data) + 1 === size
+        ? before.count + texts.length
+        : (await readJsonlLines(path)).lines.length;
     this.known.set(log, { size, count });
     if (count <= retain && size <= this.options.maxLogBytes) return;
     try {
