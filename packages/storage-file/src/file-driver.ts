@@ -27,13 +27,7 @@ import {
   recoverJournal,
   removeLeftoverTemps,
 } from './internal/atomic-write';
-import {
-  keepDamaged,
-  type LastGood,
-  readLastGood,
-  restoredVersion,
-  writtenByNewer,
-} from './internal/config-backup';
+import { keepDamaged, type LastGood, peekDamaged, readLastGood } from './internal/config-backup';
 import { DecodedFiles } from './internal/decoded-files';
 import {
   assertPlaceable,
@@ -58,7 +52,10 @@ import type { ResolvedFileStoreOptions } from './options';
 /** The documents one commit or read works on, loaded on demand. */
 type Loaded = Partial<Record<StoreDocument, JsonDocument>>;
 
-const STYLE: Record<'config' | 'users', DocumentStyle> = { config: 'map', users: 'list' };
+/** The documents with a counter (the store version is the newest of them), and their layout style. */
+const COUNTED = ['config', 'users'] as const;
+type Counted = (typeof COUNTED)[number];
+const STYLE: Record<Counted, DocumentStyle> = { config: 'map', users: 'list' };
 
 /**
  * The file driver: the `RolloutDriver` primitives over the guide's files. One cross-process lock
@@ -80,10 +77,7 @@ export class FileDriver implements RolloutDriver {
   /** Set by `restoreLastGood` for the rollback that follows it: the `.bak` stays the last good copy. */
   private keepBackupOnce = false;
   /** The documents' counters last seen or written here: a change is a counter that moved. */
-  private readonly seen: Record<'config' | 'users', number | undefined> = {
-    config: undefined,
-    users: undefined,
-  };
+  private readonly seen: Record<Counted, number | undefined> = { config: undefined, users: undefined };
 
   constructor(
     private readonly options: ResolvedFileStoreOptions,
@@ -108,11 +102,10 @@ export class FileDriver implements RolloutDriver {
 
   async open(): Promise<void> {
     if (this.state === 'open') return;
-    const { root, betaDir, logsDir, metricsDir } = this.layout;
-    await ensureFolders([root, betaDir, logsDir, metricsDir], this.options.onWarning);
+    await ensureFolders(foldersOf(this.layout), this.options.onWarning);
     // Finishes or clears what a crashed writer left: an interrupted commit, temporary files.
     await this.run('open', () => this.clearLeftovers());
-    for (const where of ['config', 'users'] as const) this.seen[where] = await this.counterOf(where);
+    for (const where of COUNTED) this.seen[where] = await this.counterOf(where);
     this.state = 'open';
     if (this.listeners.size > 0) this.watcher.start();
   }
@@ -148,9 +141,7 @@ export class FileDriver implements RolloutDriver {
     const sets: Record<string, DriverSet> = Object.create(null);
     const setOf = (name: string): DriverSet => {
       const set = config.sets.get(name);
-      return set === undefined
-        ? { members: [], version: 0 }
-        : { members: [...set.members], version: set.version };
+      return { members: [...(set?.members ?? [])], version: set?.version ?? 0 };
     };
     for (const name of request.sets ?? []) sets[name] = setOf(name);
     for (const prefix of request.setPrefixes ?? []) {
@@ -199,11 +190,10 @@ export class FileDriver implements RolloutDriver {
       },
     });
     const appends = new Map<string, { lines: LogLine[]; retain: number }>();
-    for (const op of applied.appends) {
-      const log = appends.get(op.log) ?? { lines: [], retain: op.retain };
-      log.lines.push({ at: op.at, entry: op.entry });
-      log.retain = op.retain;
-      appends.set(op.log, log);
+    for (const { log, at, entry, retain } of applied.appends) {
+      const lines = appends.get(log)?.lines ?? [];
+      lines.push({ at, entry });
+      appends.set(log, { lines, retain });
     }
     const reported = commit.reportSetChanges === true ? { setChanges: applied.setChanges } : {};
     const changed = new Set<StoreDocument>([...applied.collections].map(documentOf));
@@ -217,8 +207,7 @@ export class FileDriver implements RolloutDriver {
     const version = storeVersion(loaded) + 1;
     if (applied.sets.size > 0) changed.add('config');
     if (changed.has('feedback')) changed.add('users');
-    for (const where of ['config', 'users'] as const)
-      if (changed.has(where)) loaded[where]!.counter = version;
+    for (const where of COUNTED) if (changed.has(where)) loaded[where]!.counter = version;
     const writes: FileWrite[] = [];
     for (const where of changed) writes.push(this.documentWrite(where, loaded[where]!));
     // With other changes, the logs are rewritten in the same journalled commit: all or nothing.
@@ -228,16 +217,14 @@ export class FileDriver implements RolloutDriver {
     if ([...applied.erased].some((name) => documentOf(name) === 'users'))
       await backupCurrent(this.layout.users);
     for (const where of changed) await this.files.wrote(this.layout[where], loaded[where]);
-    for (const where of ['config', 'users'] as const) if (changed.has(where)) this.wrote(where, version);
+    for (const where of COUNTED) if (changed.has(where)) this.wrote(where, version);
     return { committed: true, version, ...reported };
   }
 
   private documentWrite(where: StoreDocument, doc: JsonDocument): FileWrite {
     if (where === 'feedback') {
-      const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, e]) =>
-        JSON.stringify(
-          e.version === 1 ? { key, value: e.value } : { key, value: e.value, version: e.version },
-        ),
+      const lines = [...(doc.collections.get('feedback') ?? [])].map(([key, { value, version }]) =>
+        JSON.stringify(version === 1 ? { key, value } : { key, value, version }),
       );
       return { path: this.layout.feedback, data: joinLines(lines) };
     }
@@ -306,20 +293,23 @@ export class FileDriver implements RolloutDriver {
       if (forRollback && problem === undefined) return undefined;
       const good = await readLastGood(config, problem, this.checks);
       if (good === undefined) return undefined;
-      if (await writtenByNewer(config)) {
+      const damaged = await peekDamaged(config);
+      if (damaged.newer) {
         if (forRollback) return undefined;
         throw new StoreDataCorruptedError(
           `${PKG}: ${config} was written by a newer ${PKG}; upgrade instead of restoring an older backup over it`,
         );
       }
-      // A rollback that follows bumps the version once more.
+      // Past the backup's version and the damaged file's, so every handle sees a change. A backup is
+      // the version before the store's last write: `+ 2` is past it when the damaged file names none.
+      const backup = good.doc.counter;
+      const restored = Math.max(backup, damaged.version ?? backup + 1) + 1;
       const users = (await this.load(new Set(['users']))).users?.counter ?? 0;
-      good.doc.counter =
-        Math.max(await restoredVersion(config, good.doc.counter), users + 1) - (forRollback ? 1 : 0);
+      // A rollback that follows bumps the version once more.
+      good.doc.counter = Math.max(restored, users + 1) - (forRollback ? 1 : 0);
       const keptAs = await keepDamaged(config, Date.now());
-      await commitFiles(this.layout.root, [
-        { path: config, data: encodeDocument(good.doc, 'map'), backup: false },
-      ]);
+      // No `.bak` of the damaged file: the backup being restored stays the last good copy.
+      await commitFiles(this.layout.root, [{ path: config, data: encodeDocument(good.doc, 'map') }]);
       await this.files.wrote(config, good.doc);
       this.wrote('config', good.doc.counter);
       this.keepBackupOnce = forRollback;
@@ -327,21 +317,14 @@ export class FileDriver implements RolloutDriver {
     });
   }
 
-  /**
-   * Loads the documents asked for, in that order. A decoded document is shared while its file
-   * stays the same file; `fresh` copies it for a commit to change.
-   */
+  /** In the order asked. A decoded document is shared while its file stays; `fresh` copies it to change. */
   private async load(wanted: ReadonlySet<StoreDocument>, fresh = false): Promise<Loaded> {
     const loaded: Loaded = {};
     for (const where of wanted) {
       const path = this.layout[where];
       const doc =
         where === 'feedback'
-          ? await this.files.read(
-              path,
-              (content) => this.decodeFeedback(splitLines(content)),
-              emptyDocument(),
-            )
+          ? await this.files.read(path, (content) => this.decodeFeedback(content), emptyDocument())
           : await readDocument(path, STYLE[where], this.files, this.checks);
       loaded[where] = fresh ? copyDocument(doc) : doc;
     }
@@ -349,8 +332,9 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** `beta/feedback.jsonl`: one entry a line, `{ "key", "value", "version"? }`. */
-  private async decodeFeedback(content: JsonlContent): Promise<JsonDocument> {
+  private async decodeFeedback(buffer: Buffer): Promise<JsonDocument> {
     const path = this.layout.feedback;
+    const content = splitLines(buffer);
     this.warnTorn(path, content);
     const entries = new Map<string, HeldEntry>();
     await noted(path, () => {
@@ -378,12 +362,9 @@ export class FileDriver implements RolloutDriver {
   /** Runs `fn` under the lock, after this handle's earlier writes, finishing a crashed writer's commit first. */
   private run<T>(action: string, fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      let tookOver: boolean;
-      try {
-        tookOver = await this.lock.acquire();
-      } catch (error) {
+      const tookOver = await this.lock.acquire().catch((error: unknown) => {
         throw storeError('lock', this.layout.lock, error);
-      }
+      });
       try {
         await recoverJournal(this.layout.root);
         if (tookOver) await this.clearLeftovers();
@@ -400,18 +381,16 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** Removes what crashed writers left. Only under the lock: live writers hold it while writing. */
-  private async clearLeftovers(): Promise<void> {
-    const { root, betaDir, logsDir, metricsDir } = this.layout;
-    await removeLeftoverTemps([root, betaDir, logsDir, metricsDir]);
+  private clearLeftovers(): Promise<void> {
+    return removeLeftoverTemps(foldersOf(this.layout));
   }
 
   /**
-   * Tells listeners of a document another process changed: its counter moved from the one last
-   * seen. Unchanged files cost a `stat` (decoded documents are kept); an unreadable one counts
-   * as changed, and the reader who reacts gets the real error.
+   * Tells listeners of a document whose counter moved (another process wrote it). Unchanged files cost a
+   * `stat`; an unreadable one counts as changed, and the reader who reacts gets the real error.
    */
   private async checkChanges(): Promise<void> {
-    for (const where of ['config', 'users'] as const) {
+    for (const where of COUNTED) {
       const counter = await this.counterOf(where);
       if (counter === this.seen[where] || !this.watcher.active) continue;
       this.seen[where] = counter;
@@ -422,7 +401,7 @@ export class FileDriver implements RolloutDriver {
     }
   }
 
-  private counterOf(where: 'config' | 'users'): Promise<number | undefined> {
+  private counterOf(where: Counted): Promise<number | undefined> {
     return this.load(new Set([where])).then(
       (loaded) => loaded[where]?.counter,
       () => undefined,
@@ -430,7 +409,7 @@ export class FileDriver implements RolloutDriver {
   }
 
   /** Records a counter this handle wrote, so its own write is not reported back to it. */
-  private wrote(where: 'config' | 'users', counter: number): void {
+  private wrote(where: Counted, counter: number): void {
     const seen = this.seen[where];
     if (seen === undefined || counter > seen) this.seen[where] = counter;
   }
@@ -463,20 +442,25 @@ function collectionOf(loaded: Loaded, name: string): Map<string, HeldEntry> | un
   return loaded[documentOf(name)]?.collections.get(name);
 }
 
+function foldersOf({ root, betaDir, logsDir, metricsDir }: FileStoreLayout): string[] {
+  return [root, betaDir, logsDir, metricsDir];
+}
+
+/** A held entry as the driver gives it out: a copy, so the caller cannot change the shared document. */
+function given(key: string, e: HeldEntry): DriverEntry {
+  return { key, value: structuredClone(e.value), version: e.version };
+}
+
 function pick(loaded: Loaded, name: string, keys: readonly string[]): (DriverEntry | undefined)[] {
   const entries = collectionOf(loaded, name);
   return keys.map((key) => {
     const e = entries?.get(key);
-    return e === undefined ? undefined : { key, value: structuredClone(e.value), version: e.version };
+    return e && given(key, e);
   });
 }
 
 function entriesOf(loaded: Loaded, name: string): DriverEntry[] {
-  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => ({
-    key,
-    value: structuredClone(e.value),
-    version: e.version,
-  }));
+  return [...(collectionOf(loaded, name) ?? [])].map(([key, e]) => given(key, e));
 }
 
 function copyDocument(doc: JsonDocument): JsonDocument {

@@ -11,7 +11,7 @@ import {
 import { FileDriver } from './file-driver';
 import type { ConfigBackup } from './internal/config-backup';
 import { locationOf, type RecordCheck } from './internal/documents';
-import { PKG } from './internal/fs-utils';
+import { corruptedData, PKG } from './internal/fs-utils';
 import type { FileStoreLayout } from './layout';
 import { type FileStoreOptions, type ResolvedFileStoreOptions, resolveOptions } from './options';
 
@@ -25,11 +25,7 @@ const STORE = 'storage-file';
 const CHECKS: Readonly<Record<string, RecordCheck>> = {
   features: (value, key, path, at) => {
     const feature = validStoredFeature(value, STORE, locationOf(path, at));
-    if (feature.name !== key) {
-      throw new StoreDataCorruptedError(
-        `${PKG}: corrupted data in ${path}: ${at} holds a feature named "${feature.name}"`,
-      );
-    }
+    if (feature.name !== key) throw corruptedData(path, `${at} holds a feature named "${feature.name}"`);
   },
   users: (value, _key, path, at) => void validStoredUser(value, STORE, locationOf(path, at)),
   feedback: (value, _key, path, at) => void validStoredFeedback(value, STORE, locationOf(path, at)),

@@ -1,5 +1,5 @@
 import { StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
-import { PKG } from './internal/fs-utils';
+import { corruptedData, PKG } from './internal/fs-utils';
 
 /**
  * The on-disk format version this package writes, and the newest it reads; a newer file is
@@ -13,16 +13,14 @@ export const FORMAT_VERSION = 1;
  * here the step that reads an older document (written back in the new format at the next write).
  */
 export function migrate(path: string, value: unknown): Record<string, unknown> {
-  const fail = (problem: string) =>
-    new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw fail('(root): expected an object');
+    throw corruptedData(path, '(root): expected an object');
   const format = (value as Record<string, unknown>)['formatVersion'];
   if (typeof format === 'number' && format > FORMAT_VERSION) {
     throw new StoreDataCorruptedError(
       `${PKG}: ${path} has formatVersion ${format}, written by a newer ${PKG}; this version reads up to ${FORMAT_VERSION}, upgrade it`,
     );
   }
-  if (format !== FORMAT_VERSION) throw fail(`formatVersion: expected ${FORMAT_VERSION}`);
+  if (format !== FORMAT_VERSION) throw corruptedData(path, `formatVersion: expected ${FORMAT_VERSION}`);
   return value as Record<string, unknown>;
 }

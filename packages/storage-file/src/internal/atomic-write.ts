@@ -12,6 +12,7 @@ import {
   PKG,
   TEMP_NAME,
   tempPathFor,
+  unlessMissing,
 } from './fs-utils';
 
 /** One file to replace as part of a commit. */
@@ -43,10 +44,9 @@ export async function writeTemp(target: string, data: string): Promise<string> {
 }
 
 /**
- * Replaces every file in `writes` atomically, together. Each new content goes to a flushed
- * temporary file first; with more than one file a journal naming the renames is committed before
- * any rename, so a crash midway is rolled forward by `recoverJournal` under the next lock.
- * The caller holds the store lock.
+ * Replaces every file in `writes` atomically, together (the caller holds the store lock). Each new
+ * content goes to a flushed temporary file first; with more than one file a journal naming the renames
+ * is committed before any rename, so a crash midway is rolled forward by `recoverJournal`.
  */
 export async function commitFiles(root: string, writes: readonly FileWrite[]): Promise<void> {
   const staged: { tmp: string; write: FileWrite }[] = [];
@@ -106,22 +106,15 @@ export async function backupCurrent(path: string): Promise<void> {
 /** Finishes a multi-file commit that a crash interrupted. The caller holds the store lock. */
 export async function recoverJournal(root: string): Promise<void> {
   const journal = join(root, JOURNAL);
-  let text: string;
-  try {
-    text = await readFile(journal, 'utf8');
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return;
-    throw error;
-  }
+  const text = await unlessMissing(readFile(journal, 'utf8'), undefined);
+  if (text === undefined) return;
   const renames = parseJournal(journal, text).map((r) => ({
     from: resolve(root, r.from),
     to: resolve(root, r.to),
   }));
   for (const { from, to } of renames) {
-    // ENOENT: already renamed before the crash.
-    await rename(from, to).catch((error: unknown) => {
-      if (errnoOf(error) !== 'ENOENT') throw error;
-    });
+    // Missing: already renamed before the crash.
+    await unlessMissing(rename(from, to), undefined);
   }
   for (const dir of new Set(renames.map((r) => dirname(r.to)))) await fsyncDir(dir);
   await unlink(journal);
@@ -153,13 +146,7 @@ function parseJournal(path: string, text: string): { from: string; to: string }[
 /** Removes temporary files left by a crashed writer. The caller holds the store lock. */
 export async function removeLeftoverTemps(dirs: readonly string[]): Promise<void> {
   for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') continue;
-      throw error;
-    }
-    for (const name of names) if (TEMP_NAME.test(name)) await unlink(join(dir, name)).catch(() => undefined);
+    for (const name of await unlessMissing(readdir(dir), []))
+      if (TEMP_NAME.test(name)) await unlink(join(dir, name)).catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@ import { isCanaryRolloutError } from '@canary-rollout/core';
 import { FORMAT_VERSION } from '../format';
 import { DecodedFiles } from './decoded-files';
 import { type JsonDocument, type RecordCheck, readDocument } from './documents';
-import { errnoOf } from './fs-utils';
+import { unlessMissing } from './fs-utils';
 
 /** What a backup of `rollout-config.json` holds, to show before putting it back. */
 export interface ConfigBackup {
@@ -44,32 +44,18 @@ export async function readLastGood(
   checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<LastGood | undefined> {
   const path = `${config}.bak`;
-  let savedAt: number;
-  try {
-    const info = await lstat(path);
-    if (!info.isFile()) return undefined;
-    savedAt = info.mtimeMs;
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  let doc: JsonDocument;
-  try {
-    doc = await readDocument(path, 'map', new DecodedFiles(), checks);
-  } catch (error) {
+  const info = await unlessMissing(lstat(path), undefined);
+  if (!info?.isFile()) return undefined;
+  const doc = await readDocument(path, 'map', new DecodedFiles(), checks).catch((error: unknown) => {
     if (isCanaryRolloutError(error, 'STORE_DATA_CORRUPTED')) return undefined;
     throw error;
-  }
+  });
+  if (doc === undefined) return undefined;
   // The records passed the feature check above: a summary of them is safe to show.
   const features = [...(doc.collections.get('features')?.values() ?? [])].map(({ value }) => {
-    const f = value as { name: string; enabled: boolean; rolloutPercentage: number; rolloutStrategy: string };
-    return {
-      name: f.name,
-      enabled: f.enabled,
-      rolloutPercentage: f.rolloutPercentage,
-      rolloutStrategy: f.rolloutStrategy,
-      betaUsers: doc.sets.get(`beta:${f.name}`)?.members.size ?? 0,
-    };
+    const { name, enabled, rolloutPercentage, rolloutStrategy } = value as ConfigBackup['features'][number];
+    const betaUsers = doc.sets.get(`beta:${name}`)?.members.size ?? 0;
+    return { name, enabled, rolloutPercentage, rolloutStrategy, betaUsers };
   });
   return {
     doc,
@@ -77,7 +63,7 @@ export async function readLastGood(
       path,
       target: config,
       version: doc.counter,
-      savedAt: Math.floor(savedAt),
+      savedAt: Math.floor(info.mtimeMs),
       features,
       blacklisted: doc.sets.get('blacklist')?.members.size ?? 0,
       currentProblem,
@@ -86,46 +72,29 @@ export async function readLastGood(
 }
 
 /**
- * True when the current file was written by a newer version of the store: its data is not
- * damaged, only unknown to this version, and must not be replaced by an older backup.
+ * What the current (damaged) file still says, parsed as far as JSON goes: `newer` when a newer
+ * version of the store wrote it (its data is not damaged, only unknown here, and must not be
+ * replaced by an older backup), and the state version it names, if any.
  */
-export async function writtenByNewer(config: string): Promise<boolean> {
-  const format = (await peek(config))?.formatVersion;
-  return typeof format === 'number' && format > FORMAT_VERSION;
+export async function peekDamaged(config: string): Promise<{ newer: boolean; version: number | undefined }> {
+  const value: unknown = await readFile(config, 'utf8')
+    .then((text) => JSON.parse(text))
+    .catch(() => undefined);
+  const { formatVersion: format, version } = (typeof value === 'object' && value !== null ? value : {}) as {
+    formatVersion?: unknown;
+    version?: unknown;
+  };
+  return {
+    newer: typeof format === 'number' && format > FORMAT_VERSION,
+    version: typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined,
+  };
 }
 
-/** The damaged file parsed as far as JSON goes, if it goes that far. */
-async function peek(config: string): Promise<{ version?: unknown; formatVersion?: unknown } | undefined> {
-  try {
-    const value = JSON.parse(await readFile(config, 'utf8')) as unknown;
-    return typeof value === 'object' && value !== null ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The state version a restored document gets: past the backup's and past the damaged file's
- * when it still names one, so every handle sees a change. A backup is the version before the
- * store's last write, so `+ 2` is past anything the store wrote when the damaged file says nothing.
- */
-export async function restoredVersion(config: string, backupVersion: number): Promise<number> {
-  const found = (await peek(config))?.version;
-  const damaged = typeof found === 'number' && Number.isSafeInteger(found) ? found : backupVersion + 1;
-  return Math.max(backupVersion, damaged) + 1;
-}
-
-/**
- * Keeps the damaged file byte for byte as `<config>.corrupt-<time>` before it is replaced;
- * returns that path (`undefined` when there was no file).
- */
+/** Keeps the damaged file byte for byte as `<config>.corrupt-<time>`; that path, if there was a file. */
 export async function keepDamaged(config: string, now: number): Promise<string | undefined> {
   const kept = `${config}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
-  try {
-    await link(config, kept);
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  return kept;
+  return unlessMissing(
+    link(config, kept).then(() => kept),
+    undefined,
+  );
 }

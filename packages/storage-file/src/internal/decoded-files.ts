@@ -1,12 +1,11 @@
 import type { BigIntStats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { lstat } from 'node:fs/promises';
-import { errnoOf, OPEN_READ, openNoFollow, storeError } from './fs-utils';
+import { readingFile } from './fs-utils';
 
 /** How many files are remembered; metric shards come and go, so the map is bounded. */
 const LIMIT = 1000;
 
-function signature(s: BigIntStats): string {
+function signatureOf(s: BigIntStats): string {
   return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
@@ -19,39 +18,28 @@ function signature(s: BigIntStats): string {
 export class DecodedFiles {
   private readonly known = new Map<string, { signature: string; value: unknown }>();
 
-  /**
-   * The decoded content of `path` (its identity and content read from one descriptor), or
-   * `missing` when there is no such file.
-   */
+  /** The decoded content of `path` (identity and content read from one descriptor), or `missing`. */
   async read<T>(path: string, decode: (content: Buffer) => T | Promise<T>, missing: T): Promise<T> {
-    let handle: FileHandle;
-    try {
-      handle = await openNoFollow(path, OPEN_READ);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return missing;
-      throw storeError('read', path, error);
-    }
-    let sig: string;
-    let content: Buffer;
-    try {
-      sig = signature(await handle.stat({ bigint: true }));
-      const known = this.known.get(path);
-      if (known?.signature === sig) return known.value as T;
-      content = await handle.readFile();
-    } catch (error) {
-      throw storeError('read', path, error);
-    } finally {
-      await handle.close();
-    }
-    const value = await decode(content);
-    this.remember(path, sig, value);
+    const found = await readingFile(
+      path,
+      async (handle) => {
+        const signature = signatureOf(await handle.stat({ bigint: true }));
+        const known = this.known.get(path);
+        return known?.signature === signature ? known : { signature, content: await handle.readFile() };
+      },
+      undefined,
+    );
+    if (found === undefined) return missing;
+    if (!('content' in found)) return found.value as T;
+    const value = await decode(found.content);
+    this.remember(path, found.signature, value);
     return value;
   }
 
   /** Remembers `value` as the content of what is at `path` now (just written under the lock). */
   async wrote(path: string, value: unknown): Promise<void> {
     try {
-      this.remember(path, signature(await lstat(path, { bigint: true })), value);
+      this.remember(path, signatureOf(await lstat(path, { bigint: true })), value);
     } catch {
       this.known.delete(path);
     }

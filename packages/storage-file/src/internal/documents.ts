@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { type HeldEntry, type HeldSet, StoreDataCorruptedError } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION, migrate } from '../format';
 import type { DecodedFiles } from './decoded-files';
-import { PKG } from './fs-utils';
+import { corruptedData, PKG } from './fs-utils';
 
 /**
  * Checks a stored value where it is decoded, so an error names the file and the place in it and
@@ -37,10 +37,7 @@ export function emptyDocument(): JsonDocument {
   return { collections: new Map(), sets: new Map(), counter: 0 };
 }
 
-/**
- * Where a set lives in a `map` document: the guide's `blacklist` at the top, `beta:<feature>` as
- * `beta.<feature>`, any other set under `sets`.
- */
+/** A set's place in a `map` document: `blacklist` at the top, `beta:<f>` as `beta.<f>`, others in `sets`. */
 function setPlace(name: string): [string, string | undefined] {
   if (name === 'blacklist') return [name, undefined];
   if (name.startsWith('beta:')) return ['beta', name.slice('beta:'.length)];
@@ -84,11 +81,8 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
         versions[name][key] = e.version;
       }
     }
-    if (style === 'map') out[name] = map;
-    else {
-      out[name] = [...entries.values()].map((e) => e.value);
-      keys[name] = [...entries.keys()];
-    }
+    out[name] = style === 'map' ? map : [...entries.values()].map((e) => e.value);
+    if (style === 'list') keys[name] = [...entries.keys()];
   }
   // The guide's `beta` and `blacklist` have their place from the start.
   if (style === 'map') {
@@ -106,30 +100,36 @@ export function encodeDocument(doc: JsonDocument, style: DocumentStyle): string 
     }
     if (set.version !== (set.members.size > 0 ? 1 : 0)) setVersions[name] = set.version;
   }
-  if (Object.keys(keys).length > 0) out['keys'] = keys;
-  if (Object.keys(versions).length > 0) out['versions'] = versions;
-  if (Object.keys(setVersions).length > 0) out['setVersions'] = setVersions;
+  for (const [name, part] of Object.entries({ keys, versions, setVersions })) {
+    if (Object.keys(part).length > 0) out[name] = part;
+  }
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
 /**
- * Parses a JSON file's content and migrates it to the current format. Every problem is
- * `StoreDataCorruptedError` naming the file and place (and its last good copy), never quoting
- * the content (records hold personal data).
+ * Reads a JSON document (`missing` when there is none), migrated to the current format, through
+ * `decode`. Every problem is `StoreDataCorruptedError` naming the file and place (and its last
+ * good copy), never quoting the content (records hold personal data).
  */
-export async function parseJsonFile(path: string, content: Buffer): Promise<Record<string, unknown>> {
-  let value: unknown;
-  try {
-    value = JSON.parse(content.toString('utf8'));
-  } catch (error) {
-    // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
-    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    throw await corrupted(
-      path,
-      `is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
-    );
-  }
-  return noted(path, () => migrate(path, value));
+export function readJsonFile<T>(
+  files: DecodedFiles,
+  path: string,
+  missing: T,
+  decode: (root: Record<string, unknown>) => T,
+): Promise<T> {
+  const decodeFile = async (content: Buffer) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(content.toString('utf8'));
+    } catch (error) {
+      // JSON.parse quotes the input in its message, which may hold personal data: keep the position only.
+      const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+      const at = position === undefined ? '' : ` (at character ${position})`;
+      throw new StoreDataCorruptedError(`${PKG}: ${path} is not valid JSON${at}${await untouchedNote(path)}`);
+    }
+    return noted(path, () => decode(migrate(path, value)));
+  };
+  return files.read(path, decodeFile, missing);
 }
 
 /** Runs a decoding step; its corruption report gains where the file and its last good copy are. */
@@ -149,11 +149,7 @@ export function readDocument(
   files: DecodedFiles,
   checks: Readonly<Record<string, RecordCheck>>,
 ): Promise<JsonDocument> {
-  const decodeFile = async (content: Buffer) => {
-    const root = await parseJsonFile(path, content);
-    return noted(path, () => decode(path, style, root, checks));
-  };
-  return files.read(path, decodeFile, emptyDocument());
+  return readJsonFile(files, path, emptyDocument(), (root) => decode(path, style, root, checks));
 }
 
 function decode(
@@ -163,7 +159,7 @@ function decode(
   checks: Readonly<Record<string, RecordCheck>>,
 ): JsonDocument {
   const fail = (at: string, problem: string): never => {
-    throw new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${at}: ${problem}`);
+    throw corruptedData(path, `${at}: ${problem}`);
   };
   const object = (value: unknown, at: string): Record<string, unknown> =>
     typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -188,39 +184,32 @@ function decode(
   const setVersions = object(root['setVersions'] ?? {}, 'setVersions');
   for (const [name, section] of Object.entries(root)) {
     if (RESERVED.has(name)) continue;
-    const check = field(checks, name) as RecordCheck | undefined;
-    const entries = new Map<string, HeldEntry>();
+    // Each entry with where it is: `users.0` in a list, `features.search` in a map.
+    let given: [key: string, value: unknown, at: string][];
     if (style === 'list') {
       const values = Array.isArray(section) ? (section as unknown[]) : fail(name, 'expected an array');
       const keys = [...ids(field(object(root['keys'] ?? {}, 'keys'), name) ?? [], `keys.${name}`)];
       if (keys.length !== values.length)
         fail(`keys.${name}`, `expected a key for each of the ${values.length} entries`);
-      const own = object(field(versions, name) ?? {}, `versions.${name}`);
-      values.forEach((value, i) => {
-        const key = keys[i] as string;
-        check?.(value, key, path, `${name}.${i}`);
-        entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });
-      });
-      doc.collections.set(name, entries);
-      continue;
-    }
-    if (name === 'blacklist') {
+      given = values.map((value, i) => [keys[i] as string, value, `${name}.${i}`]);
+    } else if (name === 'blacklist') {
       doc.sets.set(name, { members: ids(section, name), version: 0 });
       continue;
-    }
-    const given = object(section, name);
-    if (SET_TOPS.has(name)) {
-      for (const [inner, members] of Object.entries(given)) {
+    } else if (SET_TOPS.has(name)) {
+      for (const [inner, members] of Object.entries(object(section, name))) {
         doc.sets.set(name === 'beta' ? `beta:${inner}` : inner, {
           members: ids(members, `${name}.${inner}`),
           version: 0,
         });
       }
       continue;
-    }
+    } else
+      given = Object.entries(object(section, name)).map(([key, value]) => [key, value, `${name}.${key}`]);
+    const check = field(checks, name) as RecordCheck | undefined;
     const own = object(field(versions, name) ?? {}, `versions.${name}`);
-    for (const [key, value] of Object.entries(given)) {
-      check?.(value, key, path, `${name}.${key}`);
+    const entries = new Map<string, HeldEntry>();
+    for (const [key, value, at] of given) {
+      check?.(value, key, path, at);
       entries.set(key, { value, version: count(field(own, key) ?? 1, `versions.${name}.${key}`, 1) });
     }
     doc.collections.set(name, entries);
@@ -232,10 +221,6 @@ function decode(
     doc.sets.set(name, set);
   }
   return doc;
-}
-
-async function corrupted(path: string, problem: string): Promise<StoreDataCorruptedError> {
-  return new StoreDataCorruptedError(`${PKG}: ${path} ${problem}${await untouchedNote(path)}`);
 }
 
 async function untouchedNote(path: string): Promise<string> {

@@ -12,36 +12,27 @@ export async function ensureFolders(
   onWarning: (message: string) => void,
 ): Promise<void> {
   for (const dir of dirs) {
-    try {
-      await mkdir(dir, { recursive: true, mode: DIR_MODE });
-    } catch (error) {
-      throw unusable(dir, 'cannot create folder', error);
-    }
-    const info = await stat(dir).catch((error: unknown) => {
-      throw unusable(dir, 'cannot read folder', error);
-    });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE }).catch(unusable(dir, 'cannot create folder'));
+    const info = await stat(dir).catch(unusable(dir, 'cannot read folder'));
     if (!info.isDirectory()) {
       throw new StoreUnavailableError(`${PKG}: ${dir} is not a folder; option dir must name a folder`);
     }
     // Only takes rights away: a folder made read-only on purpose stays so, and is reported below.
     if ((info.mode & 0o077) !== 0) {
-      try {
-        await chmod(dir, info.mode & DIR_MODE);
-      } catch (error) {
+      await chmod(dir, info.mode & DIR_MODE).catch((error: unknown) => {
         onWarning(`${PKG}: cannot set mode 0700 on ${dir} (${errnoOf(error) ?? String(error)})`);
-      }
+      });
     }
-    try {
-      await access(dir, constants.W_OK | constants.X_OK);
-    } catch (error) {
-      throw unusable(dir, 'cannot write to folder', error);
-    }
+    await access(dir, constants.W_OK | constants.X_OK).catch(unusable(dir, 'cannot write to folder'));
   }
 }
 
-function unusable(dir: string, what: string, error: unknown): StoreUnavailableError {
-  const code = errnoOf(error) ?? String(error);
-  return new StoreUnavailableError(`${PKG}: ${what} ${dir} (${code}); check its owner and permissions`, {
-    cause: error,
-  });
+/** The handler of a failed step: `StoreUnavailableError` naming the folder and the step. */
+function unusable(dir: string, what: string): (error: unknown) => never {
+  return (error) => {
+    const code = errnoOf(error) ?? String(error);
+    throw new StoreUnavailableError(`${PKG}: ${what} ${dir} (${code}); check its owner and permissions`, {
+      cause: error,
+    });
+  };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isCanaryRolloutError, StoreUnavailableError } from '@canary-rollout/core';
+import { isCanaryRolloutError, StoreDataCorruptedError, StoreUnavailableError } from '@canary-rollout/core';
 
 /** Prefix of every message this package produces. */
 export const PKG = '@canary-rollout/storage-file';
@@ -26,6 +26,11 @@ export function storeError(action: string, path: string, error: unknown): Error 
   return new StoreUnavailableError(`${PKG}: cannot ${action} ${path} (${code})`, { cause: error });
 }
 
+/** `problem` starts with where in the file: `formatVersion: expected 1`. */
+export function corruptedData(path: string, problem: string): StoreDataCorruptedError {
+  return new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
+}
+
 /** Temporary files live beside their target so the final rename never crosses file systems. */
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -34,9 +39,38 @@ export function tempPathFor(target: string): string {
 /** Matches names made by `tempPathFor`, so leftovers of a crash can be found and removed. */
 export const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
+/** `missing` when `promise` fails because the file is not there (ENOENT); other errors pass. */
+export async function unlessMissing<T, M>(promise: Promise<T>, missing: M): Promise<T | M> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return missing;
+    throw error;
+  }
+}
+
+/** `fn` on `path` opened to read (no link followed), or `missing`; fs errors are `StoreUnavailableError`. */
+export async function readingFile<T>(
+  path: string,
+  fn: (h: FileHandle) => Promise<T>,
+  missing: T,
+): Promise<T> {
+  const handle = await unlessMissing(openNoFollow(path, OPEN_READ), undefined).catch((error: unknown) => {
+    throw storeError('read', path, error);
+  });
+  if (handle === undefined) return missing;
+  try {
+    return await fn(handle);
+  } catch (error) {
+    throw storeError('read', path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Makes a rename or unlink in `dir` durable. Some platforms cannot fsync a folder; that is not an error. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(dir, 'r');
     await handle.sync();
@@ -91,10 +125,5 @@ export async function openNoFollow(path: string, flags: number, mode?: number): 
 
 /** True when `path` itself is a symbolic link (false when it is missing). */
 export async function isLink(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isSymbolicLink();
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return false;
-    throw error;
-  }
+  return (await unlessMissing(lstat(path), undefined))?.isSymbolicLink() ?? false;
 }

@@ -1,15 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  errnoOf,
-  FILE_MODE,
-  fsyncDir,
-  OPEN_APPEND,
-  OPEN_READ,
-  openNoFollow,
-  PKG,
-  storeError,
-} from './fs-utils';
+import { FILE_MODE, fsyncDir, OPEN_APPEND, openNoFollow, PKG, readingFile, storeError } from './fs-utils';
 
 /** The complete lines of a JSONL file and what was skipped. */
 export interface JsonlContent {
@@ -24,20 +15,12 @@ const NEWLINE = 0x0a;
 const CHUNK = 64 * 1024;
 
 /** Reads a JSONL file; a missing file is empty. A last line without its newline is torn. */
-export async function readJsonlLines(path: string): Promise<JsonlContent> {
-  let buffer: Buffer;
-  try {
-    const handle = await openNoFollow(path, OPEN_READ);
-    try {
-      buffer = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return { lines: [], tornBytes: 0, size: 0 };
-    throw storeError('read', path, error);
-  }
-  return splitLines(buffer);
+export function readJsonlLines(path: string): Promise<JsonlContent> {
+  return readingFile(
+    path,
+    async (handle) => splitLines(await handle.readFile()),
+    splitLines(Buffer.alloc(0)),
+  );
 }
 
 /** The lines of a JSONL file's content. */

@@ -14,7 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError } from '@canary-rollout/core';
-import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor } from './fs-utils';
+import { errnoOf, FILE_MODE, PKG, pidAlive, tempPathFor, unlessMissing } from './fs-utils';
 
 /** Settings of a `FileLock`. */
 export interface FileLockOptions {
@@ -29,31 +29,12 @@ export interface FileLockOptions {
 const heldHere = new Set<string>();
 
 /** What the lock file says about its holder. */
-interface Owner {
-  readonly pid: number;
-  readonly host: string;
-  readonly token: string;
-  readonly at: number;
-}
-
+type Owner = { readonly pid: number; readonly host: string; readonly token: string; readonly at: number };
 /** A lock file as found: its identity (inode and mtime change on heartbeat) and owner. */
-interface Seen {
-  readonly ino: number;
-  readonly mtimeMs: number;
-  readonly owner: Owner | undefined;
-}
-
+type Seen = { readonly ino: number; readonly mtimeMs: number; readonly owner: Owner | undefined };
 /** A lock file ready to be linked into place. */
-interface Candidate {
-  readonly token: string;
-  readonly tmp: string;
-}
-
-/** The lock as held by this handle. */
-interface Held {
-  readonly token: string;
-  readonly heartbeat: NodeJS.Timeout;
-}
+type Candidate = { readonly token: string; readonly tmp: string };
+type Held = { readonly token: string; readonly heartbeat: NodeJS.Timeout };
 
 /**
  * A cross-process lock: a file that appears atomically (hard-linked into place, so creation
@@ -64,15 +45,12 @@ interface Held {
  * processes that both saw it stale cannot both break it, nor remove a fresh lock.
  */
 export class FileLock {
-  private readonly guard: string;
   private held: Held | undefined;
 
   constructor(
     readonly path: string,
     private readonly options: FileLockOptions,
-  ) {
-    this.guard = `${path}.break`;
-  }
+  ) {}
 
   /** Takes the lock; true when a stale lock (dead or silent holder) had to be broken first. */
   async acquire(): Promise<boolean> {
@@ -91,7 +69,7 @@ export class FileLock {
           continue;
         }
         if (taken) return tookOver;
-        const seen = await this.inspect(this.path);
+        const seen = await this.inspect();
         if (seen === undefined) continue;
         const why = this.staleReason(seen);
         if (why !== undefined && (await this.breakStale(seen, why))) {
@@ -165,25 +143,16 @@ export class FileLock {
         throw copyError;
       }
     }
-    const { token } = candidate;
-    const beat = () => {
-      const now = new Date();
-      utimes(this.path, now, now).catch(() => undefined);
-    };
+    const beat = () => void utimes(this.path, new Date(), new Date()).catch(() => undefined);
     const heartbeat = setInterval(beat, Math.max(1, this.options.staleMs / 4));
     heartbeat.unref();
-    this.held = { token, heartbeat };
+    this.held = { token: candidate.token, heartbeat };
     return true;
   }
 
-  private async inspect(path: string): Promise<Seen | undefined> {
-    try {
-      const [info, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);
-      return { ino: info.ino, mtimeMs: info.mtimeMs, owner: parseOwner(text) };
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return undefined;
-      throw error;
-    }
+  private async inspect(): Promise<Seen | undefined> {
+    const found = await unlessMissing(Promise.all([stat(this.path), readFile(this.path, 'utf8')]), undefined);
+    return found && { ino: found[0].ino, mtimeMs: found[0].mtimeMs, owner: parseOwner(found[1]) };
   }
 
   private staleReason(seen: Seen): string | undefined {
@@ -200,32 +169,31 @@ export class FileLock {
 
   /** Removes the lock if it is still the one judged stale. True when it was removed. */
   private async breakStale(seen: Seen, why: string): Promise<boolean> {
+    const guardPath = `${this.path}.break`;
     let guard: FileHandle;
     try {
-      guard = await open(this.guard, 'wx', FILE_MODE);
+      guard = await open(guardPath, 'wx', FILE_MODE);
     } catch (error) {
       if (errnoOf(error) !== 'EEXIST') throw error;
       // A breaker that died inside the guard leaves it behind; it is only ever held briefly.
-      const info = await stat(this.guard).catch(() => undefined);
+      const info = await stat(guardPath).catch(() => undefined);
       if (info !== undefined && Date.now() - info.mtimeMs > this.options.staleMs) {
-        await unlink(this.guard).catch(() => undefined);
+        await unlink(guardPath).catch(() => undefined);
       }
       return false;
     }
     try {
-      const now = await this.inspect(this.path);
+      const now = await this.inspect();
       if (now === undefined) return true;
       if (now.ino !== seen.ino || now.mtimeMs !== seen.mtimeMs || now.owner?.token !== seen.owner?.token) {
         return false;
       }
-      await unlink(this.path).catch((error: unknown) => {
-        if (errnoOf(error) !== 'ENOENT') throw error;
-      });
+      await unlessMissing(unlink(this.path), undefined);
       this.options.onWarning(`${PKG}: took over the stale lock ${this.path}: ${why}`);
       return true;
     } finally {
       await guard.close().catch(() => undefined);
-      await unlink(this.guard).catch(() => undefined);
+      await unlink(guardPath).catch(() => undefined);
     }
   }
 
@@ -238,19 +206,15 @@ export class FileLock {
   }
 }
 
+const OWNER_FIELDS = { pid: 'number', host: 'string', token: 'string', at: 'number' } as const;
+
 function parseOwner(text: string): Owner | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Owner> | null;
-    if (
-      typeof value?.pid === 'number' &&
-      typeof value.host === 'string' &&
-      typeof value.token === 'string' &&
-      typeof value.at === 'number'
-    ) {
-      return value as Owner;
-    }
+    const value = JSON.parse(text) as Record<string, unknown> | null;
+    return Object.entries(OWNER_FIELDS).every(([k, type]) => typeof value?.[k] === type)
+      ? (value as Owner)
+      : undefined;
   } catch {
-    // Being written right now, or garbage: judged by its age alone.
+    return undefined; // Being written right now, or garbage: judged by its age alone.
   }
-  return undefined;
 }

@@ -5,14 +5,11 @@ import { InvalidArgumentError, StoreDataCorruptedError } from '@canary-rollout/c
 import { layoutOf } from '../layout';
 import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
-import { errnoOf, OPEN_READ, openNoFollow, PKG, storeError } from './fs-utils';
-import { appendLine, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
+import { PKG, readingFile } from './fs-utils';
+import { appendLine, isJson, type JsonlContent, joinLines, linesBack, readJsonlLines } from './jsonl';
 
 /** One entry of an append. */
-export interface LogLine {
-  readonly at: number;
-  readonly entry: unknown;
-}
+export type LogLine = { readonly at: number; readonly entry: unknown };
 
 /** A log's name is its file's name: letters, digits and `-` only. */
 const LOG_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -30,16 +27,12 @@ export class LogFiles {
   /** Per log, what this handle knows of the file after its last append: its size and lines. */
   private readonly known = new Map<string, { size: number; count: number }>();
 
-  private readonly root: string;
   private readonly dir: string;
-  private readonly maxBytes: number;
-  private readonly onWarning: (message: string) => void;
 
   constructor(
-    options: ResolvedFileStoreOptions,
+    private readonly options: ResolvedFileStoreOptions,
     private readonly warnTorn: (path: string, content: { tornBytes: number; size: number }) => void,
   ) {
-    ({ dir: this.root, maxLogBytes: this.maxBytes, onWarning: this.onWarning } = options);
     this.dir = layoutOf(options.dir).logsDir;
   }
 
@@ -64,15 +57,15 @@ export class LogFiles {
     const path = this.path(log);
     const texts = lines.map((l) => LogFiles.lineOf(log, l));
     const data = texts.join('\n');
-    const size = await appendLine(path, data, this.onWarning);
+    const size = await appendLine(path, data, this.options.onWarning);
     const before = this.known.get(log);
-    let count: number;
-    if (before !== undefined && before.size + Buffer.byteLength(data) + 1 === size)
-      count = before.count + texts.length;
-    // Another handle appended meanwhile (or a torn line was cut): count again.
-    else count = (await readJsonlLines(path)).lines.length;
+    // Counted again when another handle appended meanwhile (or a torn line was cut).
+    const count =
+      before !== undefined && before.size + Buffer.byteLength(data) + 1 === size
+        ? before.count + texts.length
+        : (await readJsonlLines(path)).lines.length;
     this.known.set(log, { size, count });
-    if (count <= retain && size <= this.maxBytes) return;
+    if (count <= retain && size <= this.options.maxLogBytes) return;
     try {
       const content = await this.checked(path);
       const kept = this.newest(
@@ -80,11 +73,13 @@ export class LogFiles {
         retain,
       );
       this.known.delete(log);
-      if (kept.length < content.lines.length || content.size > this.maxBytes)
-        await commitFiles(this.root, [{ path, data: joinLines(kept) }]);
+      if (kept.length < content.lines.length || content.size > this.options.maxLogBytes)
+        await commitFiles(this.options.dir, [{ path, data: joinLines(kept) }]);
     } catch (error) {
       // The entry is written; a log that cannot be compacted (a damaged line) is reported, not rewritten.
-      this.onWarning(`${PKG}: did not compact ${path}: ${error instanceof Error ? error.message : error}`);
+      this.options.onWarning(
+        `${PKG}: did not compact ${path}: ${error instanceof Error ? error.message : error}`,
+      );
     }
   }
 
@@ -99,7 +94,7 @@ export class LogFiles {
 
   /** The newest lines within `retain` and 80 % of `maxBytes` (at least one). */
   private newest(texts: readonly string[], retain: number): string[] {
-    const budget = Math.floor(this.maxBytes * 0.8);
+    const budget = Math.floor(this.options.maxLogBytes * 0.8);
     const kept: string[] = [];
     let bytes = 0;
     for (let i = texts.length - 1; i >= 0 && kept.length < retain; i -= 1) {
@@ -115,7 +110,7 @@ export class LogFiles {
   /** Every line, each checked to be an entry with a time: foreign content is never rewritten. */
   private async checked(path: string): Promise<JsonlContent> {
     const content = await readJsonlLines(path);
-    for (const { text, line } of content.lines) timeOf(parseLine(path, text, line), path, line);
+    for (const { text, line } of content.lines) await entryIn(path, text, async () => line);
     return content;
   }
 
@@ -126,44 +121,28 @@ export class LogFiles {
     limit = Number.POSITIVE_INFINITY,
   ): Promise<unknown[]> {
     const path = this.path(log);
-    let handle: FileHandle;
-    try {
-      handle = await openNoFollow(path, OPEN_READ);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
-      throw storeError('read', path, error);
-    }
-    try {
+    const read = async (handle: FileHandle) => {
       const size = (await handle.stat()).size;
       const out: unknown[] = [];
-      let tail = true;
+      let last = true;
       for await (const { text, start } of linesBack(handle, size)) {
-        const last = tail;
-        tail = false;
         if (out.length >= limit) break;
+        const tail = last;
+        last = false;
         if (text.trim() === '') continue;
         this.linesRead += 1;
-        let entry: unknown;
-        try {
-          entry = JSON.parse(text);
-        } catch {
-          // Only the last line can lack its newline: that is a torn append, not damage.
-          if (last) {
-            this.warnTorn(path, { tornBytes: size - start, size });
-            continue;
-          }
-          entry = parseLine(path, text, await lineNumber(handle, start));
+        // Only the last line can lack its newline: that is a torn append, not damage.
+        if (tail && !isJson(text)) {
+          this.warnTorn(path, { tornBytes: size - start, size });
+          continue;
         }
-        const time = (entry as { at?: unknown } | null)?.at;
-        if (typeof time !== 'number' || Number.isNaN(time))
-          timeOf(entry, path, await lineNumber(handle, start));
-        if ((time as number) < since) break;
+        const entry = await entryIn(path, text, () => lineNumber(handle, start));
+        if (entry.at < since) break;
         out.push(entry);
       }
       return out.reverse();
-    } finally {
-      await handle.close();
-    }
+    };
+    return readingFile(path, read, []);
   }
 }
 
@@ -178,22 +157,19 @@ async function lineNumber(handle: FileHandle, start: number): Promise<number> {
   return lines;
 }
 
-function parseLine(path: string, text: string, line: number): unknown {
+/** A log line's entry, which must carry its time; `line` is only counted for a damaged line. */
+async function entryIn(path: string, text: string, line: () => Promise<number>): Promise<{ at: number }> {
+  const untouched = 'The file was left untouched';
+  let entry: { at?: unknown } | null;
   try {
-    return JSON.parse(text);
+    entry = JSON.parse(text) as typeof entry;
   } catch {
+    throw new StoreDataCorruptedError(`${PKG}: ${path} line ${await line()} is not valid JSON. ${untouched}`);
+  }
+  if (typeof entry?.at !== 'number' || Number.isNaN(entry.at)) {
     throw new StoreDataCorruptedError(
-      `${PKG}: ${path} line ${line} is not valid JSON. The file was left untouched`,
+      `${PKG}: corrupted data in ${path} line ${await line()}: at: expected the entry's time (a number). ${untouched}`,
     );
   }
-}
-
-function timeOf(entry: unknown, path: string, line: number): number {
-  const time = (entry as { at?: unknown } | null)?.at;
-  if (typeof time !== 'number' || Number.isNaN(time)) {
-    throw new StoreDataCorruptedError(
-      `${PKG}: corrupted data in ${path} line ${line}: at: expected the entry's time (a number). The file was left untouched`,
-    );
-  }
-  return time;
+  return entry as { at: number };
 }

@@ -4,7 +4,6 @@ import {
   type MetricBatch,
   type MetricBucket,
   mergeMetricBuckets,
-  StoreDataCorruptedError,
   validStoredBucket,
 } from '@canary-rollout/core/store-kit';
 import { FORMAT_VERSION } from '../format';
@@ -12,8 +11,8 @@ import { layoutOf } from '../layout';
 import type { ResolvedFileStoreOptions } from '../options';
 import { commitFiles, type FileWrite } from './atomic-write';
 import type { DecodedFiles } from './decoded-files';
-import { noted, parseJsonFile } from './documents';
-import { errnoOf, PKG, storeError } from './fs-utils';
+import { readJsonFile } from './documents';
+import { corruptedData as corrupted, storeError, unlessMissing } from './fs-utils';
 
 /** `metrics/batches.json`: the last metric batch applied per writer, written with the shards it touched. */
 type Writers = Record<string, { seq: number; at: number }>;
@@ -23,43 +22,32 @@ const compact = (doc: object): string => `${JSON.stringify({ formatVersion: FORM
 
 /** `metrics/buckets-<start>.json`: the merged buckets of one time shard, validated and frozen (they are shared). */
 function readShard(path: string, files: DecodedFiles): Promise<readonly MetricBucket[]> {
-  const decode = async (content: Buffer) => {
-    const given = (await parseJsonFile(path, content))['buckets'];
-    return noted(path, () => {
-      if (!Array.isArray(given)) throw corrupted(path, 'buckets: expected an array');
-      return given.map((b, i) =>
-        freezeBucket(validStoredBucket(b, 'storage-file', `${path} (buckets.${i})`)),
-      );
-    });
-  };
-  return files.read(path, decode, []);
+  return readJsonFile(files, path, [], ({ buckets }) => {
+    if (!Array.isArray(buckets)) throw corrupted(path, 'buckets: expected an array');
+    return buckets.map((b, i) =>
+      freezeBucket(validStoredBucket(b, 'storage-file', `${path} (buckets.${i})`)),
+    );
+  });
 }
 
 function readWriters(path: string, files: DecodedFiles): Promise<Writers> {
-  const decode = async (content: Buffer) => {
-    const given = (await parseJsonFile(path, content))['writers'] ?? {};
+  return readJsonFile(files, path, Object.create(null) as Writers, (root) => {
+    const given = root['writers'] ?? {};
+    if (typeof given !== 'object' || given === null) throw corrupted(path, 'writers: expected an object');
     const writers: Writers = Object.create(null);
-    return noted(path, () => {
-      if (typeof given !== 'object' || given === null) throw corrupted(path, 'writers: expected an object');
-      for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
-        if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at))
-          throw corrupted(path, `writers.${writer}: expected seq and at`);
-        writers[writer] = { seq: e.seq as number, at: e.at as number };
-      }
-      return writers;
-    });
-  };
-  return files.read(path, decode, Object.create(null) as Writers);
+    for (const [writer, e] of Object.entries(given as Record<string, { seq?: unknown; at?: unknown }>)) {
+      if (!Number.isSafeInteger(e?.seq) || !Number.isSafeInteger(e?.at))
+        throw corrupted(path, `writers.${writer}: expected seq and at`);
+      writers[writer] = { seq: e.seq as number, at: e.at as number };
+    }
+    return writers;
+  });
 }
 
 function freezeBucket(bucket: MetricBucket): MetricBucket {
   Object.freeze(bucket.histogram);
   Object.freeze(bucket.users);
   return Object.freeze(bucket);
-}
-
-function corrupted(path: string, problem: string): StoreDataCorruptedError {
-  return new StoreDataCorruptedError(`${PKG}: corrupted data in ${path}: ${problem}`);
 }
 
 const SHARD_NAME = /^buckets-(\d+)\.json$/;
@@ -86,11 +74,9 @@ export class MetricShards {
    */
   async add(deltas: readonly MetricBucket[], batch?: MetricBatch): Promise<void> {
     const { metricsShardMs: shardMs, metricsRetentionMs: retentionMs, now, dir: root } = this.options;
-    if (deltas.length === 0) return;
     const batchesPath = join(this.dir, 'batches.json');
-    const batches = batch === undefined ? undefined : await readWriters(batchesPath, this.files);
-    const last = batch === undefined ? undefined : batches?.[batch.writer];
-    if (last !== undefined && batch !== undefined && batch.seq <= last.seq) return;
+    const batches = batch && (await readWriters(batchesPath, this.files));
+    if (batch && batch.seq <= (batches?.[batch.writer]?.seq ?? Number.NEGATIVE_INFINITY)) return;
     const groups = new Map<number, MetricBucket[]>();
     for (const delta of deltas) {
       const shard = delta.bucketStart - (delta.bucketStart % shardMs);
@@ -127,17 +113,12 @@ export class MetricShards {
     for (const shard of existing) {
       if (shard + shardMs > cutoff) continue;
       for (const file of [this.path(shard), `${this.path(shard)}.bak`]) {
-        await unlink(file).catch((error: unknown) => {
-          if (errnoOf(error) !== 'ENOENT') throw error;
-        });
+        await unlessMissing(unlink(file), undefined);
       }
     }
   }
 
-  /**
-   * Buckets with `bucketStart >= since`, of some features or all, sorted by bucket start; with
-   * `users: false`, without their registers.
-   */
+  /** Buckets from `since` on, of `features` (or all), by start; `users: false` leaves out their registers. */
   async read(since: number, features?: readonly string[], users = true): Promise<MetricBucket[]> {
     const wanted = features === undefined ? undefined : new Set(features);
     const out: MetricBucket[] = [];
@@ -158,18 +139,10 @@ export class MetricShards {
   }
 
   private async list(): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
+    const names = await unlessMissing(readdir(this.dir), []).catch((error: unknown) => {
       throw storeError('list', this.dir, error);
-    }
-    const shards: number[] = [];
-    for (const name of names) {
-      const start = SHARD_NAME.exec(name)?.[1];
-      if (start !== undefined) shards.push(Number(start));
-    }
-    return shards.sort((a, b) => a - b);
+    });
+    const starts = names.map((name) => SHARD_NAME.exec(name)?.[1]).filter((start) => start !== undefined);
+    return starts.map(Number).sort((a, b) => a - b);
   }
 }

@@ -13,7 +13,8 @@ export class ChangeWatcher {
   private debounce: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private again = false;
-  private running = false;
+  /** Started and not stopped: a check that ends after `stop` reports nothing. */
+  active = false;
 
   constructor(
     private readonly dirs: readonly string[],
@@ -23,8 +24,8 @@ export class ChangeWatcher {
 
   /** Starts watching and polling (only while someone listens: a short-lived CLI never pays for it). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.active) return;
+    this.active = true;
     if (this.options.watch) this.startWatching();
     if (this.options.pollIntervalMs > 0) {
       this.timer = setInterval(() => this.schedule(0), this.options.pollIntervalMs);
@@ -33,18 +34,13 @@ export class ChangeWatcher {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
+    this.active = false;
     clearInterval(this.timer);
     clearTimeout(this.debounce);
-    this.timer = undefined;
     this.debounce = undefined;
     for (const w of this.watchers) w.close();
     this.watchers = [];
     await this.checking;
-  }
-
-  get active(): boolean {
-    return this.running;
   }
 
   private startWatching(): void {
@@ -65,7 +61,7 @@ export class ChangeWatcher {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.running || this.debounce !== undefined) return;
+    if (!this.active || this.debounce !== undefined) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       if (this.checking !== undefined) {
