@@ -342,15 +342,15 @@ export class FileDriver implements RolloutDriver {
         const fail = (problem: string): never => {
           throw new StoreDataCorruptedError(`${PKG}: ${path} line ${line} ${problem}`);
         };
-        let e: { key?: unknown; value?: unknown; version?: unknown };
+        let e: { key?: unknown; value?: unknown; version?: unknown } | null;
         try {
           e = JSON.parse(text) as typeof e;
         } catch {
           return fail('is not valid JSON');
         }
-        const version = e.version ?? 1;
-        if (typeof e.key !== 'string' || !Number.isSafeInteger(version) || (version as number) < 1) {
-          fail('is not a feedback entry (key, value, version)');
+        const version = e?.version ?? 1;
+        if (typeof e?.key !== 'string' || !Number.isSafeInteger(version) || (version as number) < 1) {
+          return fail('is not a feedback entry (key, value, version)');
         }
         this.checks['feedback']?.(e.value, e.key as string, path, `line ${line}`);
         entries.set(e.key as string, { value: e.value, version: version as number });

@@ -72,6 +72,22 @@ describe('JSONL logs', () => {
     await store.close();
   });
 
+  it.each(['null', '42', '"text"', '[]'])(
+    'refuses a feedback line %s as corrupted data, naming the line',
+    async (line) => {
+      const store = make();
+      await store.open();
+      await store.appendFeedback({ id: 'f1', userId: 'u1', feature: 'f', rating: 5, at: 1 });
+      await appendFile(store.layout.feedback, `${line}\n`);
+      const before = await readFile(store.layout.feedback, 'utf8');
+      const refused = store.listFeedback();
+      await expect(refused).rejects.toMatchObject({ code: 'STORE_DATA_CORRUPTED' });
+      await expect(refused).rejects.toThrow('feedback.jsonl line 2 is not a feedback entry');
+      expect(await readFile(store.layout.feedback, 'utf8')).toBe(before);
+      await store.close();
+    },
+  );
+
   it('keeps a log to maxLogEntries: reads return the newest, compaction bounds the file', async () => {
     const store = make({ maxLogEntries: 50 });
     await store.open();
