@@ -252,7 +252,7 @@ export const READ_METRICS = script(
   'KEYS[2]',
   `
 local wanted = ARGV[4] == '1' and {} or nil
-for i = 5, #ARGV do wanted[ARGV[i]] = true end
+if wanted then for i = 5, #ARGV do wanted[ARGV[i]] = true end end
 local out = {}
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
   if wanted == nil or wanted[string.match(member, '^([^:]*):') or ''] then
